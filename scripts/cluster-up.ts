@@ -1,0 +1,25 @@
+/**
+ * Start the local GPU cluster in the background and print how to use it. The processes keep
+ * running after this script exits; `npm run cluster:down` stops them. Running it again first
+ * cleans up whatever a previous run left.
+ */
+import { execFileSync } from 'node:child_process';
+import { startCluster } from '../test/harness/cluster.ts';
+import { ensureTools } from '../test/harness/tools.ts';
+import { binaryPath } from '../test/harness/tools.ts';
+
+const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
+await ensureTools();
+const started = Date.now();
+console.log(`starting cluster "${name}"`);
+const cluster = await startCluster({ name, persist: true, log: (line) => console.log(line) });
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+const kubectl = binaryPath('kubectl');
+console.log(`cluster "${name}" is up in ${seconds} s\n`);
+console.log(execFileSync(kubectl, [`--kubeconfig=${cluster.kubeconfigPath}`, 'get', 'nodes', '-L', 'nvidia.com/gpu.product', '-L', 'nvidia.com/gpu.memory']).toString());
+console.log(`Use it:
+  export KUBECONFIG=${cluster.kubeconfigPath}
+  alias kubectl=${kubectl}
+  kubectl get nodes -o custom-columns=NAME:.metadata.name,GPUS:.status.allocatable.nvidia\\.com/gpu
+Logs: ${cluster.dir}/logs
+Stop: npm run cluster:down`);

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cacheDir } from './paths.ts';
+import { killGroup, pidAlive } from './process.ts';
+
+/** What a running cluster leaves on disk so a later run can find (and clean up) its processes. */
+export interface ClusterState {
+  name: string;
+  kubeconfig: string;
+  server: string;
+  /** The Node process that started it; a non-persistent cluster whose owner died is stale. */
+  ownerPid: number;
+  persist: boolean;
+  pids: Record<string, number>;
+}
+
+export function writeState(dir: string, state: ClusterState): void {
+  const file = path.join(dir, 'state.json');
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+export function readState(dir: string): ClusterState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A recorded pid is ours only if its command line still mentions the cluster folder: pids are
+ * reused, and killing a stranger's process would be far worse than leaving an orphan.
+ */
+function ownedBy(pid: number, dir: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stop the processes recorded for the cluster in `dir` (a `cluster:up` cluster, or what a
+ * killed run left): SIGTERM, then SIGKILL after 5 s. Returns how many were running.
+ */
+export async function cleanupStale(dir: string, log: (line: string) => void = () => {}): Promise<number> {
+  const state = readState(dir);
+  if (!state) return 0;
+  const running = Object.entries(state.pids).filter(([, pid]) => pidAlive(pid) && ownedBy(pid, dir));
+  // Reverse start order: kwok and the controllers go before the API server and etcd.
+  for (const [name, pid] of running.reverse()) {
+    log(`  stopping ${name} (pid ${pid})`);
+    killGroup(pid, 'SIGTERM');
+  }
+  for (let i = 0; i < 50 && running.some(([, pid]) => pidAlive(pid)); i++) await sleep(100);
+  for (const [, pid] of running) if (pidAlive(pid)) killGroup(pid, 'SIGKILL');
+  for (let i = 0; i < 20 && running.some(([, pid]) => pidAlive(pid)); i++) await sleep(100);
+  fs.rmSync(path.join(dir, 'state.json'), { force: true });
+  return running.length;
+}
+
+/**
+ * Clean up every non-persistent cluster whose owning process is gone (a test run that was
+ * SIGKILLed). Persistent ones (`cluster:up`) are left to `cluster:down`.
+ */
+export async function cleanupOrphanedClusters(log: (line: string) => void = () => {}): Promise<void> {
+  const root = path.join(cacheDir(), 'clusters');
+  if (!fs.existsSync(root)) return;
+  for (const name of fs.readdirSync(root)) {
+    const dir = path.join(root, name);
+    const state = readState(dir);
+    if (state && !state.persist && !pidAlive(state.ownerPid)) {
+      await cleanupStale(dir, log);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
