@@ -12,20 +12,38 @@ const boundaries = [
   {
     files: ['src/**/*.ts'],
     patterns: [
-      { group: ['**/test/**', '**/scripts/**', '**/bench/**'], message: 'shipped code must not import tests, dev scripts or benchmarks' },
+      {
+        group: ['**/test/**', '**/scripts/**', '**/bench/**'],
+        message: 'shipped code must not import tests, dev scripts or benchmarks',
+      },
     ],
   },
   {
     files: ['src/operator/**/*.ts'],
-    patterns: [{ group: ['**/runtime/**'], message: 'the operator talks to the runtime only through src/contract' }],
+    patterns: [
+      {
+        group: ['**/runtime/**'],
+        message: 'the operator talks to the runtime only through src/contract',
+      },
+    ],
   },
   {
     files: ['src/runtime/**/*.ts'],
-    patterns: [{ group: ['**/operator/**'], message: 'the runtime talks to the operator only through src/contract' }],
+    patterns: [
+      {
+        group: ['**/operator/**'],
+        message: 'the runtime talks to the operator only through src/contract',
+      },
+    ],
   },
   {
     files: ['src/contract/**/*.ts'],
-    patterns: [{ group: ['**/operator/**', '**/runtime/**'], message: 'the contract is a leaf: both sides import it, it imports neither' }],
+    patterns: [
+      {
+        group: ['**/operator/**', '**/runtime/**'],
+        message: 'the contract is a leaf: both sides import it, it imports neither',
+      },
+    ],
     paths: ['fastify', '@kubernetes/client-node', 'onnxruntime-node'],
   },
   {
@@ -36,7 +54,10 @@ const boundaries = [
   {
     files: ['src/operator/policy/**/*.ts', 'src/operator/autoscaler/**/*.ts'],
     patterns: [
-      { group: ['**/k8s/**', '**/kube/**', '**/prometheus/**', '**/metrics/**'], message: 'decisions are pure: adapters stay at the edge' },
+      {
+        group: ['**/k8s/**', '**/kube/**', '**/prometheus/**', '**/metrics/**'],
+        message: 'decisions are pure: adapters stay at the edge',
+      },
     ],
     paths: ['@kubernetes/client-node', 'prom-client', 'fastify'],
   },
@@ -57,13 +78,18 @@ export default tseslint.config(
       '@typescript-eslint/only-throw-error': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   ...boundaries.map(({ files }) => {
     // ESLint replaces (does not merge) a rule set by an earlier block, so each folder's block
     // carries the restrictions of every folder above it too.
-    const inherited = boundaries.filter((b) => b.files.some((g) => files[0]?.startsWith(g.replace('**/*.ts', ''))));
+    const inherited = boundaries.filter((b) =>
+      b.files.some((g) => files[0]?.startsWith(g.replace('**/*.ts', ''))),
+    );
     const patterns = inherited.flatMap((b) => b.patterns);
     const paths = inherited.flatMap((b) => b.paths ?? []);
     return {
@@ -71,7 +97,13 @@ export default tseslint.config(
       rules: {
         '@typescript-eslint/no-restricted-imports': [
           'error',
-          { patterns, paths: paths.map((name) => ({ name, message: `${name} is not allowed here (import boundary)` })) },
+          {
+            patterns,
+            paths: paths.map((name) => ({
+              name,
+              message: `${name} is not allowed here (import boundary)`,
+            })),
+          },
         ],
       },
     };

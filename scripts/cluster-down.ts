@@ -4,4 +4,8 @@ import { cleanupStale } from '../test/harness/state.ts';
 
 const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
 const stopped = await cleanupStale(clusterDir(name), (line) => console.log(line));
-console.log(stopped > 0 ? `cluster "${name}" stopped (${stopped} processes)` : `cluster "${name}" was not running`);
+console.log(
+  stopped > 0
+    ? `cluster "${name}" stopped (${stopped} processes)`
+    : `cluster "${name}" was not running`,
+);

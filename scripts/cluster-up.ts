@@ -16,7 +16,17 @@ const cluster = await startCluster({ name, persist: true, log: (line) => console
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const kubectl = binaryPath('kubectl');
 console.log(`cluster "${name}" is up in ${seconds} s\n`);
-console.log(execFileSync(kubectl, [`--kubeconfig=${cluster.kubeconfigPath}`, 'get', 'nodes', '-L', 'nvidia.com/gpu.product', '-L', 'nvidia.com/gpu.memory']).toString());
+console.log(
+  execFileSync(kubectl, [
+    `--kubeconfig=${cluster.kubeconfigPath}`,
+    'get',
+    'nodes',
+    '-L',
+    'nvidia.com/gpu.product',
+    '-L',
+    'nvidia.com/gpu.memory',
+  ]).toString(),
+);
 console.log(`Use it:
   export KUBECONFIG=${cluster.kubeconfigPath}
   alias kubectl=${kubectl}

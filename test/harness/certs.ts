@@ -46,18 +46,52 @@ const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-no
 
 function makeCa(dir: string, name: string, cn: string): void {
   openssl(
-    ['req', '-x509', ...ecKey, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '3650', '-subj', `/CN=${cn}`],
+    [
+      'req',
+      '-x509',
+      ...ecKey,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${cn}`,
+    ],
     dir,
   );
 }
 
-function makeLeaf(dir: string, name: string, ca: string, subject: string, extensions: string[]): void {
+function makeLeaf(
+  dir: string,
+  name: string,
+  ca: string,
+  subject: string,
+  extensions: string[],
+): void {
   fs.writeFileSync(path.join(dir, `${name}.ext`), extensions.join('\n') + '\n');
-  openssl(['req', '-new', ...ecKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
+  openssl(
+    ['req', '-new', ...ecKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject],
+    dir,
+  );
   openssl(
     [
-      'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-      '-out', `${name}.crt`, '-days', '3650', '-extfile', `${name}.ext`,
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '3650',
+      '-extfile',
+      `${name}.ext`,
     ],
     dir,
   );
@@ -81,7 +115,10 @@ export function makeClusterCerts(dir: string): ClusterCerts {
       'keyUsage=digitalSignature,keyEncipherment',
       'extendedKeyUsage=clientAuth',
     ]);
-    clients[name] = { cert: path.join(dir, `client-${name}.crt`), key: path.join(dir, `client-${name}.key`) };
+    clients[name] = {
+      cert: path.join(dir, `client-${name}.crt`),
+      key: path.join(dir, `client-${name}.key`),
+    };
   }
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key'], dir);
   openssl(['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);

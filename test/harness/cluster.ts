@@ -85,8 +85,14 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     kwok: path.join(dir, 'pki', 'kwok.kubeconfig'),
   };
   fs.writeFileSync(kubeconfigs.admin, kubeconfigYaml(server, certs, 'admin'), { mode: 0o600 });
-  fs.writeFileSync(kubeconfigs.controllerManager, kubeconfigYaml(server, certs, 'controller-manager'), { mode: 0o600 });
-  fs.writeFileSync(kubeconfigs.scheduler, kubeconfigYaml(server, certs, 'scheduler'), { mode: 0o600 });
+  fs.writeFileSync(
+    kubeconfigs.controllerManager,
+    kubeconfigYaml(server, certs, 'controller-manager'),
+    { mode: 0o600 },
+  );
+  fs.writeFileSync(kubeconfigs.scheduler, kubeconfigYaml(server, certs, 'scheduler'), {
+    mode: 0o600,
+  });
   fs.writeFileSync(kubeconfigs.kwok, kubeconfigYaml(server, certs, 'kwok'), { mode: 0o600 });
   // The controller-manager signs CSRs with the client CA; it reads it from the cluster folder.
   fs.copyFileSync(path.join(dir, 'pki', 'client-ca.crt'), path.join(dir, 'client-ca.crt'));

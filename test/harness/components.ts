@@ -6,11 +6,7 @@ import { repoRoot } from './paths.ts';
 import { binaryPath } from './tools.ts';
 
 export type ComponentName =
-  | 'etcd'
-  | 'kube-apiserver'
-  | 'kube-controller-manager'
-  | 'kube-scheduler'
-  | 'kwok';
+  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 
 /** Start order; teardown runs it backwards. */
 export const componentOrder: readonly ComponentName[] = [
@@ -21,14 +17,10 @@ export const componentOrder: readonly ComponentName[] = [
   'kwok',
 ];
 
-export interface Ports {
-  etcdClient: number;
-  etcdPeer: number;
-  apiserver: number;
-  controllerManager: number;
-  scheduler: number;
-  kwok: number;
-}
+export type Ports = Record<
+  'etcdClient' | 'etcdPeer' | 'apiserver' | 'controllerManager' | 'scheduler' | 'kwok',
+  number
+>;
 
 export interface ComponentContext {
   dir: string;
@@ -151,7 +143,8 @@ export function componentSpec(name: ComponentName, ctx: ComponentContext): Compo
           '--leader-elect=false',
           '--v=1',
         ],
-        healthy: async () => ok(`https://${loopback}:${ports.scheduler}/healthz`, { insecure: true }),
+        healthy: async () =>
+          ok(`https://${loopback}:${ports.scheduler}/healthz`, { insecure: true }),
       };
     case 'kwok':
       return {

@@ -4,9 +4,19 @@
  */
 export { startCluster, type Cluster, type StartClusterOptions } from './cluster.ts';
 export type { ComponentName } from './components.ts';
-export { defaultNodePools, gpuResource, podRunnerAnnotation, poolLabel, type NodePool } from './nodes.ts';
+export {
+  defaultNodePools,
+  gpuResource,
+  podRunnerAnnotation,
+  poolLabel,
+  type NodePool,
+} from './nodes.ts';
 export { createModelVolume, modelStorageClass } from './volumes.ts';
-export { installMonitoringCrds, monitoringCrdFiles, prometheusOperator } from './monitoring-crds.ts';
+export {
+  installMonitoringCrds,
+  monitoringCrdFiles,
+  prometheusOperator,
+} from './monitoring-crds.ts';
 export { startPrometheus, type PrometheusInstance } from './prometheus.ts';
 export { binaryPath, ensureTools, goTools } from './tools.ts';
 export { cacheDir, clusterDir, repoRoot } from './paths.ts';

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cacheDir } from './paths.ts';
-import { waitFor } from './process.ts';
 import { binaryPath, goToolchain } from './tools.ts';
 
 /**
@@ -15,7 +14,11 @@ export const prometheusOperator = {
 } as const;
 
 /** The kinds the operator may create; the big ones (Prometheus, Alertmanager, ...) are left out. */
-export const defaultMonitoringKinds = ['servicemonitors', 'podmonitors', 'prometheusrules'] as const;
+export const defaultMonitoringKinds = [
+  'servicemonitors',
+  'podmonitors',
+  'prometheusrules',
+] as const;
 
 /** Download the module once (cached by version) and return the CRD file paths. */
 export function monitoringCrdFiles(kinds: readonly string[] = defaultMonitoringKinds): string[] {
@@ -30,27 +33,33 @@ export function monitoringCrdFiles(kinds: readonly string[] = defaultMonitoringK
     const { Dir } = JSON.parse(out.toString()) as { Dir: string };
     const src = path.join(Dir, 'example', 'prometheus-operator-crd');
     fs.mkdirSync(`${dest}.tmp`, { recursive: true });
-    for (const file of fs.readdirSync(src)) fs.copyFileSync(path.join(src, file), path.join(`${dest}.tmp`, file));
+    for (const file of fs.readdirSync(src))
+      fs.copyFileSync(path.join(src, file), path.join(`${dest}.tmp`, file));
     fs.renameSync(`${dest}.tmp`, dest);
   }
   return kinds.map((kind) => path.join(dest, `monitoring.coreos.com_${kind}.yaml`));
 }
 
 /** Install the CRDs (server-side apply: they exceed client-side apply's annotation limit). */
-export async function installMonitoringCrds(
+export function installMonitoringCrds(
   kubeconfigPath: string,
   kinds: readonly string[] = defaultMonitoringKinds,
-): Promise<void> {
+): void {
   const files = monitoringCrdFiles(kinds);
   const kubectl = (...args: string[]) =>
-    execFileSync(binaryPath('kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args], { stdio: 'pipe' }).toString();
-  kubectl('apply', '--server-side', '--field-manager=zimage-test-harness', ...files.flatMap((f) => ['-f', f]));
-  await waitFor(
-    'monitoring CRDs Established',
-    async () => {
-      kubectl('wait', '--for=condition=Established', '--timeout=1s', ...kinds.map((k) => `crd/${k}.monitoring.coreos.com`));
-      return true;
-    },
-    { timeoutMs: 30_000, intervalMs: 200 },
+    execFileSync(binaryPath('kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args], {
+      stdio: 'pipe',
+    }).toString();
+  kubectl(
+    'apply',
+    '--server-side',
+    '--field-manager=zimage-test-harness',
+    ...files.flatMap((f) => ['-f', f]),
+  );
+  kubectl(
+    'wait',
+    '--for=condition=Established',
+    '--timeout=30s',
+    ...kinds.map((k) => `crd/${k}.monitoring.coreos.com`),
   );
 }

@@ -58,13 +58,22 @@ export function killGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** Whether a pid is alive (signal 0 checks without sending). */
+/**
+ * Whether a pid is a live process. A zombie counts as dead: a killed grandchild is reparented
+ * to PID 1, which in a container may never reap it, yet signal 0 still succeeds on it.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; comm may hold spaces, so read after the last ')'.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -153,7 +162,7 @@ export function tailFile(file: string, lines = 20): string {
  */
 export async function waitFor(
   what: string,
-  check: () => Promise<boolean>,
+  check: () => Promise<boolean> | boolean,
   options: { timeoutMs: number; intervalMs?: number; proc?: ManagedProcess },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;

@@ -31,7 +31,10 @@ export interface PrometheusInstance {
 }
 
 /** Run the real Prometheus server (Debian's package) with a generated configuration. */
-export async function startPrometheus(options: StartPrometheusOptions = {}): Promise<PrometheusInstance> {
+export async function startPrometheus(
+  options: StartPrometheusOptions = {},
+): Promise<PrometheusInstance> {
+  const ownDir = options.dir === undefined;
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zimage-prom-'));
   fs.mkdirSync(path.join(dir, 'sd'), { recursive: true });
   const interval = options.interval ?? '1s';
@@ -86,6 +89,9 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
       if (body.status !== 'success') throw new Error(`query ${promql} failed: ${body.error}`);
       return body.data?.result ?? [];
     },
-    stop: () => proc.stop(),
+    async stop() {
+      await proc.stop();
+      if (ownDir) fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

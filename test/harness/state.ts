@@ -45,10 +45,15 @@ function ownedBy(pid: number, dir: string): boolean {
  * Stop the processes recorded for the cluster in `dir` (a `cluster:up` cluster, or what a
  * killed run left): SIGTERM, then SIGKILL after 5 s. Returns how many were running.
  */
-export async function cleanupStale(dir: string, log: (line: string) => void = () => {}): Promise<number> {
+export async function cleanupStale(
+  dir: string,
+  log: (line: string) => void = () => {},
+): Promise<number> {
   const state = readState(dir);
   if (!state) return 0;
-  const running = Object.entries(state.pids).filter(([, pid]) => pidAlive(pid) && ownedBy(pid, dir));
+  const running = Object.entries(state.pids).filter(
+    ([, pid]) => pidAlive(pid) && ownedBy(pid, dir),
+  );
   // Reverse start order: kwok and the controllers go before the API server and etcd.
   for (const [name, pid] of running.reverse()) {
     log(`  stopping ${name} (pid ${pid})`);
@@ -63,9 +68,12 @@ export async function cleanupStale(dir: string, log: (line: string) => void = ()
 
 /**
  * Clean up every non-persistent cluster whose owning process is gone (a test run that was
- * SIGKILLed). Persistent ones (`cluster:up`) are left to `cluster:down`.
+ * SIGKILLed), and the folders of clusters that were stopped. Persistent ones (`cluster:up`)
+ * are left to `cluster:down`.
  */
-export async function cleanupOrphanedClusters(log: (line: string) => void = () => {}): Promise<void> {
+export async function cleanupOrphanedClusters(
+  log: (line: string) => void = () => {},
+): Promise<void> {
   const root = path.join(cacheDir(), 'clusters');
   if (!fs.existsSync(root)) return;
   for (const name of fs.readdirSync(root)) {
@@ -73,6 +81,9 @@ export async function cleanupOrphanedClusters(log: (line: string) => void = () =
     const state = readState(dir);
     if (state && !state.persist && !pidAlive(state.ownerPid)) {
       await cleanupStale(dir, log);
+      fs.rmSync(dir, { recursive: true, force: true });
+    } else if (!state && name !== 'local') {
+      // A cluster that was stopped cleanly: its logs were kept for one post-mortem until now.
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -134,7 +134,9 @@ async function run(command: string, args: string[], cwd: string, onLine: Log): P
   child.stdout.resume();
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   if (code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed in ${cwd} (exit ${code}):\n${tail.join('\n')}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed in ${cwd} (exit ${code}):\n${tail.join('\n')}`,
+    );
   }
 }
 
@@ -156,12 +158,16 @@ export function defaultBinaryName(importPath: string): string {
 }
 
 /** Build one tool's binaries into the cache unless they are there already. */
-export async function buildTool(tool: GoToolName, log: Log): Promise<{ built: boolean; seconds: number }> {
+export async function buildTool(
+  tool: GoToolName,
+  log: Log,
+): Promise<{ built: boolean; seconds: number }> {
   const spec = goTools[tool];
   const names = Object.keys(spec.binaries);
   if (names.every((name) => fromAssets(name))) return { built: false, seconds: 0 };
   const dest = toolBinDir(tool);
-  if (names.every((name) => fs.existsSync(path.join(dest, name)))) return { built: false, seconds: 0 };
+  if (names.every((name) => fs.existsSync(path.join(dest, name))))
+    return { built: false, seconds: 0 };
 
   const started = Date.now();
   log(`[${tool}] downloading modules for ${spec.module}@${spec.version}`);
@@ -178,7 +184,15 @@ export async function buildTool(tool: GoToolName, log: Log): Promise<{ built: bo
   // `go build -v` prints each package as it compiles it: that is the progress we show.
   await run(
     'go',
-    ['build', '-v', '-trimpath', `-ldflags=${ldflags}`, '-o', tmp + path.sep, ...Object.values(spec.binaries)],
+    [
+      'build',
+      '-v',
+      '-trimpath',
+      `-ldflags=${ldflags}`,
+      '-o',
+      tmp + path.sep,
+      ...Object.values(spec.binaries),
+    ],
     wrapperDir(tool),
     () => {
       done++;
@@ -186,7 +200,9 @@ export async function buildTool(tool: GoToolName, log: Log): Promise<{ built: bo
       if (now - lastReport > 15_000) {
         lastReport = now;
         const pct = Math.min(99, Math.round((100 * done) / total));
-        log(`[${tool}] ${pct}% (${done}/${total} packages compiled, ${Math.round((now - started) / 1000)} s)`);
+        log(
+          `[${tool}] ${pct}% (${done}/${total} packages compiled, ${Math.round((now - started) / 1000)} s)`,
+        );
       }
     },
   );

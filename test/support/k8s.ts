@@ -1,0 +1,62 @@
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type CoreV1Event,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Admin clients for a kubeconfig file. */
+export function clients(kubeconfigPath: string) {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
+}
+
+/** Poll until `check` returns a value (not undefined), or fail after `timeoutMs` with `what`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last });
+    }
+    await sleep(200);
+  }
+}
+
+export function isReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+export async function podsOf(core: CoreV1Api, namespace: string, app: string): Promise<V1Pod[]> {
+  return (await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })).items;
+}
+
+export async function eventsFor(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+): Promise<CoreV1Event[]> {
+  return (
+    await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })
+  ).items;
+}
+
+/** A fresh namespace per test file keeps tests independent on the shared cluster. */
+export async function createNamespace(core: CoreV1Api, prefix: string): Promise<string> {
+  const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+  await core.createNamespace({ body: { metadata: { name } } });
+  return name;
+}
