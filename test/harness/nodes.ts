@@ -1,4 +1,7 @@
 import type { V1Node } from '@kubernetes/client-node';
+import { nvidiaGpuResource, podRunnerAnnotation } from '../../src/contract/labels.ts';
+
+export { podRunnerAnnotation };
 
 /** One pool of identical fake nodes. */
 export interface NodePool {
@@ -19,9 +22,7 @@ export interface NodePool {
 
 /** Annotation kwok selects the nodes it manages by (--manage-nodes-with-annotation-selector). */
 export const kwokNodeAnnotation = 'kwok.x-k8s.io/node';
-/** Pods with this annotation are left to an external runner (kwok's disregard-status selector). */
-export const podRunnerAnnotation = 'zimage.dev/pod-runner';
-export const gpuResource = 'nvidia.com/gpu';
+export const gpuResource = nvidiaGpuResource;
 export const poolLabel = 'zimage.dev/node-pool';
 
 /**

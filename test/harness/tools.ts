@@ -179,33 +179,32 @@ export async function buildTool(
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   let done = 0;
-  let lastReport = 0;
   const ldflags = ['-s', '-w', ...spec.ldflags.map((kv) => `-X=${kv}`)].join(' ');
-  // `go build -v` prints each package as it compiles it: that is the progress we show.
-  await run(
-    'go',
-    [
-      'build',
-      '-v',
-      '-trimpath',
-      `-ldflags=${ldflags}`,
-      '-o',
-      tmp + path.sep,
-      ...Object.values(spec.binaries),
-    ],
-    wrapperDir(tool),
-    () => {
-      done++;
-      const now = Date.now();
-      if (now - lastReport > 15_000) {
-        lastReport = now;
-        const pct = Math.min(99, Math.round((100 * done) / total));
-        log(
-          `[${tool}] ${pct}% (${done}/${total} packages compiled, ${Math.round((now - started) / 1000)} s)`,
-        );
-      }
-    },
-  );
+  // `go build -v` prints each package as it compiles it: that is the progress we show, on a
+  // timer, since single packages (k8s.io/api/core/v1) can take a minute on two cores.
+  const report = setInterval(() => {
+    const pct = Math.min(99, Math.round((100 * done) / total));
+    const elapsed = Math.round((Date.now() - started) / 1000);
+    log(`[${tool}] ${pct}% (${done}/${total} packages compiled, ${elapsed} s)`);
+  }, 15_000);
+  try {
+    await run(
+      'go',
+      [
+        'build',
+        '-v',
+        '-trimpath',
+        `-ldflags=${ldflags}`,
+        '-o',
+        tmp + path.sep,
+        ...Object.values(spec.binaries),
+      ],
+      wrapperDir(tool),
+      () => done++,
+    );
+  } finally {
+    clearInterval(report);
+  }
   // `go build -o dir/` names a binary after its import path (go.etcd.io/etcd/server/v3 -> server).
   for (const [name, pkg] of Object.entries(spec.binaries)) {
     const goName = defaultBinaryName(pkg);

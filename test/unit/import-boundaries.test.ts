@@ -23,13 +23,37 @@ async function boundaryErrors(file: string, source: string): Promise<string[]> {
 describe('import boundaries (STYLE.md)', () => {
   it.each([
     ['src/runtime/pipeline/x.ts', "import fastify from 'fastify';", /fastify is not allowed here/],
-    ['src/runtime/pipeline/x.ts', "import { a } from '../server/app.ts';", /the pipeline knows nothing of HTTP/],
-    ['src/runtime/pipeline/x.ts', "import { a } from '../../operator/x.ts';", /only through src\/contract/],
-    ['src/operator/x.ts', "import { a } from '../runtime/server.ts';", /only through src\/contract/],
-    ['src/operator/policy/x.ts', "import { KubeConfig } from '@kubernetes/client-node';", /not allowed here/],
-    ['src/operator/policy/x.ts', "import { a } from '../prometheus/source.ts';", /decisions are pure/],
+    [
+      'src/runtime/pipeline/x.ts',
+      "import { a } from '../server/app.ts';",
+      /the pipeline knows nothing of HTTP/,
+    ],
+    [
+      'src/runtime/pipeline/x.ts',
+      "import { a } from '../../operator/x.ts';",
+      /only through src\/contract/,
+    ],
+    [
+      'src/operator/x.ts',
+      "import { a } from '../runtime/server.ts';",
+      /only through src\/contract/,
+    ],
+    [
+      'src/operator/policy/x.ts',
+      "import { KubeConfig } from '@kubernetes/client-node';",
+      /not allowed here/,
+    ],
+    [
+      'src/operator/policy/x.ts',
+      "import { a } from '../prometheus/source.ts';",
+      /decisions are pure/,
+    ],
     ['src/contract/x.ts', "import { a } from '../operator/x.ts';", /the contract is a leaf/],
-    ['src/operator/x.ts', "import { a } from '../../test/harness/cluster.ts';", /must not import tests/],
+    [
+      'src/operator/x.ts',
+      "import { a } from '../../test/harness/cluster.ts';",
+      /must not import tests/,
+    ],
   ])('%s: %s is refused', async (file, source, message) => {
     const errors = await boundaryErrors(file, source);
     expect(errors.join('\n')).toMatch(message);

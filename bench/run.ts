@@ -1,0 +1,34 @@
+/**
+ * `npm run bench [-- --cold] [-- --repeats N]`: run the benchmarks and print a Markdown table
+ * for docs/performance.md. Results go to bench/results/<date>.json as well.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchColdBuild, benchWarmStart, type Row } from './cluster.ts';
+import { ensureTools } from '../test/harness/tools.ts';
+
+const { values } = parseArgs({
+  options: {
+    cold: { type: 'boolean', default: false },
+    repeats: { type: 'string', default: '5' },
+  },
+});
+
+await ensureTools();
+const rows: Row[] = [];
+if (values.cold) rows.push(...(await benchColdBuild()));
+rows.push(...(await benchWarmStart(Number(values.repeats))));
+
+const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+console.log(`\nMachine: ${machine}\n`);
+console.log('| measure | value | detail |\n|---|---|---|');
+for (const row of rows) console.log(`| ${row.name} | ${row.value} | ${row.detail} |`);
+
+const out = path.join(import.meta.dirname, 'results');
+fs.mkdirSync(out, { recursive: true });
+fs.writeFileSync(
+  path.join(out, `${new Date().toISOString().slice(0, 10)}.json`),
+  JSON.stringify({ machine, date: new Date().toISOString(), rows }, null, 2),
+);

@@ -1,0 +1,17 @@
+/**
+ * Names shared by the operator, the runtime and the local cluster harness. One spelling each:
+ * everything that must agree imports it from here.
+ */
+
+/** API group of the ZImageDeployment resource. */
+export const apiGroup = 'zimage.dev';
+
+/**
+ * Pods carrying this annotation are not marked Running/Ready by kwok on the local cluster:
+ * an external pod runner starts a real runtime process at the pod's loopback IP and owns the
+ * pod's status (and deletion). Production clusters ignore it.
+ */
+export const podRunnerAnnotation = `${apiGroup}/pod-runner`;
+
+/** Extended resource name of NVIDIA GPUs (device plugin / GPU Operator). */
+export const nvidiaGpuResource = 'nvidia.com/gpu';

@@ -1,0 +1,119 @@
+/**
+ * The contract between the operator (which renders pods and the runtime ConfigMap) and the
+ * runtime (which reads them). Both sides import these names; nothing here is spelled twice.
+ *
+ * What rolls pods and what does not: `steps` and `offload` live only in the runtime ConfigMap
+ * (the runtime watches it), so changing them never restarts a pod. Attention backend,
+ * execution provider, precision, image and model are start-up settings in the pod template
+ * (env), so changing them rolls the Deployment.
+ */
+import { z } from 'zod';
+
+export const executionProviders = ['cuda', 'webgpu', 'cpu'] as const;
+export type ExecutionProvider = (typeof executionProviders)[number];
+
+export const attentionBackends = ['flash', 'efficient', 'cudnn', 'math'] as const;
+export type AttentionBackend = (typeof attentionBackends)[number];
+
+/** Offload levels, in the order the autoscaler steps through them under VRAM pressure. */
+export const offloadModes = ['none', 'model', 'cpu'] as const;
+export type OffloadMode = (typeof offloadModes)[number];
+
+export const precisions = ['bf16', 'fp16'] as const;
+export type Precision = (typeof precisions)[number];
+
+/** Diffusion step bounds: the CRD, the ConfigMap and HTTP requests all use these. */
+export const stepsRange = { min: 1, max: 50, default: 9 } as const;
+
+/** The runtime's HTTP port (API, probes and /metrics). */
+export const runtimePort = 8080;
+export const runtimePortName = 'http';
+
+/** Probe and API paths. */
+export const runtimePaths = {
+  generate: '/v1/images/generations',
+  healthz: '/healthz',
+  readyz: '/readyz',
+  metrics: '/metrics',
+} as const;
+
+/** Where the pod mounts things. The root filesystem is read-only; these are the writable ones. */
+export const mountPaths = {
+  model: '/models',
+  tmp: '/tmp',
+  cache: '/var/cache/zimage',
+} as const;
+
+/** Non-root user and group the runtime image runs as (distroless "nonroot"). */
+export const runtimeUid = 65532;
+
+/** Key of the live config document inside the runtime ConfigMap. */
+export const liveConfigKey = 'config.json';
+
+/** Environment variables the operator sets on the runtime container. */
+export const runtimeEnv = {
+  /** Name of the runtime ConfigMap the pod watches for live config. */
+  configMap: 'ZIMAGE_CONFIG_MAP',
+  /** Pod namespace (downward API): where the ConfigMap lives. */
+  namespace: 'ZIMAGE_NAMESPACE',
+  podName: 'ZIMAGE_POD_NAME',
+  modelDir: 'ZIMAGE_MODEL_DIR',
+  executionProvider: 'ZIMAGE_EXECUTION_PROVIDER',
+  attention: 'ZIMAGE_ATTENTION',
+  precision: 'ZIMAGE_PRECISION',
+  maxResolution: 'ZIMAGE_MAX_RESOLUTION',
+  maxQueue: 'ZIMAGE_MAX_QUEUE',
+  requestTimeoutSeconds: 'ZIMAGE_REQUEST_TIMEOUT_SECONDS',
+  /** Start-up values of the live settings, used until the ConfigMap is read. */
+  steps: 'ZIMAGE_STEPS',
+  offload: 'ZIMAGE_OFFLOAD',
+  port: 'ZIMAGE_PORT',
+} as const;
+
+/**
+ * ONNX Runtime's CUDA EP picks its attention kernel from process environment switches (the
+ * Node binding has no sdpa_kernel option). Each backend disables the faster ones before it:
+ * flash -> cutlass memory-efficient -> cuDNN flash -> unfused. `math` also selects the
+ * unfused-attention transformer export, so the switch is real on every EP.
+ */
+export const attentionEnv: Record<AttentionBackend, Record<string, string>> = {
+  flash: {
+    ORT_DISABLE_FLASH_ATTENTION: '0',
+    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '0',
+    ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
+  },
+  efficient: {
+    ORT_DISABLE_FLASH_ATTENTION: '1',
+    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '0',
+    ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
+  },
+  cudnn: {
+    ORT_DISABLE_FLASH_ATTENTION: '1',
+    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '1',
+    ORT_ENABLE_CUDNN_FLASH_ATTENTION: '1',
+  },
+  math: {
+    ORT_DISABLE_FLASH_ATTENTION: '1',
+    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '1',
+    ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
+    ORT_DISABLE_FUSED_ATTENTION: '1',
+    ORT_DISABLE_TRT_FLASH_ATTENTION: '1',
+  },
+};
+
+/** Transformer graph file per backend: fused MultiHeadAttention, or the unfused export. */
+export const transformerVariant: Record<AttentionBackend, 'fused' | 'unfused'> = {
+  flash: 'fused',
+  efficient: 'fused',
+  cudnn: 'fused',
+  math: 'unfused',
+};
+
+/** The live part of the runtime config: the ConfigMap's `config.json`. */
+export const liveConfigSchema = z
+  .object({
+    steps: z.number().int().min(stepsRange.min).max(stepsRange.max),
+    offload: z.enum(offloadModes),
+  })
+  .strict();
+export type LiveConfig = z.infer<typeof liveConfigSchema>;

@@ -1,0 +1,105 @@
+/**
+ * Generates the ZImageDeployment CRD from the zod schemas. `npm run gen:crd` writes
+ * crds/zimage.dev_zimagedeployments.yaml; a unit test fails when the checked-in file is stale.
+ */
+import { z } from 'zod';
+import { apiGroup } from '../../../contract/labels.ts';
+import { zimageDeploymentSpec } from './spec.ts';
+import { zimageDeploymentStatus } from './status.ts';
+
+export const crdNames = {
+  group: apiGroup,
+  version: 'v1alpha1',
+  kind: 'ZImageDeployment',
+  plural: 'zimagedeployments',
+  singular: 'zimagedeployment',
+  listKind: 'ZImageDeploymentList',
+  shortNames: ['zid'],
+} as const;
+
+type Json = { [key: string]: unknown };
+
+/**
+ * zod's OpenAPI 3.0 output, made structural (what the API server demands of a CRD schema):
+ * no `additionalProperties: false` next to `properties` (the server prunes unknown fields and
+ * kubectl's strict field validation reports them), int-or-string instead of anyOf, no JS
+ * safe-integer bounds.
+ */
+function structural(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(structural);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(node as Json)) out[key] = structural(value);
+  if (out['additionalProperties'] === false) delete out['additionalProperties'];
+  if (out['x-kubernetes-int-or-string'] === true) delete out['anyOf'];
+  if (out['minimum'] === Number.MIN_SAFE_INTEGER) delete out['minimum'];
+  if (out['maximum'] === Number.MAX_SAFE_INTEGER) delete out['maximum'];
+  return out;
+}
+
+function openApi(schema: z.ZodType): Json {
+  return structural(
+    z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'throw' }),
+  ) as Json;
+}
+
+export function buildCrd(): Json {
+  const spec = openApi(zimageDeploymentSpec);
+  const status = openApi(zimageDeploymentStatus);
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${crdNames.plural}.${crdNames.group}` },
+    spec: {
+      group: crdNames.group,
+      scope: 'Namespaced',
+      names: {
+        kind: crdNames.kind,
+        listKind: crdNames.listKind,
+        plural: crdNames.plural,
+        singular: crdNames.singular,
+        shortNames: [...crdNames.shortNames],
+        categories: ['zimage'],
+      },
+      versions: [
+        {
+          name: crdNames.version,
+          served: true,
+          storage: true,
+          subresources: {
+            status: {},
+            scale: {
+              specReplicasPath: '.spec.replicas',
+              statusReplicasPath: '.status.replicas',
+              labelSelectorPath: '.status.selector',
+            },
+          },
+          additionalPrinterColumns: [
+            { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas' },
+            { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas' },
+            { name: 'Steps', type: 'integer', jsonPath: '.status.effective.steps' },
+            { name: 'Offload', type: 'string', jsonPath: '.status.effective.offload' },
+            { name: 'Attention', type: 'string', jsonPath: '.status.effective.attention' },
+            { name: 'Last Action', type: 'string', jsonPath: '.status.lastAction' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description:
+                'ZImageDeployment runs Z-Image-Turbo on GPUs and keeps it healthy by itself.',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string', description: 'APIVersion of this object.' },
+                kind: { type: 'string', description: 'Kind of this object.' },
+                metadata: { type: 'object' },
+                spec: { ...spec, description: 'Desired state.' },
+                status: { ...status, description: 'Observed state, written by the operator.' },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
