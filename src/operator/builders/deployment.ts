@@ -1,0 +1,164 @@
+import type { V1Container, V1Deployment, V1EnvVar, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
+import {
+  attentionEnv,
+  mountPaths,
+  runtimeEnv,
+  runtimePaths,
+  runtimePort,
+  runtimePortName,
+  runtimeUid,
+} from '../../contract/runtime.ts';
+import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
+import { childNames, selectorLabels } from './names.ts';
+import { childMeta } from './owner.ts';
+
+/**
+ * Host memory the runtime needs in its largest offload mode. `cpu` offload keeps the Qwen3-4B
+ * text encoder (~16 GB in fp32: the CPU EP has no bf16 kernels) and the VAE decoder (~0.3 GB)
+ * in host memory, plus ORT arenas and one decoded 1024^2 image: 24 GiB covers it with ~6 GiB
+ * of slack. Requested up front so a live switch to `cpu` offload never gets the pod OOM-killed.
+ */
+export const hostMemoryRequest = '24Gi';
+export const hostMemoryLimit = '32Gi';
+
+/**
+ * Startup budget: loading ~21 GB of weights from a network volume at ~200 MB/s takes ~105 s,
+ * session creation and one warm-up generation add ~60 s on a cold GPU. 600 s (120 x 5 s) leaves
+ * room for slow volumes before the kubelet gives up and restarts the pod.
+ */
+export const startupBudgetSeconds = 600;
+const probePeriodSeconds = 5;
+
+/** Seconds between SIGTERM's preStop pause and the kill: finish the longest request, then exit. */
+export function terminationGraceSeconds(requestTimeoutSeconds: number): number {
+  // preStop sleep (5 s: endpoints drop the pod first) + the longest in-flight request + 10 s
+  // for the runtime to release its sessions and exit.
+  return 5 + requestTimeoutSeconds + 10;
+}
+
+function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
+  const { runtime } = cr.spec;
+  const names = childNames(cr.metadata.name);
+  const env: V1EnvVar[] = [
+    { name: runtimeEnv.configMap, value: names.configMap },
+    { name: runtimeEnv.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: runtimeEnv.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: runtimeEnv.modelDir, value: mountPaths.model },
+    { name: runtimeEnv.executionProvider, value: effective.executionProvider },
+    { name: runtimeEnv.attention, value: effective.attention },
+    { name: runtimeEnv.precision, value: cr.spec.model.precision },
+    { name: runtimeEnv.maxResolution, value: runtime.maxResolution },
+    { name: runtimeEnv.maxQueue, value: String(runtime.maxQueue) },
+    { name: runtimeEnv.requestTimeoutSeconds, value: String(runtime.requestTimeoutSeconds) },
+    { name: runtimeEnv.port, value: String(runtimePort) },
+  ];
+  // ORT reads its attention-kernel switches from the process environment.
+  for (const [name, value] of Object.entries(attentionEnv[effective.attention])) env.push({ name, value });
+  return env;
+}
+
+function container(cr: ZImageDeployment, effective: Effective): V1Container {
+  const { runtime, gpu } = cr.spec;
+  const httpGet = (path: string) => ({ path, port: runtimePortName });
+  return {
+    name: 'runtime',
+    image: runtime.image,
+    imagePullPolicy: runtime.imagePullPolicy,
+    ports: [{ name: runtimePortName, containerPort: runtimePort, protocol: 'TCP' }],
+    env: envVars(cr, effective),
+    resources: {
+      requests: { cpu: '4', memory: hostMemoryRequest, ...runtime.resources?.requests },
+      limits: { memory: hostMemoryLimit, ...runtime.resources?.limits, [gpu.resource]: String(gpu.count) },
+    },
+    volumeMounts: [
+      {
+        name: 'model',
+        mountPath: mountPaths.model,
+        readOnly: true,
+        ...(cr.spec.model.source.pvc.subPath ? { subPath: cr.spec.model.source.pvc.subPath } : {}),
+      },
+      { name: 'tmp', mountPath: mountPaths.tmp },
+      { name: 'cache', mountPath: mountPaths.cache },
+    ],
+    startupProbe: {
+      httpGet: httpGet(runtimePaths.readyz),
+      periodSeconds: probePeriodSeconds,
+      failureThreshold: startupBudgetSeconds / probePeriodSeconds,
+      timeoutSeconds: 2,
+    },
+    readinessProbe: { httpGet: httpGet(runtimePaths.readyz), periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
+    // /healthz answers while a generation runs (inference is in a worker thread), so a long
+    // request never looks like a hang.
+    livenessProbe: { httpGet: httpGet(runtimePaths.healthz), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+    lifecycle: { preStop: { sleep: { seconds: 5 } } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
+}
+
+function podSpec(cr: ZImageDeployment, effective: Effective): V1PodSpec {
+  const { gpu, runtime } = cr.spec;
+  return {
+    serviceAccountName: childNames(cr.metadata.name).serviceAccount,
+    // The runtime watches its ConfigMap through the API with this token.
+    automountServiceAccountToken: true,
+    terminationGracePeriodSeconds: terminationGraceSeconds(runtime.requestTimeoutSeconds),
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: runtimeUid,
+      runAsGroup: runtimeUid,
+      fsGroup: runtimeUid,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    containers: [container(cr, effective)],
+    volumes: [
+      {
+        name: 'model',
+        persistentVolumeClaim: { claimName: cr.spec.model.source.pvc.claimName, readOnly: true },
+      },
+      { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
+      // ORT and CUDA kernel caches; regenerated on start, so an emptyDir is enough.
+      { name: 'cache', emptyDir: { sizeLimit: '4Gi' } },
+    ],
+    ...(gpu.nodeSelector ? { nodeSelector: gpu.nodeSelector } : {}),
+    ...(gpu.tolerations ? { tolerations: gpu.tolerations as V1Toleration[] } : {}),
+    ...(gpu.runtimeClassName ? { runtimeClassName: gpu.runtimeClassName } : {}),
+    ...(cr.spec.imagePullSecrets ? { imagePullSecrets: cr.spec.imagePullSecrets } : {}),
+  };
+}
+
+/**
+ * The runtime Deployment. Steps and offload are deliberately absent from the pod template
+ * (they live in the ConfigMap), so changing them never restarts a pod; attention, execution
+ * provider, precision, image and model are in it, so changing them rolls the pods.
+ */
+export function buildDeployment(cr: ZImageDeployment, effective: Effective): V1Deployment {
+  const name = cr.metadata.name;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(cr, childNames(name).deployment),
+    spec: {
+      replicas: effective.replicas,
+      selector: { matchLabels: selectorLabels(name) },
+      // GPUs are rarely spare: surging a new pod would leave it Pending forever. Replace one
+      // pod at a time instead (maxSurge 0), accepting one replica less during a roll.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
+      revisionHistoryLimit: 5,
+      progressDeadlineSeconds: startupBudgetSeconds + 60,
+      template: {
+        metadata: { labels: childMetaLabels(cr) },
+        spec: podSpec(cr, effective),
+      },
+    },
+  };
+}
+
+function childMetaLabels(cr: ZImageDeployment): Record<string, string> {
+  return childMeta(cr, cr.metadata.name).labels ?? {};
+}

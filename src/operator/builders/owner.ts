@@ -1,0 +1,28 @@
+import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
+import { apiVersion, type ZImageDeployment } from '../api/v1alpha1/types.ts';
+import { crdNames } from '../api/v1alpha1/crd.ts';
+import { childLabels } from './names.ts';
+
+/**
+ * Children are owned by their ZImageDeployment (controller: true), so deleting the CR lets
+ * the garbage collector remove them. No finalizer: nothing of ours lives outside the cluster.
+ */
+export function ownerReference(cr: ZImageDeployment): V1OwnerReference {
+  return {
+    apiVersion,
+    kind: crdNames.kind,
+    name: cr.metadata.name,
+    uid: cr.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function childMeta(cr: ZImageDeployment, name: string): V1ObjectMeta {
+  return {
+    name,
+    namespace: cr.metadata.namespace,
+    labels: childLabels(cr.metadata.name),
+    ownerReferences: [ownerReference(cr)],
+  };
+}

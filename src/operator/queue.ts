@@ -1,0 +1,164 @@
+/**
+ * A work queue keyed by object ("namespace/name"), after client-go's workqueue:
+ * - a key is never processed twice at once: an add while it is processing marks it dirty and
+ *   it runs again right after;
+ * - adds of a key already waiting collapse into one;
+ * - failures back off per key exponentially, 5 ms * 2^n capped at 1000 s (client-go's
+ *   ItemExponentialFailureRateLimiter), and all retries share a token bucket (10 qps,
+ *   burst 100), so a storm of failing objects cannot hammer the API server.
+ */
+
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface QueueOptions {
+  concurrency?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Token bucket for retries. */
+  qps?: number;
+  burst?: number;
+  timers?: Timers;
+  onDepthChange?: (depth: number) => void;
+}
+
+/** What a worker asks for after a successful run. */
+export interface WorkResult {
+  requeueAfterMs?: number;
+}
+
+export type Worker = (key: string) => Promise<WorkResult | void>;
+
+export class WorkQueue {
+  private readonly waiting: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly delayed = new Map<string, { at: number; handle: unknown }>();
+  private readonly idleWaiters: (() => void)[] = [];
+  private tokens: number;
+  private tokensAt: number;
+  private stopped = false;
+  private readonly o: Required<Omit<QueueOptions, 'onDepthChange'>> & Pick<QueueOptions, 'onDepthChange'>;
+
+  constructor(
+    private readonly worker: Worker,
+    options: QueueOptions = {},
+  ) {
+    this.o = {
+      concurrency: options.concurrency ?? 4,
+      baseDelayMs: options.baseDelayMs ?? 5,
+      maxDelayMs: options.maxDelayMs ?? 1_000_000,
+      qps: options.qps ?? 10,
+      burst: options.burst ?? 100,
+      timers: options.timers ?? realTimers,
+      onDepthChange: options.onDepthChange,
+    };
+    this.tokens = this.o.burst;
+    this.tokensAt = this.o.timers.now();
+  }
+
+  /** Keys waiting to run (not counting those in progress or delayed). */
+  depth(): number {
+    return this.waiting.length;
+  }
+
+  add(key: string): void {
+    if (this.stopped) return;
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.waiting.push(key);
+    this.o.onDepthChange?.(this.waiting.length);
+    this.pump();
+  }
+
+  /** Add after a delay; an earlier pending delay for the key wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.stopped) return;
+    if (ms <= 0) return this.add(key);
+    const at = this.o.timers.now() + ms;
+    const pending = this.delayed.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) this.o.timers.clearTimeout(pending.handle);
+    const handle = this.o.timers.setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.delayed.set(key, { at, handle });
+  }
+
+  /** Retry after a failure: the larger of the key's backoff and the shared bucket's wait. */
+  addRateLimited(key: string): number {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    const backoff = Math.min(this.o.baseDelayMs * 2 ** n, this.o.maxDelayMs);
+    const delay = Math.max(backoff, this.takeToken());
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** Reset a key's failure count (after a success). */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  /** Stop taking work; resolves once in-flight work is done. Delayed adds are dropped. */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    for (const { handle } of this.delayed.values()) this.o.timers.clearTimeout(handle);
+    this.delayed.clear();
+    this.waiting.length = 0;
+    this.queued.clear();
+    if (this.processing.size === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Ms until a retry token is free (0 if one is free now); takes it. */
+  private takeToken(): number {
+    const now = this.o.timers.now();
+    this.tokens = Math.min(this.o.burst, this.tokens + ((now - this.tokensAt) / 1000) * this.o.qps);
+    this.tokensAt = now;
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.o.qps) * 1000);
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.processing.size < this.o.concurrency && this.waiting.length > 0) {
+      const key = this.waiting.shift()!;
+      this.queued.delete(key);
+      this.processing.add(key);
+      this.o.onDepthChange?.(this.waiting.length);
+      void this.run(key);
+    }
+  }
+
+  private async run(key: string): Promise<void> {
+    try {
+      const result = await this.worker(key);
+      this.forget(key);
+      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+    } catch {
+      // The worker logs and counts its own errors; the queue only schedules the retry.
+      if (!this.stopped) this.addRateLimited(key);
+    } finally {
+      this.processing.delete(key);
+      if (this.dirty.delete(key)) this.add(key);
+      if (this.processing.size === 0 && this.stopped) this.idleWaiters.splice(0).forEach((r) => r());
+      this.pump();
+    }
+  }
+}
