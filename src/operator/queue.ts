@@ -49,12 +49,13 @@ export class WorkQueue {
   private tokens: number;
   private tokensAt: number;
   private stopped = false;
-  private readonly o: Required<Omit<QueueOptions, 'onDepthChange'>> & Pick<QueueOptions, 'onDepthChange'>;
+  private readonly o: Required<Omit<QueueOptions, 'onDepthChange'>> & {
+    onDepthChange: ((depth: number) => void) | undefined;
+  };
+  private readonly worker: Worker;
 
-  constructor(
-    private readonly worker: Worker,
-    options: QueueOptions = {},
-  ) {
+  constructor(worker: Worker, options: QueueOptions = {}) {
+    this.worker = worker;
     this.o = {
       concurrency: options.concurrency ?? 4,
       baseDelayMs: options.baseDelayMs ?? 5,
@@ -157,7 +158,8 @@ export class WorkQueue {
     } finally {
       this.processing.delete(key);
       if (this.dirty.delete(key)) this.add(key);
-      if (this.processing.size === 0 && this.stopped) this.idleWaiters.splice(0).forEach((r) => r());
+      if (this.processing.size === 0 && this.stopped)
+        this.idleWaiters.splice(0).forEach((r) => r());
       this.pump();
     }
   }

@@ -75,7 +75,12 @@ export function buildRole(cr: ZImageDeployment): V1Role {
     kind: 'Role',
     metadata: childMeta(cr, names.role),
     rules: [
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [names.configMap], verbs: ['get', 'list', 'watch'] },
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        resourceNames: [names.configMap],
+        verbs: ['get', 'list', 'watch'],
+      },
     ],
   };
 }
@@ -87,6 +92,8 @@ export function buildRoleBinding(cr: ZImageDeployment): V1RoleBinding {
     kind: 'RoleBinding',
     metadata: childMeta(cr, names.roleBinding),
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role },
-    subjects: [{ kind: 'ServiceAccount', name: names.serviceAccount, namespace: cr.metadata.namespace }],
+    subjects: [
+      { kind: 'ServiceAccount', name: names.serviceAccount, namespace: cr.metadata.namespace },
+    ],
   };
 }

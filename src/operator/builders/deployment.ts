@@ -1,4 +1,10 @@
-import type { V1Container, V1Deployment, V1EnvVar, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1Deployment,
+  V1EnvVar,
+  V1PodSpec,
+  V1Toleration,
+} from '@kubernetes/client-node';
 import {
   attentionEnv,
   mountPaths,
@@ -53,7 +59,8 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.port, value: String(runtimePort) },
   ];
   // ORT reads its attention-kernel switches from the process environment.
-  for (const [name, value] of Object.entries(attentionEnv[effective.attention])) env.push({ name, value });
+  for (const [name, value] of Object.entries(attentionEnv[effective.attention]))
+    env.push({ name, value });
   return env;
 }
 
@@ -68,7 +75,11 @@ function container(cr: ZImageDeployment, effective: Effective): V1Container {
     env: envVars(cr, effective),
     resources: {
       requests: { cpu: '4', memory: hostMemoryRequest, ...runtime.resources?.requests },
-      limits: { memory: hostMemoryLimit, ...runtime.resources?.limits, [gpu.resource]: String(gpu.count) },
+      limits: {
+        memory: hostMemoryLimit,
+        ...runtime.resources?.limits,
+        [gpu.resource]: String(gpu.count),
+      },
     },
     volumeMounts: [
       {
@@ -86,10 +97,20 @@ function container(cr: ZImageDeployment, effective: Effective): V1Container {
       failureThreshold: startupBudgetSeconds / probePeriodSeconds,
       timeoutSeconds: 2,
     },
-    readinessProbe: { httpGet: httpGet(runtimePaths.readyz), periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
+    readinessProbe: {
+      httpGet: httpGet(runtimePaths.readyz),
+      periodSeconds: 5,
+      failureThreshold: 2,
+      timeoutSeconds: 2,
+    },
     // /healthz answers while a generation runs (inference is in a worker thread), so a long
     // request never looks like a hang.
-    livenessProbe: { httpGet: httpGet(runtimePaths.healthz), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+    livenessProbe: {
+      httpGet: httpGet(runtimePaths.healthz),
+      periodSeconds: 10,
+      failureThreshold: 3,
+      timeoutSeconds: 5,
+    },
     lifecycle: { preStop: { sleep: { seconds: 5 } } },
     securityContext: {
       allowPrivilegeEscalation: false,

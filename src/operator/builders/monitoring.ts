@@ -52,7 +52,9 @@ export function buildPrometheusRule(cr: ZImageDeployment): MonitoringObject {
               expr: `max(DCGM_FI_DEV_FB_USED{${pods}}) > ${vramMiB}`,
               for: '5s',
               labels: { severity: 'warning' },
-              annotations: { summary: `VRAM of ${namespace}/${name} above 87.5% of ${cr.spec.gpu.memoryGiB} GiB` },
+              annotations: {
+                summary: `VRAM of ${namespace}/${name} above 87.5% of ${cr.spec.gpu.memoryGiB} GiB`,
+              },
             },
             {
               alert: 'ZImageSlowGeneration',

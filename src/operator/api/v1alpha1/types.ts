@@ -1,5 +1,9 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import type { AttentionBackend, ExecutionProvider, OffloadMode } from '../../../contract/runtime.ts';
+import type {
+  AttentionBackend,
+  ExecutionProvider,
+  OffloadMode,
+} from '../../../contract/runtime.ts';
 import { crdNames } from './crd.ts';
 import type { ZImageDeploymentSpec } from './spec.ts';
 import type { ZImageDeploymentStatus } from './status.ts';

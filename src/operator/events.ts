@@ -1,0 +1,56 @@
+/**
+ * Kubernetes Events without spam: the same (object, type, reason, message) is recorded at
+ * most once per 10 minutes. A reconcile loop that keeps hitting the same problem (a missing
+ * claim rechecked every 30 s) therefore leaves one Event, not 20 an hour.
+ */
+import type { Logger } from 'pino';
+import type { ZImageDeploymentObject } from './api/v1alpha1/types.ts';
+import type { Kube } from './k8s/client.ts';
+import type { Problem } from './observe.ts';
+
+const quietMs = 10 * 60_000;
+
+export class EventRecorder {
+  private readonly sent = new Map<string, number>();
+  private readonly kube: Kube;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(kube: Kube, log: Logger, now: () => number = Date.now) {
+    this.kube = kube;
+    this.log = log;
+    this.now = now;
+  }
+
+  normal(cr: ZImageDeploymentObject, reason: string, message: string): Promise<void> {
+    return this.record(cr, 'Normal', reason, message);
+  }
+
+  warn(cr: ZImageDeploymentObject, problem: Problem): Promise<void> {
+    return this.record(cr, 'Warning', problem.reason, problem.message);
+  }
+
+  private async record(
+    cr: ZImageDeploymentObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const key = `${cr.metadata.uid}|${type}|${reason}|${message}`;
+    const now = this.now();
+    const last = this.sent.get(key);
+    if (last !== undefined && now - last < quietMs) return;
+    this.sent.set(key, now);
+    if (this.sent.size > 10_000) this.prune(now);
+    try {
+      await this.kube.event(cr, type, reason, message);
+    } catch (err) {
+      // An Event is best effort: never fail a reconcile over one.
+      this.log.warn({ err, reason }, 'could not record event');
+    }
+  }
+
+  private prune(now: number): void {
+    for (const [key, at] of this.sent) if (now - at >= quietMs) this.sent.delete(key);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Informers for what the reconciler reads: ZImageDeployments, their children (selected by the
+ * managed-by label), and nodes (to know which GPU resources exist). Every event is mapped to
+ * the owning ZImageDeployment's key and handed to `enqueue`.
+ */
+import type { KubeConfig, KubernetesObject, V1Node } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { crdNames } from '../api/v1alpha1/crd.ts';
+import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
+import { labelKeys, managedSelector } from '../builders/names.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Kube } from './client.ts';
+import { ResilientInformer } from './informer.ts';
+
+/** Namespaced kinds the operator owns and watches. */
+export const childKinds = [
+  { resource: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment' },
+  { resource: 'configmaps', apiVersion: 'v1', kind: 'ConfigMap' },
+  { resource: 'services', apiVersion: 'v1', kind: 'Service' },
+  { resource: 'poddisruptionbudgets', apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  { resource: 'serviceaccounts', apiVersion: 'v1', kind: 'ServiceAccount' },
+  { resource: 'roles', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  { resource: 'rolebindings', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+] as const;
+export type ChildKind = (typeof childKinds)[number]['kind'];
+
+function apiPath(apiVersion: string, resource: string, namespace: string | undefined): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  return namespace ? `${base}/namespaces/${namespace}/${resource}` : `${base}/${resource}`;
+}
+
+export interface CacheOptions {
+  kube: Kube;
+  kubeConfig: KubeConfig;
+  /** Empty: all namespaces. */
+  namespaces: readonly string[];
+  log: Logger;
+  metrics: Metrics;
+  enqueue: (key: string) => void;
+  watchdogMs: number;
+  relistMs: number;
+}
+
+export class Caches {
+  private readonly crs: ResilientInformer<ZImageDeploymentObject>[] = [];
+  private readonly children = new Map<ChildKind, ResilientInformer<KubernetesObject>[]>();
+  private readonly nodes: ResilientInformer<V1Node>;
+  private readonly all: ResilientInformer<KubernetesObject>[] = [];
+  private readonly o: CacheOptions;
+
+  constructor(options: CacheOptions) {
+    this.o = options;
+    const scopes = options.namespaces.length > 0 ? options.namespaces : [undefined];
+    const crVersion = `${crdNames.group}/${crdNames.version}`;
+    for (const ns of scopes) {
+      const informer = this.informer<ZImageDeploymentObject>(
+        crVersion,
+        crdNames.kind,
+        crdNames.plural,
+        ns,
+        undefined,
+        (obj) => this.keyOf(obj),
+      );
+      this.crs.push(informer);
+      for (const child of childKinds) {
+        const list = this.children.get(child.kind) ?? [];
+        list.push(
+          this.informer(
+            child.apiVersion,
+            child.kind,
+            child.resource,
+            ns,
+            managedSelector,
+            (obj) => {
+              const owner = obj.metadata?.labels?.[labelKeys.owner];
+              return owner && obj.metadata?.namespace
+                ? `${obj.metadata.namespace}/${owner}`
+                : undefined;
+            },
+          ),
+        );
+        this.children.set(child.kind, list);
+      }
+    }
+    // A node joining or leaving can make an unknown GPU resource known: recheck everything.
+    this.nodes = this.informer<V1Node>('v1', 'Node', 'nodes', undefined, undefined, () => '*');
+  }
+
+  private informer<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    resource: string,
+    namespace: string | undefined,
+    labelSelector: string | undefined,
+    keyOf: (obj: T) => string | undefined,
+  ): ResilientInformer<T> {
+    const informer = new ResilientInformer<T>({
+      kubeConfig: this.o.kubeConfig,
+      resource,
+      path: apiPath(apiVersion, resource, namespace),
+      list: () => this.o.kube.list<T>(apiVersion, kind, namespace, labelSelector),
+      ...(labelSelector ? { labelSelector } : {}),
+      onEvent: (_type, obj) => {
+        const key = keyOf(obj);
+        if (key === '*') this.enqueueAll();
+        else if (key) this.o.enqueue(key);
+      },
+      log: this.o.log,
+      metrics: this.o.metrics,
+      watchdogMs: this.o.watchdogMs,
+      relistMs: this.o.relistMs,
+    });
+    this.all.push(informer as unknown as ResilientInformer<KubernetesObject>);
+    return informer;
+  }
+
+  keyOf(obj: KubernetesObject): string {
+    return `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+  }
+
+  /** Start every informer; resolves once each has listed successfully at least once. */
+  async start(): Promise<void> {
+    await Promise.all(this.all.map((i) => i.start()));
+    while (!this.all.every((i) => i.hasSynced())) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  stop(): void {
+    for (const informer of this.all) informer.stop();
+  }
+
+  enqueueAll(): void {
+    for (const cr of this.listCrs()) this.o.enqueue(this.keyOf(cr));
+  }
+
+  listCrs(): ZImageDeploymentObject[] {
+    return this.crs.flatMap((i) => [...i.list()]);
+  }
+
+  getCr(namespace: string, name: string): ZImageDeploymentObject | undefined {
+    for (const informer of this.crs) {
+      const found = informer.get(name, namespace);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  getChild<T extends KubernetesObject>(
+    kind: ChildKind,
+    namespace: string,
+    name: string,
+  ): T | undefined {
+    for (const informer of this.children.get(kind) ?? []) {
+      const found = informer.get(name, namespace);
+      if (found) return found as T;
+    }
+    return undefined;
+  }
+
+  /** True when some node offers the extended resource (e.g. nvidia.com/gpu). */
+  hasResource(resource: string): boolean {
+    return this.nodes.list().some((n) => n.status?.allocatable?.[resource] !== undefined);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * An informer that does not stay dead. @kubernetes/client-node's informer reconnects on a
+ * clean close and relists on 410, but stops for good on any other error; and a watch can
+ * stall silently (client-node #364, #596, #958, #2432). This wrapper:
+ * - restarts after an error with backoff (1 s doubling to 30 s);
+ * - runs a watchdog: no event for `watchdogMs` (default 300 s) -> replace the informer, which
+ *   lists afresh;
+ * - relists every `relistMs` (default 600 s) regardless, so a missed event is caught up.
+ * Replacing the informer (not just restarting it) forces a full list: the library keeps the
+ * old resourceVersion across start().
+ */
+import {
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesObject,
+  type ListPromise,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.ts';
+
+export type EventType = 'add' | 'update' | 'delete';
+
+export interface ResilientInformerOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  /** Human name for logs and metrics, e.g. "deployments". */
+  resource: string;
+  path: string;
+  list: ListPromise<T>;
+  labelSelector?: string;
+  onEvent: (type: EventType, obj: T) => void;
+  log: Logger;
+  metrics: Metrics;
+  watchdogMs?: number;
+  relistMs?: number;
+}
+
+export class ResilientInformer<T extends KubernetesObject> {
+  private informer: (Informer<T> & ObjectCache<T>) | undefined;
+  private lastEventAt = Date.now();
+  private lastListAt = Date.now();
+  private backoffMs = 1_000;
+  private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private generation = 0;
+  private synced = false;
+
+  private readonly o: ResilientInformerOptions<T>;
+
+  constructor(options: ResilientInformerOptions<T>) {
+    this.o = options;
+  }
+
+  /** Start and resolve after the first successful list. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.replace('start');
+    const watchdogMs = this.o.watchdogMs ?? 300_000;
+    const relistMs = this.o.relistMs ?? 600_000;
+    // Check every 5 s or a fifth of the window, whichever is shorter.
+    const tick = Math.min(5_000, Math.max(100, watchdogMs / 5));
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      if (now - this.lastEventAt > watchdogMs) void this.replace('watchdog');
+      else if (now - this.lastListAt > relistMs) void this.replace('relist');
+    }, tick);
+    this.timer.unref();
+  }
+
+  /** True once a list has succeeded. */
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.retry);
+    void this.informer?.stop();
+    this.informer = undefined;
+  }
+
+  /** Cached objects (empty until the first list). */
+  list(namespace?: string): readonly T[] {
+    return this.informer?.list(namespace) ?? [];
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.informer?.get(name, namespace);
+  }
+
+  private async replace(reason: 'start' | 'error' | 'watchdog' | 'relist'): Promise<void> {
+    if (this.stopped) return;
+    const generation = ++this.generation;
+    if (reason !== 'start') {
+      this.o.metrics.watchRestarts.inc({ resource: this.o.resource, reason });
+      this.o.log.warn({ resource: this.o.resource, reason }, 'restarting informer');
+    }
+    void this.informer?.stop();
+    const informer = makeInformer(
+      this.o.kubeConfig,
+      this.o.path,
+      this.o.list,
+      this.o.labelSelector,
+    );
+    const seen = (type: EventType) => (obj: T) => {
+      if (generation !== this.generation) return;
+      this.lastEventAt = Date.now();
+      this.o.onEvent(type, obj);
+    };
+    informer.on('add', seen('add'));
+    informer.on('update', seen('update'));
+    informer.on('delete', seen('delete'));
+    // A (re)connect counts as life: a quiet resource with a healthy watch is not stalled.
+    informer.on('connect', () => {
+      if (generation === this.generation) this.lastEventAt = Date.now();
+    });
+    informer.on('error', (err: unknown) => {
+      if (generation !== this.generation || this.stopped) return;
+      const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      this.o.log.error(
+        { resource: this.o.resource, err: message },
+        'informer stopped on error; restarting',
+      );
+      const delay = this.backoffMs;
+      this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        void this.replace('error');
+      }, delay);
+    });
+    this.informer = informer;
+    this.lastEventAt = Date.now();
+    this.lastListAt = Date.now();
+    try {
+      await informer.start();
+      // The library reports list failures through 'error', not by rejecting start().
+      if (generation === this.generation && this.retry === undefined) this.synced = true;
+      this.backoffMs = 1_000;
+    } catch (err) {
+      // start() reports list failures through the 'error' callback too; nothing more to do.
+      this.o.log.debug({ resource: this.o.resource, err }, 'informer start failed');
+    }
+  }
+}

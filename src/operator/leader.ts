@@ -1,0 +1,182 @@
+/**
+ * Leader election on a coordination.k8s.io Lease, after client-go's leaderelection package
+ * (@kubernetes/client-node has none). Defaults are client-go's: lease 15 s, renew deadline
+ * 10 s, retry 2 s.
+ * - A candidate takes the lease when it is free or its holder's record has not changed for a
+ *   full lease duration, judged by the candidate's own clock from when it last saw the record
+ *   change (never by comparing clocks across machines).
+ * - Writes carry the resourceVersion read, so two candidates cannot both win: one gets 409.
+ * - The leader renews every retry period; if no renewal succeeds within the renew deadline it
+ *   steps down (onLost), before the lease could expire for the others (10 s < 15 s).
+ * - release() hands the lease over at once on a clean shutdown.
+ */
+import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Metrics } from './metrics.ts';
+import { instrumented, statusCode } from './k8s/instrument.ts';
+
+export interface LeaderOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  log: Logger;
+  metrics: Metrics;
+  onStarted: () => void;
+  onLost: () => void;
+}
+
+export class LeaderElector {
+  private readonly api: CoordinationV1Api;
+  private readonly o: Required<LeaderOptions>;
+  private observed: { holder: string; renew: string; at: number } | undefined;
+  private leading = false;
+  private lastRenew = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(options: LeaderOptions) {
+    this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    const tick = async () => {
+      if (this.stopped) return;
+      await this.step();
+      if (!this.stopped) this.timer = setTimeout(() => void tick(), this.o.retryPeriodMs);
+    };
+    void tick();
+  }
+
+  /** Stop campaigning; if leading, give the lease up so another replica takes over at once. */
+  async release(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.leading) return;
+    this.leading = false;
+    this.o.metrics.leader.set(0);
+    try {
+      const lease = await this.read();
+      if (lease?.spec?.holderIdentity !== this.o.identity) return;
+      lease.spec = {
+        ...lease.spec,
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        renewTime: new Date(),
+      };
+      await this.replace(lease);
+      this.o.log.info('released the leader lease');
+    } catch (err) {
+      this.o.log.warn({ err }, 'could not release the leader lease; it expires by itself');
+    }
+  }
+
+  private async step(): Promise<void> {
+    const now = Date.now();
+    let acquired = false;
+    try {
+      acquired = await this.tryAcquireOrRenew(now);
+    } catch (err) {
+      this.o.log.warn({ err: String(err) }, 'leader election: lease update failed');
+    }
+    if (acquired) {
+      this.lastRenew = now;
+      if (!this.leading) {
+        this.leading = true;
+        this.o.metrics.leader.set(1);
+        this.o.log.info({ identity: this.o.identity }, 'became leader');
+        this.o.onStarted();
+      }
+    } else if (this.leading && now - this.lastRenew > this.o.renewDeadlineMs) {
+      this.leading = false;
+      this.stopped = true;
+      this.o.metrics.leader.set(0);
+      this.o.log.error(
+        { renewDeadlineMs: this.o.renewDeadlineMs },
+        'failed to renew the leader lease in time; stepping down',
+      );
+      this.o.onLost();
+    }
+  }
+
+  private async tryAcquireOrRenew(now: number): Promise<boolean> {
+    const lease = await this.read();
+    const durationSeconds = Math.round(this.o.leaseDurationMs / 1000);
+    if (!lease) return this.create(now, durationSeconds);
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const observedAt = this.observe(holder, spec.renewTime, now);
+    const heldByOther = holder !== '' && holder !== this.o.identity;
+    const leaseMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    if (heldByOther && observedAt + leaseMs > now) return false;
+
+    const mine = holder === this.o.identity;
+    lease.spec = {
+      ...spec,
+      holderIdentity: this.o.identity,
+      leaseDurationSeconds: durationSeconds,
+      renewTime: new Date(now),
+      acquireTime: mine && spec.acquireTime ? spec.acquireTime : new Date(now),
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (mine ? 0 : 1),
+    };
+    await this.replace(lease);
+    return true;
+  }
+
+  /** When (by our clock) we first saw the lease record as it is now. */
+  private observe(holder: string, renewTime: Date | undefined, now: number): number {
+    const renew = renewTime ? new Date(renewTime).toISOString() : '';
+    if (!this.observed || this.observed.holder !== holder || this.observed.renew !== renew) {
+      this.observed = { holder, renew, at: now };
+    }
+    return this.observed.at;
+  }
+
+  private async create(now: number, durationSeconds: number): Promise<boolean> {
+    await instrumented(this.o.metrics, 'create', () =>
+      this.api.createNamespacedLease({
+        namespace: this.o.namespace,
+        body: {
+          metadata: { name: this.o.name, namespace: this.o.namespace },
+          spec: {
+            holderIdentity: this.o.identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: new Date(now),
+            renewTime: new Date(now),
+            leaseTransitions: 0,
+          },
+        },
+      }),
+    );
+    return true;
+  }
+
+  private async read(): Promise<V1Lease | undefined> {
+    try {
+      return await instrumented(this.o.metrics, 'get', () =>
+        this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }),
+      );
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private replace(lease: V1Lease): Promise<V1Lease> {
+    return instrumented(this.o.metrics, 'update', () =>
+      this.api.replaceNamespacedLease({
+        name: this.o.name,
+        namespace: this.o.namespace,
+        body: lease,
+      }),
+    );
+  }
+}

@@ -1,0 +1,110 @@
+/** Pure: the status a ZImageDeployment should have, given what its children report. */
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
+import type { Effective } from './api/v1alpha1/types.ts';
+import { selectorString } from './builders/names.ts';
+import { setConditions, type ConditionInput } from './conditions.ts';
+import { reasons, type Reason } from './reasons.ts';
+
+export interface Problem {
+  reason: Reason;
+  message: string;
+}
+
+export interface ObserveInput {
+  name: string;
+  generation: number;
+  previous: ZImageDeploymentStatus | undefined;
+  /** Absent when the spec could not be parsed. */
+  effective?: Effective;
+  deployment?: V1Deployment;
+  /** Blocks running (invalid spec, unknown GPU resource, missing claim): Ready=False. */
+  problem?: Problem;
+  /** Runs, but not as well as it should (RWO model claim shared by several pods). */
+  degraded?: Problem;
+  now: string;
+}
+
+function readiness(input: ObserveInput): ConditionInput {
+  if (input.problem) return { type: 'Ready', status: 'False', ...input.problem };
+  const desired = input.effective?.replicas ?? 0;
+  const ready = input.deployment?.status?.readyReplicas ?? 0;
+  if (ready >= desired && input.deployment) {
+    const message = desired === 0 ? 'scaled to zero' : `${ready}/${desired} replicas ready`;
+    return { type: 'Ready', status: 'True', reason: reasons.Available, message };
+  }
+  return {
+    type: 'Ready',
+    status: 'False',
+    reason: reasons.PodsNotReady,
+    message: `${ready}/${desired} replicas ready`,
+  };
+}
+
+/** Counts of a Deployment's rollout, zero where the status has not been written yet. */
+function rollout(d: V1Deployment) {
+  const status = d.status ?? {};
+  return {
+    updated: status.updatedReplicas ?? 0,
+    total: status.replicas ?? 0,
+    stale: (status.observedGeneration ?? 0) < (d.metadata?.generation ?? 0),
+  };
+}
+
+function progress(input: ObserveInput): ConditionInput {
+  const desired = input.effective?.replicas ?? 0;
+  const d = input.deployment;
+  const { updated, total, stale } = d ? rollout(d) : { updated: 0, total: 0, stale: false };
+  if (!input.problem && d && (stale || updated < desired || total > updated)) {
+    return {
+      type: 'Progressing',
+      status: 'True',
+      reason: reasons.RollingOut,
+      message: `${updated}/${desired} replicas updated`,
+    };
+  }
+  return {
+    type: 'Progressing',
+    status: 'False',
+    reason: reasons.RolloutComplete,
+    message: 'no rollout in progress',
+  };
+}
+
+function autoscalerOwned(previous: ZImageDeploymentStatus | undefined): ConditionInput[] {
+  return (['MetricsAvailable', 'ScalingLimited'] as const)
+    .filter((type) => !previous?.conditions?.some((c) => c.type === type))
+    .map((type) => ({
+      type,
+      status: 'Unknown' as const,
+      reason: reasons.AutoscalerNotEvaluated,
+      message: 'the autoscaler has not evaluated this object yet',
+    }));
+}
+
+export function observe(input: ObserveInput): ZImageDeploymentStatus {
+  const degraded: ConditionInput = input.degraded
+    ? { type: 'Degraded', status: 'True', ...input.degraded }
+    : {
+        type: 'Degraded',
+        status: 'False',
+        reason: reasons.AsExpected,
+        message: 'nothing degraded',
+      };
+  const conditions = setConditions(
+    input.previous?.conditions,
+    [readiness(input), progress(input), degraded, ...autoscalerOwned(input.previous)],
+    input.generation,
+    input.now,
+  );
+  const { effective, deployment } = input;
+  return {
+    ...input.previous,
+    observedGeneration: input.generation,
+    replicas: deployment?.status?.replicas ?? 0,
+    readyReplicas: deployment?.status?.readyReplicas ?? 0,
+    selector: selectorString(input.name),
+    conditions,
+    ...(effective ? { effective: { ...effective } } : {}),
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * Every reason the operator writes, in one list: status conditions, Events and metric labels
+ * say the same thing (STYLE.md: reasons are data).
+ */
+export const reasons = {
+  // Ready
+  Available: 'Available',
+  PodsNotReady: 'PodsNotReady',
+  InvalidSpec: 'InvalidSpec',
+  GpuResourceUnknown: 'GpuResourceUnknown',
+  ModelClaimMissing: 'ModelClaimMissing',
+  ReconcileFailed: 'ReconcileFailed',
+  // Progressing
+  RollingOut: 'RollingOut',
+  RolloutComplete: 'RolloutComplete',
+  // Degraded
+  AsExpected: 'AsExpected',
+  ModelClaimReadWriteOnce: 'ModelClaimReadWriteOnce',
+  // Autoscaler-owned conditions before the autoscaler runs
+  AutoscalerNotEvaluated: 'AutoscalerNotEvaluated',
+  // Events
+  Created: 'Created',
+  Updated: 'Updated',
+} as const;
+
+export type Reason = (typeof reasons)[keyof typeof reasons];

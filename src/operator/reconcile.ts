@@ -1,0 +1,222 @@
+/**
+ * Level-based reconcile of one ZImageDeployment: read the world (informer caches), build the
+ * desired children with pure builders, apply only what differs (server-side apply, one field
+ * manager), write status once through the subresource, and write nothing when nothing changed.
+ */
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { zimageDeploymentSpec } from './api/v1alpha1/spec.ts';
+import type { Effective, ZImageDeployment, ZImageDeploymentObject } from './api/v1alpha1/types.ts';
+import {
+  buildConfigMap,
+  buildPodDisruptionBudget,
+  buildRole,
+  buildRoleBinding,
+  buildService,
+  buildServiceAccount,
+} from './builders/children.ts';
+import { buildDeployment } from './builders/deployment.ts';
+import { buildPrometheusRule, buildServiceMonitor } from './builders/monitoring.ts';
+import type { EventRecorder } from './events.ts';
+import type { Caches, ChildKind } from './k8s/caches.ts';
+import type { Kube } from './k8s/client.ts';
+import { isSubset } from './k8s/compare.ts';
+import { observe, type Problem } from './observe.ts';
+import { reasons } from './reasons.ts';
+import type { WorkResult } from './queue.ts';
+
+/** Recheck blocked objects (missing claim, unknown GPU) this often: we do not watch claims. */
+const blockedRecheckMs = 30_000;
+
+export interface ReconcilerDeps {
+  kube: Kube;
+  caches: Caches;
+  events: EventRecorder;
+  log: Logger;
+  /** Whether monitoring.coreos.com is served (kept fresh by the operator's poller). */
+  monitoringAvailable: () => boolean;
+  now: () => Date;
+}
+
+/** Field paths and reasons of a zod failure, e.g. "spec.runtime.steps: Too big: expected number to be <=50". */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `spec.${i.path.join('.')}: ${i.message}`)
+    .join('; ');
+}
+
+export function effectiveOf(cr: ZImageDeployment): Effective {
+  // The autoscaler (a later issue) will override these from its state; for now the spec rules.
+  return {
+    replicas: cr.spec.replicas,
+    steps: cr.spec.runtime.steps,
+    offload: cr.spec.runtime.offload,
+    attention: cr.spec.runtime.attention,
+    executionProvider: cr.spec.runtime.executionProvider,
+  };
+}
+
+export class Reconciler {
+  private readonly d: ReconcilerDeps;
+
+  constructor(deps: ReconcilerDeps) {
+    this.d = deps;
+  }
+
+  async reconcile(key: string): Promise<WorkResult> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const raw = this.d.caches.getCr(namespace, name);
+    // Deleted: the garbage collector removes the children through their ownerReferences.
+    if (!raw) return {};
+
+    const parsed = zimageDeploymentSpec.safeParse(raw.spec);
+    if (!parsed.success) {
+      // Terminal: retrying cannot fix a spec. The next edit of the object triggers a new run.
+      const problem = { reason: reasons.InvalidSpec, message: describeIssues(parsed.error) };
+      await this.writeStatus(raw, { problem });
+      await this.d.events.warn(raw, problem);
+      return {};
+    }
+    const cr = raw as ZImageDeployment;
+    cr.spec = parsed.data;
+    const effective = effectiveOf(cr);
+
+    const problem = await this.preflight(cr);
+    if (problem) {
+      // Leave running children untouched: a missing claim or GPU type must not take pods down.
+      await this.writeStatus(raw, {
+        problem,
+        effective,
+        deployment: this.cached(cr, 'Deployment'),
+      });
+      await this.d.events.warn(raw, problem);
+      return { requeueAfterMs: blockedRecheckMs };
+    }
+
+    const deployment = await this.applyChildren(cr, effective);
+    await this.writeStatus(raw, { effective, deployment, degraded: await this.degraded(cr) });
+    return {};
+  }
+
+  private async preflight(cr: ZImageDeployment): Promise<Problem | undefined> {
+    const { resource } = cr.spec.gpu;
+    if (!this.d.caches.hasResource(resource)) {
+      return {
+        reason: reasons.GpuResourceUnknown,
+        message: `no node offers spec.gpu.resource "${resource}"; check the name or install the device plugin`,
+      };
+    }
+    const claimName = cr.spec.model.source.pvc.claimName;
+    const claim = await this.d.kube.readClaim(cr.metadata.namespace, claimName);
+    if (!claim) {
+      return {
+        reason: reasons.ModelClaimMissing,
+        message: `PersistentVolumeClaim "${claimName}" (spec.model.source.pvc.claimName) not found in ${cr.metadata.namespace}`,
+      };
+    }
+    return undefined;
+  }
+
+  private async degraded(cr: ZImageDeployment): Promise<Problem | undefined> {
+    if (cr.spec.replicas <= 1) return undefined;
+    const claim = await this.d.kube.readClaim(
+      cr.metadata.namespace,
+      cr.spec.model.source.pvc.claimName,
+    );
+    const modes = claim?.status?.accessModes ?? claim?.spec?.accessModes ?? [];
+    if (modes.length === 1 && modes[0] === 'ReadWriteOnce') {
+      return {
+        reason: reasons.ModelClaimReadWriteOnce,
+        message: `model claim "${claim?.metadata?.name}" is ReadWriteOnce: ${cr.spec.replicas} replicas on different nodes cannot all mount it; use ReadOnlyMany`,
+      };
+    }
+    return undefined;
+  }
+
+  private cached<T extends KubernetesObject>(cr: ZImageDeployment, kind: ChildKind): T | undefined {
+    return this.d.caches.getChild<T>(kind, cr.metadata.namespace, cr.metadata.name);
+  }
+
+  private async applyChildren(
+    cr: ZImageDeployment,
+    effective: Effective,
+  ): Promise<V1Deployment | undefined> {
+    const desired: [ChildKind | 'ServiceMonitor' | 'PrometheusRule', KubernetesObject][] = [
+      ['ServiceAccount', buildServiceAccount(cr)],
+      ['Role', buildRole(cr)],
+      ['RoleBinding', buildRoleBinding(cr)],
+      ['ConfigMap', buildConfigMap(cr, effective)],
+      ['Service', buildService(cr)],
+      ['PodDisruptionBudget', buildPodDisruptionBudget(cr)],
+      ['Deployment', buildDeployment(cr, effective)],
+    ];
+    if (this.d.monitoringAvailable()) {
+      desired.push(
+        ['ServiceMonitor', buildServiceMonitor(cr)],
+        ['PrometheusRule', buildPrometheusRule(cr)],
+      );
+    }
+    let deployment: V1Deployment | undefined;
+    for (const [kind, obj] of desired) {
+      const current = await this.current(kind, obj);
+      let result = current;
+      if (!current || !isSubset(obj, current)) {
+        result = await this.d.kube.apply(obj);
+        const verb = current ? reasons.Updated : reasons.Created;
+        this.d.log.info(
+          { key: `${cr.metadata.namespace}/${cr.metadata.name}`, kind, name: obj.metadata?.name },
+          `${verb.toLowerCase()} child`,
+        );
+        await this.d.events.normal(cr, verb, `${verb} ${kind} ${obj.metadata?.name}`);
+      }
+      if (kind === 'Deployment') deployment = result;
+    }
+    return deployment;
+  }
+
+  private async current(
+    kind: string,
+    obj: KubernetesObject,
+  ): Promise<KubernetesObject | undefined> {
+    const ns = obj.metadata!.namespace!;
+    const name = obj.metadata!.name!;
+    if (kind === 'ServiceMonitor' || kind === 'PrometheusRule') {
+      // No informer: the CRDs may come and go. One GET per reconcile (reads are cheap).
+      return this.d.kube.read({
+        apiVersion: obj.apiVersion!,
+        kind,
+        metadata: { name, namespace: ns },
+      });
+    }
+    return this.d.caches.getChild(kind as ChildKind, ns, name);
+  }
+
+  private async writeStatus(
+    raw: ZImageDeploymentObject,
+    input: {
+      problem?: Problem;
+      degraded?: Problem | undefined;
+      effective?: Effective;
+      deployment?: V1Deployment | undefined;
+    },
+  ): Promise<void> {
+    const status = observe({
+      name: raw.metadata.name!,
+      generation: raw.metadata.generation ?? 0,
+      previous: raw.status,
+      now: this.d
+        .now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z'),
+      ...(input.problem ? { problem: input.problem } : {}),
+      ...(input.degraded ? { degraded: input.degraded } : {}),
+      ...(input.effective ? { effective: input.effective } : {}),
+      ...(input.deployment ? { deployment: input.deployment } : {}),
+    });
+    if (isDeepStrictEqual(status, raw.status)) return;
+    await this.d.kube.replaceStatus({ ...raw, status });
+  }
+}
