@@ -44,7 +44,7 @@ export const configSchema = z
     /** Replace an informer whose watch has been silent this long (Pepr uses 300 s). */
     watchdogSeconds: int(1, 86_400).default(300),
     /** Relist everything this often regardless. */
-    relistSeconds: int(10, 86_400).default(600),
+    relistSeconds: int(1, 86_400).default(600),
     /** How often to re-check whether monitoring.coreos.com (ServiceMonitor, PrometheusRule) is served. */
     monitoringPollSeconds: int(1, 3_600).default(30),
   })

@@ -17,8 +17,8 @@ export async function startHttp(
   log: Logger,
 ): Promise<{ close: () => Promise<unknown> }> {
   const app = Fastify({
-    loggerInstance: log.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // Probes and scrapes every few seconds: request logs (info) would drown everything else.
+    loggerInstance: log.child({ component: 'http' }, { level: 'warn' }),
   });
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

@@ -15,6 +15,16 @@ import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 import { instrumented, statusCode } from './k8s/instrument.ts';
 
+/**
+ * Lease times are metav1.MicroTime, which the API server parses with exactly six fractional
+ * digits; the client library would send a Date with three ("...:05.420Z") and get a 400. A
+ * string passes through its serializer untouched.
+ */
+export function microTime(at: Date | number): Date {
+  const iso = new Date(at).toISOString(); // 2026-11-26T04:47:24.420Z
+  return iso.replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+}
+
 export interface LeaderOptions {
   kubeConfig: KubeConfig;
   namespace: string;
@@ -70,7 +80,8 @@ export class LeaderElector {
         ...lease.spec,
         holderIdentity: '',
         leaseDurationSeconds: 1,
-        renewTime: new Date(),
+        renewTime: microTime(Date.now()),
+        ...(lease.spec.acquireTime ? { acquireTime: microTime(lease.spec.acquireTime) } : {}),
       };
       await this.replace(lease);
       this.o.log.info('released the leader lease');
@@ -123,8 +134,8 @@ export class LeaderElector {
       ...spec,
       holderIdentity: this.o.identity,
       leaseDurationSeconds: durationSeconds,
-      renewTime: new Date(now),
-      acquireTime: mine && spec.acquireTime ? spec.acquireTime : new Date(now),
+      renewTime: microTime(now),
+      acquireTime: microTime(mine && spec.acquireTime ? spec.acquireTime : now),
       leaseTransitions: (spec.leaseTransitions ?? 0) + (mine ? 0 : 1),
     };
     await this.replace(lease);
@@ -149,8 +160,8 @@ export class LeaderElector {
           spec: {
             holderIdentity: this.o.identity,
             leaseDurationSeconds: durationSeconds,
-            acquireTime: new Date(now),
-            renewTime: new Date(now),
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
             leaseTransitions: 0,
           },
         },

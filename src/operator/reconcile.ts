@@ -23,6 +23,7 @@ import type { EventRecorder } from './events.ts';
 import type { Caches, ChildKind } from './k8s/caches.ts';
 import type { Kube } from './k8s/client.ts';
 import { isSubset } from './k8s/compare.ts';
+import { statusCode } from './k8s/instrument.ts';
 import { observe, type Problem } from './observe.ts';
 import { reasons } from './reasons.ts';
 import type { WorkResult } from './queue.ts';
@@ -44,8 +45,15 @@ export interface ReconcilerDeps {
 export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
-    .map((i) => `spec.${i.path.join('.')}: ${i.message}`)
+    .map((i) => `${fieldPath(['spec', ...i.path])}: ${i.message}`)
     .join('; ');
+}
+
+/** A zod path the way the API server writes it: spec.autoscaling.rules[0].threshold. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`))
+    .join('');
 }
 
 export function effectiveOf(cr: ZImageDeployment): Effective {
@@ -163,8 +171,9 @@ export class Reconciler {
     for (const [kind, obj] of desired) {
       const current = await this.current(kind, obj);
       let result = current;
-      if (!current || !isSubset(obj, current)) {
-        result = await this.d.kube.apply(obj);
+      // List results carry no apiVersion/kind per item (watch events do): compare without them.
+      if (!current || !isSubset({ ...obj, apiVersion: undefined, kind: undefined }, current)) {
+        result = await this.applyOrReplace(kind, obj, current);
         const verb = current ? reasons.Updated : reasons.Created;
         this.d.log.info(
           { key: `${cr.metadata.namespace}/${cr.metadata.name}`, kind, name: obj.metadata?.name },
@@ -175,6 +184,31 @@ export class Reconciler {
       if (kind === 'Deployment') deployment = result;
     }
     return deployment;
+  }
+
+  /**
+   * Apply; if the live object is in a state apply cannot repair (422: e.g. a hand edit changed
+   * a list-map key, so our entry and the edited one now collide), replace it by deleting and
+   * re-applying. Not for the Deployment: recreating it would restart every pod; its errors
+   * go to the queue's backoff and the status instead.
+   */
+  private async applyOrReplace(
+    kind: string,
+    obj: KubernetesObject,
+    current: KubernetesObject | undefined,
+  ): Promise<KubernetesObject> {
+    try {
+      return await this.d.kube.apply(obj);
+    } catch (err) {
+      if (!current || kind === 'Deployment' || statusCode(err) !== 422) throw err;
+      const message = String(err).split('\n')[0];
+      this.d.log.warn(
+        { kind, name: obj.metadata?.name, err: message },
+        'apply cannot repair the live object; recreating it',
+      );
+      await this.d.kube.delete(current);
+      return this.d.kube.apply(obj);
+    }
   }
 
   private async current(

@@ -73,6 +73,11 @@ export class Kube {
     );
   }
 
+  /** Delete an object (foreground is not needed: children of ours own nothing). */
+  async delete(obj: KubernetesObject): Promise<void> {
+    await instrumented(this.metrics, 'delete', () => this.objects.delete(obj));
+  }
+
   /** Read an object, or undefined when it does not exist. */
   async read<T extends KubernetesObject>(header: {
     apiVersion: string;

@@ -96,9 +96,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     const generation = ++this.generation;
     if (reason !== 'start') {
       this.o.metrics.watchRestarts.inc({ resource: this.o.resource, reason });
-      this.o.log.warn({ resource: this.o.resource, reason }, 'restarting informer');
+      // A periodic relist is routine; a watchdog or error restart is worth a warning.
+      const level = reason === 'relist' ? 'debug' : 'warn';
+      this.o.log[level]({ resource: this.o.resource, reason }, 'restarting informer');
     }
-    void this.informer?.stop();
+    const previous = this.informer;
     const informer = makeInformer(
       this.o.kubeConfig,
       this.o.path,
@@ -131,17 +133,26 @@ export class ResilientInformer<T extends KubernetesObject> {
         void this.replace('error');
       }, delay);
     });
-    this.informer = informer;
+    // Until the new informer has listed, readers keep the previous (complete) cache: an
+    // empty cache would make every child look missing and trigger needless applies.
+    if (!previous) this.informer = informer;
     this.lastEventAt = Date.now();
     this.lastListAt = Date.now();
     try {
       await informer.start();
-      // The library reports list failures through 'error', not by rejecting start().
-      if (generation === this.generation && this.retry === undefined) this.synced = true;
-      this.backoffMs = 1_000;
     } catch (err) {
-      // start() reports list failures through the 'error' callback too; nothing more to do.
+      // The library reports list failures through 'error', not by rejecting start().
       this.o.log.debug({ resource: this.o.resource, err }, 'informer start failed');
+    }
+    if (generation !== this.generation || this.stopped) {
+      void informer.stop();
+      return;
+    }
+    if (this.retry === undefined) {
+      this.synced = true;
+      this.backoffMs = 1_000;
+      this.informer = informer;
+      if (previous && previous !== informer) void previous.stop();
     }
   }
 }

@@ -1,0 +1,151 @@
+/**
+ * Run the real operator process against a test cluster, under exactly the RBAC that
+ * deploy/rbac.yaml grants (its own ServiceAccount's token), as it would run in the cluster.
+ */
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePorts } from '../harness/ports.ts';
+import { repoRoot } from '../harness/paths.ts';
+import { binaryPath } from '../harness/tools.ts';
+import { eventually } from './k8s.ts';
+
+export const operatorNamespace = 'zimage-system';
+
+export function kubectl(kubeconfigPath: string, ...args: string[]): string {
+  return execFileSync(binaryPath('kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString();
+}
+
+/** Install the CRD, the operator namespace (Pod Security restricted) and its RBAC. Idempotent. */
+export function installOperatorManifests(kubeconfigPath: string): void {
+  kubectl(
+    kubeconfigPath,
+    'apply',
+    '--server-side',
+    '-f',
+    path.join(repoRoot, 'crds', 'zimage.dev_zimagedeployments.yaml'),
+  );
+  kubectl(
+    kubeconfigPath,
+    'wait',
+    '--for=condition=Established',
+    '--timeout=30s',
+    'crd/zimagedeployments.zimage.dev',
+  );
+  kubectl(kubeconfigPath, 'apply', '-f', path.join(repoRoot, 'deploy', 'namespace.yaml'));
+  kubectl(kubeconfigPath, 'apply', '-f', path.join(repoRoot, 'deploy', 'rbac.yaml'));
+}
+
+/** A kubeconfig that authenticates as the operator's ServiceAccount (bound token, 1 h). */
+export async function operatorKubeconfig(
+  adminKubeconfigPath: string,
+  server?: string,
+): Promise<string> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(adminKubeconfigPath);
+  const core = admin.makeApiClient(CoreV1Api);
+  const { status } = await core.createNamespacedServiceAccountToken({
+    name: 'zimage-operator',
+    namespace: operatorNamespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const cluster = admin.getCurrentCluster()!;
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zimage-op-')), 'kubeconfig');
+  fs.writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: ${server ?? cluster.server}
+    certificate-authority-data: ${cluster.caData}
+users:
+- name: zimage-operator
+  user:
+    token: ${status!.token}
+contexts:
+- name: c
+  context: {cluster: c, user: zimage-operator}
+current-context: c
+`,
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  url: string;
+  identity: string;
+  logs: () => string;
+  metric: (name: string, labels?: Record<string, string>) => Promise<number>;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+export async function startOperator(
+  kubeconfigPath: string,
+  options: { identity?: string; env?: Record<string, string> } = {},
+): Promise<OperatorProcess> {
+  const [port] = await freePorts(1);
+  const identity = options.identity ?? `op-${port}`;
+  let output = '';
+  const child = spawn(process.execPath, [path.join(repoRoot, 'src', 'operator', 'main.ts')], {
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfigPath,
+      ZIMAGE_HTTP_HOST: '127.0.0.1',
+      ZIMAGE_HTTP_PORT: String(port),
+      ZIMAGE_IDENTITY: identity,
+      ZIMAGE_LEADER_ELECTION_NAMESPACE: operatorNamespace,
+      ZIMAGE_LOG_LEVEL: 'info',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const op: OperatorProcess = {
+    child,
+    url,
+    identity,
+    logs: () => output,
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      let total = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(name)) continue;
+        const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+        if (!match || match[1] !== name) continue;
+        const ok = Object.entries(labels).every(([k, v]) =>
+          (match[2] ?? '').includes(`${k}="${v}"`),
+        );
+        if (ok) total += Number(match[3]);
+      }
+      return total;
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+  await eventually(
+    `operator ${identity} ready`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`operator exited ${child.exitCode}:\n${output}`);
+      const res = await fetch(`${url}/readyz`);
+      return res.ok ? true : undefined;
+    },
+    60_000,
+  );
+  return op;
+}

@@ -1,0 +1,89 @@
+/** Helpers for ZImageDeployment objects in tests. */
+import {
+  ApiException,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import type { Condition } from '../../src/operator/api/v1alpha1/status.ts';
+import type { ZImageDeploymentObject } from '../../src/operator/api/v1alpha1/types.ts';
+import { eventually } from './k8s.ts';
+
+const gvr = { group: 'zimage.dev', version: 'v1alpha1', plural: 'zimagedeployments' } as const;
+
+export function zidClient(kc: KubeConfig) {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  return {
+    create: (namespace: string, name: string, spec: unknown) =>
+      custom.createNamespacedCustomObject({
+        ...gvr,
+        namespace,
+        fieldValidation: 'Strict',
+        body: {
+          apiVersion: 'zimage.dev/v1alpha1',
+          kind: 'ZImageDeployment',
+          metadata: { name },
+          spec,
+        },
+      }) as Promise<ZImageDeploymentObject>,
+    get: (namespace: string, name: string) =>
+      custom.getNamespacedCustomObject({
+        ...gvr,
+        namespace,
+        name,
+      }) as Promise<ZImageDeploymentObject>,
+    /** JSON merge patch of the spec. */
+    patchSpec: (namespace: string, name: string, spec: unknown) =>
+      custom.patchNamespacedCustomObject(
+        { ...gvr, namespace, name, body: { spec } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ) as Promise<ZImageDeploymentObject>,
+    delete: (namespace: string, name: string) =>
+      custom.deleteNamespacedCustomObject({ ...gvr, namespace, name }),
+  };
+}
+
+/** The API server's verdict on creating a spec: 'accepted' or its error message. */
+export async function apiVerdict(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  spec: unknown,
+): Promise<string> {
+  const zid = zidClient(kc);
+  try {
+    await zid.create(namespace, name, spec);
+    await zid.delete(namespace, name);
+    return 'accepted';
+  } catch (err) {
+    if (err instanceof ApiException) return `${err.code}: ${String(err.body)}`;
+    throw err;
+  }
+}
+
+export function condition(obj: ZImageDeploymentObject, type: string): Condition | undefined {
+  return obj.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Wait until the named condition has the status (and reason, if given). */
+export async function waitForCondition(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  type: string,
+  status: 'True' | 'False' | 'Unknown',
+  reason?: string,
+  timeoutMs = 60_000,
+): Promise<ZImageDeploymentObject> {
+  const zid = zidClient(kc);
+  return eventually(
+    `${namespace}/${name} ${type}=${status}${reason ? ` (${reason})` : ''}`,
+    async () => {
+      const obj = await zid.get(namespace, name);
+      const c = condition(obj, type);
+      return c?.status === status && (!reason || c.reason === reason) ? obj : undefined;
+    },
+    timeoutMs,
+  );
+}
