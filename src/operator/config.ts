@@ -45,6 +45,8 @@ export const configSchema = z
     watchdogSeconds: int(1, 86_400).default(300),
     /** Relist everything this often regardless. */
     relistSeconds: int(1, 86_400).default(600),
+    /** Deadline of every API request (watches excepted). */
+    requestTimeoutSeconds: int(1, 300).default(30),
     /** How often to re-check whether monitoring.coreos.com (ServiceMonitor, PrometheusRule) is served. */
     monitoringPollSeconds: int(1, 3_600).default(30),
   })
@@ -65,6 +67,7 @@ const flagToKey: Record<string, keyof OperatorConfig> = {
   'watchdog-seconds': 'watchdogSeconds',
   'relist-seconds': 'relistSeconds',
   'monitoring-poll-seconds': 'monitoringPollSeconds',
+  'request-timeout-seconds': 'requestTimeoutSeconds',
 };
 
 /** Env name of a flag: --leader-elect -> ZIMAGE_LEADER_ELECT. */

@@ -14,6 +14,7 @@ import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/cl
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 import { instrumented, statusCode } from './k8s/instrument.ts';
+import { timedConfiguration } from './k8s/timeouts.ts';
 
 /**
  * Lease times are metav1.MicroTime, which the API server parses with exactly six fractional
@@ -50,7 +51,11 @@ export class LeaderElector {
 
   constructor(options: LeaderOptions) {
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
-    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    // Each Lease call must end well inside the renew deadline, or a stalled connection
+    // would keep a deposed leader believing it still leads.
+    this.api = new CoordinationV1Api(
+      timedConfiguration(options.kubeConfig, this.o.retryPeriodMs * 2),
+    );
   }
 
   isLeader(): boolean {

@@ -26,7 +26,7 @@ const log = pino({
 const kubeConfig = new KubeConfig();
 kubeConfig.loadFromDefault();
 const metrics = createMetrics();
-const kube = new Kube(kubeConfig, metrics, config.identity);
+const kube = new Kube(kubeConfig, metrics, config.identity, config.requestTimeoutSeconds * 1000);
 
 let leading = !config.leaderElect;
 let synced = false;

@@ -18,6 +18,7 @@ import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
 import { fieldManager, operatorName } from '../builders/names.ts';
 import type { Metrics } from '../metrics.ts';
 import { instrumented, statusCode } from './instrument.ts';
+import { timedConfiguration } from './timeouts.ts';
 
 export class Kube {
   readonly objects: KubernetesObjectApi;
@@ -29,14 +30,20 @@ export class Kube {
   /** Pod name or hostname, for Events' reportingInstance. */
   private readonly identity: string;
 
-  constructor(kubeConfig: KubeConfig, metrics: Metrics, identity: string) {
+  constructor(
+    kubeConfig: KubeConfig,
+    metrics: Metrics,
+    identity: string,
+    requestTimeoutMs = 30_000,
+  ) {
     this.kubeConfig = kubeConfig;
     this.metrics = metrics;
     this.identity = identity;
-    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.apis = kubeConfig.makeApiClient(ApisApi);
+    const config = timedConfiguration(kubeConfig, requestTimeoutMs);
+    this.objects = new KubernetesObjectApi(config);
+    this.core = new CoreV1Api(config);
+    this.custom = new CustomObjectsApi(config);
+    this.apis = new ApisApi(config);
   }
 
   list<T extends KubernetesObject>(
