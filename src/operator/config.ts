@@ -11,6 +11,8 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 
 export const configSchema = z
   .object({
+    /** Kubeconfig file; default: KUBECONFIG, then in-cluster service account. */
+    kubeconfig: z.string().optional(),
     /** Namespaces to watch, comma-separated; empty = all. Env ZIMAGE_WATCH_NAMESPACES. */
     watchNamespaces: z
       .string()
@@ -55,6 +57,7 @@ export const configSchema = z
 export type OperatorConfig = z.output<typeof configSchema>;
 
 const flagToKey: Record<string, keyof OperatorConfig> = {
+  kubeconfig: 'kubeconfig',
   'watch-namespaces': 'watchNamespaces',
   'leader-elect': 'leaderElect',
   'leader-election-namespace': 'leaderElectionNamespace',

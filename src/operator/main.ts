@@ -24,7 +24,8 @@ const log = pino({
   base: { component: 'zimage-operator', identity: config.identity },
 });
 const kubeConfig = new KubeConfig();
-kubeConfig.loadFromDefault();
+if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+else kubeConfig.loadFromDefault();
 const metrics = createMetrics();
 const kube = new Kube(kubeConfig, metrics, config.identity, config.requestTimeoutSeconds * 1000);
 

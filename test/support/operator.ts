@@ -44,6 +44,7 @@ export function installOperatorManifests(kubeconfigPath: string): void {
 export async function operatorKubeconfig(
   adminKubeconfigPath: string,
   server?: string,
+  options: { dir?: string; expirationSeconds?: number } = {},
 ): Promise<string> {
   const admin = new KubeConfig();
   admin.loadFromFile(adminKubeconfigPath);
@@ -51,10 +52,11 @@ export async function operatorKubeconfig(
   const { status } = await core.createNamespacedServiceAccountToken({
     name: 'zimage-operator',
     namespace: operatorNamespace,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    body: { spec: { audiences: [], expirationSeconds: options.expirationSeconds ?? 3600 } },
   });
   const cluster = admin.getCurrentCluster()!;
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zimage-op-')), 'kubeconfig');
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zimage-op-'));
+  const file = path.join(dir, 'operator.kubeconfig');
   fs.writeFileSync(
     file,
     `apiVersion: v1

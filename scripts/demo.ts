@@ -1,0 +1,78 @@
+/**
+ * The README's main job: build the tools (first run only), start the local GPU cluster, install
+ * the CRD and the operator's RBAC, run the operator in the background under its own
+ * ServiceAccount, create a model volume, apply deploy/examples/turbo.yaml, wait until it is
+ * Ready and show `kubectl get zid`. Everything keeps running; `npm run cluster:down` stops it.
+ */
+import path from 'node:path';
+import { startCluster } from '../test/harness/cluster.ts';
+import { repoRoot } from '../test/harness/paths.ts';
+import { spawnManaged, waitFor } from '../test/harness/process.ts';
+import { readState, writeState } from '../test/harness/state.ts';
+import { binaryPath, ensureTools } from '../test/harness/tools.ts';
+import { createModelVolume } from '../test/harness/volumes.ts';
+import { get } from '../test/harness/http.ts';
+import { freePorts } from '../test/harness/ports.ts';
+import { installOperatorManifests, kubectl, operatorKubeconfig } from '../test/support/operator.ts';
+
+const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
+const step = (text: string) => console.log(`\n==> ${text}`);
+
+step('tools (built once, then cached)');
+await ensureTools();
+
+step(`local GPU cluster "${name}"`);
+const cluster = await startCluster({ name, persist: true, log: (line) => console.log(line) });
+const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, ...args);
+
+step('CRD, operator namespace and RBAC (deploy/)');
+installOperatorManifests(cluster.kubeconfigPath);
+
+step('operator (background, as ServiceAccount zimage-system/zimage-operator)');
+const kubeconfig = await operatorKubeconfig(cluster.kubeconfigPath, undefined, {
+  dir: cluster.dir,
+  expirationSeconds: 24 * 3600,
+});
+const [port] = await freePorts(1);
+const operator = spawnManaged(
+  'zimage-operator',
+  process.execPath,
+  [
+    path.join(repoRoot, 'src', 'operator', 'main.ts'),
+    `--kubeconfig=${kubeconfig}`,
+    '--http-host=127.0.0.1',
+    `--http-port=${port}`,
+  ],
+  { logPath: path.join(cluster.dir, 'logs', 'zimage-operator.log'), persist: true },
+);
+// Recorded with the cluster's processes, so cluster:down stops the operator too.
+const state = readState(cluster.dir);
+if (state)
+  writeState(cluster.dir, { ...state, pids: { ...state.pids, 'zimage-operator': operator.pid } });
+await waitFor(
+  'operator ready',
+  async () => (await get(`http://127.0.0.1:${port}/readyz`)).status === 200,
+  {
+    timeoutMs: 60_000,
+    proc: operator,
+  },
+);
+console.log(`  operator is up (pid ${operator.pid}, metrics http://127.0.0.1:${port}/metrics)`);
+
+step('model volume (ReadOnlyMany claim default/zimage-models) and deploy/examples/turbo.yaml');
+await createModelVolume(cluster.kubeConfig, { namespace: 'default', name: 'zimage-models' });
+k('apply', '-f', path.join(repoRoot, 'deploy', 'examples', 'turbo.yaml'));
+k('wait', '--for=condition=Ready', '--timeout=60s', 'zid/turbo');
+
+step('kubectl get zid,deploy,pods -o wide');
+console.log(k('get', 'zid'));
+console.log(k('get', 'deploy,pods', '-l', 'app.kubernetes.io/instance=turbo', '-o', 'wide'));
+
+console.log(`Try it:
+  export KUBECONFIG=${cluster.kubeconfigPath}
+  alias kubectl=${binaryPath('kubectl')}
+  kubectl patch zid turbo --type=merge -p '{"spec":{"runtime":{"steps":4}}}'   # live: ConfigMap only
+  kubectl scale zid/turbo --replicas=3
+  kubectl get zid -w
+Operator log: ${path.join(cluster.dir, 'logs', 'zimage-operator.log')}
+Stop everything: npm run cluster:down`);
