@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --cold] [-- --repeats N]`: run the benchmarks and print a Markdown table
+ * `npm run bench [-- --cold] [--repeats N] [--only cluster,operator] [--objects 500] [--steady 60]`: run the benchmarks and print a Markdown table
  * for docs/performance.md. Results go to bench/results/<date>.json as well.
  */
 import fs from 'node:fs';
@@ -7,19 +7,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchColdBuild, benchWarmStart, type Row } from './cluster.ts';
+import { benchOperator } from './operator.ts';
 import { ensureTools } from '../test/harness/tools.ts';
 
 const { values } = parseArgs({
   options: {
     cold: { type: 'boolean', default: false },
     repeats: { type: 'string', default: '5' },
+    /** Which benchmarks: cluster, operator (comma-separated). */
+    only: { type: 'string', default: 'cluster,operator' },
+    objects: { type: 'string', default: '500' },
+    steady: { type: 'string', default: '60' },
   },
 });
 
 await ensureTools();
 const rows: Row[] = [];
+const only = values.only.split(',');
 if (values.cold) rows.push(...(await benchColdBuild()));
-rows.push(...(await benchWarmStart(Number(values.repeats))));
+if (only.includes('cluster')) rows.push(...(await benchWarmStart(Number(values.repeats))));
+if (only.includes('operator'))
+  rows.push(...(await benchOperator(Number(values.objects), Number(values.steady))));
 
 const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`\nMachine: ${machine}\n`);

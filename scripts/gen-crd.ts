@@ -1,8 +1,13 @@
-/** Write crds/zimage.dev_zimagedeployments.yaml from the zod schemas (the one source of truth). */
+/**
+ * Write the generated API artefacts from the zod schemas (the one source of truth):
+ * crds/zimage.dev_zimagedeployments.yaml and docs/api.md.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderCrdYaml, crdPath } from '../src/operator/api/v1alpha1/crd-yaml.ts';
+import { crdPath, renderCrdYaml } from '../src/operator/api/v1alpha1/crd-yaml.ts';
+import { apiDocsPath, renderApiDocs } from '../src/operator/api/v1alpha1/docs.ts';
 
-const target = path.join(import.meta.dirname, '..', crdPath);
-fs.writeFileSync(target, renderCrdYaml());
-console.log(`wrote ${crdPath}`);
+const root = path.join(import.meta.dirname, '..');
+fs.writeFileSync(path.join(root, crdPath), renderCrdYaml());
+fs.writeFileSync(path.join(root, apiDocsPath), renderApiDocs());
+console.log(`wrote ${crdPath} and ${apiDocsPath}`);

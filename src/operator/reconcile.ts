@@ -3,7 +3,11 @@
  * desired children with pure builders, apply only what differs (server-side apply, one field
  * manager), write status once through the subresource, and write nothing when nothing changed.
  */
-import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -67,6 +71,20 @@ export function effectiveOf(cr: ZImageDeployment): Effective {
   };
 }
 
+/** A ReadWriteOnce model claim cannot be mounted by pods on several nodes. */
+function degraded(
+  cr: ZImageDeployment,
+  claim: V1PersistentVolumeClaim | undefined,
+): Problem | undefined {
+  if (cr.spec.replicas <= 1 || !claim) return undefined;
+  const modes = claim.status?.accessModes ?? claim.spec?.accessModes ?? [];
+  if (modes.length !== 1 || modes[0] !== 'ReadWriteOnce') return undefined;
+  return {
+    reason: reasons.ModelClaimReadWriteOnce,
+    message: `model claim "${claim.metadata?.name}" is ReadWriteOnce: ${cr.spec.replicas} replicas on different nodes cannot all mount it; use ReadOnlyMany`,
+  };
+}
+
 export class Reconciler {
   private readonly d: ReconcilerDeps;
 
@@ -79,7 +97,17 @@ export class Reconciler {
     const raw = this.d.caches.getCr(namespace, name);
     // Deleted: the garbage collector removes the children through their ownerReferences.
     if (!raw) return {};
+    try {
+      return await this.reconcileObject(raw);
+    } catch (err) {
+      // Transient (the queue retries with backoff); say so on the object, rate-limited.
+      const message = String(err instanceof Error ? err.message : err).split('\n')[0]!;
+      await this.d.events.warn(raw, { reason: reasons.ReconcileFailed, message });
+      throw err;
+    }
+  }
 
+  private async reconcileObject(raw: ZImageDeploymentObject): Promise<WorkResult> {
     const parsed = zimageDeploymentSpec.safeParse(raw.spec);
     if (!parsed.success) {
       // Terminal: retrying cannot fix a spec. The next edit of the object triggers a new run.
@@ -92,7 +120,7 @@ export class Reconciler {
     cr.spec = parsed.data;
     const effective = effectiveOf(cr);
 
-    const problem = await this.preflight(cr);
+    const { problem, claim } = await this.preflight(cr);
     if (problem) {
       // Leave running children untouched: a missing claim or GPU type must not take pods down.
       await this.writeStatus(raw, {
@@ -105,85 +133,91 @@ export class Reconciler {
     }
 
     const deployment = await this.applyChildren(cr, effective);
-    await this.writeStatus(raw, { effective, deployment, degraded: await this.degraded(cr) });
+    await this.writeStatus(raw, { effective, deployment, degraded: degraded(cr, claim) });
     return {};
   }
 
-  private async preflight(cr: ZImageDeployment): Promise<Problem | undefined> {
+  /** What must hold before children are touched: a node offers the GPU, the claim exists. */
+  private async preflight(
+    cr: ZImageDeployment,
+  ): Promise<{ problem?: Problem; claim?: V1PersistentVolumeClaim }> {
     const { resource } = cr.spec.gpu;
     if (!this.d.caches.hasResource(resource)) {
       return {
-        reason: reasons.GpuResourceUnknown,
-        message: `no node offers spec.gpu.resource "${resource}"; check the name or install the device plugin`,
+        problem: {
+          reason: reasons.GpuResourceUnknown,
+          message: `no node offers spec.gpu.resource "${resource}"; check the name or install the device plugin`,
+        },
       };
     }
     const claimName = cr.spec.model.source.pvc.claimName;
     const claim = await this.d.kube.readClaim(cr.metadata.namespace, claimName);
     if (!claim) {
       return {
-        reason: reasons.ModelClaimMissing,
-        message: `PersistentVolumeClaim "${claimName}" (spec.model.source.pvc.claimName) not found in ${cr.metadata.namespace}`,
+        problem: {
+          reason: reasons.ModelClaimMissing,
+          message: `PersistentVolumeClaim "${claimName}" (spec.model.source.pvc.claimName) not found in ${cr.metadata.namespace}`,
+        },
       };
     }
-    return undefined;
-  }
-
-  private async degraded(cr: ZImageDeployment): Promise<Problem | undefined> {
-    if (cr.spec.replicas <= 1) return undefined;
-    const claim = await this.d.kube.readClaim(
-      cr.metadata.namespace,
-      cr.spec.model.source.pvc.claimName,
-    );
-    const modes = claim?.status?.accessModes ?? claim?.spec?.accessModes ?? [];
-    if (modes.length === 1 && modes[0] === 'ReadWriteOnce') {
-      return {
-        reason: reasons.ModelClaimReadWriteOnce,
-        message: `model claim "${claim?.metadata?.name}" is ReadWriteOnce: ${cr.spec.replicas} replicas on different nodes cannot all mount it; use ReadOnlyMany`,
-      };
-    }
-    return undefined;
+    return { claim };
   }
 
   private cached<T extends KubernetesObject>(cr: ZImageDeployment, kind: ChildKind): T | undefined {
     return this.d.caches.getChild<T>(kind, cr.metadata.namespace, cr.metadata.name);
   }
 
+  /**
+   * Apply the children that differ from the live objects. The supporting objects go first and
+   * in parallel (the pods need their ServiceAccount to be admitted), the Deployment last. One
+   * Event per reconcile lists what changed, instead of one per child.
+   */
   private async applyChildren(
     cr: ZImageDeployment,
     effective: Effective,
   ): Promise<V1Deployment | undefined> {
-    const desired: [ChildKind | 'ServiceMonitor' | 'PrometheusRule', KubernetesObject][] = [
+    const support: [ChildKind | 'ServiceMonitor' | 'PrometheusRule', KubernetesObject][] = [
       ['ServiceAccount', buildServiceAccount(cr)],
       ['Role', buildRole(cr)],
       ['RoleBinding', buildRoleBinding(cr)],
       ['ConfigMap', buildConfigMap(cr, effective)],
       ['Service', buildService(cr)],
       ['PodDisruptionBudget', buildPodDisruptionBudget(cr)],
-      ['Deployment', buildDeployment(cr, effective)],
     ];
     if (this.d.monitoringAvailable()) {
-      desired.push(
+      support.push(
         ['ServiceMonitor', buildServiceMonitor(cr)],
         ['PrometheusRule', buildPrometheusRule(cr)],
       );
     }
-    let deployment: V1Deployment | undefined;
-    for (const [kind, obj] of desired) {
-      const current = await this.current(kind, obj);
-      let result = current;
-      // List results carry no apiVersion/kind per item (watch events do): compare without them.
-      if (!current || !isSubset({ ...obj, apiVersion: undefined, kind: undefined }, current)) {
-        result = await this.applyOrReplace(kind, obj, current);
-        const verb = current ? reasons.Updated : reasons.Created;
-        this.d.log.info(
-          { key: `${cr.metadata.namespace}/${cr.metadata.name}`, kind, name: obj.metadata?.name },
-          `${verb.toLowerCase()} child`,
-        );
-        await this.d.events.normal(cr, verb, `${verb} ${kind} ${obj.metadata?.name}`);
-      }
-      if (kind === 'Deployment') deployment = result;
+    const changes: { verb: 'Created' | 'Updated'; what: string }[] = [];
+    await Promise.all(support.map(([kind, obj]) => this.ensure(kind, obj, changes)));
+    const deployment = await this.ensure('Deployment', buildDeployment(cr, effective), changes);
+    if (changes.length > 0) {
+      const verb = changes.some((c) => c.verb === 'Created') ? reasons.Created : reasons.Updated;
+      const message = changes.map((c) => `${c.verb.toLowerCase()} ${c.what}`).join(', ');
+      this.d.log.info(
+        { key: `${cr.metadata.namespace}/${cr.metadata.name}`, changes: message },
+        'applied children',
+      );
+      await this.d.events.normal(cr, verb, message);
     }
     return deployment;
+  }
+
+  /** Apply one child unless the live object already holds everything we would set. */
+  private async ensure(
+    kind: string,
+    obj: KubernetesObject,
+    changes: { verb: 'Created' | 'Updated'; what: string }[],
+  ): Promise<KubernetesObject | undefined> {
+    const current = await this.current(kind, obj);
+    // List results carry no apiVersion/kind per item (watch events do): compare without them.
+    if (current && isSubset({ ...obj, apiVersion: undefined, kind: undefined }, current))
+      return current;
+    const result = await this.applyOrReplace(kind, obj, current);
+    changes.push({ verb: current ? 'Updated' : 'Created', what: `${kind} ${obj.metadata?.name}` });
+    return result;
   }
 
   /**

@@ -154,6 +154,25 @@ describe('API server disruption', () => {
   });
 });
 
+describe('API server gone for longer than the renew deadline', () => {
+  it('makes the leader step down and exit non-zero', async () => {
+    const [leader] = await twoOperators();
+    await cluster.kill('kube-apiserver');
+    try {
+      const code = await Promise.race([
+        new Promise<number | null>((resolve) => leader.child.once('exit', resolve)),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('leader did not exit within 20 s')), 20_000),
+        ),
+      ]);
+      expect(code).toBe(1);
+      expect(leader.logs()).toContain('stepping down');
+    } finally {
+      await cluster.restart('kube-apiserver');
+    }
+  });
+});
+
 describe('watch health', () => {
   it('relists after a silently stalled watch and catches up', async () => {
     proxy = await startTcpProxy(cluster.ports.apiserver);

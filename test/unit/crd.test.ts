@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildCrd } from '../../src/operator/api/v1alpha1/crd.ts';
 import { crdPath, renderCrdYaml } from '../../src/operator/api/v1alpha1/crd-yaml.ts';
+import { apiDocsPath, renderApiDocs } from '../../src/operator/api/v1alpha1/docs.ts';
 import { repoRoot } from '../harness/paths.ts';
 
 type Node = Record<string, unknown>;
@@ -29,6 +30,10 @@ describe('generated CRD', () => {
   it('is checked in and current (run `npm run gen:crd` after changing the zod schema)', () => {
     const checkedIn = fs.readFileSync(path.join(repoRoot, crdPath), 'utf8');
     expect(checkedIn).toBe(renderCrdYaml());
+  });
+
+  it('has a current docs/api.md (generated from the same schema)', () => {
+    expect(fs.readFileSync(path.join(repoRoot, apiDocsPath), 'utf8')).toBe(renderApiDocs());
   });
 
   it('is structural: no preserve-unknown-fields, no anyOf, every node typed', () => {
