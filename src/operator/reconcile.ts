@@ -32,8 +32,11 @@ import { observe, type Problem } from './observe.ts';
 import { reasons } from './reasons.ts';
 import type { WorkResult } from './queue.ts';
 
-/** Recheck blocked objects (missing claim, unknown GPU) this often: we do not watch claims. */
-const blockedRecheckMs = 30_000;
+/**
+ * Recheck blocked objects (missing claim, unknown GPU) this often. Claims and nodes are watched,
+ * so this is only a safety net against a missed event.
+ */
+const blockedRecheckMs = 60_000;
 
 export interface ReconcilerDeps {
   kube: Kube;
@@ -120,7 +123,7 @@ export class Reconciler {
     cr.spec = parsed.data;
     const effective = effectiveOf(cr);
 
-    const { problem, claim } = await this.preflight(cr);
+    const { problem, claim } = this.preflight(cr);
     if (problem) {
       // Leave running children untouched: a missing claim or GPU type must not take pods down.
       await this.writeStatus(raw, {
@@ -138,9 +141,7 @@ export class Reconciler {
   }
 
   /** What must hold before children are touched: a node offers the GPU, the claim exists. */
-  private async preflight(
-    cr: ZImageDeployment,
-  ): Promise<{ problem?: Problem; claim?: V1PersistentVolumeClaim }> {
+  private preflight(cr: ZImageDeployment): { problem?: Problem; claim?: V1PersistentVolumeClaim } {
     const { resource } = cr.spec.gpu;
     if (!this.d.caches.hasResource(resource)) {
       return {
@@ -151,7 +152,7 @@ export class Reconciler {
       };
     }
     const claimName = cr.spec.model.source.pvc.claimName;
-    const claim = await this.d.kube.readClaim(cr.metadata.namespace, claimName);
+    const claim = this.d.caches.getClaim(cr.metadata.namespace, claimName);
     if (!claim) {
       return {
         problem: {

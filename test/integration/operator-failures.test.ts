@@ -44,7 +44,19 @@ beforeAll(async () => {
   await createModelVolume(cluster.kubeConfig, { namespace, name: 'zimage-models' });
 });
 
-afterEach(async () => {
+afterEach(async (context) => {
+  // On failure, the operators' warnings and errors are the post-mortem.
+  if (context.task.result?.state === 'fail') {
+    for (const op of operators) {
+      const lines = op
+        .logs()
+        .split('\n')
+        .filter((l) => /"level":(40|50|60)/.test(l));
+      console.error(
+        `--- operator ${op.identity} (exit ${op.child.exitCode}) ---\n${lines.slice(-40).join('\n')}`,
+      );
+    }
+  }
   await Promise.all(operators.map((op) => op.stop('SIGKILL')));
   operators = [];
   await proxy?.close();

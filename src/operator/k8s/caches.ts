@@ -3,7 +3,12 @@
  * managed-by label), and nodes (to know which GPU resources exist). Every event is mapped to
  * the owning ZImageDeployment's key and handed to `enqueue`.
  */
-import type { KubeConfig, KubernetesObject, V1Node } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1Node,
+  V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { crdNames } from '../api/v1alpha1/crd.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
@@ -45,6 +50,7 @@ export class Caches {
   private readonly crs: ResilientInformer<ZImageDeploymentObject>[] = [];
   private readonly children = new Map<ChildKind, ResilientInformer<KubernetesObject>[]>();
   private readonly nodes: ResilientInformer<V1Node>;
+  private readonly claims: ResilientInformer<V1PersistentVolumeClaim>[] = [];
   private readonly all: ResilientInformer<KubernetesObject>[] = [];
   private readonly o: CacheOptions;
 
@@ -62,6 +68,18 @@ export class Caches {
         (obj) => this.keyOf(obj),
       );
       this.crs.push(informer);
+      // Model claims: a claim appearing (or changing access mode) unblocks or degrades the
+      // objects of its namespace. Cached, so a reconcile reads no claim from the API server.
+      this.claims.push(
+        this.informer<V1PersistentVolumeClaim>(
+          'v1',
+          'PersistentVolumeClaim',
+          'persistentvolumeclaims',
+          ns,
+          undefined,
+          (obj) => `ns:${obj.metadata?.namespace}`,
+        ),
+      );
       for (const child of childKinds) {
         const list = this.children.get(child.kind) ?? [];
         list.push(
@@ -103,6 +121,7 @@ export class Caches {
       onEvent: (_type, obj) => {
         const key = keyOf(obj);
         if (key === '*') this.enqueueAll();
+        else if (key?.startsWith('ns:')) this.enqueueNamespace(key.slice(3));
         else if (key) this.o.enqueue(key);
       },
       log: this.o.log,
@@ -130,6 +149,19 @@ export class Caches {
 
   enqueueAll(): void {
     for (const cr of this.listCrs()) this.o.enqueue(this.keyOf(cr));
+  }
+
+  enqueueNamespace(namespace: string): void {
+    for (const cr of this.listCrs())
+      if (cr.metadata.namespace === namespace) this.o.enqueue(this.keyOf(cr));
+  }
+
+  getClaim(namespace: string, name: string): V1PersistentVolumeClaim | undefined {
+    for (const informer of this.claims) {
+      const found = informer.get(name, namespace);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   listCrs(): ZImageDeploymentObject[] {

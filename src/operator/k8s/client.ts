@@ -11,7 +11,6 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import { crdNames } from '../api/v1alpha1/crd.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
@@ -93,17 +92,6 @@ export class Kube {
   }): Promise<T | undefined> {
     try {
       return await instrumented(this.metrics, 'get', () => this.objects.read<T>(header));
-    } catch (err) {
-      if (statusCode(err) === 404) return undefined;
-      throw err;
-    }
-  }
-
-  async readClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
-    try {
-      return await instrumented(this.metrics, 'get', () =>
-        this.core.readNamespacedPersistentVolumeClaim({ name, namespace }),
-      );
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
       throw err;
