@@ -34,9 +34,10 @@ import type { WorkResult } from './queue.ts';
 
 /**
  * Recheck blocked objects (missing claim, unknown GPU) this often. Claims and nodes are watched,
- * so this is only a safety net against a missed event.
+ * so this is a safety net against a missed event or a cache still refilling after an API
+ * server restart; the recheck reads only caches, so 10 s costs nothing.
  */
-const blockedRecheckMs = 60_000;
+const blockedRecheckMs = 10_000;
 
 export interface ReconcilerDeps {
   kube: Kube;
@@ -125,6 +126,10 @@ export class Reconciler {
 
     const { problem, claim } = this.preflight(cr);
     if (problem) {
+      this.d.log.info(
+        { key: `${cr.metadata.namespace}/${cr.metadata.name}`, ...problem },
+        'blocked',
+      );
       // Leave running children untouched: a missing claim or GPU type must not take pods down.
       await this.writeStatus(raw, {
         problem,
