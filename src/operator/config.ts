@@ -43,8 +43,12 @@ export const configSchema = z
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
     /** Parallel reconciles (of different objects; one object never runs twice at once). */
     concurrency: int(1, 64).default(4),
-    /** Replace an informer whose watch has been silent this long (Pepr uses 300 s). */
-    watchdogSeconds: int(1, 86_400).default(300),
+    /**
+     * Replace an informer that has shown no sign of life (event or reconnect) for this long.
+     * The client library reconnects a quiet watch every 30 s (its inactivity timeout), and each
+     * reconnect counts as life, so 60 s only trips for an informer that is truly stuck.
+     */
+    watchdogSeconds: int(1, 86_400).default(60),
     /** Relist everything this often regardless. */
     relistSeconds: int(1, 86_400).default(600),
     /** Deadline of every API request (watches excepted). */

@@ -10,7 +10,7 @@ describe('operator configuration', () => {
     expect(c.watchNamespaces).toEqual(['a', 'b']);
     expect(c.httpPort).toBe(9000);
     expect(c.leaderElect).toBe(false);
-    expect(c.watchdogSeconds).toBe(300);
+    expect(c.watchdogSeconds).toBe(60);
     expect(c.relistSeconds).toBe(600);
   });
 

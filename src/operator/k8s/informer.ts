@@ -3,8 +3,8 @@
  * clean close and relists on 410, but stops for good on any other error; and a watch can
  * stall silently (client-node #364, #596, #958, #2432). This wrapper:
  * - restarts after an error with backoff (1 s doubling to 30 s);
- * - runs a watchdog: no event for `watchdogMs` (default 300 s) -> replace the informer, which
- *   lists afresh;
+ * - runs a watchdog: no event or reconnect for `watchdogMs` (operator default 60 s) -> replace
+ *   the informer, which lists afresh;
  * - relists every `relistMs` (default 600 s) regardless, so a missed event is caught up.
  * Replacing the informer (not just restarting it) forces a full list: the library keeps the
  * old resourceVersion across start().
@@ -57,7 +57,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   async start(): Promise<void> {
     this.stopped = false;
     await this.replace('start');
-    const watchdogMs = this.o.watchdogMs ?? 300_000;
+    const watchdogMs = this.o.watchdogMs ?? 60_000;
     const relistMs = this.o.relistMs ?? 600_000;
     // Check every 5 s or a fifth of the window, whichever is shorter.
     const tick = Math.min(5_000, Math.max(100, watchdogMs / 5));
