@@ -131,12 +131,9 @@ async function leaders(): Promise<OperatorProcess[]> {
 
 async function twoOperators(): Promise<[OperatorProcess, OperatorProcess]> {
   const kubeconfig = await operatorKubeconfig(cluster.kubeconfigPath);
-  // A 15 s watchdog bounds how long an informer may stay stuck after an API server restart
-  // (production default 60 s; see docs/operator.md).
-  const env = { ZIMAGE_WATCHDOG_SECONDS: '15' };
   operators = [
-    await startOperator(kubeconfig, { identity: 'op-a', env }),
-    await startOperator(kubeconfig, { identity: 'op-b', env }),
+    await startOperator(kubeconfig, { identity: 'op-a' }),
+    await startOperator(kubeconfig, { identity: 'op-b' }),
   ];
   const [leader] = await eventually('one leader', async () => {
     const l = await leaders();

@@ -107,17 +107,24 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.o.list,
       this.o.labelSelector,
     );
+    // Events of the initial list arrive before the swap below; handed on then, a reconcile
+    // would read the previous cache, miss the new object and drop the key for good. Hold them
+    // until this informer's cache is the one readers see.
+    const held: [EventType, T][] = [];
     const seen = (type: EventType) => (obj: T) => {
       if (generation !== this.generation) return;
       this.lastEventAt = Date.now();
-      this.o.onEvent(type, obj);
+      if (this.informer === informer) this.o.onEvent(type, obj);
+      else held.push([type, obj]);
     };
     informer.on('add', seen('add'));
     informer.on('update', seen('update'));
     informer.on('delete', seen('delete'));
     // A (re)connect counts as life: a quiet resource with a healthy watch is not stalled.
     informer.on('connect', () => {
-      if (generation === this.generation) this.lastEventAt = Date.now();
+      if (generation !== this.generation) return;
+      this.lastEventAt = Date.now();
+      this.o.log.trace({ resource: this.o.resource, generation }, 'informer (re)connecting');
     });
     informer.on('error', (err: unknown) => {
       if (generation !== this.generation || this.stopped) return;
@@ -153,6 +160,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.backoffMs = 1_000;
       this.informer = informer;
       if (previous && previous !== informer) void previous.stop();
+      for (const [type, obj] of held.splice(0)) this.o.onEvent(type, obj);
     }
   }
 }
