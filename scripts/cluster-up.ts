@@ -5,8 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { startCluster } from '../test/harness/cluster.ts';
-import { ensureTools } from '../test/harness/tools.ts';
-import { binaryPath } from '../test/harness/tools.ts';
+import { binaryPath, ensureTools } from '../test/harness/tools.ts';
 
 const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
 await ensureTools();

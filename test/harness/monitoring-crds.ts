@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cacheDir } from './paths.ts';
-import { binaryPath, goToolchain } from './tools.ts';
+import { goToolchain, kubectl } from './tools.ts';
 
 /**
  * Prometheus Operator CRDs, pinned. They ship inside its Go module
@@ -46,17 +46,15 @@ export function installMonitoringCrds(
   kinds: readonly string[] = defaultMonitoringKinds,
 ): void {
   const files = monitoringCrdFiles(kinds);
-  const kubectl = (...args: string[]) =>
-    execFileSync(binaryPath('kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args], {
-      stdio: 'pipe',
-    }).toString();
   kubectl(
+    kubeconfigPath,
     'apply',
     '--server-side',
     '--field-manager=zimage-test-harness',
     ...files.flatMap((f) => ['-f', f]),
   );
   kubectl(
+    kubeconfigPath,
     'wait',
     '--for=condition=Established',
     '--timeout=30s',

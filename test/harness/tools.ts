@@ -260,3 +260,10 @@ export async function ensureTools(
   for (const tool of tools) seconds[tool] = (await buildTool(tool, log)).seconds;
   return seconds;
 }
+
+/** Run the built kubectl against a kubeconfig; returns stdout, throws with stderr on failure. */
+export function kubectl(kubeconfigPath: string, ...args: string[]): string {
+  return execFileSync(binaryPath('kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString();
+}

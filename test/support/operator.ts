@@ -3,22 +3,18 @@
  * deploy/rbac.yaml grants (its own ServiceAccount's token), as it would run in the cluster.
  */
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from '../harness/ports.ts';
 import { repoRoot } from '../harness/paths.ts';
-import { binaryPath } from '../harness/tools.ts';
+import { kubectl } from '../harness/tools.ts';
+
+export { kubectl };
 import { eventually } from './k8s.ts';
 
 export const operatorNamespace = 'zimage-system';
-
-export function kubectl(kubeconfigPath: string, ...args: string[]): string {
-  return execFileSync(binaryPath('kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).toString();
-}
 
 /** Install the CRD, the operator namespace (Pod Security restricted) and its RBAC. Idempotent. */
 export function installOperatorManifests(kubeconfigPath: string): void {
