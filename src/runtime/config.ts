@@ -1,0 +1,189 @@
+/**
+ * Runtime start-up configuration, from environment variables only (the operator renders them
+ * into the pod template; see src/contract/runtime.ts). Validated with zod so a bad value stops
+ * start-up with a message naming the variable. `steps` and `offload` here are only the values
+ * used until the live ConfigMap is read (live-config.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import {
+  attentionBackends,
+  executionProviders,
+  mountPaths,
+  offloadModes,
+  precisions,
+  runtimeEnv,
+  runtimePort,
+  stepsRange,
+} from '../contract/runtime.ts';
+import { parseSize, sizeProblem, sizeRules, type Size } from './size.ts';
+
+/** Variables the runtime reads beyond the contract's (the operator may leave them unset). */
+export const serverEnv = {
+  host: 'ZIMAGE_HOST',
+  apiToken: 'ZIMAGE_API_TOKEN',
+  apiTokenFile: 'ZIMAGE_API_TOKEN_FILE',
+  maxImagesPerRequest: 'ZIMAGE_MAX_IMAGES_PER_REQUEST',
+  bodyLimitBytes: 'ZIMAGE_BODY_LIMIT_BYTES',
+  intraOpThreads: 'ZIMAGE_INTRA_OP_THREADS',
+  deviceId: 'ZIMAGE_DEVICE_ID',
+  shutdownGraceSeconds: 'ZIMAGE_SHUTDOWN_GRACE_SECONDS',
+  maxOomRestarts: 'ZIMAGE_MAX_OOM_RESTARTS',
+  warmupSize: 'ZIMAGE_WARMUP_SIZE',
+  warmupSteps: 'ZIMAGE_WARMUP_STEPS',
+  logLevel: 'ZIMAGE_LOG_LEVEL',
+} as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** The largest size the server accepts; also bounds the warm-up size. */
+const maxSize = { width: sizeRules.max, height: sizeRules.max };
+
+const size = z.string().transform((text, ctx): Size => {
+  const parsed = parseSize(text);
+  const problem = parsed ? sizeProblem(parsed, maxSize) : 'expected WIDTHxHEIGHT, e.g. 1024x1024';
+  if (!parsed || problem) {
+    ctx.addIssue({ code: 'custom', message: `"${text}": ${problem}` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+export const runtimeConfigSchema = z
+  .object({
+    /** Model directory (read-only mount). Default /models. */
+    modelDir: z.string().min(1).default(mountPaths.model),
+    /** Default cuda. */
+    executionProvider: z.enum(executionProviders).default('cuda'),
+    /** Default flash. */
+    attention: z.enum(attentionBackends).default('flash'),
+    /** Default bf16. */
+    precision: z.enum(precisions).default('bf16'),
+    /** Largest width and height a request may ask for. Default 1024x1024. */
+    maxResolution: size.default({ width: 1024, height: 1024 }),
+    /** Requests waiting behind the one generating; more get 429. Default 4. */
+    maxQueue: int(0, 1_000).default(4),
+    /** Deadline per request, counted from arrival (queueing included). Default 120. */
+    requestTimeoutSeconds: int(1, 3_600).default(120),
+    /** Default steps until the ConfigMap is read. Default 9. */
+    steps: int(stepsRange.min, stepsRange.max).default(stepsRange.default),
+    /** Offload mode until the ConfigMap is read. Default none. */
+    offload: z.enum(offloadModes).default('none'),
+    /** Default 8080. */
+    port: int(0, 65_535).default(runtimePort),
+    /** Default 0.0.0.0. */
+    host: z.string().min(1).default('0.0.0.0'),
+    /** Live config source; both or neither. Unset: the start-up values stay. */
+    configMap: z.string().min(1).optional(),
+    namespace: z.string().min(1).optional(),
+    /** Bearer token for the API (probes and /metrics stay open). Unset: no auth. */
+    apiToken: z.string().min(1).optional(),
+    /** Images per request (`n`). Default 4. */
+    maxImagesPerRequest: int(1, 16).default(4),
+    /** Request body cap; a prompt needs a few KiB. Default 65536 (64 KiB). */
+    bodyLimitBytes: int(1_024, 16 * 1024 * 1024).default(64 * 1024),
+    /** ORT intra-op threads per session. Default: the pipeline's (cores - 1). */
+    intraOpThreads: int(1, 1_024).optional(),
+    /** GPU ordinal for cuda/webgpu. Default 0. */
+    deviceId: int(0, 64).default(0),
+    /** Time to drain on SIGTERM before a hard exit. Default: request timeout + 5. */
+    shutdownGraceSeconds: int(1, 3_600).optional(),
+    /** Session recreations after consecutive out-of-memory failures before exiting. Default 3. */
+    maxOomRestarts: int(0, 100).default(3),
+    /** Warm-up generation before /readyz turns 200. Default 64x64 (the smallest size), 2 steps. */
+    warmupSize: size.default({ width: sizeRules.min, height: sizeRules.min }),
+    warmupSteps: int(stepsRange.min, stepsRange.max).default(2),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .strict();
+
+type Parsed = z.output<typeof runtimeConfigSchema>;
+export type RuntimeConfig = Omit<Parsed, 'shutdownGraceSeconds' | 'configMap' | 'namespace'> & {
+  shutdownGraceSeconds: number;
+  /** Present when both ZIMAGE_CONFIG_MAP and ZIMAGE_NAMESPACE are set. */
+  liveConfig: { configMap: string; namespace: string } | undefined;
+};
+
+type Key = keyof Parsed;
+const envOf: Record<Key, string> = {
+  modelDir: runtimeEnv.modelDir,
+  executionProvider: runtimeEnv.executionProvider,
+  attention: runtimeEnv.attention,
+  precision: runtimeEnv.precision,
+  maxResolution: runtimeEnv.maxResolution,
+  maxQueue: runtimeEnv.maxQueue,
+  requestTimeoutSeconds: runtimeEnv.requestTimeoutSeconds,
+  steps: runtimeEnv.steps,
+  offload: runtimeEnv.offload,
+  port: runtimeEnv.port,
+  configMap: runtimeEnv.configMap,
+  namespace: runtimeEnv.namespace,
+  ...serverEnv,
+};
+
+/** Thrown for a bad environment; the message lists every bad variable. */
+export class ConfigError extends Error {
+  constructor(lines: string[]) {
+    super(`invalid runtime configuration:\n  ${lines.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads the environment; pure apart from reading ZIMAGE_API_TOKEN_FILE through `readFile`.
+ * Empty variables count as unset (a Helm value rendered as "" should mean "default").
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): RuntimeConfig {
+  const input: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(envOf)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const problems: string[] = [];
+  const tokenFile = env[serverEnv.apiTokenFile];
+  if (tokenFile) {
+    if (input['apiToken'] !== undefined) {
+      problems.push(`${serverEnv.apiToken} and ${serverEnv.apiTokenFile}: set one, not both`);
+    }
+    input['apiToken'] = readToken(tokenFile, readFile, problems);
+  }
+  if ((input['configMap'] === undefined) !== (input['namespace'] === undefined)) {
+    problems.push(`${runtimeEnv.configMap} and ${runtimeEnv.namespace}: set both or neither`);
+  }
+  const parsed = runtimeConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0]) as Key;
+      const shown = key === 'apiToken' && tokenFile ? serverEnv.apiTokenFile : envOf[key];
+      problems.push(`${shown ?? key}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const { shutdownGraceSeconds, configMap, namespace, ...rest } = parsed.data;
+  return {
+    ...rest,
+    // A generation admitted just before SIGTERM may run its whole deadline; 5 s more covers
+    // closing the engine and flushing logs.
+    shutdownGraceSeconds: shutdownGraceSeconds ?? rest.requestTimeoutSeconds + 5,
+    liveConfig: configMap && namespace ? { configMap, namespace } : undefined,
+  };
+}
+
+function readToken(
+  path: string,
+  readFile: (path: string) => string,
+  problems: string[],
+): string | undefined {
+  try {
+    // Secret files usually end with a newline that is not part of the token.
+    const token = readFile(path).trim();
+    if (token) return token;
+    problems.push(`${serverEnv.apiTokenFile}: ${path} is empty`);
+  } catch (err) {
+    problems.push(`${serverEnv.apiTokenFile}: cannot read ${path} (${String(err)})`);
+  }
+  return undefined;
+}

@@ -1,0 +1,133 @@
+/**
+ * The runtime's Prometheus metrics (prefix zimage_), on their own Registry. The operator's
+ * slow-generation rule reads zimage_generation_duration_seconds at 15 s, so its buckets go well
+ * past that (prom-client's default buckets stop at 10 s, where a 15 s p95 is invisible).
+ * Labels stay bounded: status codes as strings, a fixed list of config-error reasons, one
+ * series per model component.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EngineInfo } from './engine.ts';
+
+/** Why a live config document was not applied (zimage_config_errors_total{reason}). */
+export const configErrorReasons = [
+  /** The ConfigMap does not exist (or was deleted). */
+  'missing',
+  /** It exists but has no config.json key. */
+  'missing_key',
+  /** config.json is not JSON. */
+  'invalid_json',
+  /** config.json is JSON but fails the schema (steps out of range, unknown offload, ...). */
+  'invalid_config',
+  /** The API refused or failed (RBAC, network, timeouts). */
+  'unreadable',
+  /** The engine could not switch to the new offload mode. */
+  'apply_failed',
+] as const;
+export type ConfigErrorReason = (typeof configErrorReasons)[number];
+
+export function createRuntimeMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'zimage_' });
+  const registers = [registry];
+  return {
+    registry,
+    generationDuration: new Histogram({
+      name: 'zimage_generation_duration_seconds',
+      help: 'Time to generate one image in the engine (no queueing, no HTTP).',
+      // 0.1 s (H100, small sizes) to 300 s (CPU EP at 1024^2); 15 s and 120 s are bounds so
+      // the slow-generation rule and the request deadline fall on bucket edges.
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300],
+      registers,
+    }),
+    stepDuration: new Histogram({
+      name: 'zimage_step_duration_seconds',
+      help: 'One denoising step (one transformer forward and an Euler update).',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40],
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'zimage_request_duration_seconds',
+      help: 'Generation requests from arrival to response, queueing included.',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: 'zimage_queue_depth',
+      help: 'Requests admitted and waiting for the engine.',
+      registers,
+    }),
+    inflight: new Gauge({
+      name: 'zimage_inflight_requests',
+      help: 'Requests generating now (at most 1 per GPU).',
+      registers,
+    }),
+    requests: new Counter({
+      name: 'zimage_requests_total',
+      help: 'Generation requests by HTTP status code (499: client went away).',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    images: new Counter({
+      name: 'zimage_images_total',
+      help: 'Images generated.',
+      registers,
+    }),
+    warmup: new Gauge({
+      name: 'zimage_warmup_seconds',
+      help: 'Start-up time by phase: sessions (create) and generation (the warm-up image).',
+      labelNames: ['phase'] as const,
+      registers,
+    }),
+    oom: new Counter({
+      name: 'zimage_oom_total',
+      help: 'Generations that failed for lack of memory (each recreates the sessions).',
+      registers,
+    }),
+    configInfo: new Gauge({
+      name: 'zimage_config_info',
+      help: 'What the runtime runs with now; always 1, one series at a time.',
+      labelNames: ['steps', 'offload', 'attention', 'ep', 'transformer'] as const,
+      registers,
+    }),
+    configErrors: new Counter({
+      name: 'zimage_config_errors_total',
+      help: 'Live config documents not applied, by reason (the last good config stays).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    residentSessions: new Gauge({
+      name: 'zimage_resident_sessions',
+      help: '1 for each model component whose ONNX Runtime session is resident now.',
+      labelNames: ['component'] as const,
+      registers,
+    }),
+    ready: new Gauge({
+      name: 'zimage_ready',
+      help: '1 while /readyz answers 200.',
+      registers,
+    }),
+  };
+}
+
+export type RuntimeMetrics = ReturnType<typeof createRuntimeMetrics>;
+
+/** Components the pipeline has; a gauge series per component is kept even at 0. */
+const components = ['text_encoder', 'transformer', 'vae_decoder'];
+
+/** Replace the config-info series and the resident-session gauges with what runs now. */
+export function recordEngineInfo(metrics: RuntimeMetrics, info: EngineInfo, steps: number): void {
+  metrics.configInfo.reset();
+  metrics.configInfo.set(
+    {
+      steps: String(steps),
+      offload: info.offload,
+      attention: info.attention,
+      ep: info.executionProvider,
+      transformer: info.transformerVariant,
+    },
+    1,
+  );
+  for (const component of new Set([...components, ...info.resident])) {
+    metrics.residentSessions.set({ component }, info.resident.includes(component) ? 1 : 0);
+  }
+}
