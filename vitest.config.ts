@@ -13,6 +13,18 @@ export default defineConfig({
       },
       {
         test: {
+          // Real ONNX Runtime sessions and the real runtime server on the committed tiny model;
+          // no Kubernetes. One file at a time: ORT uses the cores.
+          name: 'runtime',
+          include: ['test/runtime/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',

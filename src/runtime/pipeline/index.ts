@@ -1,0 +1,36 @@
+/** Entry point of the pipeline for the worker thread. */
+import { loadModelDir } from './model-dir.ts';
+import { ZImagePipeline } from './pipeline.ts';
+import { loadTokenizer } from './tokenizer.ts';
+import type { Pipeline, PipelineOptions } from './types.ts';
+import path from 'node:path';
+
+export type { Pipeline, PipelineHooks, PipelineOptions } from './types.ts';
+export { ZImagePipeline } from './pipeline.ts';
+
+export async function createPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const pipeline = await loadPipeline(options);
+  await pipeline.pool.warm();
+  return pipeline;
+}
+
+/** Loads manifest and tokenizer, creates no session yet. */
+export async function loadPipeline(options: PipelineOptions): Promise<ZImagePipeline> {
+  const model = await loadModelDir(options.modelDir);
+  const tokenizer = await loadTokenizer(
+    path.join(options.modelDir, model.manifest.tokenizer.dir),
+    model.manifest.tokenizer.max_tokens,
+  );
+  return new ZImagePipeline(
+    model,
+    tokenizer,
+    {
+      executionProvider: options.executionProvider,
+      attention: options.attention,
+      precision: options.precision,
+      intraOpThreads: options.intraOpThreads,
+      deviceId: options.deviceId,
+    },
+    options.offload,
+  );
+}
