@@ -154,6 +154,9 @@ class TransformerWrapper(nn.Module):
 
     def forward(self, x_tokens, x_pad_mask, cap_feats, cap_pad_mask, x_cos, x_sin, cap_cos, cap_sin, timestep):  # noqa: ANN001
         m = self.m
+        # Graph I/O is fp32 whatever the weights' precision (ORT's JS API has no bf16 tensors).
+        dtype = m.x_pad_token.dtype
+        x_tokens, cap_feats = x_tokens.to(dtype), cap_feats.to(dtype)
         adaln = m.t_embedder(timestep * m.t_scale).type_as(x_tokens)
         x = m.all_x_embedder[f"{PATCH}-1"](x_tokens)
         x = torch.where(x_pad_mask[..., None], m.x_pad_token.to(x.dtype), x)
@@ -169,7 +172,7 @@ class TransformerWrapper(nn.Module):
         for layer in m.layers:
             u = layer(u, None, (cos, sin), adaln)
         u = m.all_final_layer[f"{PATCH}-1"](u, c=adaln)
-        return u[:, : x_tokens.shape[1]]
+        return u[:, : x_tokens.shape[1]].float()
 
 
 def restore_processors(model) -> None:  # noqa: ANN001
@@ -189,7 +192,7 @@ class TextEncoderWrapper(nn.Module):
         self.m = model
 
     def forward(self, input_ids):  # noqa: ANN001
-        return self.m(input_ids=input_ids, output_hidden_states=True).hidden_states[-2]
+        return self.m(input_ids=input_ids, output_hidden_states=True).hidden_states[-2].float()
 
 
 class VaeDecoderWrapper(nn.Module):
@@ -198,7 +201,7 @@ class VaeDecoderWrapper(nn.Module):
         self.vae = vae
 
     def forward(self, latents):  # noqa: ANN001
-        return self.vae.decode(latents, return_dict=False)[0]
+        return self.vae.decode(latents.to(self.vae.dtype), return_dict=False)[0].float()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -280,10 +283,7 @@ def export_transformer(model, cfg, out_dir: Path, precision: str, example) -> di
     files = {}
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     model = model.to(dtype)
-    ex = {k: (v.to(dtype) if v.is_floating_point() and k not in ("timestep",) else v) for k, v in example.items()}
-    # RoPE tables and the timestep stay fp32: diffusers computes RoPE and the timestep embedding in fp32.
-    for k in ("x_cos", "x_sin", "cap_cos", "cap_sin"):
-        ex[k] = example[k]
+    ex = example  # fp32 inputs; the wrapper casts to the weights' dtype
     dynamic = {
         "x_tokens": _dyn(1),
         "x_pad_mask": _dyn(1),
@@ -316,7 +316,7 @@ def export_vae(vae, out_dir: Path, precision: str, latents) -> dict:  # noqa: AN
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     path = out_dir / "vae_decoder" / f"model.{precision}.onnx"
     with torch.no_grad():
-        export_onnx(VaeDecoderWrapper(vae.to(dtype)).eval(), {"latents": latents.to(dtype)}, path, {"latents": _dyn(2, 3)})
+        export_onnx(VaeDecoderWrapper(vae.to(dtype)).eval(), {"latents": latents}, path, {"latents": _dyn(2, 3)})
     return {precision: str(path.relative_to(out_dir))}
 
 
