@@ -30,6 +30,7 @@ export async function loadPipeline(options: PipelineOptions): Promise<ZImagePipe
       precision: options.precision,
       intraOpThreads: options.intraOpThreads,
       deviceId: options.deviceId,
+      allowCpuFallback: options.allowCpuFallback,
     },
     options.offload,
   );

@@ -39,6 +39,8 @@ export interface SessionSettings {
   precision: Precision;
   intraOpThreads?: number | undefined;
   deviceId?: number | undefined;
+  /** Let ORT run nodes without a GPU kernel on the CPU (diagnostics only; default false). */
+  allowCpuFallback?: boolean | undefined;
 }
 
 /** Where each component runs for an offload mode (pure: tested without sessions). */
@@ -61,7 +63,7 @@ export function placements(model: ModelDir, s: SessionSettings, offload: Offload
 /** ORT session options for one EP (pure: tested as configuration, e.g. for the CUDA EP). */
 export function sessionOptions(
   provider: ExecutionProvider,
-  s: Pick<SessionSettings, 'intraOpThreads' | 'deviceId'>,
+  s: Pick<SessionSettings, 'intraOpThreads' | 'deviceId' | 'allowCpuFallback'>,
 ): InferenceSession.SessionOptions {
   // Leave the main thread (HTTP, probes) a core: 2 cores -> 1 ORT thread.
   const threads = s.intraOpThreads ?? Math.max(1, os.availableParallelism() - 1);
@@ -81,7 +83,7 @@ export function sessionOptions(
     ...base,
     executionProviders: [ep],
     // A node without a GPU kernel must fail session creation, not run silently on the CPU.
-    extra: { session: { disable_cpu_ep_fallback: '1' } },
+    extra: { session: { disable_cpu_ep_fallback: s.allowCpuFallback ? '0' : '1' } },
   };
 }
 

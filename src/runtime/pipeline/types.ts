@@ -21,6 +21,8 @@ export interface PipelineOptions {
   intraOpThreads?: number;
   /** GPU ordinal for cuda/webgpu. */
   deviceId?: number;
+  /** Diagnostics only: allow ORT's CPU fallback on GPU sessions (default false). */
+  allowCpuFallback?: boolean;
 }
 
 export interface PipelineHooks {

@@ -1,0 +1,167 @@
+/**
+ * The runtime's GPU run (../shared/gpu/README.md): builds, checks and times every variant in one
+ * go on the lent GPU host, prints a short table last and writes details to $OUT/results.json.
+ *
+ * Bundled by bench/gpu/bundle.sh into one CommonJS file (onnxruntime-node external, found on the
+ * host through NODE_PATH). Cases: the tiny model on the CPU EP (baseline) and the WebGPU EP, per
+ * offload mode and attention variant; optionally a full-width export (--full DIR). Peak GPU
+ * memory comes from nvidia-smi sampled every 50 ms, minus the reading before the case.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { AttentionBackend, ExecutionProvider, OffloadMode } from '../../src/contract/runtime.ts';
+import { loadPipeline } from '../../src/runtime/pipeline/index.ts';
+
+interface Case {
+  model: string;
+  dir: string;
+  ep: ExecutionProvider;
+  offload: OffloadMode;
+  attention: AttentionBackend;
+  size: number;
+  repeats: number;
+  allowCpuFallback?: boolean;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[Math.floor((s.length - 1) / 2)] ?? NaN) : NaN;
+}
+
+function gpuMemorySampler() {
+  let peak = 0;
+  let last = 0;
+  const proc = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '50']);
+  proc.stdout.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      const v = Number.parseInt(line.trim(), 10);
+      if (Number.isFinite(v)) {
+        last = v;
+        peak = Math.max(peak, v);
+      }
+    }
+  });
+  proc.on('error', () => undefined);
+  return {
+    reset: () => (peak = last),
+    current: () => last,
+    peak: () => peak,
+    stop: () => proc.kill(),
+  };
+}
+
+async function runCase(c: Case, mem: ReturnType<typeof gpuMemorySampler>) {
+  await new Promise((r) => setTimeout(r, 300));
+  const baseline = mem.current();
+  mem.reset();
+  const t0 = performance.now();
+  const pipeline = await loadPipeline({
+    modelDir: c.dir,
+    executionProvider: c.ep,
+    attention: c.attention,
+    offload: c.offload,
+    precision: 'fp16',
+    allowCpuFallback: c.allowCpuFallback ?? false,
+  });
+  await pipeline.pool.warm();
+  const createMs = performance.now() - t0;
+  const job = { prompt: 'A red fox in the snow, watercolor', width: c.size, height: c.size, seed: 7, steps: 9 };
+  const warm = await pipeline.generate(job);
+  const totals: number[] = [];
+  const steps: number[] = [];
+  let png = warm.png;
+  for (let i = 0; i < c.repeats; i++) {
+    const r = await pipeline.generate(job);
+    totals.push(r.timings.totalMs);
+    steps.push(median(r.timings.stepMs));
+    png = r.png;
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const result = {
+    ...c,
+    createMs,
+    warmupMs: warm.timings.totalMs,
+    medianMs: median(totals),
+    medianStepMs: median(steps),
+    totals,
+    residentAfter: pipeline.info().resident,
+    providers: pipeline.info().componentProviders,
+    gpuBaselineMiB: baseline,
+    gpuPeakDeltaMiB: mem.peak() - baseline,
+    pngSha256: createHash('sha256').update(png).digest('hex').slice(0, 16),
+  };
+  await pipeline.release();
+  return result;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      tiny: { type: 'string' },
+      full: { type: 'string' },
+      out: { type: 'string', default: process.env['OUT'] ?? '.' },
+      repeats: { type: 'string', default: '5' },
+    },
+  });
+  const repeats = Number(values.repeats);
+  const cases: Case[] = [];
+  if (values.tiny) {
+    const dir = values.tiny;
+    for (const size of [256, 512])
+      for (const ep of ['cpu', 'webgpu'] as const)
+        cases.push({ model: 'tiny', dir, ep, offload: 'none', attention: 'flash', size, repeats });
+    for (const offload of ['model', 'cpu'] as const)
+      cases.push({ model: 'tiny', dir, ep: 'webgpu', offload, attention: 'flash', size: 256, repeats });
+    cases.push({ model: 'tiny', dir, ep: 'webgpu', offload: 'none', attention: 'math', size: 256, repeats });
+  }
+  if (values.full) {
+    const dir = values.full;
+    for (const offload of ['none', 'cpu', 'model'] as const)
+      cases.push({ model: 'full-width', dir, ep: 'webgpu', offload, attention: 'flash', size: 512, repeats: 2 });
+    cases.push({ model: 'full-width', dir, ep: 'webgpu', offload: 'none', attention: 'math', size: 512, repeats: 2 });
+  }
+  const mem = gpuMemorySampler();
+  const results: unknown[] = [];
+  for (const c of cases) {
+    const label = `${c.model} ${c.ep} offload=${c.offload} attention=${c.attention} ${c.size}px`;
+    try {
+      const r = await runCase(c, mem);
+      results.push(r);
+      console.log(`${label}: median ${r.medianMs.toFixed(1)} ms, step ${r.medianStepMs.toFixed(1)} ms, +${r.gpuPeakDeltaMiB} MiB`);
+    } catch (err) {
+      const message = (err as Error).message;
+      console.log(`${label}: FAILED ${message.slice(0, 300)}`);
+      results.push({ ...c, error: message });
+      if (c.ep !== 'cpu' && !c.allowCpuFallback && /fallback|assigned to the default CPU/i.test(message)) {
+        try {
+          const r = await runCase({ ...c, allowCpuFallback: true }, mem);
+          results.push(r);
+          console.log(`${label} (CPU fallback allowed): median ${r.medianMs.toFixed(1)} ms`);
+        } catch (err2) {
+          results.push({ ...c, allowCpuFallback: true, error: (err2 as Error).message });
+        }
+      }
+    }
+  }
+  mem.stop();
+  writeFileSync(path.join(values.out, 'results.json'), JSON.stringify(results, null, 2));
+  console.log('\n| model | EP | offload | attention | size | median ms | step ms | GPU peak +MiB | resident | png |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results as Record<string, unknown>[]) {
+    if (r['error']) {
+      console.log(`| ${String(r['model'])} | ${String(r['ep'])} | ${String(r['offload'])} | ${String(r['attention'])} | ${String(r['size'])} | failed | | | | |`);
+      continue;
+    }
+    console.log(
+      `| ${String(r['model'])} | ${String(r['ep'])}${r['allowCpuFallback'] ? ' (+cpu fallback)' : ''} | ${String(r['offload'])} | ${String(r['attention'])} | ${String(r['size'])} | ${(r['medianMs'] as number).toFixed(1)} | ${(r['medianStepMs'] as number).toFixed(1)} | ${String(r['gpuPeakDeltaMiB'])} | ${(r['residentAfter'] as string[]).join(',')} | ${String(r['pngSha256'])} |`,
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
