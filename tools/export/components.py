@@ -143,7 +143,7 @@ def export_all(out: Path, name: str, hf_tok, te, tr, vae, precision: str, te_pre
     scale = 2 ** (len(vae.config.block_out_channels) - 1)
     ids = chat_ids(hf_tok, ex.TINY_PROMPT)
     with torch.no_grad():
-        feats = ex.TextEncoderWrapper(te)(ids)[0].float()
+        feats = ex.TextEncoderWrapper(te)(**ex.text_encoder_inputs(ids))[0].float()
     latents = torch.randn(1, 16, h // scale, w // scale)
     example = ex.transformer_inputs(ex.transformer_config(tr), latents, feats, 0.5)
     files = {

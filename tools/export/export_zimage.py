@@ -184,15 +184,33 @@ def restore_processors(model) -> None:  # noqa: ANN001
 
 
 class TextEncoderWrapper(nn.Module):
-    """input_ids [1, L] -> second-to-last hidden state [1, L, C]. No attention mask: the runtime
-    never pads (batch 1), which for a causal model equals diffusers' right-padded run."""
+    """input_ids [1, L] -> second-to-last hidden state [1, L, C]. The runtime never pads (batch 1),
+    which for a causal model equals diffusers' right-padded run.
+
+    The causal mask and the positions come in as inputs (attention_bias [1, 1, L, L], 0 on and
+    below the diagonal and the fp32 minimum above; position_ids [1, L] as float): built inside
+    the graph they need int64 Range/LessOrEqual/Where, which the WebGPU EP has no kernels for,
+    so the session would fail with CPU fallback disabled (seen on an H100, 2026-11-26)."""
 
     def __init__(self, model):  # noqa: ANN001
         super().__init__()
         self.m = model
 
-    def forward(self, input_ids):  # noqa: ANN001
-        return self.m(input_ids=input_ids, output_hidden_states=True).hidden_states[-2].float()
+    def forward(self, input_ids, attention_bias, position_ids):  # noqa: ANN001
+        dtype = self.m.embed_tokens.weight.dtype
+        out = self.m(
+            input_ids=input_ids,
+            attention_mask=attention_bias.to(dtype),
+            position_ids=position_ids,
+            output_hidden_states=True,
+        )
+        return out.hidden_states[-2].float()
+
+
+def text_encoder_inputs(input_ids):  # noqa: ANN001
+    n = input_ids.shape[1]
+    bias = torch.full((n, n), torch.finfo(torch.float32).min).triu(1)[None, None]
+    return {"input_ids": input_ids, "attention_bias": bias, "position_ids": torch.arange(n, dtype=torch.float32)[None]}
 
 
 class VaeDecoderWrapper(nn.Module):
@@ -308,7 +326,8 @@ def export_text_encoder(model, out_dir: Path, precision: str, input_ids) -> dict
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     path = out_dir / "text_encoder" / f"model.{precision}.onnx"
     with torch.no_grad():
-        export_onnx(TextEncoderWrapper(model.to(dtype)).eval(), {"input_ids": input_ids}, path, {"input_ids": _dyn(1)})
+        dynamic = {"input_ids": _dyn(1), "attention_bias": _dyn(2, 3), "position_ids": _dyn(1)}
+        export_onnx(TextEncoderWrapper(model.to(dtype)).eval(), text_encoder_inputs(input_ids), path, dynamic)
     return {precision: str(path.relative_to(out_dir))}
 
 

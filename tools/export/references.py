@@ -81,7 +81,7 @@ def self_check(out: Path, ids, embeds, latents0, t_norm, first, tr) -> None:  # 
 
     manifest = json.loads((out / "zimage.json").read_text())
     te = ort.InferenceSession(str(out / manifest["files"]["text_encoder"]["fp32"]))
-    hidden = te.run(None, {"input_ids": ids.numpy()})[0][0]
+    hidden = te.run(None, {k: v.numpy() for k, v in ex.text_encoder_inputs(ids).items()})[0][0]
     print(f"  self-check text encoder rel err {rel_err(hidden, embeds):.2e}")
     inputs = ex.transformer_inputs(ex.transformer_config(tr), latents0, embeds.float(), t_norm)
     feeds = {k: v.numpy() for k, v in inputs.items()}

@@ -17,6 +17,31 @@ import type { PromptTokenizer } from './tokenizer.ts';
 import { captionFeeds, imageFeedsLayout, imageTokens, unpatchify } from './tokens.ts';
 import type { Pipeline, PipelineHooks } from './types.ts';
 
+/**
+ * The text encoder's inputs. The causal mask and positions are built here, not in the graph:
+ * in the graph they need int64 Range/LessOrEqual/Where, which the WebGPU EP lacks (see
+ * tools/export/export_zimage.py, TextEncoderWrapper). 512 tokens -> a 1 MiB mask.
+ */
+export function textEncoderFeeds(ids: readonly number[]): Record<string, Tensor> {
+  const n = ids.length;
+  const bias = new Float32Array(n * n);
+  const min = -3.4028234663852886e38; // torch.finfo(torch.float32).min
+  for (let r = 0; r < n; r++) bias.fill(min, r * n + r + 1, (r + 1) * n);
+  return {
+    input_ids: new Tensor(
+      'int64',
+      BigInt64Array.from(ids, (i) => BigInt(i)),
+      [1, n],
+    ),
+    attention_bias: new Tensor('float32', bias, [1, 1, n, n]),
+    position_ids: new Tensor(
+      'float32',
+      Float32Array.from({ length: n }, (_, i) => i),
+      [1, n],
+    ),
+  };
+}
+
 export interface Caption {
   feats: Float32Array;
   length: number;
@@ -68,12 +93,7 @@ export class ZImagePipeline implements Pipeline {
   async encode(ids: readonly number[]): Promise<Caption> {
     const session = await this.pool.acquire('text_encoder');
     try {
-      const input = new Tensor(
-        'int64',
-        BigInt64Array.from(ids, (i) => BigInt(i)),
-        [1, ids.length],
-      );
-      const out = await session.run({ input_ids: input });
+      const out = await session.run(textEncoderFeeds(ids));
       const hidden = out[session.outputNames[0] ?? ''];
       if (!hidden) throw new Error('text encoder returned no output');
       return { feats: hidden.data as Float32Array, length: ids.length };
