@@ -162,7 +162,7 @@ def build_tiny(out: Path, precision: str) -> None:
                             axes_dims=[8, 12, 12], axes_lens=[1024, 512, 512])
     randomize(tr)
     vae = tiny_vae([8, 16, 16, 16], 1, 4)
-    export_all(out, "z-image-tiny", hf_tok, te, tr, vae, precision, "fp32", max_size=512)
+    export_all(out, "z-image-tiny", hf_tok, te, tr, vae, precision, "fp32", max_size=1024)
     import references  # noqa: PLC0415
 
     references.save(out, hf_tok, te, tr, vae)
