@@ -12,7 +12,11 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AttentionBackend, ExecutionProvider, OffloadMode } from '../../src/contract/runtime.ts';
+import type {
+  AttentionBackend,
+  ExecutionProvider,
+  OffloadMode,
+} from '../../src/contract/runtime.ts';
 import { loadPipeline } from '../../src/runtime/pipeline/index.ts';
 
 interface Case {
@@ -34,7 +38,12 @@ function median(xs: number[]): number {
 function gpuMemorySampler() {
   let peak = 0;
   let last = 0;
-  const proc = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '50']);
+  const proc = spawn('nvidia-smi', [
+    '--query-gpu=memory.used',
+    '--format=csv,noheader,nounits',
+    '-lms',
+    '50',
+  ]);
   proc.stdout.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) {
       const v = Number.parseInt(line.trim(), 10);
@@ -68,7 +77,13 @@ async function runCase(c: Case, mem: ReturnType<typeof gpuMemorySampler>) {
   });
   await pipeline.pool.warm();
   const createMs = performance.now() - t0;
-  const job = { prompt: 'A red fox in the snow, watercolor', width: c.size, height: c.size, seed: 7, steps: 9 };
+  const job = {
+    prompt: 'A red fox in the snow, watercolor',
+    width: c.size,
+    height: c.size,
+    seed: 7,
+    steps: 9,
+  };
   const warm = await pipeline.generate(job);
   const totals: number[] = [];
   const steps: number[] = [];
@@ -97,6 +112,101 @@ async function runCase(c: Case, mem: ReturnType<typeof gpuMemorySampler>) {
   return result;
 }
 
+function casesFor(tiny: string | undefined, full: string | undefined, repeats: number): Case[] {
+  const cases: Case[] = [];
+  if (tiny) {
+    for (const size of [256, 512])
+      for (const ep of ['cpu', 'webgpu'] as const)
+        cases.push({
+          model: 'tiny',
+          dir: tiny,
+          ep,
+          offload: 'none',
+          attention: 'flash',
+          size,
+          repeats,
+        });
+    for (const offload of ['model', 'cpu'] as const)
+      cases.push({
+        model: 'tiny',
+        dir: tiny,
+        ep: 'webgpu',
+        offload,
+        attention: 'flash',
+        size: 256,
+        repeats,
+      });
+    cases.push({
+      model: 'tiny',
+      dir: tiny,
+      ep: 'webgpu',
+      offload: 'none',
+      attention: 'math',
+      size: 256,
+      repeats,
+    });
+  }
+  if (full) {
+    for (const offload of ['none', 'cpu', 'model'] as const)
+      cases.push({
+        model: 'full-width',
+        dir: full,
+        ep: 'webgpu',
+        offload,
+        attention: 'flash',
+        size: 512,
+        repeats: 2,
+      });
+    cases.push({
+      model: 'full-width',
+      dir: full,
+      ep: 'webgpu',
+      offload: 'none',
+      attention: 'math',
+      size: 512,
+      repeats: 2,
+    });
+  }
+  return cases;
+}
+
+function printTable(results: Record<string, unknown>[]): void {
+  console.log(
+    '\n| model | EP | offload | attention | size | median ms | step ms | GPU peak +MiB | resident | png |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    const head = `| ${String(r['model'])} | ${String(r['ep'])}${r['allowCpuFallback'] ? ' (+cpu fallback)' : ''} | ${String(r['offload'])} | ${String(r['attention'])} | ${String(r['size'])}`;
+    if (r['error']) {
+      console.log(`${head} | failed | | | | |`);
+      continue;
+    }
+    console.log(
+      `${head} | ${(r['medianMs'] as number).toFixed(1)} | ${(r['medianStepMs'] as number).toFixed(1)} | ${String(r['gpuPeakDeltaMiB'])} | ${(r['residentAfter'] as string[]).join(',')} | ${String(r['pngSha256'])} |`,
+    );
+  }
+}
+
+/** A case that fails only because a node has no GPU kernel is retried with CPU fallback. */
+async function runWithFallback(c: Case, mem: ReturnType<typeof gpuMemorySampler>) {
+  const label = `${c.model} ${c.ep} offload=${c.offload} attention=${c.attention} ${c.size}px`;
+  try {
+    const r = await runCase(c, mem);
+    console.log(`${label}: median ${r.medianMs.toFixed(1)} ms, +${r.gpuPeakDeltaMiB} MiB`);
+    return [r];
+  } catch (err) {
+    const message = (err as Error).message;
+    console.log(`${label}: FAILED ${message.slice(0, 300)}`);
+    const failed = { ...c, error: message };
+    if (c.ep === 'cpu' || !/fallback|assigned to the default CPU/i.test(message)) return [failed];
+    try {
+      return [failed, await runCase({ ...c, allowCpuFallback: true }, mem)];
+    } catch (err2) {
+      return [failed, { ...c, allowCpuFallback: true, error: (err2 as Error).message }];
+    }
+  }
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -106,59 +216,13 @@ async function main() {
       repeats: { type: 'string', default: '5' },
     },
   });
-  const repeats = Number(values.repeats);
-  const cases: Case[] = [];
-  if (values.tiny) {
-    const dir = values.tiny;
-    for (const size of [256, 512])
-      for (const ep of ['cpu', 'webgpu'] as const)
-        cases.push({ model: 'tiny', dir, ep, offload: 'none', attention: 'flash', size, repeats });
-    for (const offload of ['model', 'cpu'] as const)
-      cases.push({ model: 'tiny', dir, ep: 'webgpu', offload, attention: 'flash', size: 256, repeats });
-    cases.push({ model: 'tiny', dir, ep: 'webgpu', offload: 'none', attention: 'math', size: 256, repeats });
-  }
-  if (values.full) {
-    const dir = values.full;
-    for (const offload of ['none', 'cpu', 'model'] as const)
-      cases.push({ model: 'full-width', dir, ep: 'webgpu', offload, attention: 'flash', size: 512, repeats: 2 });
-    cases.push({ model: 'full-width', dir, ep: 'webgpu', offload: 'none', attention: 'math', size: 512, repeats: 2 });
-  }
+  const cases = casesFor(values.tiny, values.full, Number(values.repeats));
   const mem = gpuMemorySampler();
-  const results: unknown[] = [];
-  for (const c of cases) {
-    const label = `${c.model} ${c.ep} offload=${c.offload} attention=${c.attention} ${c.size}px`;
-    try {
-      const r = await runCase(c, mem);
-      results.push(r);
-      console.log(`${label}: median ${r.medianMs.toFixed(1)} ms, step ${r.medianStepMs.toFixed(1)} ms, +${r.gpuPeakDeltaMiB} MiB`);
-    } catch (err) {
-      const message = (err as Error).message;
-      console.log(`${label}: FAILED ${message.slice(0, 300)}`);
-      results.push({ ...c, error: message });
-      if (c.ep !== 'cpu' && !c.allowCpuFallback && /fallback|assigned to the default CPU/i.test(message)) {
-        try {
-          const r = await runCase({ ...c, allowCpuFallback: true }, mem);
-          results.push(r);
-          console.log(`${label} (CPU fallback allowed): median ${r.medianMs.toFixed(1)} ms`);
-        } catch (err2) {
-          results.push({ ...c, allowCpuFallback: true, error: (err2 as Error).message });
-        }
-      }
-    }
-  }
+  const results: Record<string, unknown>[] = [];
+  for (const c of cases) results.push(...(await runWithFallback(c, mem)));
   mem.stop();
   writeFileSync(path.join(values.out, 'results.json'), JSON.stringify(results, null, 2));
-  console.log('\n| model | EP | offload | attention | size | median ms | step ms | GPU peak +MiB | resident | png |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of results as Record<string, unknown>[]) {
-    if (r['error']) {
-      console.log(`| ${String(r['model'])} | ${String(r['ep'])} | ${String(r['offload'])} | ${String(r['attention'])} | ${String(r['size'])} | failed | | | | |`);
-      continue;
-    }
-    console.log(
-      `| ${String(r['model'])} | ${String(r['ep'])}${r['allowCpuFallback'] ? ' (+cpu fallback)' : ''} | ${String(r['offload'])} | ${String(r['attention'])} | ${String(r['size'])} | ${(r['medianMs'] as number).toFixed(1)} | ${(r['medianStepMs'] as number).toFixed(1)} | ${String(r['gpuPeakDeltaMiB'])} | ${(r['residentAfter'] as string[]).join(',')} | ${String(r['pngSha256'])} |`,
-    );
-  }
+  printTable(results);
 }
 
 main().catch((err: unknown) => {

@@ -77,7 +77,10 @@ export const runtimeConfigSchema = z
     configMap: z.string().min(1).optional(),
     namespace: z.string().min(1).optional(),
     /** Bearer token for the API (probes and /metrics stay open). Unset: no auth. */
-    apiToken: z.string().min(1).optional(),
+    apiToken: z
+      .string()
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (an RFC 6750 bearer token)')
+      .optional(),
     /** Images per request (`n`). Default 4. */
     maxImagesPerRequest: int(1, 16).default(4),
     /** Request body cap; a prompt needs a few KiB. Default 65536 (64 KiB). */
@@ -93,7 +96,9 @@ export const runtimeConfigSchema = z
     /** Warm-up generation before /readyz turns 200. Default 64x64 (the smallest size), 2 steps. */
     warmupSize: size.default({ width: sizeRules.min, height: sizeRules.min }),
     warmupSteps: int(stepsRange.min, stepsRange.max).default(2),
-    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    logLevel: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info'),
   })
   .strict();
 
@@ -105,6 +110,8 @@ export type RuntimeConfig = Omit<Parsed, 'shutdownGraceSeconds' | 'configMap' | 
 };
 
 type Key = keyof Parsed;
+// The token file is read separately (its content becomes apiToken).
+const { apiTokenFile: _file, ...schemaEnv } = serverEnv;
 const envOf: Record<Key, string> = {
   modelDir: runtimeEnv.modelDir,
   executionProvider: runtimeEnv.executionProvider,
@@ -118,7 +125,7 @@ const envOf: Record<Key, string> = {
   port: runtimeEnv.port,
   configMap: runtimeEnv.configMap,
   namespace: runtimeEnv.namespace,
-  ...serverEnv,
+  ...schemaEnv,
 };
 
 /** Thrown for a bad environment; the message lists every bad variable. */
@@ -142,17 +149,8 @@ export function loadConfig(
     const value = env[name];
     if (value !== undefined && value !== '') input[key] = value;
   }
-  const problems: string[] = [];
+  const problems = crossChecks(input, env, readFile);
   const tokenFile = env[serverEnv.apiTokenFile];
-  if (tokenFile) {
-    if (input['apiToken'] !== undefined) {
-      problems.push(`${serverEnv.apiToken} and ${serverEnv.apiTokenFile}: set one, not both`);
-    }
-    input['apiToken'] = readToken(tokenFile, readFile, problems);
-  }
-  if ((input['configMap'] === undefined) !== (input['namespace'] === undefined)) {
-    problems.push(`${runtimeEnv.configMap} and ${runtimeEnv.namespace}: set both or neither`);
-  }
   const parsed = runtimeConfigSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -170,6 +168,26 @@ export function loadConfig(
     shutdownGraceSeconds: shutdownGraceSeconds ?? rest.requestTimeoutSeconds + 5,
     liveConfig: configMap && namespace ? { configMap, namespace } : undefined,
   };
+}
+
+/** Rules across variables; reads the token file into input.apiToken. */
+function crossChecks(
+  input: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string,
+): string[] {
+  const problems: string[] = [];
+  const tokenFile = env[serverEnv.apiTokenFile];
+  if (tokenFile) {
+    if (input['apiToken'] !== undefined) {
+      problems.push(`${serverEnv.apiToken} and ${serverEnv.apiTokenFile}: set one, not both`);
+    }
+    input['apiToken'] = readToken(tokenFile, readFile, problems);
+  }
+  if ((input['configMap'] === undefined) !== (input['namespace'] === undefined)) {
+    problems.push(`${runtimeEnv.configMap} and ${runtimeEnv.namespace}: set both or neither`);
+  }
+  return problems;
 }
 
 function readToken(

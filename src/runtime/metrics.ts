@@ -25,7 +25,19 @@ export const configErrorReasons = [
 ] as const;
 export type ConfigErrorReason = (typeof configErrorReasons)[number];
 
-export function createRuntimeMetrics() {
+/** What scrape-time gauges read; absent in tests that only count. */
+export interface MetricSource {
+  /** What the engine runs now; undefined before it has started. */
+  info(): EngineInfo | undefined;
+  /** Default steps (live config). */
+  steps(): number;
+  ready(): boolean;
+}
+
+/** Components the pipeline has; each keeps a resident-session series even at 0. */
+const components = ['text_encoder', 'transformer', 'vae_decoder'];
+
+export function createRuntimeMetrics(source?: MetricSource) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'zimage_' });
   const registers = [registry];
@@ -88,6 +100,22 @@ export function createRuntimeMetrics() {
       help: 'What the runtime runs with now; always 1, one series at a time.',
       labelNames: ['steps', 'offload', 'attention', 'ep', 'transformer'] as const,
       registers,
+      // Read at scrape time and reset first, so a change never leaves the old series behind.
+      collect() {
+        this.reset();
+        const info = source?.info();
+        if (!info || !source) return;
+        this.set(
+          {
+            steps: String(source.steps()),
+            offload: info.offload,
+            attention: info.attention,
+            ep: info.executionProvider,
+            transformer: info.transformerVariant,
+          },
+          1,
+        );
+      },
     }),
     configErrors: new Counter({
       name: 'zimage_config_errors_total',
@@ -100,34 +128,23 @@ export function createRuntimeMetrics() {
       help: '1 for each model component whose ONNX Runtime session is resident now.',
       labelNames: ['component'] as const,
       registers,
+      // With offload "model" sessions come and go within a generation: read at scrape time.
+      collect() {
+        const resident = source?.info()?.resident ?? [];
+        for (const component of new Set([...components, ...resident])) {
+          this.set({ component }, resident.includes(component) ? 1 : 0);
+        }
+      },
     }),
     ready: new Gauge({
       name: 'zimage_ready',
       help: '1 while /readyz answers 200.',
       registers,
+      collect() {
+        this.set(source?.ready() ? 1 : 0);
+      },
     }),
   };
 }
 
 export type RuntimeMetrics = ReturnType<typeof createRuntimeMetrics>;
-
-/** Components the pipeline has; a gauge series per component is kept even at 0. */
-const components = ['text_encoder', 'transformer', 'vae_decoder'];
-
-/** Replace the config-info series and the resident-session gauges with what runs now. */
-export function recordEngineInfo(metrics: RuntimeMetrics, info: EngineInfo, steps: number): void {
-  metrics.configInfo.reset();
-  metrics.configInfo.set(
-    {
-      steps: String(steps),
-      offload: info.offload,
-      attention: info.attention,
-      ep: info.executionProvider,
-      transformer: info.transformerVariant,
-    },
-    1,
-  );
-  for (const component of new Set([...components, ...info.resident])) {
-    metrics.residentSessions.set({ component }, info.resident.includes(component) ? 1 : 0);
-  }
-}

@@ -187,8 +187,7 @@ export class GenerationQueue {
     const imageMs = samples.length
       ? samples.reduce((a, b) => a + b, 0) / samples.length
       : this.o.initialImageMs;
-    const images =
-      this.waiting.reduce((sum, e) => sum + e.weight, 0) + (this.current?.weight ?? 0);
+    const images = this.waiting.reduce((sum, e) => sum + e.weight, 0) + (this.current?.weight ?? 0);
     const seconds = Math.ceil((imageMs * images) / 1000);
     return Math.max(1, Math.min(seconds, Math.ceil(this.o.deadlineMs / 1000)));
   }

@@ -16,8 +16,17 @@ export const phases = [
 ] as const;
 export type Phase = (typeof phases)[number];
 
+/** How long start-up took, reported by /readyz and zimage_warmup_seconds. */
+export interface StartupTimings {
+  /** createPipeline: session creation (and model loading). */
+  sessionsSeconds: number;
+  /** The warm-up generation. */
+  generationSeconds: number;
+}
+
 export class RuntimeState {
   private started = false;
+  private startup: StartupTimings | undefined;
   private recovering = false;
   private draining = false;
   private failure: string | undefined;
@@ -43,7 +52,12 @@ export class RuntimeState {
     this.listeners.push(listener);
   }
 
-  markStarted(): void {
+  startupTimings(): StartupTimings | undefined {
+    return this.startup;
+  }
+
+  markStarted(startup?: StartupTimings): void {
+    this.startup = startup;
     this.update(() => (this.started = true));
   }
 

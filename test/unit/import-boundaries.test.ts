@@ -30,6 +30,16 @@ describe('import boundaries (STYLE.md)', () => {
     ],
     [
       'src/runtime/pipeline/x.ts',
+      "import { a } from '../http/errors.ts';",
+      /the pipeline knows nothing of HTTP/,
+    ],
+    [
+      'src/runtime/pipeline/x.ts',
+      "import { buildApp } from '../app.ts';",
+      /the pipeline knows nothing of HTTP/,
+    ],
+    [
+      'src/runtime/pipeline/x.ts',
       "import { a } from '../../operator/x.ts';",
       /only through src\/contract/,
     ],
@@ -62,6 +72,8 @@ describe('import boundaries (STYLE.md)', () => {
   it.each([
     ['src/operator/x.ts', "import { a } from '../contract/x.ts';"],
     ['src/runtime/server/x.ts', "import fastify from 'fastify';"],
+    ['src/runtime/http/x.ts', "import fastify from 'fastify';"],
+    ['src/runtime/worker/x.ts', "import { createPipeline } from '../pipeline/index.ts';"],
     ['src/operator/k8s/x.ts', "import { KubeConfig } from '@kubernetes/client-node';"],
     ['test/integration/x.ts', "import { a } from '../harness/cluster.ts';"],
   ])('%s: %s is allowed', async (file, source) => {

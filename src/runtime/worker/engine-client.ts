@@ -22,6 +22,7 @@ import {
   type GenerateResult,
 } from '../engine.ts';
 import type { PipelineOptions } from '../pipeline/types.ts';
+import type { StartupTimings } from '../state.ts';
 import { cancelRequested, fromWireError, type WorkerCall, type WorkerReply } from './protocol.ts';
 
 export interface WarmupOptions {
@@ -46,13 +47,6 @@ export interface WorkerEngineOptions {
   workerUrl?: URL;
   /** Sets process env before the worker starts. Default: process.env. */
   env?: NodeJS.ProcessEnv;
-}
-
-export interface StartupTimings {
-  /** createPipeline: session creation (and model loading). */
-  sessionsSeconds: number;
-  /** The warm-up generation. */
-  generationSeconds: number;
 }
 
 interface Pending {
@@ -144,14 +138,18 @@ export class WorkerEngine implements Engine {
 
   async close(): Promise<void> {
     if (this.closing) return;
-    this.closing = true;
     const worker = this.worker;
+    // Releasing sessions frees GPU memory cleanly; a hung release must not block shutdown, so
+    // it gets 10 s before the thread is terminated anyway. Sent before `closing` is set, which
+    // refuses every later call.
+    const release = worker && !this.broken ? this.call({ type: 'release' }) : undefined;
+    this.closing = true;
     if (!worker) return;
-    if (!this.broken) {
-      // Releasing sessions frees GPU memory cleanly; a hung release must not block shutdown,
-      // so it gets 10 s before the thread is terminated anyway.
-      const release = this.call({ type: 'release' }).catch(() => undefined);
-      await Promise.race([release, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    if (release) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 10_000)));
+      await Promise.race([release.catch(() => undefined), timeout]);
+      clearTimeout(timer);
     }
     await worker.terminate();
     this.rejectAll(new EngineError('INTERNAL', 'engine closed'));

@@ -5,12 +5,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { GenerateResult } from '../engine.ts';
 import type { Pipeline, PipelineOptions } from '../pipeline/types.ts';
-import {
-  cancelRequested,
-  toWireError,
-  type WorkerReply,
-  type WorkerRequest,
-} from './protocol.ts';
+import { cancelRequested, toWireError, type WorkerReply, type WorkerRequest } from './protocol.ts';
 
 export type CreatePipeline = (options: PipelineOptions) => Promise<Pipeline>;
 
@@ -47,9 +42,7 @@ export function servePipeline(port: MessagePort, createPipeline: CreatePipeline)
           onStep: (index, total, ms) => post({ type: 'step', id, index, total, ms }),
         });
         const png = transferable(result.png);
-        return post({ type: 'done', id, info: info(), result: { ...result, png } }, [
-          png.buffer,
-        ]);
+        return post({ type: 'done', id, info: info(), result: { ...result, png } }, [png.buffer]);
       }
       case 'setOffload':
         await ready().setOffload(request.mode);
@@ -80,7 +73,11 @@ export function servePipeline(port: MessagePort, createPipeline: CreatePipeline)
  */
 function transferable(png: GenerateResult['png']): Uint8Array<ArrayBuffer> {
   const { buffer } = png;
-  if (buffer instanceof ArrayBuffer && png.byteOffset === 0 && png.byteLength === buffer.byteLength) {
+  if (
+    buffer instanceof ArrayBuffer &&
+    png.byteOffset === 0 &&
+    png.byteLength === buffer.byteLength
+  ) {
     return new Uint8Array(buffer);
   }
   return new Uint8Array(png);

@@ -1,0 +1,79 @@
+/**
+ * The fastify application, composed from one module per concern: probes and /metrics at the
+ * root (open), the generation API in its own encapsulated context (JSON bodies only, optional
+ * bearer auth, request counting). Listening and shutdown belong to server.ts, so tests drive
+ * this with app.inject() and a fake Engine.
+ */
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { LiveConfig } from '../contract/runtime.ts';
+import type { RuntimeConfig } from './config.ts';
+import type { Engine } from './engine.ts';
+import { bearerAuth } from './http/auth.ts';
+import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { generateRoute } from './http/generate.ts';
+import { useJsonBodies } from './http/json-body.ts';
+import { probeRoutes } from './http/probes.ts';
+import type { RuntimeMetrics } from './metrics.ts';
+import type { GenerationQueue } from './queue.ts';
+import type { RuntimeState } from './state.ts';
+
+export interface AppDeps {
+  config: Pick<
+    RuntimeConfig,
+    'maxResolution' | 'maxImagesPerRequest' | 'bodyLimitBytes' | 'apiToken'
+  >;
+  engine: Engine;
+  queue: GenerationQueue;
+  state: RuntimeState;
+  metrics: RuntimeMetrics;
+  /** The live config now (default steps). */
+  liveConfig: () => LiveConfig;
+  logger: Logger;
+  /** Socket timeouts and the like, from server.ts. */
+  serverOptions?: Pick<
+    FastifyServerOptions,
+    'keepAliveTimeout' | 'requestTimeout' | 'connectionTimeout' | 'forceCloseConnections'
+  >;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  // Typed as fastify's base logger so plugins take a plain FastifyInstance (with pino's own
+  // Logger type the instance's generics differ from the default ones route modules use).
+  const logger: FastifyBaseLogger = deps.logger;
+  const app = Fastify({
+    loggerInstance: logger,
+    // Probes and scrapes come every few seconds; the generate route logs its own line.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    ...deps.serverOptions,
+  });
+  app.setErrorHandler(errorHandler(config.bodyLimitBytes));
+  app.setNotFoundHandler(notFoundHandler);
+
+  probeRoutes(app, deps);
+
+  await app.register((api, _options, done) => {
+    useJsonBodies(api, config.bodyLimitBytes);
+    api.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+    if (config.apiToken !== undefined) api.addHook('onRequest', bearerAuth(config.apiToken));
+    generateRoute(api, {
+      engine: deps.engine,
+      queue: deps.queue,
+      state: deps.state,
+      metrics: deps.metrics,
+      liveConfig: deps.liveConfig,
+      limits: { maxResolution: config.maxResolution, maxImages: config.maxImagesPerRequest },
+    });
+    done();
+  });
+  return app;
+}

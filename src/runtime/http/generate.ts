@@ -1,0 +1,169 @@
+/**
+ * POST /v1/images/generations. One request is one queue entry: its `n` images run back to back
+ * with seeds seed, seed+1, ... (mod 2^32) under one deadline, so a request never interleaves
+ * with another and a client can reproduce image i alone with seed+i.
+ */
+import { randomInt } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { runtimePaths, type LiveConfig } from '../../contract/runtime.ts';
+import { EngineError, type Engine, type GenerateResult } from '../engine.ts';
+import type { RuntimeMetrics } from '../metrics.ts';
+import { QueueRejection, type GenerationQueue } from '../queue.ts';
+import { formatSize } from '../size.ts';
+import type { RuntimeState } from '../state.ts';
+import { ApiError, invalidField } from './errors.ts';
+import { maxSeed, parseGenerationRequest, type RequestLimits } from './request.ts';
+
+export interface GenerateDeps {
+  engine: Engine;
+  queue: GenerationQueue;
+  state: RuntimeState;
+  metrics: RuntimeMetrics;
+  liveConfig: () => LiveConfig;
+  limits: RequestLimits;
+}
+
+/** Status for a request whose client went away before the answer (nginx's convention). */
+const clientClosed = 499;
+
+export function generateRoute(app: FastifyInstance, deps: GenerateDeps): void {
+  const { metrics } = deps;
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode === clientClosed) return;
+    metrics.requests.inc({ code: String(reply.statusCode) });
+    metrics.requestDuration.observe(reply.elapsedTime / 1000);
+  });
+  app.post(runtimePaths.generate, (request, reply) => handle(deps, request, reply));
+}
+
+async function handle(deps: GenerateDeps, request: FastifyRequest, reply: FastifyReply) {
+  const { engine, queue, state, metrics } = deps;
+  const arrived = performance.now();
+  if (!state.ready()) throw notReady(state.phase(), state.failureReason());
+  const req = parseGenerationRequest(request.body, deps.limits);
+  const seed = req.seed ?? randomInt(0, maxSeed + 1);
+  const steps = req.steps ?? deps.liveConfig().steps;
+
+  // The client hanging up frees its queue slot, or stops its generation at the next step.
+  const client = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableEnded) client.abort();
+  });
+  let startedAt = arrived;
+  const run = async (signal: AbortSignal): Promise<GenerateResult[]> => {
+    startedAt = performance.now();
+    const results: GenerateResult[] = [];
+    for (let i = 0; i < req.n; i++) {
+      const job = { prompt: req.prompt, width: req.width, height: req.height, steps };
+      const result = await engine.generate(
+        { ...job, seed: (seed + i) % (maxSeed + 1) },
+        { signal, onStep: (_index, _total, ms) => metrics.stepDuration.observe(ms / 1000) },
+      );
+      metrics.generationDuration.observe(result.timings.totalMs / 1000);
+      metrics.images.inc();
+      results.push(result);
+    }
+    return results;
+  };
+
+  let results: GenerateResult[];
+  try {
+    results = await queue.submit({ run, weight: req.n, signal: client.signal });
+  } catch (err) {
+    if (client.signal.aborted) {
+      metrics.requests.inc({ code: String(clientClosed) });
+      request.log.info({ seed, steps }, 'client went away; generation dropped');
+      return reply.code(clientClosed).send();
+    }
+    throw toApiError(err, queue);
+  }
+  const done = performance.now();
+  request.log.info(
+    { size: formatSize(req), n: req.n, seed, steps, ms: Math.round(done - arrived) },
+    'generated',
+  );
+  return {
+    created: Math.floor(Date.now() / 1000),
+    data: results.map((r) => ({ b64_json: Buffer.from(r.png).toString('base64'), seed: r.seed })),
+    seed,
+    steps,
+    size: formatSize(req),
+    timings: {
+      queue_ms: Math.round(startedAt - arrived),
+      generation_ms: Math.round(done - startedAt),
+      images: results.map(({ timings: t }) => ({
+        encode_ms: Math.round(t.encodeMs),
+        denoise_ms: Math.round(t.denoiseMs),
+        decode_ms: Math.round(t.decodeMs),
+        total_ms: Math.round(t.totalMs),
+      })),
+    },
+  };
+}
+
+function notReady(phase: string, failure: string | undefined): ApiError {
+  const why: Record<string, string> = {
+    starting: 'the model is still loading',
+    recovering: 'the engine is recovering from an out-of-memory failure',
+    draining: 'the server is shutting down',
+    failed: `the engine failed (${failure ?? 'unknown'}) and the server is restarting`,
+  };
+  return new ApiError(`not ready: ${why[phase] ?? phase}; retry shortly`, {
+    status: 503,
+    type: 'server_error',
+    code: 'not_ready',
+    headers: { 'retry-after': '1' },
+  });
+}
+
+function toApiError(err: unknown, queue: GenerationQueue): ApiError {
+  if (err instanceof QueueRejection) return fromQueue(err);
+  if (!(err instanceof EngineError)) throw err;
+  switch (err.code) {
+    case 'PROMPT_TOO_LONG':
+      return invalidField('prompt', `prompt: ${err.message}`, 'prompt_too_long');
+    case 'OUT_OF_MEMORY':
+      return new ApiError('the engine ran out of memory; it is recovering, retry shortly', {
+        status: 503,
+        type: 'server_error',
+        code: 'out_of_memory',
+        headers: { 'retry-after': String(queue.estimateWaitSeconds()) },
+        cause: err,
+      });
+    case 'CANCELLED':
+      return new ApiError('the generation was cancelled', {
+        status: 503,
+        type: 'server_error',
+        code: 'cancelled',
+        cause: err,
+      });
+    default:
+      // Unknown internals reach the error handler, which logs them and answers a bare 500.
+      throw err;
+  }
+}
+
+function fromQueue(err: QueueRejection): ApiError {
+  switch (err.reason) {
+    case 'full':
+      return new ApiError(err.message, {
+        status: 429,
+        type: 'rate_limit_error',
+        code: 'queue_full',
+        headers: { 'retry-after': String(err.retryAfterSeconds ?? 1) },
+      });
+    case 'draining':
+      return new ApiError(`not ready: ${err.message}; retry on another replica`, {
+        status: 503,
+        type: 'server_error',
+        code: 'draining',
+        headers: { 'retry-after': '1' },
+      });
+    default:
+      return new ApiError(err.message, {
+        status: 504,
+        type: 'server_error',
+        code: 'deadline_exceeded',
+      });
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The runtime process: `node src/runtime/main.ts`.
+ *
+ * Start-up order: config -> first live-config read (so sessions are created with the
+ * ConfigMap's offload mode, not only the env's) -> HTTP listening (/healthz answers from here
+ * on, /readyz says 503 "starting") -> engine start (sessions + warm-up image) -> ready.
+ * A failed start exits 1; Kubernetes restarts the pod with backoff.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { runtimeEnv, type LiveConfig } from '../contract/runtime.ts';
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig, type RuntimeConfig } from './config.ts';
+import { LiveConfigWatcher, OffloadFollower } from './live-config.ts';
+import { createRuntimeMetrics } from './metrics.ts';
+import { GenerationQueue } from './queue.ts';
+import { serverTimeouts, startServer } from './server.ts';
+import { RuntimeState } from './state.ts';
+import { WorkerEngine } from './worker/engine-client.ts';
+
+let config: RuntimeConfig;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(2);
+}
+
+const log = pino({
+  level: config.logLevel,
+  base: { component: 'zimage-runtime', pod: process.env[runtimeEnv.podName] },
+});
+const state = new RuntimeState();
+const initial: LiveConfig = { steps: config.steps, offload: config.offload };
+
+// The closures below read `engine`, `server` and `follower`, declared further down; they run
+// only after those exist (scrapes and failures need a listening server and a started worker,
+// and live changes are ignored while starting).
+const metrics = createRuntimeMetrics({
+  info: () => (state.phase() === 'starting' ? undefined : engine.info()),
+  steps: () => live().steps,
+  ready: () => state.ready(),
+});
+const watcher = config.liveConfig && liveConfigWatcher(config.liveConfig);
+const live = (): LiveConfig => watcher?.currentLiveConfig() ?? initial;
+// The first read costs at most one list request (10 s deadline); unreadable -> env values.
+if (watcher) await watcher.start();
+
+const engine = new WorkerEngine({
+  pipeline: {
+    modelDir: config.modelDir,
+    executionProvider: config.executionProvider,
+    attention: config.attention,
+    precision: config.precision,
+    offload: live().offload,
+    deviceId: config.deviceId,
+    ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }),
+  },
+  warmup: { ...config.warmupSize, steps: config.warmupSteps },
+  maxOomRestarts: config.maxOomRestarts,
+  onFatal: (reason) => server.fail(reason),
+  onRecovering: (recovering) => {
+    state.setRecovering(recovering);
+    log.warn({ recovering }, recovering ? 'out of memory: recreating sessions' : 'recovered');
+  },
+  onOutOfMemory: () => metrics.oom.inc(),
+});
+const follower = new OffloadFollower(engine, live().offload, (mode, err) => {
+  if (!err) return log.info({ offload: mode }, 'offload mode applied');
+  metrics.configErrors.inc({ reason: 'apply_failed' });
+  log.warn({ offload: mode, err }, 'could not switch offload mode; retrying on the next read');
+});
+
+const queue = new GenerationQueue({
+  maxQueue: config.maxQueue,
+  deadlineMs: config.requestTimeoutSeconds * 1000,
+  onChange: ({ queued, running }) => {
+    metrics.queueDepth.set(queued);
+    metrics.inflight.set(running);
+  },
+});
+
+const app = await buildApp({
+  config,
+  engine,
+  queue,
+  state,
+  metrics,
+  liveConfig: live,
+  logger: log,
+  serverOptions: serverTimeouts,
+});
+const server = await startServer({
+  app,
+  config,
+  engine,
+  queue,
+  state,
+  log,
+  ...(watcher ? { liveConfig: watcher } : {}),
+});
+
+try {
+  await engine.start();
+} catch (err) {
+  log.fatal({ err }, 'engine start failed (sessions or warm-up generation)');
+  process.exit(1);
+}
+const startup = engine.startup;
+if (startup) {
+  metrics.warmup.set({ phase: 'sessions' }, startup.sessionsSeconds);
+  metrics.warmup.set({ phase: 'generation' }, startup.generationSeconds);
+}
+state.markStarted(startup);
+log.info({ startup, info: engine.info(), live: live() }, 'ready');
+// A change read while the engine was starting is applied now.
+void follower.follow(live().offload);
+
+function liveConfigWatcher(target: { configMap: string; namespace: string }) {
+  const kubeConfig = new KubeConfig();
+  // In the pod: the ServiceAccount token. KUBECONFIG (tests, local runs) when set.
+  if (process.env['KUBECONFIG']) kubeConfig.loadFromDefault();
+  else kubeConfig.loadFromCluster();
+  return new LiveConfigWatcher({
+    kubeConfig,
+    namespace: target.namespace,
+    name: target.configMap,
+    initial,
+    log: log.child({ component: 'live-config' }),
+    metrics,
+    onConfig: (next) => {
+      if (state.phase() !== 'starting') void follower.follow(next.offload);
+    },
+  });
+}
