@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --cold] [--repeats N] [--only cluster,operator] [--objects 500] [--steady 60]`: run the benchmarks and print a Markdown table
+ * `npm run bench [-- --cold] [--repeats N] [--only cluster,operator,runtime] [--objects 500] [--steady 60]`: run the benchmarks and print a Markdown table
  * for docs/performance.md. Results go to bench/results/<date>.json as well.
  */
 import fs from 'node:fs';
@@ -8,14 +8,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchColdBuild, benchWarmStart, type Row } from './cluster.ts';
 import { benchOperator } from './operator.ts';
+import { benchRuntime } from './runtime.ts';
 import { ensureTools } from '../test/harness/tools.ts';
 
 const { values } = parseArgs({
   options: {
     cold: { type: 'boolean', default: false },
     repeats: { type: 'string', default: '5' },
-    /** Which benchmarks: cluster, operator (comma-separated). */
-    only: { type: 'string', default: 'cluster,operator' },
+    /** Which benchmarks: cluster, operator, runtime (comma-separated). */
+    only: { type: 'string', default: 'cluster,operator,runtime' },
     objects: { type: 'string', default: '500' },
     steady: { type: 'string', default: '60' },
   },
@@ -26,6 +27,7 @@ const rows: Row[] = [];
 const only = values.only.split(',');
 if (values.cold) rows.push(...(await benchColdBuild()));
 if (only.includes('cluster')) rows.push(...(await benchWarmStart(Number(values.repeats))));
+if (only.includes('runtime')) rows.push(...(await benchRuntime(Number(values.repeats))));
 if (only.includes('operator'))
   rows.push(...(await benchOperator(Number(values.objects), Number(values.steady))));
 
