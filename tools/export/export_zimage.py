@@ -104,6 +104,86 @@ def _register_mha_schema() -> None:
     onnx.defs.register_schema(schema)
 
 
+# ----------------------------------------------------------------------------------------------
+# Static-shape reshapes. torch.export spells a reshape with dynamic dims as Shape -> Slice ->
+# Concat on int64 tensors; the WebGPU EP has no kernels for those int64 ops, so ORT puts them on
+# the CPU and a GPU session with CPU fallback disabled refuses to start (seen on an H100 and an
+# H200, 2026-11-26: the text encoder's GQA expand and the VAE's mid-block attention). These ops
+# export to a single Reshape with a constant target (ONNX semantics: 0 copies a dim, -1 infers)
+# or to Reshape(x, Shape(like)).
+
+
+@torch.library.custom_op("zimage::reshape", mutates_args=())
+def reshape_static(x: torch.Tensor, shape: list[int]) -> torch.Tensor:
+    target = [x.shape[i] if d == 0 else d for i, d in enumerate(shape)]
+    return x.reshape(target).clone()
+
+
+@reshape_static.register_fake
+def _reshape_static_fake(x, shape):  # noqa: ANN001
+    target = [x.shape[i] if d == 0 else d for i, d in enumerate(shape)]
+    return x.reshape(target).clone()
+
+
+def _reshape_static_onnx(x, shape: list[int]):  # noqa: ANN001
+    from onnxscript import opset20 as op
+
+    return op.Reshape(x, op.Constant(value_ints=list(shape)))
+
+
+@torch.library.custom_op("zimage::reshape_as", mutates_args=())
+def reshape_as(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return x.reshape(like.shape).clone()
+
+
+@reshape_as.register_fake
+def _reshape_as_fake(x, like):  # noqa: ANN001
+    return x.new_empty(like.shape)
+
+
+def _reshape_as_onnx(x, like):  # noqa: ANN001
+    from onnxscript import opset20 as op
+
+    return op.Reshape(x, op.Shape(like))
+
+
+def repeat_kv_static(hidden_states: torch.Tensor, n_rep: int) -> torch.Tensor:
+    """transformers' repeat_kv (kv head i serves query heads i*n_rep .. i*n_rep+n_rep-1) without
+    an Expand to a computed shape: stack n_rep copies, reshape to a constant target."""
+    if n_rep == 1:
+        return hidden_states
+    _, kv, _, d = hidden_states.shape
+    stacked = torch.stack([hidden_states] * n_rep, dim=2)  # [1, kv, n_rep, S, D]
+    return torch.ops.zimage.reshape(stacked, [1, kv * n_rep, -1, d])
+
+
+class StaticVaeAttnProcessor:
+    """diffusers' AttnProcessor2_0 for the VAE mid-block (batch 1, no mask, no spatial norm),
+    with constant-target reshapes: [1, C, H, W] -> [1, HW, C] -> attention -> [1, C, H, W]."""
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        residual = hidden_states
+        channels = hidden_states.shape[1]
+        x = torch.ops.zimage.reshape(hidden_states, [1, channels, -1]).transpose(1, 2)
+        if attn.group_norm is not None:
+            x = attn.group_norm(x.transpose(1, 2)).transpose(1, 2)
+        q, k, v = attn.to_q(x), attn.to_k(x), attn.to_v(x)
+        d = k.shape[-1] // attn.heads
+
+        def heads(t: torch.Tensor) -> torch.Tensor:
+            return torch.ops.zimage.reshape(t, [1, -1, attn.heads, d]).transpose(1, 2)
+
+        qh, kh, vh = heads(q), heads(k), heads(v)
+        scores = torch.matmul(qh, kh.transpose(-1, -2)) * (1.0 / math.sqrt(d))
+        out = torch.matmul(torch.softmax(scores, dim=-1), vh)
+        out = torch.ops.zimage.reshape(out.transpose(1, 2), [1, -1, attn.heads * d])
+        out = attn.to_out[0](out)
+        out = torch.ops.zimage.reshape_as(out.transpose(-1, -2), residual)
+        if attn.residual_connection:
+            out = out + residual
+        return out / attn.rescale_output_factor
+
+
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """x [B, S, H, D]; cos/sin [S, D/2]. The same rotation as diffusers' complex multiply of
     adjacent pairs (x0 + i x1)(c + i s), computed in fp32 as diffusers does."""
@@ -281,7 +361,12 @@ def _dyn(*names):  # noqa: ANN002
 
 def export_onnx(module: nn.Module, inputs: dict, out: Path, dynamic: dict, fused: bool = False) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    table = {torch.ops.zimage.mha.default: _mha_to_onnx} if fused else None
+    table = {
+        torch.ops.zimage.reshape.default: _reshape_static_onnx,
+        torch.ops.zimage.reshape_as.default: _reshape_as_onnx,
+    }
+    if fused:
+        table[torch.ops.zimage.mha.default] = _mha_to_onnx
     program = torch.onnx.export(
         module,
         args=(),
@@ -295,6 +380,26 @@ def export_onnx(module: nn.Module, inputs: dict, out: Path, dynamic: dict, fused
     size = sum(t.numel() * t.element_size() for t in module.state_dict().values())
     program.save(str(out), external_data=size > 1_800_000_000)
     print(f"  wrote {out} ({size / 1e6:.1f} MB of weights)", flush=True)
+    shape_ops = shape_subgraph_ops(program.model_proto)
+    if shape_ops:
+        raise SystemExit(f"{out}: int64 shape arithmetic {shape_ops} would run on the CPU under the WebGPU EP")
+
+
+def shape_subgraph_ops(model) -> list[str]:  # noqa: ANN001
+    """Nodes whose data input is a Shape's output (or derived from one): int64 shape arithmetic,
+    which ORT assigns to the CPU EP for GPU sessions. A float op that only takes a shape-derived
+    *parameter* (Reshape's shape, Slice's ends) stays on the GPU and is fine."""
+    tainted: set[str] = set()
+    found: list[str] = []
+    for node in model.graph.node:  # topologically sorted
+        if node.op_type == "Shape":
+            tainted.update(node.output)
+        elif (node.input and node.input[0] in tainted) or (
+            node.op_type == "Concat" and any(i in tainted for i in node.input)
+        ):
+            found.append(node.op_type)
+            tainted.update(node.output)
+    return sorted(set(found))
 
 
 def export_transformer(model, cfg, out_dir: Path, precision: str, example) -> dict:  # noqa: ANN001
@@ -325,17 +430,33 @@ def export_transformer(model, cfg, out_dir: Path, precision: str, example) -> di
 def export_text_encoder(model, out_dir: Path, precision: str, input_ids) -> dict:  # noqa: ANN001
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     path = out_dir / "text_encoder" / f"model.{precision}.onnx"
+    import transformers.models.qwen3.modeling_qwen3 as qwen3
+
+    original, qwen3.repeat_kv = qwen3.repeat_kv, repeat_kv_static
+    try:
+        _export_text_encoder(model, dtype, input_ids, path)
+    finally:
+        qwen3.repeat_kv = original
+    return {precision: str(path.relative_to(out_dir))}
+
+
+def _export_text_encoder(model, dtype, input_ids, path: Path) -> None:  # noqa: ANN001
     with torch.no_grad():
         dynamic = {"input_ids": _dyn(1), "attention_bias": _dyn(2, 3), "position_ids": _dyn(1)}
         export_onnx(TextEncoderWrapper(model.to(dtype)).eval(), text_encoder_inputs(input_ids), path, dynamic)
-    return {precision: str(path.relative_to(out_dir))}
 
 
 def export_vae(vae, out_dir: Path, precision: str, latents) -> dict:  # noqa: ANN001
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     path = out_dir / "vae_decoder" / f"model.{precision}.onnx"
+    attentions = [a for a in vae.decoder.mid_block.attentions if a is not None]
+    originals = [a.processor for a in attentions]
+    for a in attentions:
+        a.set_processor(StaticVaeAttnProcessor())
     with torch.no_grad():
         export_onnx(VaeDecoderWrapper(vae.to(dtype)).eval(), {"latents": latents}, path, {"latents": _dyn(2, 3)})
+    for a, p in zip(attentions, originals):
+        a.set_processor(p)
     return {precision: str(path.relative_to(out_dir))}
 
 

@@ -1,0 +1,189 @@
+/**
+ * The runtime server on the GPU host, over HTTP: one runtime process per (model, EP, offload,
+ * attention), warm-up, then timed requests; peak GPU memory per offload mode from nvidia-smi
+ * (sampled every 50 ms, minus the reading before the process started). Prints a table and
+ * writes $OUT/<name>.json. Runs from the source tree with Node 26 (see bench/gpu/bundle.sh).
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startRuntime } from '../../test/support/runtime-process.ts';
+
+interface Case {
+  model: string;
+  dir: string;
+  ep: 'cpu' | 'webgpu';
+  offload: 'none' | 'model' | 'cpu';
+  attention: 'flash' | 'math';
+  size: number;
+  requests: number;
+}
+
+const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+
+function sampler() {
+  let peak = 0;
+  let last = 0;
+  const proc = spawn('nvidia-smi', [
+    '--query-gpu=memory.used',
+    '--format=csv,noheader,nounits',
+    '-lms',
+    '50',
+  ]);
+  proc.stdout.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      const v = Number.parseInt(line.trim(), 10);
+      if (Number.isFinite(v)) [last, peak] = [v, Math.max(peak, v)];
+    }
+  });
+  proc.on('error', () => undefined);
+  return {
+    reset: () => (peak = last),
+    last: () => last,
+    peak: () => peak,
+    stop: () => proc.kill(),
+  };
+}
+
+interface Timings {
+  timings: { generation_ms: number; images: { total_ms: number }[] };
+}
+
+async function runCase(c: Case, mem: ReturnType<typeof sampler>) {
+  await new Promise((r) => setTimeout(r, 500));
+  const baseline = mem.last();
+  mem.reset();
+  const started = performance.now();
+  const rt = await startRuntime({
+    node: process.execPath,
+    timeoutMs: 300_000,
+    env: {
+      ZIMAGE_MODEL_DIR: c.dir,
+      ZIMAGE_EXECUTION_PROVIDER: c.ep,
+      ZIMAGE_OFFLOAD: c.offload,
+      ZIMAGE_ATTENTION: c.attention,
+      ZIMAGE_PRECISION: 'fp16',
+      ZIMAGE_MAX_RESOLUTION: '1024x1024',
+      ZIMAGE_REQUEST_TIMEOUT_SECONDS: '600',
+      ZIMAGE_INTRA_OP_THREADS: '8',
+      ZIMAGE_LOG_LEVEL: 'warn',
+      ...(process.env['VK_DRIVER_FILES']
+        ? { VK_DRIVER_FILES: process.env['VK_DRIVER_FILES'] }
+        : {}),
+      ...(process.env['LD_LIBRARY_PATH']
+        ? { LD_LIBRARY_PATH: process.env['LD_LIBRARY_PATH'] }
+        : {}),
+    },
+  });
+  const readyMs = performance.now() - started;
+  try {
+    const ready = (await (await rt.get('/readyz')).json()) as { engine: unknown };
+    const http: number[] = [];
+    const pipeline: number[] = [];
+    for (let i = 0; i < c.requests + 1; i++) {
+      const t0 = performance.now();
+      const res = await rt.post('/v1/images/generations', {
+        prompt: 'a red fox in the snow',
+        size: `${c.size}x${c.size}`,
+        seed: i,
+        steps: 9,
+      });
+      const body = (await res.json()) as Timings;
+      if (res.status !== 200)
+        throw new Error(`HTTP ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
+      if (i === 0) continue; // warm
+      http.push(performance.now() - t0);
+      pipeline.push(body.timings.images[0]?.total_ms ?? NaN);
+    }
+    return {
+      ...c,
+      readyMs,
+      httpMs: median(http),
+      pipelineMs: median(pipeline),
+      gpuPeakDeltaMiB: mem.peak() - baseline,
+      engine: ready.engine,
+    };
+  } finally {
+    await rt.stop(30_000);
+  }
+}
+
+function casesFor(tiny: string | undefined, full: string | undefined): Case[] {
+  const cases: Case[] = [];
+  if (tiny)
+    for (const ep of ['cpu', 'webgpu'] as const)
+      for (const offload of ['none', 'model', 'cpu'] as const)
+        cases.push({
+          model: 'tiny',
+          dir: tiny,
+          ep,
+          offload,
+          attention: 'flash',
+          size: 512,
+          requests: 5,
+        });
+  if (full) {
+    for (const offload of ['none', 'model', 'cpu'] as const)
+      cases.push({
+        model: 'full-width',
+        dir: full,
+        ep: 'webgpu',
+        offload,
+        attention: 'flash',
+        size: 512,
+        requests: 2,
+      });
+    cases.push({
+      model: 'full-width',
+      dir: full,
+      ep: 'webgpu',
+      offload: 'none',
+      attention: 'math',
+      size: 512,
+      requests: 2,
+    });
+  }
+  return cases;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      tiny: { type: 'string' },
+      full: { type: 'string' },
+      out: { type: 'string', default: process.env['OUT'] ?? '.' },
+      name: { type: 'string', default: 'http' },
+    },
+  });
+  const mem = sampler();
+  const results: Record<string, unknown>[] = [];
+  for (const c of casesFor(values.tiny, values.full)) {
+    try {
+      results.push(await runCase(c, mem));
+    } catch (err) {
+      results.push({ ...c, error: (err as Error).message.slice(0, 2000) });
+    }
+    console.log(JSON.stringify(results.at(-1)).slice(0, 400));
+  }
+  mem.stop();
+  writeFileSync(path.join(values.out, `${values.name}.json`), JSON.stringify(results, null, 2));
+  console.log(
+    '\n| model | EP | offload | attention | size | ready s | HTTP ms | pipeline ms | GPU peak +MiB |\n|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const r of results) {
+    const head = `| ${String(r['model'])} | ${String(r['ep'])} | ${String(r['offload'])} | ${String(r['attention'])} | ${String(r['size'])}`;
+    const error = typeof r['error'] === 'string' ? r['error'] : undefined;
+    if (error) console.log(`${head} | failed: ${error.slice(0, 120)} | | | |`);
+    else
+      console.log(
+        `${head} | ${((r['readyMs'] as number) / 1000).toFixed(1)} | ${(r['httpMs'] as number).toFixed(1)} | ${(r['pipelineMs'] as number).toFixed(1)} | ${String(r['gpuPeakDeltaMiB'])} |`,
+      );
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
