@@ -1,6 +1,7 @@
 /**
- * Build (once) every binary the local cluster needs into the cache, and install Prometheus and
- * Alertmanager from Debian's packages if missing. Safe to run again: cached builds are skipped.
+ * Build (once) every binary the local cluster needs into the cache, and install Prometheus,
+ * Alertmanager and bubblewrap from Debian's packages if missing. Safe to run again: cached
+ * builds are skipped.
  */
 import { ensureTools } from '../test/harness/tools.ts';
 

@@ -217,11 +217,18 @@ export async function buildTool(
   return { built: true, seconds };
 }
 
-/** The Debian packages that bring Prometheus, promtool and Alertmanager. */
+/**
+ * Debian packages the tests need, each with the binaries that show it is installed: Prometheus,
+ * promtool and Alertmanager (integration), and bubblewrap, which runs the runtime in a sandbox
+ * shaped like its pod (read-only root, non-root uid) where no container engine exists.
+ */
 export const debianPackages = {
   prometheus: ['prometheus', 'promtool'],
   'prometheus-alertmanager': ['prometheus-alertmanager', 'amtool'],
+  bubblewrap: ['bwrap'],
 } as const;
+
+export type DebianPackage = keyof typeof debianPackages;
 
 function onPath(binary: string): boolean {
   return (process.env['PATH'] ?? '')
@@ -229,11 +236,15 @@ function onPath(binary: string): boolean {
     .some((dir) => dir && fs.existsSync(path.join(dir, binary)));
 }
 
-/** Install Prometheus and Alertmanager from Debian's packages if they are missing. */
-export function ensureDebianPackages(log: Log): void {
-  const missing = Object.entries(debianPackages)
-    .filter(([, binaries]) => binaries.some((b) => !onPath(b)))
-    .map(([pkg]) => pkg);
+/**
+ * Install the given Debian packages (default: all of `debianPackages`) where a binary of theirs
+ * is missing from PATH; a no-op when every one is there.
+ */
+export function ensureDebianPackages(
+  log: Log,
+  packages: readonly DebianPackage[] = Object.keys(debianPackages) as DebianPackage[],
+): void {
+  const missing = packages.filter((pkg) => debianPackages[pkg].some((b) => !onPath(b)));
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new Error(

@@ -97,6 +97,7 @@ async function handle(deps: GenerateDeps, request: FastifyRequest, reply: Fastif
         denoise_ms: tenths(t.denoiseMs),
         decode_ms: tenths(t.decodeMs),
         total_ms: tenths(t.totalMs),
+        session_create_ms: tenths(t.sessionCreateMs),
       })),
     },
   };
@@ -114,7 +115,7 @@ function notReady(phase: string, failure: string | undefined): ApiError {
   return new ApiError(`not ready: ${why[phase] ?? phase}; retry shortly`, {
     status: 503,
     type: 'server_error',
-    code: 'not_ready',
+    code: phase === 'draining' ? 'draining' : 'not_ready',
     headers: { 'retry-after': '1' },
   });
 }

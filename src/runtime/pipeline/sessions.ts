@@ -88,7 +88,7 @@ export function sessionOptions(
 }
 
 const oomPattern =
-  /Failed to allocate memory|BFCArena|bad_alloc|out of memory|Cannot allocate memory|ENOMEM|OOM/i;
+  /Failed to allocate memory|BFCArena|bad_alloc|out of memory|Cannot allocate memory|ENOMEM|OOM|Array buffer allocation failed/i;
 
 /** ORT reports allocation failures only as message text. */
 export function isOutOfMemory(err: unknown): boolean {

@@ -92,6 +92,10 @@ export class WorkerEngine implements Engine {
     for (const [name, value] of Object.entries(attentionEnv[this.o.pipeline.attention])) {
       env[name] ??= value;
     }
+    // ORT 1.30 on Linux turns telemetry on by default: it writes a device id under $HOME (a
+    // read-only root in the pod) and resolves mobile.events.data.microsoft.com. An inference
+    // pod must do neither (seen with strace under the read-only-root sandbox test).
+    env['ORT_DISABLE_TELEMETRY'] ??= '1';
     const worker = new Worker(this.o.workerUrl ?? new URL('./worker.ts', import.meta.url), {
       name: 'zimage-pipeline',
     });

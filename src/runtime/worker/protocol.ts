@@ -54,7 +54,8 @@ export const cancelRequested = 1;
  * Failed to allocate memory" (CUDA), "std::bad_alloc" (host), "CUBLAS_STATUS_ALLOC_FAILED".
  * The pipeline should throw EngineError itself; this catches what it lets through.
  */
-const outOfMemory = /failed to allocate memory|out of memory|bad_alloc|ALLOC_FAILED/i;
+const outOfMemory =
+  /failed to allocate memory|out of memory|bad_alloc|ALLOC_FAILED|Array buffer allocation failed/i;
 
 export function toWireError(err: unknown): WireError {
   if (err instanceof EngineError) return { code: err.code, message: err.message };
