@@ -78,7 +78,10 @@ export function sessionOptions(
   const ep =
     provider === 'cuda'
       ? { name: 'cuda' as const, deviceId: s.deviceId ?? 0 }
-      : { name: 'webgpu' as const };
+      : // The native WebGPU EP prefers NHWC; its layout transform adds int64 shape Gathers that
+        // ORT places on the CPU (22 in the VAE), so a strict session would not start (H200,
+        // 2026-11-26). NCHW keeps every node on the GPU.
+        { name: 'webgpu' as const, preferredLayout: 'NCHW' as const };
   return {
     ...base,
     executionProviders: [ep],
