@@ -146,11 +146,15 @@ def export_all(out: Path, name: str, hf_tok, te, tr, vae, precision: str, te_pre
         feats = ex.TextEncoderWrapper(te)(**ex.text_encoder_inputs(ids))[0].float()
     latents = torch.randn(1, 16, h // scale, w // scale)
     example = ex.transformer_inputs(ex.transformer_config(tr), latents, feats, 0.5)
-    files = {
-        "text_encoder": ex.export_text_encoder(te, out, te_precision, ids),
-        "transformer": ex.export_transformer(tr, ex.transformer_config(tr), out, precision, example),
-        "vae_decoder": ex.export_vae(vae, out, te_precision, latents),
-    }
+    # Text encoder and VAE: fp32 always (offload `cpu` runs them on the CPU EP, which lacks bf16
+    # kernels), plus the GPU precision so offload `none`/`model` need not hold fp32 weights on the
+    # GPU (Qwen3-4B: ~8 GB in bf16 instead of ~16 GB). fp32 first: .to() converts in place.
+    side = [te_precision] + ([precision] if precision != te_precision else [])
+    files = {"text_encoder": {}, "vae_decoder": {}}
+    for p in side:
+        files["text_encoder"].update(ex.export_text_encoder(te, out, p, ids))
+        files["vae_decoder"].update(ex.export_vae(vae, out, p, latents))
+    files["transformer"] = ex.export_transformer(tr, ex.transformer_config(tr), out, precision, example)
     te_cfg = {"hidden_size": te.config.hidden_size, "layers": te.config.num_hidden_layers, "hidden_state": -2}
     ex.write_manifest(out, name, ex.transformer_config(tr), te_cfg, vae, files, max_size)
 
