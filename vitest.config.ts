@@ -9,6 +9,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Groups run one after another (unit, then runtime, then integration): on 2 cores the
+          // runtime's generations and the control plane would slow each other into timeouts.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -18,6 +21,7 @@ export default defineConfig({
           name: 'runtime',
           include: ['test/runtime/**/*.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 1 },
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
@@ -28,6 +32,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 2 },
           // One real control plane for the suite (test/integration/global-setup.ts); tests that
           // disrupt it start their own. Files run one at a time: the host has 2 cores and the
           // control plane needs them.
