@@ -27,7 +27,11 @@ import { baseSpec } from './specs.ts';
 export interface SandboxOptions {
   /** Host directory bound read-only at mountPaths.model (/models). */
   modelDir: string;
+  /** The application (the image's /app): this checkout, read-only at its own path. */
+  appDir?: string;
 }
+
+const projectRoot = path.resolve(import.meta.dirname, '../..');
 
 /** The runtime pod's emptyDirs as the operator renders them: mount path and sizeLimit. */
 export const emptyDirs = renderedEmptyDirs();
@@ -55,6 +59,9 @@ export function sandboxArgv(options: SandboxOptions): string[] {
     ...emptyDirs.flatMap(({ path: dir, bytes }) => [
       ...['--dir', dir, '--perms', '1777', '--size', String(bytes), '--tmpfs', dir],
     ]),
+    // The image's own files live in its read-only root; a checkout under an emptyDir path (a CI
+    // clone in /tmp) is hidden by that tmpfs, so it is bound back, read-only.
+    ...appBinding(options.appDir ?? projectRoot),
     // volumes[model] (persistentVolumeClaim.readOnly) at volumeMounts[model] (readOnly: true).
     '--dir',
     mountPaths.model,
@@ -81,6 +88,11 @@ export function sandboxArgv(options: SandboxOptions): string[] {
     '--die-with-parent',
     '--',
   ];
+}
+
+function appBinding(appDir: string): string[] {
+  const hidden = emptyDirs.some(({ path: dir }) => appDir === dir || appDir.startsWith(`${dir}/`));
+  return hidden ? ['--ro-bind', appDir, appDir] : [];
 }
 
 /**
