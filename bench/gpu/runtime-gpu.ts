@@ -2,16 +2,16 @@
  * The runtime's GPU run (../shared/gpu/README.md): builds, checks and times every variant in one
  * go on the lent GPU host, prints a short table last and writes details to $OUT/results.json.
  *
- * Bundled by bench/gpu/bundle.sh into one CommonJS file (onnxruntime-node external, found on the
- * host through NODE_PATH). Cases: the tiny model on the CPU EP (baseline) and the WebGPU EP, per
+ * Runs from the source tree on the GPU host (bench/gpu/on-device.sh unpacks Node, ORT and the
+ * production node_modules). Cases: the tiny model on the CPU EP (baseline) and the WebGPU EP, per
  * offload mode and attention variant; optionally a full-width export (--full DIR). Peak GPU
  * memory comes from nvidia-smi sampled every 50 ms, minus the reading before the case.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { gpuMemorySampler, median, type GpuMemorySampler } from './gpu-memory.ts';
 import type {
   AttentionBackend,
   ExecutionProvider,
@@ -30,41 +30,9 @@ interface Case {
   allowCpuFallback?: boolean;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s[Math.floor((s.length - 1) / 2)] ?? NaN) : NaN;
-}
-
-function gpuMemorySampler() {
-  let peak = 0;
-  let last = 0;
-  const proc = spawn('nvidia-smi', [
-    '--query-gpu=memory.used',
-    '--format=csv,noheader,nounits',
-    '-lms',
-    '50',
-  ]);
-  proc.stdout.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) {
-      const v = Number.parseInt(line.trim(), 10);
-      if (Number.isFinite(v)) {
-        last = v;
-        peak = Math.max(peak, v);
-      }
-    }
-  });
-  proc.on('error', () => undefined);
-  return {
-    reset: () => (peak = last),
-    current: () => last,
-    peak: () => peak,
-    stop: () => proc.kill(),
-  };
-}
-
-async function runCase(c: Case, mem: ReturnType<typeof gpuMemorySampler>) {
+async function runCase(c: Case, mem: GpuMemorySampler) {
   await new Promise((r) => setTimeout(r, 300));
-  const baseline = mem.current();
+  const baseline = mem.last();
   mem.reset();
   const t0 = performance.now();
   const pipeline = await loadPipeline({
@@ -188,7 +156,7 @@ function printTable(results: Record<string, unknown>[]): void {
 }
 
 /** A case that fails only because a node has no GPU kernel is retried with CPU fallback. */
-async function runWithFallback(c: Case, mem: ReturnType<typeof gpuMemorySampler>) {
+async function runWithFallback(c: Case, mem: GpuMemorySampler) {
   const label = `${c.model} ${c.ep} offload=${c.offload} attention=${c.attention} ${c.size}px`;
   try {
     const r = await runCase(c, mem);

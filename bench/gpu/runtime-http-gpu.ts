@@ -4,10 +4,10 @@
  * (sampled every 50 ms, minus the reading before the process started). Prints a table and
  * writes $OUT/<name>.json. Runs from the source tree with Node 26 (see bench/gpu/bundle.sh).
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { gpuMemorySampler, median, type GpuMemorySampler } from './gpu-memory.ts';
 import { startRuntime } from '../../test/support/runtime-process.ts';
 
 interface Case {
@@ -20,38 +20,11 @@ interface Case {
   requests: number;
 }
 
-const median = (xs: number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
-
-function sampler() {
-  let peak = 0;
-  let last = 0;
-  const proc = spawn('nvidia-smi', [
-    '--query-gpu=memory.used',
-    '--format=csv,noheader,nounits',
-    '-lms',
-    '50',
-  ]);
-  proc.stdout.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) {
-      const v = Number.parseInt(line.trim(), 10);
-      if (Number.isFinite(v)) [last, peak] = [v, Math.max(peak, v)];
-    }
-  });
-  proc.on('error', () => undefined);
-  return {
-    reset: () => (peak = last),
-    last: () => last,
-    peak: () => peak,
-    stop: () => proc.kill(),
-  };
-}
-
 interface Timings {
   timings: { generation_ms: number; images: { total_ms: number }[] };
 }
 
-async function runCase(c: Case, mem: ReturnType<typeof sampler>) {
+async function runCase(c: Case, mem: GpuMemorySampler) {
   await new Promise((r) => setTimeout(r, 500));
   const baseline = mem.last();
   mem.reset();
@@ -157,7 +130,7 @@ async function main() {
       name: { type: 'string', default: 'http' },
     },
   });
-  const mem = sampler();
+  const mem = gpuMemorySampler();
   const results: Record<string, unknown>[] = [];
   for (const c of casesFor(values.tiny, values.full)) {
     try {

@@ -20,8 +20,25 @@ import { generateRoute } from './http/generate.ts';
 import { useJsonBodies } from './http/json-body.ts';
 import { probeRoutes } from './http/probes.ts';
 import type { RuntimeMetrics } from './metrics.ts';
-import type { GenerationQueue } from './queue.ts';
+import { GenerationQueue, type Clock } from './queue.ts';
 import type { RuntimeState } from './state.ts';
+
+/** The generation queue as the server runs it: limits from the config, depth on the metrics. */
+export function createQueue(
+  config: Pick<RuntimeConfig, 'maxQueue' | 'requestTimeoutSeconds'>,
+  metrics: Pick<RuntimeMetrics, 'queueDepth' | 'inflight'>,
+  clock?: Clock,
+): GenerationQueue {
+  return new GenerationQueue({
+    maxQueue: config.maxQueue,
+    deadlineMs: config.requestTimeoutSeconds * 1000,
+    ...(clock ? { clock } : {}),
+    onChange: ({ queued, running }) => {
+      metrics.queueDepth.set(queued);
+      metrics.inflight.set(running);
+    },
+  });
+}
 
 export interface AppDeps {
   config: Pick<

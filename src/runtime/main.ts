@@ -9,11 +9,10 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { runtimeEnv, type LiveConfig } from '../contract/runtime.ts';
-import { buildApp } from './app.ts';
+import { buildApp, createQueue } from './app.ts';
 import { ConfigError, loadConfig, type RuntimeConfig } from './config.ts';
 import { LiveConfigWatcher, OffloadFollower } from './live-config.ts';
 import { createRuntimeMetrics } from './metrics.ts';
-import { GenerationQueue } from './queue.ts';
 import { serverTimeouts, startServer } from './server.ts';
 import { RuntimeState } from './state.ts';
 import { WorkerEngine } from './worker/engine-client.ts';
@@ -72,14 +71,7 @@ const follower = new OffloadFollower(engine, live().offload, (mode, err) => {
   log.warn({ offload: mode, err }, 'could not switch offload mode; retrying on the next read');
 });
 
-const queue = new GenerationQueue({
-  maxQueue: config.maxQueue,
-  deadlineMs: config.requestTimeoutSeconds * 1000,
-  onChange: ({ queued, running }) => {
-    metrics.queueDepth.set(queued);
-    metrics.inflight.set(running);
-  },
-});
+const queue = createQueue(config, metrics);
 
 const app = await buildApp({
   config,

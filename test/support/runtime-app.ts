@@ -1,10 +1,10 @@
 /** The runtime's fastify app over a FakeEngine, for app.inject() tests. */
 import { pino } from 'pino';
 import { runtimePaths, type LiveConfig } from '../../src/contract/runtime.ts';
-import { buildApp } from '../../src/runtime/app.ts';
+import { buildApp, createQueue } from '../../src/runtime/app.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
-import { GenerationQueue, type Clock } from '../../src/runtime/queue.ts';
+import type { Clock } from '../../src/runtime/queue.ts';
 import { RuntimeState } from '../../src/runtime/state.ts';
 import { settle } from './fake-clock.ts';
 import { FakeEngine } from './fake-engine.ts';
@@ -31,15 +31,7 @@ export async function testApp(options: TestAppOptions = {}) {
     steps: () => live.steps,
     ready: () => state.ready(),
   });
-  const queue = new GenerationQueue({
-    maxQueue: config.maxQueue,
-    deadlineMs: config.requestTimeoutSeconds * 1000,
-    ...(options.clock ? { clock: options.clock } : {}),
-    onChange: ({ queued, running }) => {
-      metrics.queueDepth.set(queued);
-      metrics.inflight.set(running);
-    },
-  });
+  const queue = createQueue(config, metrics, options.clock);
   const app = await buildApp({
     config,
     engine,
