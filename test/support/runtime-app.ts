@@ -1,5 +1,6 @@
 /** The runtime's fastify app over a FakeEngine, for app.inject() tests. */
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { runtimePaths, type LiveConfig } from '../../src/contract/runtime.ts';
 import { buildApp, createQueue } from '../../src/runtime/app.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
@@ -68,4 +69,14 @@ export async function untilQueued(t: TestApp, queued: number, running = 1): Prom
     await settle();
   }
   throw new Error(`queue never reached ${queued} queued, ${running} running`);
+}
+
+/** A `setup(options)` that builds one test app per test and closes it after the test. */
+export function testAppPerTest(): (options?: TestAppOptions) => Promise<TestApp> {
+  let current: TestApp | undefined;
+  afterEach(async () => {
+    await current?.app.close();
+    current = undefined;
+  });
+  return async (options = {}) => (current = await testApp(options));
 }

@@ -2,26 +2,11 @@
  * Bad requests to POST /v1/images/generations: each named row asserts the status and that the
  * error names the field (param) and says what is wrong.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeEngine } from '../support/fake-engine.ts';
-import {
-  post,
-  testApp,
-  type ErrorBody,
-  type TestApp,
-  type TestAppOptions,
-} from '../support/runtime-app.ts';
+import { post, testAppPerTest, type ErrorBody } from '../support/runtime-app.ts';
 
-let current: TestApp | undefined;
-afterEach(async () => {
-  await current?.app.close();
-  current = undefined;
-});
-
-async function setup(options: TestAppOptions = {}) {
-  current = await testApp(options);
-  return current;
-}
+const setup = testAppPerTest();
 
 const ok = { prompt: 'a red fox in snow' };
 

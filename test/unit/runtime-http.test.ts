@@ -1,26 +1,16 @@
 /** The runtime's HTTP surface over a fake engine: success, load, failures, auth, probes. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../support/fake-clock.ts';
 import { FakeEngine, fakePng } from '../support/fake-engine.ts';
 import {
   post,
-  testApp,
+  testAppPerTest,
   untilQueued,
   type ErrorBody,
   type TestApp,
-  type TestAppOptions,
 } from '../support/runtime-app.ts';
 
-let current: TestApp | undefined;
-afterEach(async () => {
-  await current?.app.close();
-  current = undefined;
-});
-
-async function setup(options: TestAppOptions = {}) {
-  current = await testApp(options);
-  return current;
-}
+const setup = testAppPerTest();
 
 const ok = { prompt: 'a red fox in snow' };
 
