@@ -13,8 +13,19 @@ const boundaries = [
     files: ['src/**/*.ts'],
     patterns: [
       {
+        group: ['**/test/**', '**/scripts/**', '**/bench/**', '**/dev/**'],
+        message: 'shipped code must not import tests, dev scripts, benchmarks or the local cluster',
+      },
+    ],
+  },
+  {
+    // The local GPU cluster is a product feature (the README's demo runs on it): tests,
+    // scripts and benchmarks import it, never the other way round.
+    files: ['dev/**/*.ts'],
+    patterns: [
+      {
         group: ['**/test/**', '**/scripts/**', '**/bench/**'],
-        message: 'shipped code must not import tests, dev scripts or benchmarks',
+        message: 'the local cluster (dev/) must not import tests, scripts or benchmarks',
       },
     ],
   },

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startCluster } from '../test/harness/cluster.ts';
-import { buildTool, goTools, type GoToolName } from '../test/harness/tools.ts';
+import { startCluster } from '../dev/cluster.ts';
+import { buildTool, goTools, type GoToolName } from '../dev/tools.ts';
 
 export interface Row {
   name: string;

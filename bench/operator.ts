@@ -6,14 +6,10 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { startCluster } from '../test/harness/cluster.ts';
-import { createModelVolume } from '../test/harness/volumes.ts';
+import { startCluster } from '../dev/cluster.ts';
+import { createModelVolume } from '../dev/volumes.ts';
 import { clients } from '../test/support/k8s.ts';
-import {
-  installOperatorManifests,
-  operatorKubeconfig,
-  startOperator,
-} from '../test/support/operator.ts';
+import { installOperatorManifests, operatorKubeconfig, startOperator } from '../dev/operator.ts';
 import { baseSpec } from '../test/support/specs.ts';
 import { zidClient } from '../test/support/zid.ts';
 import type { Row } from './cluster.ts';

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { benchColdBuild, benchWarmStart, type Row } from './cluster.ts';
 import { benchOperator } from './operator.ts';
 import { benchRuntime } from './runtime.ts';
-import { ensureTools } from '../test/harness/tools.ts';
+import { ensureTools } from '../dev/tools.ts';
 
 const { values } = parseArgs({
   options: {

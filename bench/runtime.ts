@@ -8,7 +8,7 @@
  */
 import { loadPipeline } from '../src/runtime/pipeline/index.ts';
 import { tinyModelDir } from '../test/support/references.ts';
-import { startRuntime } from '../test/support/runtime-process.ts';
+import { startRuntime } from '../dev/runtime-process.ts';
 import type { Row } from './cluster.ts';
 
 const median = (xs: number[]) => {

@@ -1,6 +1,6 @@
 /** Stop the cluster `cluster:up` started (and any process an earlier run left behind). */
-import { clusterDir } from '../test/harness/paths.ts';
-import { cleanupStale } from '../test/harness/state.ts';
+import { clusterDir } from '../dev/paths.ts';
+import { cleanupStale } from '../dev/state.ts';
 
 const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
 const stopped = await cleanupStale(clusterDir(name), (line) => console.log(line));

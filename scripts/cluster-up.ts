@@ -4,8 +4,8 @@
  * cleans up whatever a previous run left.
  */
 import { execFileSync } from 'node:child_process';
-import { startCluster } from '../test/harness/cluster.ts';
-import { binaryPath, ensureTools } from '../test/harness/tools.ts';
+import { startCluster } from '../dev/cluster.ts';
+import { binaryPath, ensureTools } from '../dev/tools.ts';
 
 const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
 await ensureTools();

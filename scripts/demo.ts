@@ -5,15 +5,15 @@
  * Ready and show `kubectl get zid`. Everything keeps running; `npm run cluster:down` stops it.
  */
 import path from 'node:path';
-import { startCluster } from '../test/harness/cluster.ts';
-import { repoRoot } from '../test/harness/paths.ts';
-import { spawnManaged, waitFor } from '../test/harness/process.ts';
-import { readState, writeState } from '../test/harness/state.ts';
-import { binaryPath, ensureTools } from '../test/harness/tools.ts';
-import { createModelVolume } from '../test/harness/volumes.ts';
-import { get } from '../test/harness/http.ts';
-import { freePorts } from '../test/harness/ports.ts';
-import { installOperatorManifests, kubectl, operatorKubeconfig } from '../test/support/operator.ts';
+import { startCluster } from '../dev/cluster.ts';
+import { repoRoot } from '../dev/paths.ts';
+import { spawnManaged, waitFor } from '../dev/process.ts';
+import { readState, writeState } from '../dev/state.ts';
+import { binaryPath, ensureTools } from '../dev/tools.ts';
+import { createModelVolume } from '../dev/volumes.ts';
+import { get } from '../dev/http.ts';
+import { freePorts } from '../dev/ports.ts';
+import { installOperatorManifests, kubectl, operatorKubeconfig } from '../dev/operator.ts';
 
 const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
 const step = (text: string) => console.log(`\n==> ${text}`);

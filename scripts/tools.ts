@@ -3,7 +3,7 @@
  * Alertmanager and bubblewrap from Debian's packages if missing. Safe to run again: cached
  * builds are skipped.
  */
-import { ensureTools } from '../test/harness/tools.ts';
+import { ensureTools } from '../dev/tools.ts';
 
 const started = Date.now();
 const seconds = await ensureTools();

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gpuMemorySampler, median, type GpuMemorySampler } from './gpu-memory.ts';
-import { startRuntime } from '../../test/support/runtime-process.ts';
+import { startRuntime } from '../../dev/runtime-process.ts';
 
 interface Case {
   model: string;

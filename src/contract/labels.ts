@@ -1,5 +1,5 @@
 /**
- * Names shared by the operator, the runtime and the local cluster harness. One spelling each:
+ * Names shared by the operator, the runtime and the local cluster (dev/). One spelling each:
  * everything that must agree imports it from here.
  */
 

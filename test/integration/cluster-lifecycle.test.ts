@@ -4,15 +4,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../harness/cluster.ts';
-import { get } from '../harness/http.ts';
-import { installMonitoringCrds } from '../harness/monitoring-crds.ts';
-import type { NodePool } from '../harness/nodes.ts';
-import { portFree } from '../harness/ports.ts';
-import { pidAlive } from '../harness/process.ts';
-import { repoRoot } from '../harness/paths.ts';
-import { binaryPath } from '../harness/tools.ts';
-import { createModelVolume } from '../harness/volumes.ts';
+import { startCluster, type Cluster } from '../../dev/cluster.ts';
+import { get } from '../../dev/http.ts';
+import { installMonitoringCrds } from '../../dev/monitoring-crds.ts';
+import type { NodePool } from '../../dev/nodes.ts';
+import { portFree } from '../../dev/ports.ts';
+import { pidAlive } from '../../dev/process.ts';
+import { repoRoot } from '../../dev/paths.ts';
+import { binaryPath } from '../../dev/tools.ts';
+import { createModelVolume } from '../../dev/volumes.ts';
 import { clients, createNamespace, eventually } from '../support/k8s.ts';
 
 // Disruptive tests get a cluster of their own, kept small.

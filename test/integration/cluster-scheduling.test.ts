@@ -1,6 +1,6 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { gpuResource, podRunnerAnnotation, poolLabel } from '../harness/nodes.ts';
+import { gpuResource, podRunnerAnnotation, poolLabel } from '../../dev/nodes.ts';
 import {
   clients,
   createNamespace,

@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node';
-import { startCluster, type Cluster } from '../harness/cluster.ts';
-import { cleanupOrphanedClusters } from '../harness/state.ts';
-import { ensureTools } from '../harness/tools.ts';
+import { startCluster, type Cluster } from '../../dev/cluster.ts';
+import { cleanupOrphanedClusters } from '../../dev/state.ts';
+import { ensureTools } from '../../dev/tools.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

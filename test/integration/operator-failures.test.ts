@@ -4,9 +4,9 @@
  */
 import { CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../harness/cluster.ts';
-import { installMonitoringCrds } from '../harness/monitoring-crds.ts';
-import { createModelVolume } from '../harness/volumes.ts';
+import { startCluster, type Cluster } from '../../dev/cluster.ts';
+import { installMonitoringCrds } from '../../dev/monitoring-crds.ts';
+import { createModelVolume } from '../../dev/volumes.ts';
 import { clients, eventually, isReady } from '../support/k8s.ts';
 import {
   installOperatorManifests,
@@ -14,7 +14,7 @@ import {
   operatorNamespace,
   startOperator,
   type OperatorProcess,
-} from '../support/operator.ts';
+} from '../../dev/operator.ts';
 import { baseSpec } from '../support/specs.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { waitForCondition, zidClient } from '../support/zid.ts';

@@ -2,7 +2,7 @@ import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-no
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { liveConfigKey } from '../../src/contract/runtime.ts';
 import { childNames } from '../../src/operator/builders/names.ts';
-import { createModelVolume } from '../harness/volumes.ts';
+import { createModelVolume } from '../../dev/volumes.ts';
 import { clients, eventsFor, eventually, isReady } from '../support/k8s.ts';
 import {
   installOperatorManifests,
@@ -10,7 +10,7 @@ import {
   operatorKubeconfig,
   startOperator,
   type OperatorProcess,
-} from '../support/operator.ts';
+} from '../../dev/operator.ts';
 import { baseSpec, invalidSpecs, validSpecs } from '../support/specs.ts';
 import { apiVerdict, condition, waitForCondition, zidClient } from '../support/zid.ts';
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Gauge, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.ts';
+import { startPrometheus, type PrometheusInstance } from '../../dev/prometheus.ts';
 import { eventually } from '../support/k8s.ts';
 
 /** A tiny scrape target exposing one gauge through prom-client's real exposition format. */

@@ -30,7 +30,7 @@ import {
 import { childNames } from '../../src/operator/builders/names.ts';
 import { effectiveOf } from '../../src/operator/reconcile.ts';
 import { clients, createNamespace, eventually } from '../support/k8s.ts';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.ts';
+import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
 import { serviceAccountCredentials } from '../support/service-account.ts';
 import { baseSpec } from '../support/specs.ts';
 

@@ -13,7 +13,7 @@ import {
   type ErrorBody,
   type ImagesBody,
 } from '../support/runtime-e2e.ts';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.ts';
+import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
 
 let rt: RuntimeProcess;
 beforeAll(async () => {

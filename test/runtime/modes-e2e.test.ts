@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodePng, generateOk, readyz, scrape, type ReadyBody } from '../support/runtime-e2e.ts';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.ts';
+import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
 
 let rt: RuntimeProcess | undefined;
 afterEach(async () => {

@@ -19,7 +19,7 @@ import {
   scrape,
   type ErrorBody,
 } from '../support/runtime-e2e.ts';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.ts';
+import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
 
 const small = { prompt: 'a red fox in snow', size: '128x64', seed: 1 };
 /** One step is enough: the allocation that fails is the VAE decode's. */

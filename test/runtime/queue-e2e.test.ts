@@ -15,7 +15,7 @@ import {
   type ErrorBody,
   type ImagesBody,
 } from '../support/runtime-e2e.ts';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.ts';
+import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
 
 const small = { prompt: 'a red fox in snow', size: '128x64', seed: 1 };
 /** ~8 s of denoising plus ~2 s of decoding on this machine. */

@@ -7,9 +7,9 @@
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountPaths, runtimeUid } from '../../src/contract/runtime.ts';
-import { ensureDebianPackages } from '../harness/tools.ts';
+import { ensureDebianPackages } from '../../dev/tools.ts';
 import { tinyModelDir } from '../support/references.ts';
-import { projectRoot, startRuntime, type RuntimeProcess } from '../support/runtime-process.ts';
+import { projectRoot, startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
 import {
   emptyDirs,
   hostStatusOf,

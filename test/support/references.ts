@@ -1,9 +1,10 @@
 /** Reads the tiny fixture's diffusers reference tensors (tools/export/references.py). */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const tinyModelDir = fileURLToPath(new URL('../fixtures/zimage-tiny', import.meta.url));
+import { tinyModelDir } from '../../dev/paths.ts';
+
+export { tinyModelDir };
 
 interface Entry {
   dtype: 'float32' | 'int64' | 'uint8' | 'float64';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decode, type DecodedPng } from 'fast-png';
 import { runtimePaths } from '../../src/contract/runtime.ts';
-import type { RuntimeProcess } from './runtime-process.ts';
+import type { RuntimeProcess } from '../../dev/runtime-process.ts';
 import type { ErrorBody } from './runtime-app.ts';
 
 export type { ErrorBody } from './runtime-app.ts';

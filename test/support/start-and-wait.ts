@@ -1,5 +1,5 @@
 /** Test helper: start a small cluster, print its component pids, wait to be interrupted. */
-import { startCluster } from '../harness/cluster.ts';
+import { startCluster } from '../../dev/cluster.ts';
 
 const cluster = await startCluster({
   nodePools: [{ name: 'gpu', count: 1, gpusPerNode: 1 }],

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubeconfigYaml, makeClusterCerts, type ClusterCerts } from '../harness/certs.ts';
+import { kubeconfigYaml, makeClusterCerts, type ClusterCerts } from '../../dev/certs.ts';
 
 let dir: string;
 let certs: ClusterCerts;

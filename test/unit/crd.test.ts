@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { buildCrd } from '../../src/operator/api/v1alpha1/crd.ts';
 import { crdPath, renderCrdYaml } from '../../src/operator/api/v1alpha1/crd-yaml.ts';
 import { apiDocsPath, renderApiDocs } from '../../src/operator/api/v1alpha1/docs.ts';
-import { repoRoot } from '../harness/paths.ts';
+import { repoRoot } from '../../dev/paths.ts';
 
 type Node = Record<string, unknown>;
 

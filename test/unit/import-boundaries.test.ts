@@ -1,7 +1,7 @@
 import { ESLint } from 'eslint';
 import tseslint from 'typescript-eslint';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../harness/paths.ts';
+import { repoRoot } from '../../dev/paths.ts';
 
 // The project's real ESLint config, with type-aware rules off so that virtual files (not on
 // disk, not in tsconfig) can be linted: only the import boundaries are under test here.
@@ -59,11 +59,14 @@ describe('import boundaries (STYLE.md)', () => {
       /decisions are pure/,
     ],
     ['src/contract/x.ts', "import { a } from '../operator/x.ts';", /the contract is a leaf/],
+    ['src/operator/x.ts', "import { a } from '../../dev/cluster.ts';", /must not import tests/],
     [
       'src/operator/x.ts',
-      "import { a } from '../../test/harness/cluster.ts';",
+      "import { a } from '../../test/support/k8s.ts';",
       /must not import tests/,
     ],
+    ['dev/x.ts', "import { a } from '../test/support/k8s.ts';", /dev\/\) must not import tests/],
+    ['dev/fleet/x.ts', "import { a } from '../../scripts/demo.ts';", /must not import tests/],
   ])('%s: %s is refused', async (file, source, message) => {
     const errors = await boundaryErrors(file, source);
     expect(errors.join('\n')).toMatch(message);
@@ -75,7 +78,9 @@ describe('import boundaries (STYLE.md)', () => {
     ['src/runtime/http/x.ts', "import fastify from 'fastify';"],
     ['src/runtime/worker/x.ts', "import { createPipeline } from '../pipeline/index.ts';"],
     ['src/operator/k8s/x.ts', "import { KubeConfig } from '@kubernetes/client-node';"],
-    ['test/integration/x.ts', "import { a } from '../harness/cluster.ts';"],
+    ['test/integration/x.ts', "import { a } from '../../dev/cluster.ts';"],
+    ['scripts/x.ts', "import { a } from '../dev/cluster.ts';"],
+    ['dev/x.ts', "import { a } from '../src/contract/labels.ts';"],
   ])('%s: %s is allowed', async (file, source) => {
     expect(await boundaryErrors(file, source)).toEqual([]);
   });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot } from '../harness/paths.ts';
+import { repoRoot } from '../../dev/paths.ts';
 
 interface Stage {
   kind: string;
@@ -15,7 +15,7 @@ interface Stage {
 }
 
 const stages = parseAllDocuments(
-  fs.readFileSync(path.join(repoRoot, 'test', 'harness', 'kwok-stages.yaml'), 'utf8'),
+  fs.readFileSync(path.join(repoRoot, 'dev', 'kwok-stages.yaml'), 'utf8'),
 ).map((doc) => doc.toJS() as Stage);
 const stage = (name: string) => stages.find((s) => s.metadata.name === name)!;
 

@@ -5,7 +5,7 @@ import {
   gpuResource,
   kwokNodeAnnotation,
   poolLabel,
-} from '../harness/nodes.ts';
+} from '../../dev/nodes.ts';
 
 describe('fake node pools', () => {
   const nodes = buildNodes(defaultNodePools);

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killGroup, pidAlive, spawnManaged, waitFor } from '../harness/process.ts';
-import { cleanupStale, writeState } from '../harness/state.ts';
+import { killGroup, pidAlive, spawnManaged, waitFor } from '../../dev/process.ts';
+import { cleanupStale, writeState } from '../../dev/state.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'zimage-proc-'));
 const strays: number[] = [];

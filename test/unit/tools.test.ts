@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../harness/paths.ts';
-import { defaultBinaryName, goTools, type GoToolName } from '../harness/tools.ts';
+import { repoRoot } from '../../dev/paths.ts';
+import { defaultBinaryName, goTools, type GoToolName } from '../../dev/tools.ts';
 
 const goMod = (tool: string) =>
   fs.readFileSync(path.join(repoRoot, 'tools', 'go', tool, 'go.mod'), 'utf8');

@@ -4,7 +4,7 @@
 # k8s.io/kubernetes requires its staging modules (k8s.io/api, k8s.io/client-go, ...) at
 # v0.0.0 and replaces them with ./staging/src/... paths that exist only in its own repo; each
 # is replaced here with the published release of the same minor (v1.37.2 -> v0.37.2).
-# Then update goTools.kubernetes in test/harness/tools.ts (a unit test checks they agree).
+# Then update goTools.kubernetes in dev/tools.ts (a unit test checks they agree).
 set -euo pipefail
 cd "$(dirname "$0")"
 KV=${KV:-v1.37.2}

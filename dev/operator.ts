@@ -7,12 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePorts } from '../harness/ports.ts';
-import { repoRoot } from '../harness/paths.ts';
-import { kubectl } from '../harness/tools.ts';
+import { freePorts } from './ports.ts';
+import { repoRoot } from './paths.ts';
+import { kubectl } from './tools.ts';
 
 export { kubectl };
-import { eventually } from './k8s.ts';
+import { eventually } from './wait.ts';
 
 export const operatorNamespace = 'zimage-system';
 

@@ -5,9 +5,9 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePorts } from '../harness/ports.ts';
-import { spawnManaged, waitFor, type ManagedProcess } from '../harness/process.ts';
-import { tinyModelDir } from './references.ts';
+import { freePorts } from './ports.ts';
+import { spawnManaged, waitFor, type ManagedProcess } from './process.ts';
+import { repoRoot, tinyModelDir } from './paths.ts';
 
 export interface RuntimeProcess {
   url: string;
@@ -30,7 +30,7 @@ export interface StartRuntimeOptions {
   node?: string;
 }
 
-export const projectRoot = path.resolve(import.meta.dirname, '../..');
+export const projectRoot = repoRoot;
 export const projectNode = path.join(projectRoot, 'node_modules/.bin/node');
 
 export async function startRuntime(options: StartRuntimeOptions = {}): Promise<RuntimeProcess> {

@@ -50,7 +50,7 @@ export function installMonitoringCrds(
     kubeconfigPath,
     'apply',
     '--server-side',
-    '--field-manager=zimage-test-harness',
+    '--field-manager=zimage-local-cluster',
     ...files.flatMap((f) => ['-f', f]),
   );
   kubectl(

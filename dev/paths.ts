@@ -1,8 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
 
-/** The repository root (this file lives in test/harness/). */
-export const repoRoot = path.resolve(import.meta.dirname, '../..');
+/** The repository root (this file lives in dev/). */
+export const repoRoot = path.resolve(import.meta.dirname, '..');
+
+/**
+ * The tiny Z-Image model the local fleet serves by default (random weights, every stage of the
+ * real pipeline). It lives with the test fixtures because its reference tensors do.
+ */
+export const tinyModelDir = path.join(repoRoot, 'test/fixtures/zimage-tiny');
 
 /**
  * Where built binaries, downloaded CRDs and the state of running clusters live. It survives

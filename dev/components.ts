@@ -152,7 +152,7 @@ export function componentSpec(name: ComponentName, ctx: ComponentContext): Compo
         command: binaryPath('kwok'),
         args: [
           `--kubeconfig=${kubeconfigs.kwok}`,
-          `--config=${path.join(repoRoot, 'test', 'harness', 'kwok-stages.yaml')}`,
+          `--config=${path.join(repoRoot, 'dev', 'kwok-stages.yaml')}`,
           `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation}=fake`,
           `--disregard-status-with-annotation-selector=${podRunnerAnnotation}`,
           // Pod IPs on loopback: nothing of ours listens on private ranges, and a real

@@ -1,5 +1,6 @@
 /**
- * The local GPU cluster and monitoring harness, shared by tests, scripts and benchmarks.
+ * The local GPU cluster and its monitoring: a part of the product (the demo runs on it), imported
+ * by tests, scripts and benchmarks; it imports none of them (an ESLint boundary).
  * Everything here runs real components as processes on loopback; nothing is mocked.
  */
 export { startCluster, type Cluster, type StartClusterOptions } from './cluster.ts';

@@ -1,5 +1,5 @@
 import type { V1Node } from '@kubernetes/client-node';
-import { nvidiaGpuResource, podRunnerAnnotation } from '../../src/contract/labels.ts';
+import { nvidiaGpuResource, podRunnerAnnotation } from '../src/contract/labels.ts';
 
 export { podRunnerAnnotation };
 
