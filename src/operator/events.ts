@@ -4,6 +4,7 @@
  * claim rechecked every 30 s) therefore leaves one Event, not 20 an hour.
  */
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../contract/clock.ts';
 import type { ZImageDeploymentObject } from './api/v1alpha1/types.ts';
 import type { Kube } from './k8s/client.ts';
 import type { Problem } from './observe.ts';
@@ -12,14 +13,14 @@ const quietMs = 10 * 60_000;
 
 export class EventRecorder {
   private readonly sent = new Map<string, number>();
-  private readonly kube: Kube;
+  private readonly kube: Pick<Kube, 'event'>;
   private readonly log: Logger;
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
-  constructor(kube: Kube, log: Logger, now: () => number = Date.now) {
+  constructor(kube: Pick<Kube, 'event'>, log: Logger, clock: Clock = systemClock) {
     this.kube = kube;
     this.log = log;
-    this.now = now;
+    this.clock = clock;
   }
 
   normal(cr: ZImageDeploymentObject, reason: string, message: string): Promise<void> {
@@ -37,7 +38,7 @@ export class EventRecorder {
     message: string,
   ): Promise<void> {
     const key = `${cr.metadata.uid}|${type}|${reason}|${message}`;
-    const now = this.now();
+    const now = this.clock.now();
     const last = this.sent.get(key);
     if (last !== undefined && now - last < quietMs) return;
     this.sent.set(key, now);

@@ -12,6 +12,7 @@
  */
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { systemClock, type Clock, type TimerHandle } from '../contract/clock.ts';
 import type { Metrics } from './metrics.ts';
 import { instrumented, statusCode } from './k8s/instrument.ts';
 import { timedConfiguration } from './k8s/timeouts.ts';
@@ -36,6 +37,8 @@ export interface LeaderOptions {
   retryPeriodMs?: number;
   log: Logger;
   metrics: Metrics;
+  /** Default: the system clock. */
+  clock?: Clock;
   onStarted: () => void;
   onLost: () => void;
 }
@@ -46,11 +49,17 @@ export class LeaderElector {
   private observed: { holder: string; renew: string; at: number } | undefined;
   private leading = false;
   private lastRenew = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private stopped = false;
 
   constructor(options: LeaderOptions) {
-    this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    this.o = {
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      clock: systemClock,
+      ...options,
+    };
     // Each Lease call must end well inside the renew deadline, or a stalled connection
     // would keep a deposed leader believing it still leads.
     this.api = new CoordinationV1Api(
@@ -66,7 +75,8 @@ export class LeaderElector {
     const tick = async () => {
       if (this.stopped) return;
       await this.step();
-      if (!this.stopped) this.timer = setTimeout(() => void tick(), this.o.retryPeriodMs);
+      if (!this.stopped)
+        this.timer = this.o.clock.setTimeout(() => void tick(), this.o.retryPeriodMs);
     };
     void tick();
   }
@@ -74,7 +84,7 @@ export class LeaderElector {
   /** Stop campaigning; if leading, give the lease up so another replica takes over at once. */
   async release(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.o.clock.clearTimeout(this.timer);
     if (!this.leading) return;
     this.leading = false;
     this.o.metrics.leader.set(0);
@@ -85,7 +95,7 @@ export class LeaderElector {
         ...lease.spec,
         holderIdentity: '',
         leaseDurationSeconds: 1,
-        renewTime: microTime(Date.now()),
+        renewTime: microTime(this.o.clock.now()),
         ...(lease.spec.acquireTime ? { acquireTime: microTime(lease.spec.acquireTime) } : {}),
       };
       await this.replace(lease);
@@ -96,7 +106,7 @@ export class LeaderElector {
   }
 
   private async step(): Promise<void> {
-    const now = Date.now();
+    const now = this.o.clock.now();
     let acquired = false;
     try {
       acquired = await this.tryAcquireOrRenew(now);

@@ -8,6 +8,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { every, systemClock } from '../contract/clock.ts';
 import { loadConfig } from './config.ts';
 import { EventRecorder } from './events.ts';
 import { startHttp } from './http.ts';
@@ -69,7 +70,7 @@ const reconciler = new Reconciler({
   events: new EventRecorder(kube, log),
   log,
   monitoringAvailable: () => monitoring,
-  now: () => new Date(),
+  clock: systemClock,
 });
 
 /** Re-check for the Prometheus Operator CRDs while running: install them later, get monitors. */
@@ -94,9 +95,10 @@ const http = await startHttp(
   log,
 );
 await pollMonitoring();
-const monitoringTimer = setInterval(
-  () => void pollMonitoring(),
+const monitoringTimer = every(
+  systemClock,
   config.monitoringPollSeconds * 1000,
+  () => void pollMonitoring(),
 );
 await caches.start();
 synced = true;
@@ -137,7 +139,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, 'shutting down: finishing in-flight reconciles');
   leading = false;
-  clearInterval(monitoringTimer);
+  monitoringTimer.stop();
   await queue.shutdown();
   caches.stop();
   await elector?.release();

@@ -7,18 +7,7 @@
  *   ItemExponentialFailureRateLimiter), and all retries share a token bucket (10 qps,
  *   burst 100), so a storm of failing objects cannot hammer the API server.
  */
-
-export interface Timers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { systemClock, type Clock, type TimerHandle } from '../contract/clock.ts';
 
 export interface QueueOptions {
   concurrency?: number;
@@ -27,7 +16,7 @@ export interface QueueOptions {
   /** Token bucket for retries. */
   qps?: number;
   burst?: number;
-  timers?: Timers;
+  clock?: Clock;
   onDepthChange?: (depth: number) => void;
 }
 
@@ -44,7 +33,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly delayed = new Map<string, { at: number; handle: unknown }>();
+  private readonly delayed = new Map<string, { at: number; handle: TimerHandle }>();
   private readonly idleWaiters: (() => void)[] = [];
   private tokens: number;
   private tokensAt: number;
@@ -62,11 +51,11 @@ export class WorkQueue {
       maxDelayMs: options.maxDelayMs ?? 1_000_000,
       qps: options.qps ?? 10,
       burst: options.burst ?? 100,
-      timers: options.timers ?? realTimers,
+      clock: options.clock ?? systemClock,
       onDepthChange: options.onDepthChange,
     };
     this.tokens = this.o.burst;
-    this.tokensAt = this.o.timers.now();
+    this.tokensAt = this.o.clock.now();
   }
 
   /** Keys waiting to run (not counting those in progress or delayed). */
@@ -91,11 +80,11 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.stopped) return;
     if (ms <= 0) return this.add(key);
-    const at = this.o.timers.now() + ms;
+    const at = this.o.clock.now() + ms;
     const pending = this.delayed.get(key);
     if (pending && pending.at <= at) return;
-    if (pending) this.o.timers.clearTimeout(pending.handle);
-    const handle = this.o.timers.setTimeout(() => {
+    if (pending) this.o.clock.clearTimeout(pending.handle);
+    const handle = this.o.clock.setTimeout(() => {
       this.delayed.delete(key);
       this.add(key);
     }, ms);
@@ -120,7 +109,7 @@ export class WorkQueue {
   /** Stop taking work; resolves once in-flight work is done. Delayed adds are dropped. */
   async shutdown(): Promise<void> {
     this.stopped = true;
-    for (const { handle } of this.delayed.values()) this.o.timers.clearTimeout(handle);
+    for (const { handle } of this.delayed.values()) this.o.clock.clearTimeout(handle);
     this.delayed.clear();
     this.waiting.length = 0;
     this.queued.clear();
@@ -130,7 +119,7 @@ export class WorkQueue {
 
   /** Ms until a retry token is free (0 if one is free now); takes it. */
   private takeToken(): number {
-    const now = this.o.timers.now();
+    const now = this.o.clock.now();
     this.tokens = Math.min(this.o.burst, this.tokens + ((now - this.tokensAt) / 1000) * this.o.qps);
     this.tokensAt = now;
     this.tokens -= 1;

@@ -11,6 +11,7 @@ import type {
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { Clock } from '../contract/clock.ts';
 import { zimageDeploymentSpec } from './api/v1alpha1/spec.ts';
 import type { Effective, ZImageDeployment, ZImageDeploymentObject } from './api/v1alpha1/types.ts';
 import {
@@ -46,7 +47,7 @@ export interface ReconcilerDeps {
   log: Logger;
   /** Whether monitoring.coreos.com is served (kept fresh by the operator's poller). */
   monitoringAvailable: () => boolean;
-  now: () => Date;
+  clock: Clock;
 }
 
 /** Field paths and reasons of a zod failure, e.g. "spec.runtime.steps: Too big: expected number to be <=50". */
@@ -281,10 +282,7 @@ export class Reconciler {
       name: raw.metadata.name!,
       generation: raw.metadata.generation ?? 0,
       previous: raw.status,
-      now: this.d
-        .now()
-        .toISOString()
-        .replace(/\.\d{3}Z$/, 'Z'),
+      now: new Date(this.d.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       ...(input.problem ? { problem: input.problem } : {}),
       ...(input.degraded ? { degraded: input.degraded } : {}),
       ...(input.effective ? { effective: input.effective } : {}),

@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Logger } from 'pino';
+import type { Clock } from '../contract/clock.ts';
 import type { LiveConfig } from '../contract/runtime.ts';
 import type { RuntimeConfig } from './config.ts';
 import type { Engine } from './engine.ts';
@@ -20,7 +21,7 @@ import { generateRoute } from './http/generate.ts';
 import { useJsonBodies } from './http/json-body.ts';
 import { probeRoutes } from './http/probes.ts';
 import type { RuntimeMetrics } from './metrics.ts';
-import { GenerationQueue, type Clock } from './queue.ts';
+import { GenerationQueue } from './queue.ts';
 import type { RuntimeState } from './state.ts';
 
 /** The generation queue as the server runs it: limits from the config, depth on the metrics. */

@@ -23,6 +23,7 @@ import {
   type V1ConfigMap,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { systemClock, type Clock, type TimerHandle } from '../contract/clock.ts';
 import {
   liveConfigKey,
   liveConfigSchema,
@@ -134,23 +135,27 @@ export interface LiveConfigWatcherOptions {
   onConfig?: (config: LiveConfig, previous: LiveConfig | undefined) => void;
   /** Deadline of the list request. Default 10 s. */
   requestTimeoutMs?: number;
+  /** Times the retries. Default: the system clock. */
+  clock?: Clock;
 }
 
 const backoff = { initialMs: 1_000, maxMs: 30_000 };
 
 export class LiveConfigWatcher {
   private readonly o: LiveConfigWatcherOptions;
+  private readonly clock: Clock;
   private readonly store: LiveConfigStore;
   private readonly core: CoreV1Api;
   private readonly fieldSelector: string;
   private abort: AbortController | undefined;
-  private retry: NodeJS.Timeout | undefined;
+  private retry: TimerHandle | undefined;
   private delayMs = backoff.initialMs;
   private lastProblem: string | undefined;
   private stopped = false;
 
   constructor(options: LiveConfigWatcherOptions) {
     this.o = options;
+    this.clock = options.clock ?? systemClock;
     this.store = new LiveConfigStore(options.initial);
     this.fieldSelector = `metadata.name=${options.name}`;
     const cluster = options.kubeConfig.getCurrentCluster();
@@ -187,7 +192,7 @@ export class LiveConfigWatcher {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.retry);
+    this.clock.clearTimeout(this.retry);
     this.abort?.abort();
   }
 
@@ -256,8 +261,7 @@ export class LiveConfigWatcher {
     if (this.stopped) return;
     const delay = afterError ? this.delayMs : 0;
     if (afterError) this.delayMs = Math.min(this.delayMs * 2, backoff.maxMs);
-    this.retry = setTimeout(() => void this.cycle(), delay);
-    this.retry.unref();
+    this.retry = this.clock.setTimeout(() => void this.cycle(), delay);
   }
 
   private take(configMap: V1ConfigMap | undefined): void {

@@ -9,17 +9,7 @@
  * Pure logic: time comes from an injectable clock; the work is a callback.
  */
 
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { systemClock, type Clock, type TimerHandle } from '../contract/clock.ts';
 
 export const rejectionReasons = [
   /** Queue full: HTTP 429 with Retry-After. */
@@ -87,7 +77,7 @@ interface Entry {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   controller: AbortController;
-  timer: unknown;
+  timer: TimerHandle | undefined;
   settled: boolean;
   state: 'queued' | 'running';
   detach: () => void;

@@ -1,5 +1,8 @@
-/** A clock that moves only when a test says so (the queue's Clock interface). */
-import type { Clock } from '../../src/runtime/queue.ts';
+/**
+ * The one fake of src/contract/clock.ts: time moves only when a test calls advance(), and
+ * every timer fires at its own due time, with now() equal to that time while it runs.
+ */
+import { sleep, type Clock, type TimerHandle } from '../../src/contract/clock.ts';
 
 interface Timer {
   id: number;
@@ -11,43 +14,62 @@ interface Timer {
 export const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class FakeClock implements Clock {
-  private t = 0;
+  private t: number;
   private nextId = 1;
-  private timers: Timer[] = [];
+  private readonly timers = new Map<number, Timer>();
+
+  constructor(start = 0) {
+    this.t = start;
+  }
 
   now(): number {
     return this.t;
   }
 
-  setTimeout(fn: () => void, ms: number): unknown {
-    const timer = { id: this.nextId++, at: this.t + Math.max(0, ms), fn };
-    this.timers.push(timer);
-    return timer.id;
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = this.nextId++;
+    this.timers.set(id, { id, at: this.t + Math.max(0, ms), fn });
+    return id as unknown as TimerHandle;
   }
 
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
+  clearTimeout(handle: TimerHandle | undefined): void {
+    this.timers.delete(handle as unknown as number);
   }
 
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.setTimeout(resolve, ms));
+    return sleep(this, ms);
   }
 
-  /** Move time forward, firing due timers in order and letting their effects settle. */
+  /** Ms from now until each pending timer is due, soonest first. */
+  pending(): number[] {
+    return [...this.timers.values()].map((t) => t.at - this.t).sort((a, b) => a - b);
+  }
+
+  /**
+   * Move time forward by `ms`: fire every timer due by then in due order (ties in the order
+   * they were set), including timers that callbacks set along the way, letting promise chains
+   * settle after each; then stop at exactly `ms` later.
+   */
   async advance(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new Error(`advance(${ms}): time only moves forward`);
     const end = this.t + ms;
     await settle();
-    for (;;) {
-      const due = this.timers
-        .filter((t) => t.at <= end)
-        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
+    for (let due = this.nextDue(end); due; due = this.nextDue(end)) {
+      this.timers.delete(due.id);
       this.t = due.at;
       due.fn();
       await settle();
     }
     this.t = end;
     await settle();
+  }
+
+  private nextDue(end: number): Timer | undefined {
+    let next: Timer | undefined;
+    for (const timer of this.timers.values()) {
+      // Map iteration is insertion order, so `<` keeps the earliest-set of equal due times.
+      if (timer.at <= end && (!next || timer.at < next.at)) next = timer;
+    }
+    return next;
   }
 }

@@ -5,7 +5,7 @@ import { runtimePaths, type LiveConfig } from '../../src/contract/runtime.ts';
 import { buildApp, createQueue } from '../../src/runtime/app.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
-import type { Clock } from '../../src/runtime/queue.ts';
+import type { Clock } from '../../src/contract/clock.ts';
 import { RuntimeState } from '../../src/runtime/state.ts';
 import { settle } from './fake-clock.ts';
 import { FakeEngine } from './fake-engine.ts';

@@ -1,41 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { WorkQueue, type Timers } from '../../src/operator/queue.ts';
-
-/** Timers under the test's control: time moves only when advance() says so. */
-function fakeTimers() {
-  let now = 0;
-  const pending: { at: number; fn: () => void; id: number }[] = [];
-  let ids = 0;
-  const timers: Timers = {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      const id = ++ids;
-      pending.push({ at: now + ms, fn, id });
-      return id;
-    },
-    clearTimeout: (id) => {
-      const i = pending.findIndex((p) => p.id === id);
-      if (i >= 0) pending.splice(i, 1);
-    },
-  };
-  return {
-    timers,
-    async advance(ms: number) {
-      now += ms;
-      for (;;) {
-        pending.sort((a, b) => a.at - b.at);
-        const next = pending[0];
-        if (!next || next.at > now) break;
-        pending.shift();
-        next.fn();
-        await flush();
-      }
-      await flush();
-    },
-  };
-}
-
-const flush = () => new Promise((r) => setImmediate(r));
+import { WorkQueue } from '../../src/operator/queue.ts';
+import { FakeClock, settle } from '../support/fake-clock.ts';
 
 describe('WorkQueue', () => {
   it('never runs one key twice at once; an add while running runs it again after', async () => {
@@ -51,14 +16,14 @@ describe('WorkQueue', () => {
       running--;
     });
     queue.add('ns/a');
-    await flush();
+    await settle();
     queue.add('ns/a');
     queue.add('ns/a');
     release();
-    await flush();
-    await flush();
+    await settle();
+    await settle();
     release();
-    await flush();
+    await settle();
     expect(maxRunning).toBe(1);
     expect(runs).toBe(2);
   });
@@ -76,8 +41,8 @@ describe('WorkQueue', () => {
     queue.add('b');
     queue.add('b');
     queue.add('b');
-    await flush();
-    await flush();
+    await settle();
+    await settle();
     expect(seen).toEqual(['a', 'b']);
   });
 
@@ -89,7 +54,7 @@ describe('WorkQueue', () => {
     [10, 2560],
   ])('backs off exponentially: after %i failures the retry waits %i ms', (failures, delay) => {
     const queue = new WorkQueue(() => Promise.resolve(), {
-      timers: fakeTimers().timers,
+      clock: new FakeClock(),
       burst: 1000,
     });
     let last = 0;
@@ -99,7 +64,7 @@ describe('WorkQueue', () => {
 
   it('caps the backoff at 1000 s', () => {
     const queue = new WorkQueue(() => Promise.resolve(), {
-      timers: fakeTimers().timers,
+      clock: new FakeClock(),
       burst: 1000,
     });
     let last = 0;
@@ -109,7 +74,7 @@ describe('WorkQueue', () => {
 
   it('shares a token bucket across keys: past the burst, retries wait for tokens (10 qps)', () => {
     const queue = new WorkQueue(() => Promise.resolve(), {
-      timers: fakeTimers().timers,
+      clock: new FakeClock(),
       burst: 3,
       qps: 10,
     });
@@ -119,17 +84,17 @@ describe('WorkQueue', () => {
   });
 
   it('retries a failing key with backoff and resets it after a success', async () => {
-    const clock = fakeTimers();
+    const clock = new FakeClock();
     let calls = 0;
     const queue = new WorkQueue(
       () => {
         calls++;
         return calls < 3 ? Promise.reject(new Error('409 conflict')) : Promise.resolve();
       },
-      { timers: clock.timers },
+      { clock },
     );
     queue.add('k');
-    await flush();
+    await settle();
     expect(calls).toBe(1);
     await clock.advance(5);
     expect(calls).toBe(2);
@@ -141,25 +106,65 @@ describe('WorkQueue', () => {
     expect(queue.addRateLimited('k')).toBe(5);
   });
 
-  it('honours requeueAfter and drops delayed work on shutdown, after in-flight work finishes', async () => {
-    const clock = fakeTimers();
+  it('honours requeueAfter: the key runs again when its delay is due', async () => {
+    const clock = new FakeClock();
     let calls = 0;
     const queue = new WorkQueue(
       () => {
         calls++;
         return Promise.resolve({ requeueAfterMs: 30_000 });
       },
-      { timers: clock.timers },
+      { clock },
     );
     queue.add('k');
-    await flush();
-    await clock.advance(30_000);
+    await settle();
+    expect(clock.pending()).toEqual([30_000]);
+    await clock.advance(29_999);
+    expect(calls).toBe(1);
+    await clock.advance(1);
     expect(calls).toBe(2);
-    await queue.shutdown();
+  });
+
+  it('shutdown drops delayed work at once, resolves only after in-flight work finishes, then takes nothing', async () => {
+    const clock = new FakeClock();
+    const runs: string[] = [];
+    const log: string[] = [];
+    const release = new Map<string, () => void>();
+    const queue = new WorkQueue(
+      async (key) => {
+        runs.push(key);
+        if (key === 'later') return { requeueAfterMs: 30_000 };
+        await new Promise<void>((resolve) => release.set(key, resolve));
+        log.push(`${key} finished`);
+        if (key === 'failing') throw new Error('409 conflict');
+        return { requeueAfterMs: 1_000 };
+      },
+      { clock },
+    );
+    queue.add('later');
+    queue.add('slow');
+    queue.add('failing');
+    await settle();
+    expect(runs).toEqual(['later', 'slow', 'failing']);
+    expect(clock.pending()).toEqual([30_000]);
+
+    const stopped = queue.shutdown().then(() => log.push('shutdown resolved'));
+    await settle();
+    // Two reconciles are still running: shutdown waits for them; the delayed one is gone.
+    expect(log).toEqual([]);
+    expect(clock.pending()).toEqual([]);
+    release.get('failing')?.();
+    await settle();
+    expect(log).toEqual(['failing finished']);
+    release.get('slow')?.();
+    await stopped;
+    expect(log).toEqual(['failing finished', 'slow finished', 'shutdown resolved']);
+
+    // Neither the failure's retry nor the finished key's requeueAfter was scheduled.
+    expect(clock.pending()).toEqual([]);
     await clock.advance(60_000);
-    expect(calls).toBe(2);
-    queue.add('k');
-    await flush();
-    expect(calls).toBe(2);
+    queue.add('later');
+    await settle();
+    expect(runs).toEqual(['later', 'slow', 'failing']);
   });
 });

@@ -10,6 +10,7 @@ import type {
   V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { sleep, systemClock, type Clock } from '../../contract/clock.ts';
 import { crdNames } from '../api/v1alpha1/crd.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
 import { labelKeys, managedSelector } from '../builders/names.ts';
@@ -44,6 +45,8 @@ export interface CacheOptions {
   enqueue: (key: string) => void;
   watchdogMs: number;
   relistMs: number;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
 
 export class Caches {
@@ -128,6 +131,7 @@ export class Caches {
       metrics: this.o.metrics,
       watchdogMs: this.o.watchdogMs,
       relistMs: this.o.relistMs,
+      ...(this.o.clock ? { clock: this.o.clock } : {}),
     });
     this.all.push(informer as unknown as ResilientInformer<KubernetesObject>);
     return informer;
@@ -140,7 +144,7 @@ export class Caches {
   /** Start every informer; resolves once each has listed successfully at least once. */
   async start(): Promise<void> {
     await Promise.all(this.all.map((i) => i.start()));
-    while (!this.all.every((i) => i.hasSynced())) await new Promise((r) => setTimeout(r, 100));
+    while (!this.all.every((i) => i.hasSynced())) await sleep(this.o.clock ?? systemClock, 100);
   }
 
   stop(): void {

@@ -12,6 +12,7 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../../contract/clock.ts';
 import { crdNames } from '../api/v1alpha1/crd.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
 import { fieldManager, operatorName } from '../builders/names.ts';
@@ -28,14 +29,17 @@ export class Kube {
   private readonly metrics: Metrics;
   /** Pod name or hostname, for Events' reportingInstance. */
   private readonly identity: string;
+  private readonly clock: Clock;
 
   constructor(
     kubeConfig: KubeConfig,
     metrics: Metrics,
     identity: string,
     requestTimeoutMs = 30_000,
+    clock: Clock = systemClock,
   ) {
     this.kubeConfig = kubeConfig;
+    this.clock = clock;
     this.metrics = metrics;
     this.identity = identity;
     const config = timedConfiguration(kubeConfig, requestTimeoutMs);
@@ -128,7 +132,7 @@ export class Kube {
     reason: string,
     message: string,
   ): Promise<void> {
-    const now = new Date();
+    const now = new Date(this.clock.now());
     await instrumented(this.metrics, 'create', () =>
       this.core.createNamespacedEvent({
         namespace: cr.metadata.namespace!,

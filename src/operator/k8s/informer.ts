@@ -18,6 +18,7 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { every, systemClock, type Clock, type TimerHandle } from '../../contract/clock.ts';
 import type { Metrics } from '../metrics.ts';
 
 export type EventType = 'add' | 'update' | 'delete';
@@ -34,15 +35,18 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   metrics: Metrics;
   watchdogMs?: number;
   relistMs?: number;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
 
 export class ResilientInformer<T extends KubernetesObject> {
   private informer: (Informer<T> & ObjectCache<T>) | undefined;
-  private lastEventAt = Date.now();
-  private lastListAt = Date.now();
+  private readonly clock: Clock;
+  private lastEventAt: number;
+  private lastListAt: number;
   private backoffMs = 1_000;
-  private timer: NodeJS.Timeout | undefined;
-  private retry: NodeJS.Timeout | undefined;
+  private watchdog: { stop(): void } | undefined;
+  private retry: TimerHandle | undefined;
   private stopped = false;
   private generation = 0;
   private synced = false;
@@ -51,6 +55,8 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   constructor(options: ResilientInformerOptions<T>) {
     this.o = options;
+    this.clock = options.clock ?? systemClock;
+    this.lastEventAt = this.lastListAt = this.clock.now();
   }
 
   /** Start and resolve after the first successful list. */
@@ -61,12 +67,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     const relistMs = this.o.relistMs ?? 600_000;
     // Check every 5 s or a fifth of the window, whichever is shorter.
     const tick = Math.min(5_000, Math.max(100, watchdogMs / 5));
-    this.timer = setInterval(() => {
-      const now = Date.now();
+    this.watchdog = every(this.clock, tick, () => {
+      const now = this.clock.now();
       if (now - this.lastEventAt > watchdogMs) void this.replace('watchdog');
       else if (now - this.lastListAt > relistMs) void this.replace('relist');
-    }, tick);
-    this.timer.unref();
+    });
   }
 
   /** True once a list has succeeded. */
@@ -76,8 +81,8 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   stop(): void {
     this.stopped = true;
-    clearInterval(this.timer);
-    clearTimeout(this.retry);
+    this.watchdog?.stop();
+    this.clock.clearTimeout(this.retry);
     void this.informer?.stop();
     this.informer = undefined;
   }
@@ -113,7 +118,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     const held: [EventType, T][] = [];
     const seen = (type: EventType) => (obj: T) => {
       if (generation !== this.generation) return;
-      this.lastEventAt = Date.now();
+      this.lastEventAt = this.clock.now();
       if (this.informer === informer) this.o.onEvent(type, obj);
       else held.push([type, obj]);
     };
@@ -123,7 +128,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     // A (re)connect counts as life: a quiet resource with a healthy watch is not stalled.
     informer.on('connect', () => {
       if (generation !== this.generation) return;
-      this.lastEventAt = Date.now();
+      this.lastEventAt = this.clock.now();
       this.o.log.trace({ resource: this.o.resource, generation }, 'informer (re)connecting');
     });
     informer.on('error', (err: unknown) => {
@@ -135,7 +140,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       );
       const delay = this.backoffMs;
       this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
-      this.retry = setTimeout(() => {
+      this.retry = this.clock.setTimeout(() => {
         this.retry = undefined;
         void this.replace('error');
       }, delay);
@@ -143,8 +148,8 @@ export class ResilientInformer<T extends KubernetesObject> {
     // Until the new informer has listed, readers keep the previous (complete) cache: an
     // empty cache would make every child look missing and trigger needless applies.
     if (!previous) this.informer = informer;
-    this.lastEventAt = Date.now();
-    this.lastListAt = Date.now();
+    this.lastEventAt = this.clock.now();
+    this.lastListAt = this.clock.now();
     try {
       await informer.start();
     } catch (err) {

@@ -12,6 +12,7 @@
  *   engine is broken for good and `onFatal` fires.
  */
 import { Worker } from 'node:worker_threads';
+import { systemClock, type Clock, type TimerHandle } from '../../contract/clock.ts';
 import { attentionEnv, transformerVariant, type OffloadMode } from '../../contract/runtime.ts';
 import {
   EngineError,
@@ -47,6 +48,8 @@ export interface WorkerEngineOptions {
   workerUrl?: URL;
   /** Sets process env before the worker starts. Default: process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Times the release deadline of close(). Default: the system clock. */
+  clock?: Clock;
 }
 
 interface Pending {
@@ -150,10 +153,11 @@ export class WorkerEngine implements Engine {
     this.closing = true;
     if (!worker) return;
     if (release) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 10_000)));
+      const clock = this.o.clock ?? systemClock;
+      let timer: TimerHandle | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, 10_000)));
       await Promise.race([release.catch(() => undefined), timeout]);
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
     }
     await worker.terminate();
     this.rejectAll(new EngineError('INTERNAL', 'engine closed'));
