@@ -1,6 +1,6 @@
 /** The fake clock that every timing unit test stands on, and the contract's helpers over it. */
 import { describe, expect, it } from 'vitest';
-import { every, type TimerHandle } from '../../src/contract/clock.ts';
+import { every } from '../../src/contract/clock.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
 interface Row {
@@ -85,12 +85,11 @@ const rows: Row[] = [
   {
     name: 'a callback can clear a later timer',
     plan: (c, mark) => {
-      let later: TimerHandle | undefined;
       c.setTimeout(() => {
         mark('a')();
         c.clearTimeout(later);
       }, 100);
-      later = c.setTimeout(mark('b'), 200);
+      const later = c.setTimeout(mark('b'), 200);
     },
     advances: [1_000],
     fired: ['a@100'],
