@@ -11,6 +11,7 @@ import {
   readLiveConfig,
 } from '../../src/runtime/live-config.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 const doc = (value: unknown) => ({ data: { 'config.json': JSON.stringify(value) } });
 
@@ -199,6 +200,7 @@ describe('watching the ConfigMap through the API', () => {
     });
     const metrics = createRuntimeMetrics();
     const seen: LiveConfig[] = [];
+    const clock = new FakeClock();
     api.state.configMap = configMap('{"steps": 6, "offload": "model"}');
     const watcher = new LiveConfigWatcher({
       kubeConfig,
@@ -208,6 +210,7 @@ describe('watching the ConfigMap through the API', () => {
       log: pino({ level: process.env['DEBUG_LIVE'] ? 'debug' : 'silent' }),
       metrics,
       onConfig: (config) => seen.push(config),
+      clock,
     });
     cleanup = async () => {
       watcher.stop();
@@ -245,20 +248,29 @@ describe('watching the ConfigMap through the API', () => {
     );
     expect(seen.at(-1)).toEqual({ steps: 4, offload: 'cpu' });
 
-    // The API refuses (RBAC): counted as unreadable, config kept, retried with backoff.
+    // The watch ends cleanly: list again at once. The API now refuses (RBAC): counted as
+    // unreadable, config kept, retried after 1 s, then 2 s (backoff doubles).
     api.state.listStatus = 403;
     api.endWatches();
-    await vi.waitFor(async () => expect(await errors('unreadable')).toBeGreaterThanOrEqual(1));
+    await vi.waitFor(() => expect(clock.pending()).toEqual([0]));
+    await clock.advance(0);
+    await vi.waitFor(() => expect(clock.pending()).toEqual([1_000]));
+    expect(await errors('unreadable')).toBe(1);
     expect(watcher.currentLiveConfig()).toEqual({ steps: 4, offload: 'cpu' });
+    await clock.advance(1_000);
+    await vi.waitFor(() => expect(clock.pending()).toEqual([2_000]));
+    expect(await errors('unreadable')).toBe(2);
 
-    // The API answers again: the next retry (1 s backoff) lists and watches afresh.
+    // The API answers again: the retry due at 2 s lists and watches afresh.
     api.state.listStatus = 200;
     api.state.configMap = configMap('{"steps": 8, "offload": "none"}');
-    await vi.waitFor(
-      () => expect(watcher.currentLiveConfig()).toEqual({ steps: 8, offload: 'none' }),
-      {
-        timeout: 5_000,
-      },
+    await clock.advance(1_999);
+    expect(clock.pending()).toEqual([1]);
+    expect(watcher.currentLiveConfig()).toEqual({ steps: 4, offload: 'cpu' });
+    await clock.advance(1);
+    await vi.waitFor(() =>
+      expect(watcher.currentLiveConfig()).toEqual({ steps: 8, offload: 'none' }),
     );
+    await vi.waitFor(() => expect(api.state.watches).toHaveLength(1));
   });
 });
