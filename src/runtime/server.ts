@@ -86,6 +86,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       log.fatal({ reason }, 'engine failed; exiting so that Kubernetes restarts the pod');
       grace.uninstall();
       // Queued requests fail fast against a broken engine, so this is quick; the timer bounds it.
+      // Node's own timer, not the Clock: this backstop must fire even if what uses it hangs.
       setTimeout(() => process.exit(1), graceMs).unref();
       void closeOnce()
         .catch((error: unknown) => log.error({ err: error }, 'shutdown after failure'))
