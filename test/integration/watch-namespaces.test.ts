@@ -43,7 +43,7 @@ beforeAll(async () => {
     await createModelVolume(kc, { namespace, name: 'zimage-models' });
   }
   op = await startOperator(await operatorKubeconfig(kubeconfigPath), {
-    env: { ZIMAGE_WATCH_NAMESPACES: watched },
+    args: [`--watch-namespaces=${watched}`],
   });
 });
 
