@@ -10,9 +10,14 @@ import { z } from 'zod';
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 // Every input is a string (a flag or an env variable), so true/false arrive as text.
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const intDescribed = (min: number, max: number, fallback: number) =>
-  int(min, max).default(fallback).describe(`an integer from ${min} to ${max}`);
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number()
+    .int()
+    .min(min)
+    .max(max)
+    .default(fallback)
+    .describe(`an integer from ${min} to ${max}`);
 // A namespace name is a DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters.
 const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const nonEmpty = 'a non-empty string';
@@ -52,25 +57,25 @@ export const configSchema = z
       .describe(nonEmpty),
     /** Address and port of /healthz, /readyz, /metrics. Default 0.0.0.0:8081. */
     httpHost: z.string().default('0.0.0.0').describe('a host address'),
-    httpPort: intDescribed(0, 65535, 8081),
+    httpPort: int(0, 65535, 8081),
     logLevel: z
       .enum(logLevels)
       .default('info')
       .describe(`one of ${logLevels.join(', ')}`),
     /** Parallel reconciles (of different objects; one object never runs twice at once). */
-    concurrency: intDescribed(1, 64, 4),
+    concurrency: int(1, 64, 4),
     /**
      * Replace an informer that has shown no sign of life (event or reconnect) for this long.
      * The client library reconnects a quiet watch every 30 s (its inactivity timeout), and each
      * reconnect counts as life, so 60 s only trips for an informer that is truly stuck.
      */
-    watchdogSeconds: intDescribed(1, 86_400, 60),
+    watchdogSeconds: int(1, 86_400, 60),
     /** Relist everything this often regardless. */
-    relistSeconds: intDescribed(1, 86_400, 600),
+    relistSeconds: int(1, 86_400, 600),
     /** Deadline of every API request (watches excepted). */
-    requestTimeoutSeconds: intDescribed(1, 300, 30),
+    requestTimeoutSeconds: int(1, 300, 30),
     /** How often to re-check whether monitoring.coreos.com (ServiceMonitor, PrometheusRule) is served. */
-    monitoringPollSeconds: intDescribed(1, 3_600, 30),
+    monitoringPollSeconds: int(1, 3_600, 30),
   })
   .strict();
 
