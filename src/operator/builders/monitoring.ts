@@ -54,6 +54,9 @@ export function buildServiceMonitor(cr: ZImageDeployment): MonitoringObject {
   };
 }
 
+/** Alert label naming the rule: alert names of two rules may coincide (a-1, a1 -> ZImageA1). */
+const ruleLabel = 'rule';
+
 /** gpu-saturated -> ZImageGpuSaturated. */
 export function alertName(ruleName: string): string {
   const pascal = ruleName
@@ -99,7 +102,8 @@ function alertExpr(rule: Rule, alert: string, scope: Scope): string {
   const op = rule.operator === 'Above' ? '>' : '<';
   const breach = `${value} ${op} ${rule.threshold}`;
   if (rule.clearThreshold === undefined) return breach;
-  const firing = `ALERTS{alertname=${promString(alert)}, alertstate="firing", ${runtimeMatchers(scope)}}`;
+  const own = `alertname=${promString(alert)}, ${ruleLabel}=${promString(rule.name)}`;
+  const firing = `ALERTS{${own}, alertstate="firing", ${runtimeMatchers(scope)}}`;
   return `(${breach}) or (${value} ${op} ${rule.clearThreshold} and on(${signalLabels.join(', ')}) ${firing})`;
 }
 
@@ -117,7 +121,7 @@ function alertRule(rule: Rule, cr: ZImageDeployment) {
     expr: alertExpr(rule, alert, { namespace, name }),
     for: promDuration(rule.for),
     // A low signal (idle, scale-in) is information, never a page.
-    labels: { severity: rule.operator === 'Above' ? 'warning' : 'info', rule: rule.name },
+    labels: { severity: rule.operator === 'Above' ? 'warning' : 'info', [ruleLabel]: rule.name },
     annotations: {
       summary: `${text.what} of ${namespace}/${name} ${side} ${text.value(rule.threshold)} for ${rule.for}`,
       description: `zimage-operator rule ${rule.name}: ${actionText(rule.action)}, at most every ${rule.cooldown}${clears}.`,
