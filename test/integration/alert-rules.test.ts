@@ -103,9 +103,9 @@ const cases: Case[] = [
     checks: firesAt(alerts.gpu, 10),
   },
   {
-    // `a xN` is N+1 samples: 95% at 1-15s, 85% at 16-26s, 75% from 27s.
-    name: 'gpu-saturated: once firing it holds at 85% (clears below 81%), resolves at 75%',
-    series: () => [...up(pods.turbo), util(pods.turbo, `50 95x14 85x10 75x${samples}`)],
+    // `a xN` is N+1 samples: 95% at 1-15s, 82% at 16-26s, 80% from 27s.
+    name: 'gpu-saturated: once firing it holds at 82% and resolves at 80% (clears below 81%)',
+    series: () => [...up(pods.turbo), util(pods.turbo, `50 95x14 82x10 80x${samples}`)],
     checks: [
       { at: 15, alert: alerts.gpu, firing: true },
       { at: 26, alert: alerts.gpu, firing: true },
@@ -221,6 +221,12 @@ const cases: Case[] = [
     name: 'idle: 20% for 5 min fires at 5 min',
     series: () => [...up(pods.turbo), util(pods.turbo, `20x${samples}`)],
     checks: firesAt(alerts.idle, 300),
+  },
+  {
+    // 20% at 0-309s, 32% at 310-320s, 34% from 321s.
+    name: 'idle: once firing it holds at 32% and resolves at 34% (clears above 33%)',
+    series: () => [...up(pods.turbo), util(pods.turbo, `20x309 32x10 34x${samples}`)],
+    checks: [{ at: 320, alert: alerts.idle, firing: true }, never(alerts.idle, 321)],
   },
   {
     name: 'idle: 30% exactly never fires (below is strict)',
