@@ -66,9 +66,19 @@ export function targetLabels(owner: ZImageDeployment, pod: Pod): Record<string, 
   return labels;
 }
 
+/** A series the runtime pod exposes (or `up`), with its target labels. */
+export function runtimeSeries(
+  owner: ZImageDeployment,
+  pod: Pod,
+  metric: string,
+  values: string,
+): InputSeries {
+  return series(metric, targetLabels(owner, pod), values);
+}
+
 /** `up` of a runtime pod: the target Prometheus scrapes, 1 for the whole test. */
 export function upSeries(owner: ZImageDeployment, pod: Pod, samples: number): InputSeries {
-  return series('up', targetLabels(owner, pod), `1x${samples}`);
+  return runtimeSeries(owner, pod, 'up', `1x${samples}`);
 }
 
 /** A GPU of dcgm-exporter (DCGM_EXPORTER_KUBERNETES=true) attributed to a pod. */
