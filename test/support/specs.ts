@@ -2,6 +2,8 @@
  * One table of specs, run through both the zod schema (unit) and the real API server
  * (integration): both must give the same verdict, and both messages must name the field.
  */
+import { defaultRules } from '../../src/operator/policy/default-rules.ts';
+
 type Spec = Record<string, unknown> & {
   runtime: Record<string, unknown>;
   model: Record<string, unknown>;
@@ -179,5 +181,10 @@ export const validSpecs: { name: string; spec: () => unknown }[] = [
         }),
       ],
     }),
+  },
+  {
+    // The defaults a user may copy into a spec: both judges must accept every row.
+    name: 'the default rules table written out',
+    spec: withAutoscaling({ rules: structuredClone(defaultRules) }),
   },
 ];

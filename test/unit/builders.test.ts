@@ -7,7 +7,11 @@ import {
   buildDeployment,
   terminationGraceSeconds,
 } from '../../src/operator/builders/deployment.ts';
-import { buildPrometheusRule } from '../../src/operator/builders/monitoring.ts';
+import {
+  buildPrometheusRule,
+  buildServiceMonitor,
+} from '../../src/operator/builders/monitoring.ts';
+import { promDuration } from '../../src/operator/signals/promql.ts';
 import { effectiveOf } from '../../src/operator/reconcile.ts';
 import { baseSpec } from '../support/specs.ts';
 
@@ -94,7 +98,7 @@ describe('buildDeployment', () => {
   });
 });
 
-describe('runtime RBAC and alert rules', () => {
+describe('runtime RBAC', () => {
   it('lets the runtime read exactly its own ConfigMap', () => {
     expect(buildRole(cr()).rules).toEqual([
       {
@@ -105,12 +109,77 @@ describe('runtime RBAC and alert rules', () => {
       },
     ]);
   });
+});
 
-  it('scales the VRAM alert with the card: 87.5% of 16 GiB is 14336 MiB', () => {
-    const rule = buildPrometheusRule(cr({ gpu: { memoryGiB: 16 } }));
-    const groups = rule.spec['groups'] as { rules: { alert: string; expr: string }[] }[];
-    expect(groups[0]!.rules.find((r) => r.alert === 'ZImageVramPressure')?.expr).toContain(
-      '> 14336',
-    );
+type Alert = { alert: string; expr: string; for: string; labels: Record<string, string> };
+const alertsOf = (z: ZImageDeployment) =>
+  (buildPrometheusRule(z).spec['groups'] as { rules: Alert[] }[])[0]!.rules;
+
+describe('ServiceMonitor and PrometheusRule', () => {
+  it('copies the pod instance label onto every series as zimage_deployment', () => {
+    const endpoints = buildServiceMonitor(cr()).spec['endpoints'] as Record<string, unknown>[];
+    expect(endpoints[0]!['relabelings']).toEqual([
+      {
+        action: 'replace',
+        sourceLabels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'],
+        targetLabel: 'zimage_deployment',
+      },
+    ]);
+  });
+
+  it('renders one alert per default rule, with its window and a severity', () => {
+    expect(alertsOf(cr()).map((a) => [a.alert, a.for, a.labels['severity']])).toEqual([
+      ['ZImageGpuSaturated', '5s', 'warning'],
+      ['ZImageVramPressure', '5s', 'warning'],
+      ['ZImageSlowGeneration', '30s', 'warning'],
+      ['ZImageIdle', '5m', 'info'],
+    ]);
+  });
+
+  it('selects its own instance by label, never by a pod name prefix', () => {
+    for (const { alert, expr } of alertsOf(cr())) {
+      expect(expr, alert).toContain('zimage_deployment="turbo"');
+      expect(expr, alert).not.toContain('pod=~');
+    }
+  });
+
+  it('measures VRAM as a ratio of the card itself, so it holds for any memoryGiB', () => {
+    const vram = (memoryGiB: number) =>
+      alertsOf(cr({ gpu: { memoryGiB } })).find((a) => a.alert === 'ZImageVramPressure')!.expr;
+    expect(vram(16)).toContain('DCGM_FI_DEV_FB_USED{namespace="ml"} + DCGM_FI_DEV_FB_FREE');
+    expect(vram(16)).toContain('> 0.875) or');
+    expect(vram(80)).toBe(vram(16));
+  });
+
+  it("renders the object's own rules instead of the defaults", () => {
+    const rules = [
+      {
+        name: 'queue-long',
+        signal: 'queueDepth',
+        operator: 'Above',
+        threshold: 10,
+        for: '1.5s',
+        action: { type: 'Steps', steps: { by: -1 } },
+      },
+    ];
+    const [alert, ...rest] = alertsOf(cr({ autoscaling: { rules } }));
+    expect(rest).toEqual([]);
+    expect(alert).toMatchObject({
+      alert: 'ZImageQueueLong',
+      // No clearThreshold: no hysteresis branch.
+      expr: 'sum by (namespace, zimage_deployment) (zimage_queue_depth{namespace="ml", zimage_deployment="turbo"}) > 10',
+      for: '1s500ms',
+    });
+  });
+
+  it.each([
+    ['5s', '5s'],
+    ['500ms', '500ms'],
+    ['1.5s', '1s500ms'],
+    ['90s', '1m30s'],
+    ['30s1m', '1m30s'],
+    ['2h', '2h'],
+  ])('writes the spec duration %s as Prometheus parses it: %s', (spec, prom) => {
+    expect(promDuration(spec)).toBe(prom);
   });
 });

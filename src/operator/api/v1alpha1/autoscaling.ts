@@ -1,6 +1,7 @@
 /** The autoscaling part of the ZImageDeployment spec: bounds, sampling, rules and actions. */
 import { z } from 'zod';
 import { attentionBackends, offloadModes, stepsRange } from '../../../contract/runtime.ts';
+import { defaultRules } from '../../policy/default-rules.ts';
 import { cel, durationPattern, durationSeconds, name63 } from './schema-kit.ts';
 
 /** Signals the autoscaler reads; thresholds are validated per signal. */
@@ -201,7 +202,7 @@ export const autoscalingSpec = z
       )
       .optional()
       .describe(
-        'Rules; the defaults (gpu-saturated, vram-pressure, slow-generation, idle) apply when omitted.',
+        `Rules; the defaults (${defaultRules.map((r) => r.name).join(', ')}) apply when omitted.`,
       ),
   })
   .strict()
