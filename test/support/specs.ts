@@ -22,7 +22,36 @@ export { baseSpec, longestObjectName, type InvalidCase, type ValidCase };
 
 export const invalidSpecs: InvalidCase[] = [...invalidWorkload, ...invalidPlacementAndAutoscaling];
 
+/** Every list and map at its bound and every string at its longest: the CEL cost ceiling. */
+function largestSpec() {
+  const n = (i: number) => i.toString().padStart(2, '0');
+  const key = (i: number) => `${'p'.repeat(250)}${n(i)}/${'k'.repeat(61)}${n(i)}`;
+  const quantities = Object.fromEntries(
+    Array.from({ length: 16 }, (_, i) => [key(i), `${'9'.repeat(63)}m`]),
+  );
+  return {
+    ...baseSpec(),
+    runtime: {
+      image: `registry.example:5000/${'z'.repeat(400)}:${'t'.repeat(80)}`,
+      resources: { requests: quantities, limits: quantities },
+    },
+    gpu: {
+      nodeSelector: Object.fromEntries(
+        Array.from({ length: 32 }, (_, i) => [key(i), `${'v'.repeat(61)}${n(i)}`]),
+      ),
+      tolerations: Array.from({ length: 20 }, (_, i) => ({ key: key(i), value: 'v'.repeat(63) })),
+    },
+    imagePullSecrets: Array.from({ length: 10 }, (_, i) => ({ name: `${'s'.repeat(251)}${n(i)}` })),
+    autoscaling: {
+      rules: Array.from({ length: 16 }, (_, i) =>
+        rule({ name: `${'r'.repeat(61)}${n(i)}`, clearThreshold: 80, for: '59m59s999ms' }),
+      ),
+    },
+  };
+}
+
 export const validSpecs: ValidCase[] = [
+  { name: 'the largest spec (the CEL cost ceiling)', spec: largestSpec },
   { name: 'minimal', spec: baseSpec },
   { name: 'steps 1 and 50 bounds', spec: withRuntime({ steps: 50, maxResolution: '2048x256' }) },
   { name: 'zero replicas', spec: () => ({ ...baseSpec(), replicas: 0 }) },

@@ -112,6 +112,12 @@ export const invalidWorkload: InvalidCase[] = [
     message: 'must be a non-negative quantity',
   },
   {
+    name: 'quantity with a 10-digit exponent (kube-apiserver would compute 10^9999999999)',
+    spec: withResources({ requests: { memory: '1Gi' }, limits: { memory: '1e9999999999' } }),
+    field: 'spec.runtime.resources.limits',
+    message: 'exponents of at most 2 digits',
+  },
+  {
     name: 'negative resource request',
     spec: withResources({ requests: { cpu: '-1' } }),
     field: 'spec.runtime.resources.requests',

@@ -23,6 +23,7 @@ import {
   type CelResult,
 } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { RE2JS } from '@bufbuild/re2';
 import { compareQuantities, parseQuantity, type Quantity } from './quantity.ts';
 import type { CelRule } from './schema-kit.ts';
 
@@ -70,7 +71,21 @@ const kubernetesQuantity = [
   }),
 ];
 
-const env = celEnv({ funcs: [...strings, ...kubernetesQuantity] });
+/**
+ * RE2 semantics (linear time, as in the API server), each pattern compiled once: cel-es
+ * compiles on every call, and compiling the label-key pattern costs ~6 ms against ~2 ms for
+ * matching a 320-character key with it.
+ */
+const compiled = new Map<string, RE2JS>();
+const re2 = {
+  compile(pattern: string) {
+    const re = compiled.get(pattern) ?? RE2JS.compile(pattern);
+    compiled.set(pattern, re);
+    return re;
+  },
+};
+
+const env = celEnv({ funcs: [...strings, ...kubernetesQuantity], re2 });
 type Planned = (ctx: { self: never }) => CelResult;
 const plans = new Map<string, Planned>();
 

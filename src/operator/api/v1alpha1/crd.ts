@@ -68,7 +68,8 @@ export function buildCrd(): Json {
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion of this object.' },
                 kind: { type: 'string', description: 'Kind of this object.' },
-                metadata: { type: 'object' },
+                // Typed so that the root rule's fieldPath can name metadata.name.
+                metadata: { type: 'object', properties: { name: { type: 'string' } } },
                 spec: { ...spec, description: 'Desired state.' },
                 status: { ...status, description: 'Observed state, written by the operator.' },
               },

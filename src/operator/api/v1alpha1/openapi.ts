@@ -15,10 +15,22 @@ function structural(node: unknown): unknown {
   const out: Json = {};
   for (const [key, value] of Object.entries(node as Json)) out[key] = structural(value);
   if (out['additionalProperties'] === false) delete out['additionalProperties'];
-  if (out['x-kubernetes-int-or-string'] === true) delete out['anyOf'];
+  if (out['x-kubernetes-int-or-string'] === true) intOrString(out);
   if (out['minimum'] === Number.MIN_SAFE_INTEGER) delete out['minimum'];
   if (out['maximum'] === Number.MAX_SAFE_INTEGER) delete out['maximum'];
   return out;
+}
+
+/**
+ * An int-or-string node may not hold anyOf branches with types; the string branch's maxLength
+ * moves up to the node, where CEL cost estimation needs it (the API server refuses a rule on
+ * an unbounded string that could cost more than its budget).
+ */
+function intOrString(node: Json): void {
+  const branches = (node['anyOf'] ?? []) as Json[];
+  const maxLength = branches.find((b) => b['type'] === 'string')?.['maxLength'];
+  delete node['anyOf'];
+  if (maxLength !== undefined) node['maxLength'] = maxLength;
 }
 
 export function openApi(schema: z.ZodType): Json {

@@ -6,7 +6,14 @@ import {
   offloadModes,
   stepsRange,
 } from '../../../contract/runtime.ts';
-import { boundedRecord, cel, isQualifiedName, qualifiedNameHint, quantity } from './schema-kit.ts';
+import {
+  boundedRecord,
+  cel,
+  isQualifiedName,
+  isQuantityExpr,
+  qualifiedNameHint,
+  quantity,
+} from './schema-kit.ts';
 
 /** Resolution bounds: 256..2048 px per side, a multiple of 16 (VAE 8x down, 2x2 patches). */
 export const resolutionLimits = { min: 256, max: 2048, multiple: 16 } as const;
@@ -54,7 +61,8 @@ const maxResources = 16;
 
 /** `isQuantity(a) && isQuantity(b) ? a >= b : true`: bad values have their own message. */
 const atLeast = (limit: string, request: string) =>
-  `!isQuantity(${limit}) || !isQuantity(${request}) || quantity(${limit}).compareTo(quantity(${request})) >= 0`;
+  `!(${isQuantityExpr(limit)}) || !(${isQuantityExpr(request)}) || ` +
+  `quantity(${limit}).compareTo(quantity(${request})) >= 0`;
 
 /** The user's value of a resource on one side, or the default there ('' when none). */
 const given = (side: 'requests' | 'limits', name: string) =>

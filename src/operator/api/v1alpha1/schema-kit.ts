@@ -66,12 +66,21 @@ export function boundedRecord<V extends z.ZodType>(value: V, maxProperties: numb
     .meta({ maxProperties });
 }
 
+/**
+ * CEL for "x is a quantity", with an exponent of at most 2 digits. The API server's quantity
+ * library computes 10^exponent exactly: "1e9999999999" kept kube-apiserver 1.37 busy past the
+ * request timeout (a 504) and burning a core after it, so a longer exponent is refused before
+ * isQuantity or compareTo see it (CEL's && stops at the first false).
+ */
+export const isQuantityExpr = (x: string) =>
+  `!${x}.matches('[eE][-+]?[0-9]{3,}$') && isQuantity(${x})`;
+
 /** A resource quantity ("500m", "4Gi", 2): the CRD's x-kubernetes-int-or-string. */
 export const quantity = z.union([z.string().max(64), z.number().int()]).meta({
   'x-kubernetes-int-or-string': true,
   ...cel({
-    rule: "isQuantity(string(self)) && quantity(string(self)).compareTo(quantity('0')) >= 0",
-    message: 'must be a non-negative quantity like 8, 500m or 48Gi',
+    rule: `${isQuantityExpr('string(self)')} && !string(self).startsWith('-')`,
+    message: 'must be a non-negative quantity like 8, 500m or 48Gi (exponents of at most 2 digits)',
   }),
 });
 
