@@ -77,7 +77,7 @@ export const validSpecs: ValidCase[] = [
     name: 'limits equal to requests in other units',
     spec: withResources({
       requests: { cpu: 2, memory: '1024Mi' },
-      limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '10G' },
+      limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '10G', 'hugepages-2Mi': '1Gi' },
     }),
   },
   {

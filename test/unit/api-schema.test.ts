@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { repoRoot } from '../../dev/paths.ts';
 import { zimageDeploymentName } from '../../src/operator/api/v1alpha1/object-name.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import { describeIssues, fieldPath } from '../../src/operator/reconcile.ts';
@@ -32,6 +36,17 @@ describe('ZImageDeployment spec (zod side of the shared table)', () => {
 
   it.each(validSpecs.map((c) => [c.name, c] as const))('accepts %s', (_name, c) => {
     expect(zodVerdict(c)).toBe('accepted');
+  });
+
+  const examples = fs.readdirSync(path.join(repoRoot, 'deploy', 'examples'));
+  it.each(examples)('accepts the shipped example %s', (file) => {
+    const obj = parse(fs.readFileSync(path.join(repoRoot, 'deploy', 'examples', file), 'utf8')) as {
+      metadata: { name: string };
+      spec: unknown;
+    };
+    expect(zodVerdict({ name: file, objectName: obj.metadata.name, spec: () => obj.spec })).toBe(
+      'accepted',
+    );
   });
 
   it('fills the documented defaults', () => {

@@ -14,6 +14,13 @@ export const invalidPlacementAndAutoscaling: InvalidCase[] = [
     name: 'GPU resource without a domain',
     spec: withGpu({ resource: 'gpu' }),
     field: 'spec.gpu.resource',
+    message: 'must be an extended resource name like nvidia.com/gpu',
+  },
+  {
+    name: 'GPU resource name ending in a dash',
+    spec: withGpu({ resource: 'nvidia.com/gpu-' }),
+    field: 'spec.gpu.resource',
+    message: 'must be an extended resource name like nvidia.com/gpu',
   },
   {
     name: 'minReplicas above maxReplicas',

@@ -127,7 +127,13 @@ export const invalidWorkload: InvalidCase[] = [
     name: 'resource name not a qualified name',
     spec: withResources({ requests: { 'bad name!': '1' } }),
     field: 'spec.runtime.resources.requests',
-    message: 'resource names must be qualified names',
+    message: 'prefixed qualified names',
+  },
+  {
+    name: 'unprefixed resource name that is not a standard one',
+    spec: withResources({ requests: { gpu: '1' } }),
+    field: 'spec.runtime.resources.requests',
+    message: 'resource names must be cpu, memory, ephemeral-storage, hugepages-<size>',
   },
   {
     name: 'subPath climbing out of the claim',

@@ -79,8 +79,13 @@ export const gpuSpec = z
       .string()
       .min(1)
       .max(253)
-      .regex(/^[a-z0-9.-]+\/[a-z0-9._-]+$/, 'must be an extended resource name like nvidia.com/gpu')
       .default('nvidia.com/gpu')
+      .meta(
+        cel({
+          rule: `self.contains('/') && ${isQualifiedName('self')}`,
+          message: `must be an extended resource name like nvidia.com/gpu: ${qualifiedNameHint}`,
+        }),
+      )
       .describe('Extended resource name of the GPU.'),
     memoryGiB: z
       .number()

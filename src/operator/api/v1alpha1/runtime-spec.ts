@@ -104,12 +104,19 @@ function resourceRules() {
   return cel(both, ...defaulted);
 }
 
+/** Unprefixed names a container may use (the API server's IsStandardContainerResourceName). */
+const standardResources = ['cpu', 'memory', 'ephemeral-storage'];
+
 const resourceList = (what: string) =>
   boundedRecord(quantity, maxResources)
     .meta(
       cel({
-        rule: `self.all(k, ${isQualifiedName('k')})`,
-        message: `resource names must be qualified names: ${qualifiedNameHint}`,
+        rule:
+          `self.all(k, ${isQualifiedName('k')} && (k.contains('/') || ` +
+          `k in [${standardResources.map((r) => `'${r}'`).join(', ')}] || k.startsWith('hugepages-')))`,
+        message:
+          `resource names must be ${standardResources.join(', ')}, hugepages-<size>, or ` +
+          `prefixed qualified names (${qualifiedNameHint})`,
       }),
     )
     .optional()
