@@ -47,9 +47,9 @@ const clearingSideRule = {
 };
 
 /**
- * Upper bounds of a rule's windows. `for`: an hour of 1 s samples (3600 a signal) is what the
- * direct scrape keeps; longer trends belong to Prometheus. `cooldown`: past an hour a rule
- * could not act again within a working shift's incident.
+ * Upper bounds of a rule's windows. `for`: an hour at the default 1 s interval is 3600 samples
+ * a signal for the decider to hold; longer trends belong to Prometheus recording rules.
+ * `cooldown`: a rule silenced for more than an hour could not act again within one incident.
  */
 const windowLimit = { for: '1h', cooldown: '1h' } as const;
 const windowRule = (field: keyof typeof windowLimit) =>

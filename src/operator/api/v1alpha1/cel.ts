@@ -6,9 +6,14 @@
  * CRD get the same verdict. The schema types the values as the API server does: `integer` is a
  * CEL int, `number` a double, int-or-string either.
  *
+ * Why evaluate rather than drop the zod copies and leave the API server the only gate: the
+ * operator also reads objects admitted under an older, laxer CRD, and must refuse them as the
+ * API server now would (InvalidSpec) instead of sending children the API server rejects.
+ *
  * Kubernetes adds libraries to CEL; cel-es ships the strings extension, and this file adds the
  * one other the rules use: quantity (isQuantity, quantity, compareTo). A rule that calls any
- * other Kubernetes function fails here with "unbound function" (a unit test runs every rule).
+ * other Kubernetes function fails here with "unbound function" (a unit test breaks every rule
+ * with a row of the shared table and demands a clean false).
  */
 import {
   celEnv,
