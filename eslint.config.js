@@ -90,6 +90,8 @@ export default tseslint.config(
       'tools/go/',
       '.gpubundle/',
       '.device/',
+      '.device-cuda/',
+      'tmp/',
     ],
   },
   js.configs.recommended,

@@ -63,14 +63,15 @@ describe('validation at kubectl apply time', () => {
   it.each(invalidSpecs.map((c) => [c.name, c] as const))(
     'API server rejects %s, naming the field',
     async (_n, c) => {
-      const verdict = await apiVerdict(kc, namespace, 'invalid', c.spec());
+      const verdict = await apiVerdict(kc, namespace, c.objectName ?? 'invalid', c.spec());
       expect(verdict).toMatch(/^4(00|22): /);
       expect(verdict).toContain(c.apiField ?? c.field);
+      if (c.message) expect(verdict).toContain(c.message);
     },
   );
 
   it.each(validSpecs.map((c) => [c.name, c] as const))('API server accepts %s', async (_n, c) => {
-    expect(await apiVerdict(kc, namespace, 'valid', c.spec())).toBe('accepted');
+    expect(await apiVerdict(kc, namespace, c.objectName ?? 'valid', c.spec())).toBe('accepted');
   });
 });
 
