@@ -1,8 +1,9 @@
-/** The runtime's fastify app over a FakeEngine, for app.inject() tests. */
-import { pino } from 'pino';
+/** The runtime's fastify app over a FakeEngine, for app.inject() and loopback tests. */
+import net from 'node:net';
+import { pino, type Logger } from 'pino';
 import { afterEach } from 'vitest';
 import { runtimePaths, type LiveConfig } from '../../src/contract/runtime.ts';
-import { buildApp, createQueue } from '../../src/runtime/app.ts';
+import { buildApp, createQueue, type AppDeps } from '../../src/runtime/app.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
 import type { Clock } from '../../src/runtime/queue.ts';
@@ -17,6 +18,9 @@ export interface TestAppOptions {
   live?: LiveConfig;
   /** Default true: the engine has started. */
   started?: boolean;
+  /** Default: silent. */
+  logger?: Logger;
+  serverOptions?: AppDeps['serverOptions'];
 }
 
 export async function testApp(options: TestAppOptions = {}) {
@@ -40,7 +44,8 @@ export async function testApp(options: TestAppOptions = {}) {
     state,
     metrics,
     liveConfig: () => live,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
+    ...(options.serverOptions ? { serverOptions: options.serverOptions } : {}),
   });
   return { app, config, engine, state, metrics, queue, live };
 }
@@ -79,4 +84,74 @@ export function testAppPerTest(): (options?: TestAppOptions) => Promise<TestApp>
     current = undefined;
   });
   return async (options = {}) => (current = await testApp(options));
+}
+
+/** A logger that keeps its lines (level, msg, ...) for assertions. */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  return { logger, lines };
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** When the connection closed, in ms after connecting. */
+  closedAfterMs: number;
+}
+
+/**
+ * Send raw bytes over TCP and read what comes back until the server closes: for what HTTP
+ * clients refuse to send (malformed requests, pauses, half bodies). `chunks` are written one
+ * after another, `gapMs` apart; `hangUpAfterMs` destroys the socket from the client side.
+ */
+export function rawRequest(
+  port: number,
+  chunks: string[],
+  options: { gapMs?: number; hangUpAfterMs?: number } = {},
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = net.connect(port, '127.0.0.1');
+    const timers: NodeJS.Timeout[] = [];
+    let received = '';
+    socket.on('connect', () => {
+      chunks.forEach((chunk, i) =>
+        timers.push(
+          setTimeout(() => socket.writable && socket.write(chunk), i * (options.gapMs ?? 0)),
+        ),
+      );
+      if (options.hangUpAfterMs !== undefined)
+        timers.push(setTimeout(() => socket.destroy(), options.hangUpAfterMs));
+    });
+    socket.on('data', (data) => (received += data.toString('utf8')));
+    // A reset after the answer (the server destroys the socket) is not a failure.
+    socket.on('error', (err) => (received ? undefined : reject(err)));
+    socket.on('close', () => {
+      for (const timer of timers) clearTimeout(timer);
+      resolve({ ...parseRaw(received), closedAfterMs: performance.now() - started });
+    });
+  });
+}
+
+function parseRaw(text: string): Omit<RawAnswer, 'closedAfterMs'> {
+  const end = text.indexOf('\r\n\r\n');
+  const [statusLine = '', ...headerLines] = text
+    .slice(0, end < 0 ? text.length : end)
+    .split('\r\n');
+  const headers = Object.fromEntries(
+    headerLines.map((line) => {
+      const at = line.indexOf(':');
+      return [line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim()];
+    }),
+  );
+  return {
+    status: Number(statusLine.split(' ')[1] ?? 0),
+    headers,
+    body: end < 0 ? '' : text.slice(end + 4),
+  };
 }
