@@ -104,38 +104,65 @@ export interface RawAnswer {
   closedAfterMs: number;
 }
 
+export interface RawConnection {
+  write(text: string): void;
+  /** Hang up from the client side. */
+  destroy(): void;
+  /** What came back, once the connection closed (either side). */
+  answer: Promise<RawAnswer>;
+}
+
 /**
- * Send raw bytes over TCP and read what comes back until the server closes: for what HTTP
- * clients refuse to send (malformed requests, pauses, half bodies). `chunks` are written one
- * after another, `gapMs` apart; `hangUpAfterMs` destroys the socket from the client side.
+ * A TCP connection to write raw HTTP on, for what HTTP clients refuse to send (malformed
+ * requests, pauses, half a request held open); resolves once connected.
  */
-export function rawRequest(
+export function rawConnection(port: number): Promise<RawConnection> {
+  return new Promise((resolveConnected, rejectConnected) => {
+    const started = performance.now();
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    let failure: Error | undefined;
+    socket.on('data', (data) => (received += data.toString('utf8')));
+    // A reset after the answer (the server destroys the socket) is not a failure.
+    socket.on('error', (err) => (received ? undefined : (failure = err)));
+    const answer = new Promise<RawAnswer>((resolve, reject) =>
+      socket.on('close', () =>
+        failure && !received
+          ? reject(failure)
+          : resolve({ ...parseRaw(received), closedAfterMs: performance.now() - started }),
+      ),
+    );
+    socket.on('connect', () =>
+      resolveConnected({
+        write: (text) => void (socket.writable && socket.write(text)),
+        destroy: () => socket.destroy(),
+        answer,
+      }),
+    );
+    socket.once('error', rejectConnected);
+  });
+}
+
+/**
+ * Write `chunks` one after another, `gapMs` apart, and read what comes back until the server
+ * closes; `hangUpAfterMs` destroys the socket from the client side.
+ */
+export async function rawRequest(
   port: number,
   chunks: string[],
   options: { gapMs?: number; hangUpAfterMs?: number } = {},
 ): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const socket = net.connect(port, '127.0.0.1');
-    const timers: NodeJS.Timeout[] = [];
-    let received = '';
-    socket.on('connect', () => {
-      chunks.forEach((chunk, i) =>
-        timers.push(
-          setTimeout(() => socket.writable && socket.write(chunk), i * (options.gapMs ?? 0)),
-        ),
-      );
-      if (options.hangUpAfterMs !== undefined)
-        timers.push(setTimeout(() => socket.destroy(), options.hangUpAfterMs));
-    });
-    socket.on('data', (data) => (received += data.toString('utf8')));
-    // A reset after the answer (the server destroys the socket) is not a failure.
-    socket.on('error', (err) => (received ? undefined : reject(err)));
-    socket.on('close', () => {
-      for (const timer of timers) clearTimeout(timer);
-      resolve({ ...parseRaw(received), closedAfterMs: performance.now() - started });
-    });
-  });
+  const connection = await rawConnection(port);
+  const timers = chunks.map((chunk, i) =>
+    setTimeout(() => connection.write(chunk), i * (options.gapMs ?? 0)),
+  );
+  if (options.hangUpAfterMs !== undefined)
+    timers.push(setTimeout(() => connection.destroy(), options.hangUpAfterMs));
+  try {
+    return await connection.answer;
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
 }
 
 function parseRaw(text: string): Omit<RawAnswer, 'closedAfterMs'> {
