@@ -69,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Logger type the instance's generics differ from the default ones route modules use).
   const logger: FastifyBaseLogger = deps.logger;
   const onClientError = (reason: ClientErrorReason) => deps.metrics.clientErrors.inc({ reason });
+  const handleError = errorHandler({ bodyLimit: config.bodyLimitBytes, onClientError });
   const app = Fastify({
     loggerInstance: logger,
     // Probes and scrapes come every few seconds; the generate route logs its own line.
@@ -81,12 +82,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       onClientError,
       receiveTimeoutMs: deps.serverOptions?.requestTimeout,
     }),
+    // A URL the router cannot decode (FST_ERR_BAD_URL) is answered before any hook runs.
+    frameworkErrors: (err, request, reply) =>
+      handleError(err, request, reply.header('x-request-id', request.id)),
     // While closing, requests on open connections still reach the routes, which answer 503
     // draining in the documented envelope (fastify's own 503 body has another shape).
     return503OnClosing: false,
     ...deps.serverOptions,
   });
-  app.setErrorHandler(errorHandler({ bodyLimit: config.bodyLimitBytes, onClientError }));
+  app.setErrorHandler(handleError);
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -148,11 +148,38 @@ describe('a client that hangs up while sending the body', () => {
   });
 });
 
+describe("fastify's own errors, in the envelope", () => {
+  // [name, method, url, content type and body, status, code]
+  const rows: [string, 'GET' | 'POST', string, [string, string] | undefined, number, string][] = [
+    ['a URL that does not decode', 'GET', '/%E0%A4%A', undefined, 400, 'bad_url'],
+    [
+      'invalid JSON to a route outside the API',
+      'POST',
+      runtimePaths.healthz,
+      ['application/json', '{bad'],
+      400,
+      'invalid_json',
+    ],
+    ['an unknown route', 'GET', '/v1/models', undefined, 404, 'not_found'],
+  ];
+
+  it.each(rows)('%s', async (_name, method, url, sent, status, code) => {
+    const t = await setup();
+    const res = await t.app.inject({
+      method,
+      url,
+      ...(sent ? { headers: { 'content-type': sent[0] }, payload: sent[1] } : {}),
+    });
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.json<ErrorBody>().error).toMatchObject({ type: 'invalid_request_error', code });
+  });
+});
+
 describe('x-request-id', () => {
   it.each([
     ['a generation', 'POST', runtimePaths.generate],
     ['a probe', 'GET', runtimePaths.healthz],
-    ['an unknown route (404)', 'GET', '/v1/models'],
   ])('is on the answer to %s', async (_name, method, url) => {
     const t = await setup();
     const res = await t.app.inject({

@@ -68,6 +68,13 @@ function fromFastify(err: FastifyError, bodyLimit: number, contentType: string):
         `content-type "${contentType}" is not supported; send the body as application/json`,
         { status: 415, type: 'invalid_request_error', code: 'unsupported_media_type' },
       );
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      // fastify's own JSON parser, on routes outside the API (the API has parseJsonBody).
+      return new ApiError('request body is not valid JSON', {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'invalid_json',
+      });
     default:
       // E.g. FST_ERR_CTP_INVALID_CONTENT_LENGTH -> invalid_content_length.
       return new ApiError(err.message, {
