@@ -212,7 +212,9 @@ describe('dedicated processes', () => {
 
     // The listener stays open while admitted work finishes: a new request is answered 503
     // (a load balancer retries it elsewhere), never refused at the TCP level.
-    const refused = await generate<ErrorBody>(rt, small);
+    const refused = await generate<ErrorBody>(rt, small).catch((err: unknown) => {
+      throw new Error(`no answer while draining:\n${proc.tail(30)}`, { cause: err });
+    });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(refused.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
