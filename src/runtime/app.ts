@@ -83,8 +83,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       receiveTimeoutMs: deps.serverOptions?.requestTimeout,
     }),
     // A URL the router cannot decode (FST_ERR_BAD_URL) is answered before any hook runs.
-    frameworkErrors: (err, request, reply) =>
-      handleError(err, request, reply.header('x-request-id', request.id)),
+    frameworkErrors: (err, request, reply) => {
+      void handleError(err, request, reply.header('x-request-id', request.id));
+    },
     // While closing, requests on open connections still reach the routes, which answer 503
     // draining in the documented envelope (fastify's own 503 body has another shape).
     return503OnClosing: false,
