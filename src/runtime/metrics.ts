@@ -26,6 +26,19 @@ export const configErrorReasons = [
 ] as const;
 export type ConfigErrorReason = (typeof configErrorReasons)[number];
 
+/** Why a request never arrived whole (zimage_client_errors_total{reason}). */
+export const clientErrorReasons = [
+  /** The client hung up while sending the body (the API also counts it as 499). */
+  'aborted',
+  /** Headers and body not received within the server's 30 s: 408. */
+  'timeout',
+  /** Not HTTP that node can parse (request line, Content-Length, ...): 400. */
+  'malformed',
+  /** Headers over node's 16 KiB limit: 431. */
+  'headers_too_large',
+] as const;
+export type ClientErrorReason = (typeof clientErrorReasons)[number];
+
 /** What scrape-time gauges read; absent in tests that only count. */
 export interface MetricSource {
   /** What the engine runs now; undefined before it has started. */
@@ -78,6 +91,12 @@ export function createRuntimeMetrics(source?: MetricSource) {
       name: runtimeMetrics.requests,
       help: 'Generation requests by HTTP status code (499: client went away).',
       labelNames: ['code'] as const,
+      registers,
+    }),
+    clientErrors: new Counter({
+      name: 'zimage_client_errors_total',
+      help: 'Requests that never arrived whole, by reason: the client hung up, was too slow or sent malformed HTTP.',
+      labelNames: ['reason'] as const,
       registers,
     }),
     images: new Counter({

@@ -3,16 +3,15 @@ import { liveConfigKey, runtimeEnv } from '../../src/contract/runtime.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
 import { buildConfigMap, buildRole } from '../../src/operator/builders/children.ts';
-import {
-  buildDeployment,
-  terminationGraceSeconds,
-} from '../../src/operator/builders/deployment.ts';
+import { buildDeployment } from '../../src/operator/builders/deployment.ts';
 import {
   buildPrometheusRule,
   buildServiceMonitor,
 } from '../../src/operator/builders/monitoring.ts';
 import { promDuration } from '../../src/operator/signals/promql.ts';
 import { effectiveOf } from '../../src/operator/reconcile.ts';
+import { loadConfig } from '../../src/runtime/config.ts';
+import { renderedRuntimeEnv } from '../support/runtime-rendered-env.ts';
 import { baseSpec } from '../support/specs.ts';
 
 function cr(extra: Record<string, unknown> = {}): ZImageDeployment {
@@ -66,13 +65,26 @@ describe('buildDeployment', () => {
     expect(c.resources?.requests?.memory).toBe('24Gi');
   });
 
-  it('derives the grace period from the request timeout, and budgets start-up for model load', () => {
-    const pod = podOf(cr({ runtime: { ...baseSpec().runtime, requestTimeoutSeconds: 60 } })).spec!;
-    expect(pod.terminationGracePeriodSeconds).toBe(terminationGraceSeconds(60));
-    expect(terminationGraceSeconds(60)).toBeGreaterThan(60);
-    const probe = pod.containers[0]!.startupProbe!;
-    expect(probe.periodSeconds! * probe.failureThreshold!).toBe(600);
-  });
+  it.each([1, 60, 120, 3600])(
+    'request timeout %i s: the kubelet kills only after preStop and the whole runtime drain, and start-up has 600 s',
+    (requestTimeoutSeconds) => {
+      const z = cr({ runtime: { ...baseSpec().runtime, requestTimeoutSeconds } });
+      const pod = podOf(z).spec!;
+      const preStop = pod.containers[0]!.lifecycle?.preStop?.sleep?.seconds ?? 0;
+      // The runtime's own drain deadline, as it reads the env rendered for this pod.
+      const { shutdownGraceSeconds } = loadConfig(renderedRuntimeEnv(z), () => {
+        throw new Error('no files');
+      });
+      // SIGTERM comes after the preStop sleep; the runtime then drains for up to its grace
+      // and exits (1 if work is left). A SIGKILL before that would cut a request it could
+      // still have finished.
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStop + shutdownGraceSeconds);
+      expect(preStop).toBeGreaterThan(0);
+      expect(shutdownGraceSeconds).toBeGreaterThan(requestTimeoutSeconds);
+      const probe = pod.containers[0]!.startupProbe!;
+      expect(probe.periodSeconds! * probe.failureThreshold!).toBe(600);
+    },
+  );
 
   it('rolls one pod at a time without surging (no spare GPU needed)', () => {
     const d = buildDeployment(cr(), effectiveOf(cr()));

@@ -45,7 +45,11 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.executionProvider, value: effective.executionProvider },
     { name: runtimeEnv.attention, value: effective.attention },
     { name: runtimeEnv.precision, value: cr.spec.model.precision },
-    { name: runtimeEnv.maxResolution, value: runtime.maxResolution },
+    // The CRD's pattern lets "0512x0512" through; the runtime reads only the plain "512x512".
+    {
+      name: runtimeEnv.maxResolution,
+      value: runtime.maxResolution.split('x').map(Number).join('x'),
+    },
     { name: runtimeEnv.maxQueue, value: String(runtime.maxQueue) },
     { name: runtimeEnv.requestTimeoutSeconds, value: String(runtime.requestTimeoutSeconds) },
     { name: runtimeEnv.port, value: String(runtimePort) },
