@@ -1,7 +1,7 @@
 /**
  * Kubernetes Events without spam: the same (object, type, reason, message) is recorded at
  * most once per 10 minutes. A reconcile loop that keeps hitting the same problem (a missing
- * claim rechecked every 30 s) therefore leaves one Event, not 20 an hour.
+ * claim rechecked every 10 s) therefore leaves one Event, not 20 an hour.
  */
 import type { Logger } from 'pino';
 import type { ZImageDeploymentObject } from './api/v1alpha1/types.ts';
@@ -12,11 +12,11 @@ const quietMs = 10 * 60_000;
 
 export class EventRecorder {
   private readonly sent = new Map<string, number>();
-  private readonly kube: Kube;
+  private readonly kube: Pick<Kube, 'event'>;
   private readonly log: Logger;
   private readonly now: () => number;
 
-  constructor(kube: Kube, log: Logger, now: () => number = Date.now) {
+  constructor(kube: Pick<Kube, 'event'>, log: Logger, now: () => number = Date.now) {
     this.kube = kube;
     this.log = log;
     this.now = now;

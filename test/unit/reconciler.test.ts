@@ -1,0 +1,378 @@
+/**
+ * The Reconciler itself, against a fake API boundary (test/support/fake-api.ts), as Knative's
+ * TableTest: each row gives the caches and how the API answers, and wants the calls made,
+ * the status written, the Events and the WorkResult.
+ */
+import type { V1ConfigMap, V1Service } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { Condition } from '../../src/operator/api/v1alpha1/status.ts';
+import type { WorkResult } from '../../src/operator/queue.ts';
+import { apiError, FakeWorld } from '../support/fake-api.ts';
+import {
+  all,
+  deployment422,
+  healthy,
+  isKind,
+  object,
+  once,
+  pendingPod,
+  replicaFailure,
+  running,
+  supporting,
+  withRuntime,
+} from '../support/reconciler-world.ts';
+import { baseSpec } from '../support/specs.ts';
+
+interface Want {
+  /** Applies that succeeded, in any order (the plan runs children in parallel). */
+  applied: string[];
+  /** Other calls that must (not) happen. */
+  calls?: string[];
+  /** [a, b]: call a happens before call b. */
+  order?: [string, string][];
+  noCalls?: string[];
+  ready?: [Condition['status'], string, ...string[]];
+  progressing?: [Condition['status'], string];
+  /** No status write at all. */
+  noStatus?: true;
+  observedGeneration?: number;
+  events: string[];
+  result: WorkResult | { throws: RegExp };
+}
+
+interface Row {
+  name: string;
+  given: (w: FakeWorld) => void;
+  answers?: FakeWorld['answers'];
+  /** Reconcile once first and start counting after it (what it wrote is in the caches). */
+  warm?: true;
+  want: Want;
+}
+
+const rows: Row[] = [
+  {
+    name: 'fresh create: every child, RoleBinding after its Role, Deployment last',
+    given: (w) => w.putCr(object()),
+    want: {
+      applied: all,
+      order: [
+        ['applied Role/turbo-runtime-config', 'apply RoleBinding/turbo-runtime-config'],
+        ...supporting.map((s): [string, string] => [`applied ${s}`, 'apply Deployment/turbo']),
+      ],
+      ready: ['False', 'PodsNotReady', '0/1 replicas ready'],
+      observedGeneration: 1,
+      events: ['Normal Created'],
+      result: {},
+    },
+  },
+  {
+    name: 'unchanged world: writes nothing',
+    given: (w) => running(w, healthy),
+    warm: true,
+    want: { applied: [], noStatus: true, events: [], result: {} },
+  },
+  {
+    name: 'Deployment refused (422): Ready=False naming child and field, slow recheck',
+    given: (w) => running(w, healthy, withRuntime({ resources: { requests: { cpu: '-1' } } })),
+    answers: { apply: (o) => (isKind('Deployment')(o) ? deployment422 : undefined) },
+    want: {
+      applied: [],
+      noCalls: ['delete Deployment/turbo', 'dryrun Deployment/turbo'],
+      ready: [
+        'False',
+        'ChildRejected',
+        'Deployment.apps "turbo" is invalid',
+        'spec.template.spec.containers[0].resources.requests[cpu]',
+        '[from spec.runtime.resources]',
+        'keeps its last applied spec (1/1 pods ready)',
+      ],
+      progressing: ['False', 'ChildRejected'],
+      observedGeneration: 2,
+      events: ['Warning ChildRejected'],
+      result: { requeueAfterMs: 60_000 },
+    },
+  },
+  {
+    name: 'Service refused by quota (403): the Deployment is not applied, nothing deleted',
+    given: (w) => {
+      running(w, healthy, withRuntime({ attention: 'math' }));
+      w.children.delete('Service/ml/turbo');
+    },
+    answers: {
+      apply: (o) =>
+        isKind('Service')(o)
+          ? apiError(
+              403,
+              'services "turbo" is forbidden: exceeded quota: no-services, requested: count/services=1, used: count/services=0, limited: count/services=0',
+            )
+          : isKind('Deployment')(o)
+            ? new Error('the Deployment must not be applied')
+            : undefined,
+    },
+    want: {
+      applied: [],
+      noCalls: ['apply Deployment/turbo', 'delete Service/turbo', 'dryrun Service/turbo'],
+      ready: ['False', 'ChildRejected', 'services "turbo" is forbidden: exceeded quota'],
+      observedGeneration: 2,
+      events: ['Warning ChildRejected'],
+      result: { requeueAfterMs: 60_000 },
+    },
+  },
+  {
+    name: 'ConfigMap refused and refused on its own too (dry run 422): never deleted',
+    given: (w) => running(w, healthy, withRuntime({ steps: 4 })),
+    answers: {
+      apply: (o) =>
+        isKind('ConfigMap')(o)
+          ? apiError(
+              422,
+              "configmaps \"turbo-runtime\" is forbidden: ValidatingAdmissionPolicy 'no-cm' with binding 'no-cm' denied request: no config maps here",
+            )
+          : undefined,
+      dryRun: () => apiError(422, 'configmaps "turbo-runtime" is forbidden: denied'),
+    },
+    want: {
+      applied: [],
+      calls: ['dryrun ConfigMap/turbo-runtime'],
+      noCalls: ['delete ConfigMap/turbo-runtime', 'apply Deployment/turbo'],
+      ready: ['False', 'ChildRejected', "ValidatingAdmissionPolicy 'no-cm'"],
+      events: ['Warning ChildRejected'],
+      result: { requeueAfterMs: 60_000 },
+    },
+  },
+  {
+    name: 'ConfigMap hand-edited beyond repair (422, but fine on its own): recreated',
+    given: (w) => {
+      running(w, healthy);
+      const cm = w.getChild<V1ConfigMap>('ConfigMap', 'ml', 'turbo-runtime')!;
+      w.putChild({ ...cm, data: { 'config.json': '{"steps":"nine"}' } } as V1ConfigMap);
+    },
+    answers: once(
+      (o) =>
+        isKind('ConfigMap')(o)
+          ? apiError(422, 'ConfigMap "turbo-runtime" is invalid: data: Invalid value')
+          : undefined,
+      () => apiError(409, 'configmaps "turbo-runtime" already exists', { reason: 'AlreadyExists' }),
+    ),
+    want: {
+      applied: ['ConfigMap/turbo-runtime'],
+      calls: ['dryrun ConfigMap/turbo-runtime', 'delete ConfigMap/turbo-runtime'],
+      events: ['Normal Updated'],
+      result: {},
+    },
+  },
+  {
+    name: 'Service of another controller refused (422): never deleted',
+    given: (w) => {
+      running(w, healthy);
+      const svc = w.getChild<V1Service>('Service', 'ml', 'turbo')!;
+      w.putChild({
+        ...svc,
+        metadata: {
+          ...svc.metadata,
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'u-other', controller: true },
+          ],
+        },
+        spec: { ...svc.spec, ports: [] },
+      } as V1Service);
+    },
+    answers: {
+      apply: (o) =>
+        isKind('Service')(o)
+          ? apiError(
+              422,
+              'Service "turbo" is invalid: metadata.ownerReferences: Invalid value: []v1.OwnerReference{...}: Only one reference can have Controller set to true',
+            )
+          : undefined,
+    },
+    want: {
+      applied: [],
+      noCalls: ['dryrun Service/turbo', 'delete Service/turbo', 'apply Deployment/turbo'],
+      ready: ['False', 'ChildRejected', 'Only one reference can have Controller set to true'],
+      events: ['Warning ChildRejected'],
+      result: { requeueAfterMs: 60_000 },
+    },
+  },
+  {
+    name: 'duplicate pull secrets (500 from the typed patch) is a rejection, not a retry',
+    given: (w) => running(w, healthy, { ...baseSpec(), imagePullSecrets: [{ name: 'regcred' }] }),
+    answers: {
+      apply: (o) =>
+        isKind('Deployment')(o)
+          ? apiError(
+              500,
+              'failed to create typed patch object (ml/turbo; apps/v1, Kind=Deployment): .spec.template.spec.imagePullSecrets: duplicate entries for key [name="regcred"]',
+            )
+          : undefined,
+    },
+    want: {
+      applied: [],
+      ready: [
+        'False',
+        'ChildRejected',
+        'Deployment "turbo": failed to create typed patch object',
+        '[from spec.imagePullSecrets]',
+      ],
+      events: ['Warning ChildRejected'],
+      result: { requeueAfterMs: 60_000 },
+    },
+  },
+  {
+    name: 'API server error (5xx): thrown for the backoff queue, in its own words',
+    given: (w) => w.putCr(object()),
+    answers: {
+      apply: (o) =>
+        isKind('Service')(o) ? apiError(500, 'etcdserver: request timed out') : undefined,
+    },
+    want: {
+      applied: supporting.filter((s) => s !== 'Service/turbo'),
+      noCalls: ['apply Deployment/turbo', 'status'],
+      events: ['Normal Created', 'Warning ReconcileFailed'],
+      result: { throws: /etcdserver: request timed out/ },
+    },
+  },
+  {
+    name: 'conflict on the status write (409): retried soon, no Warning',
+    given: (w) => w.putCr(object()),
+    answers: {
+      status: () =>
+        apiError(
+          409,
+          'Operation cannot be fulfilled on zimagedeployments.zimage.dev "turbo": the object has been modified; please apply your changes to the latest version and try again',
+          { reason: 'Conflict' },
+        ),
+    },
+    want: {
+      applied: all,
+      calls: ['status'],
+      events: ['Normal Created'],
+      result: { requeueAfterMs: 1_000 },
+    },
+  },
+  {
+    name: 'ReplicaSet cannot create pods: ReplicaFailure with the controller’s message',
+    given: (w) =>
+      running(w, {
+        replicas: 0,
+        readyReplicas: 0,
+        updatedReplicas: 0,
+        conditions: [replicaFailure],
+      }),
+    want: {
+      applied: [],
+      ready: ['False', 'ReplicaFailure', 'exceeded quota: gpus', 'Deployment "turbo"'],
+      progressing: ['False', 'ReplicaFailure'],
+      observedGeneration: 1,
+      events: ['Warning ReplicaFailure'],
+      result: {},
+    },
+  },
+  {
+    name: 'pods the scheduler cannot place: PodsUnschedulable with its message',
+    given: (w) => {
+      running(w, { replicas: 2, readyReplicas: 0, updatedReplicas: 2 });
+      w.pods = [pendingPod('turbo-6f9c7d-b'), pendingPod('turbo-6f9c7d-a')];
+    },
+    want: {
+      applied: [],
+      ready: [
+        'False',
+        'PodsUnschedulable',
+        '2 pods cannot be scheduled; pod "turbo-6f9c7d-a": 0/7 nodes are available',
+        'Insufficient nvidia.com/gpu',
+      ],
+      progressing: ['False', 'PodsUnschedulable'],
+      events: ['Warning PodsUnschedulable'],
+      result: {},
+    },
+  },
+  {
+    name: 'model claim missing: blocked, running children untouched, rechecked',
+    given: (w) => {
+      running(w, healthy, withRuntime({ attention: 'math' }));
+      w.claims.clear();
+    },
+    want: {
+      applied: [],
+      noCalls: ['apply Deployment/turbo'],
+      ready: ['False', 'ModelClaimMissing', 'spec.model.source.pvc.claimName'],
+      observedGeneration: 2,
+      events: ['Warning ModelClaimMissing'],
+      result: { requeueAfterMs: 10_000 },
+    },
+  },
+  {
+    name: 'invalid spec: InvalidSpec naming the field, nothing applied, no retry',
+    given: (w) => w.putCr(object(3, { ...baseSpec(), runtime: { image: 'x:1', steps: 0 } })),
+    want: {
+      applied: [],
+      ready: ['False', 'InvalidSpec', 'spec.runtime.steps'],
+      observedGeneration: 3,
+      events: ['Warning InvalidSpec'],
+      result: {},
+    },
+  },
+];
+
+async function outcome(w: FakeWorld): Promise<WorkResult | { throws: string }> {
+  try {
+    return await w.reconciler().reconcile('ml/turbo');
+  } catch (err) {
+    return { throws: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function checkCalls(w: FakeWorld, want: Want): void {
+  const applied = w.calls.filter((c) => c.startsWith('applied ')).map((c) => c.slice(8));
+  expect(applied.sort()).toEqual([...want.applied].sort());
+  for (const call of want.calls ?? []) expect(w.calls).toContain(call);
+  for (const call of want.noCalls ?? []) expect(w.calls).not.toContain(call);
+  for (const [a, b] of want.order ?? []) {
+    expect(w.calls).toContain(b);
+    expect(w.calls.indexOf(a), `${a} before ${b}`).toBeLessThan(w.calls.indexOf(b));
+  }
+  if (want.noStatus) expect(w.calls).not.toContain('status');
+  expect(w.events.map((e) => `${e.type} ${e.reason}`)).toEqual(want.events);
+  for (const e of w.events) expect(e.message).not.toMatch(/HTTP-Code/);
+}
+
+function checkStatus(w: FakeWorld, want: Want): void {
+  const status = w.statusWrites.at(-1);
+  const condition = (type: string) => status?.conditions?.find((c) => c.type === type);
+  if (want.ready) {
+    const [s, reason, ...words] = want.ready;
+    const ready = condition('Ready');
+    expect(ready).toMatchObject({ status: s, reason });
+    for (const word of words) expect(ready?.message).toContain(word);
+    // The Event says the same as the condition.
+    const event = w.events.find((e) => e.reason === reason);
+    if (event) expect(event.message).toBe(ready?.message.slice(0, 1024));
+  }
+  if (want.progressing) {
+    const [s, reason] = want.progressing;
+    expect(condition('Progressing')).toMatchObject({ status: s, reason });
+  }
+  if (want.observedGeneration !== undefined)
+    expect(status?.observedGeneration).toBe(want.observedGeneration);
+}
+
+describe('Reconciler (table)', () => {
+  it.each(rows.map((r) => [r.name, r] as const))('%s', async (_n, row) => {
+    const w = new FakeWorld();
+    row.given(w);
+    if (row.warm) {
+      await w.reconciler().reconcile('ml/turbo');
+      w.resetCalls();
+    }
+    w.answers = row.answers ?? {};
+    const result = await outcome(w);
+    if ('throws' in row.want.result) {
+      const thrown = (result as { throws?: string }).throws;
+      expect(thrown).toMatch(row.want.result.throws);
+      expect(thrown).not.toMatch(/HTTP-Code/);
+    } else expect(result).toEqual(row.want.result);
+    checkCalls(w, row.want);
+    checkStatus(w, row.want);
+  });
+});
