@@ -98,8 +98,9 @@ source change the pod template and roll the Deployment one pod at a time (maxSur
 
 Validation happens at \`kubectl apply\`: the structural schema and CEL rules below reject a bad
 spec with a message naming the field. A spec that is valid but cannot run (no node offers
-\`spec.gpu.resource\`, the model claim is missing) gives \`Ready=False\` with a reason, and leaves
-running children untouched.
+\`spec.gpu.resource\`, the model claim is missing, the API server refuses a child, the pods cannot
+be created or placed) gives \`Ready=False\` with a reason and the API server's, controller's or
+scheduler's own message, and leaves running children untouched (see docs/operator.md).
 
 ## spec
 
@@ -113,8 +114,8 @@ autoscaler and start as \`Unknown\` (reason \`AutoscalerNotEvaluated\`).
 
 | condition | True means | reasons |
 |---|---|---|
-| Ready | every desired replica is ready | Available; False: PodsNotReady, InvalidSpec, GpuResourceUnknown, ModelClaimMissing |
-| Progressing | a rollout is under way | RollingOut; False: RolloutComplete |
+| Ready | every desired replica is ready | Available; False: PodsNotReady, InvalidSpec, GpuResourceUnknown, ModelClaimMissing, ChildRejected, ReplicaFailure, PodsUnschedulable, ProgressDeadlineExceeded |
+| Progressing | a rollout is under way | RollingOut; False: RolloutComplete, or the reason Ready is False for |
 | Degraded | it runs, but not as it should | ModelClaimReadWriteOnce; False: AsExpected |
 | MetricsAvailable | the autoscaler has fresh signals | (autoscaler) |
 | ScalingLimited | a rule wanted to go past min/max | (autoscaler) |
