@@ -13,7 +13,6 @@ function deploymentCondition(d: V1Deployment, type: string) {
 }
 
 function unschedulable(pod: V1Pod): string | undefined {
-  if (pod.metadata?.deletionTimestamp) return undefined;
   const c = pod.status?.conditions?.find((x) => x.type === 'PodScheduled');
   return c?.status === 'False' && c.reason === 'Unschedulable' ? (c.message ?? '') : undefined;
 }
@@ -36,7 +35,11 @@ export function belowDeployment(
       message: `Deployment "${name}" cannot create pods: ${failure.message ?? failure.reason ?? ''}`,
     };
   }
-  const stuck = pods
+  // maxSurge 0: a new pod waits for the GPU of the old one it replaces, which is freed only
+  // once that pod has terminated (up to the 135 s grace). Unschedulable then is the rollout
+  // taking its course, not a failure; the scheduler retries when the old pod is gone.
+  const terminating = pods.some((p) => p.metadata?.deletionTimestamp);
+  const stuck = (terminating ? [] : pods)
     .map((p) => [p.metadata?.name ?? '', unschedulable(p)] as const)
     .filter((e): e is readonly [string, string] => e[1] !== undefined)
     .sort(([a], [b]) => a.localeCompare(b));

@@ -288,6 +288,23 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'a pod waiting for the GPU of a terminating one: a rollout, not a failure',
+    given: (w) => {
+      running(w, { replicas: 2, readyReplicas: 0, updatedReplicas: 1 });
+      const old = pendingPod('turbo-5d8b9c-old');
+      old.metadata!.deletionTimestamp = new Date('2026-01-01T00:00:00Z');
+      old.status = { phase: 'Running' };
+      w.pods = [pendingPod('turbo-6f9c7d-a'), old];
+    },
+    want: {
+      applied: [],
+      ready: ['False', 'PodsNotReady'],
+      progressing: ['True', 'RollingOut'],
+      events: [],
+      result: {},
+    },
+  },
+  {
     name: 'model claim missing: blocked, running children untouched, rechecked',
     given: (w) => {
       running(w, healthy, withRuntime({ attention: 'math' }));
