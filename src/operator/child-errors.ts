@@ -22,21 +22,24 @@ export interface Rejection {
 
 /**
  * 4xx that are not about the object: 401 (our own token; a status write would fail too),
- * 408 (a timeout), 409 (a conflict: someone wrote first, re-read and retry) and 429
- * (throttling). These stay transient.
+ * 404 (something the request needs is not there yet: a RoleBinding's Role, which the API
+ * server reads to check escalation, or a namespace or CRD in flux), 408 (a timeout), 409 (a
+ * conflict: someone wrote first, re-read and retry) and 429 (throttling). These stay transient.
  */
-const routine4xx = new Set([401, 408, 409, 429]);
+const routine4xx = new Set([401, 404, 408, 409, 429]);
 
 /**
- * Server-side apply builds a typed patch before validation runs; when the applied object
- * itself breaks a list-map's key uniqueness (two imagePullSecrets with the same name) the API
- * server answers 500 "failed to create typed patch object ... duplicate entries for key",
- * although the request is at fault and retrying it can never succeed. It is the object that
- * is wrong, so it is a rejection like a 422. (The CRD rejects duplicate pull secrets at
- * `kubectl apply` too; this keeps an older object from retrying forever.)
+ * Server-side apply turns the request into a typed object before validation runs, and answers
+ * 500 when the applied object itself cannot be: two imagePullSecrets with the same name break
+ * a list-map key ("failed to create typed patch object ... duplicate entries for key"), a
+ * quantity like "1.5.5" does not convert ("failed to convert new object ... quantities must
+ * match the regular expression"). The request is at fault and retrying it can never succeed,
+ * so these are rejections like a 422, whatever the code says.
  */
+const applyConversionFailure = /failed to create typed patch object|failed to convert new object/;
+
 function isTypedPatchFailure(s: ApiStatus): boolean {
-  return s.code === 500 && /failed to create typed patch object/.test(s.message ?? '');
+  return s.code === 500 && applyConversionFailure.test(s.message ?? '');
 }
 
 export function isRejection(err: unknown): boolean {
@@ -59,6 +62,8 @@ const specFieldOf: [RegExp, string][] = [
   [/spec\.template\.spec\.imagePullSecrets/, 'spec.imagePullSecrets'],
   [/spec\.template\.spec\.volumes/, 'spec.model.source.pvc'],
   [/\bmetadata\.(name|labels)/, 'metadata.name'],
+  // A conversion failure names no field; resources are the only quantities a spec sets.
+  [/quantities must match/, 'spec.runtime.resources'],
 ];
 
 function specFields(s: ApiStatus): string[] {
@@ -76,7 +81,7 @@ export function rejectionOf(kind: string, name: string, err: unknown): Rejection
   if (missing.length > 0)
     message += ` (${missing.map((c) => `${c.field}: ${c.message ?? c.reason ?? ''}`).join('; ')})`;
   // Validation and admission messages name the object ("Deployment.apps \"x\" is invalid");
-  // the typed-patch failure names only a kind.
+  // the conversion failures name only a namespace/name pair and a kind.
   if (!message.includes(`"${name}"`)) message = `${kind} "${name}": ${message}`;
   const fields = specFields(s);
   if (fields.length > 0) message += ` [from ${fields.join(', ')}]`;

@@ -69,6 +69,13 @@ function poke(namespace: string, name: string) {
   );
 }
 
+/** Events on the ZImageDeployment itself (not on its same-named Service or Deployment). */
+async function ownEvents(namespace: string, name: string) {
+  return (await eventsFor(core, namespace, name)).filter(
+    (e) => e.involvedObject.kind === 'ZImageDeployment',
+  );
+}
+
 /** Reconcile log lines per object key since `from` (the operator logs one per reconcile). */
 function reconcilesSince(from: number): Map<string, number> {
   const counts = new Map<string, number>();
@@ -128,7 +135,7 @@ describe('specs the API server accepts but that cannot run', () => {
       expect(obj.status?.observedGeneration).toBe(obj.metadata.generation);
       expect(condition(obj, 'Progressing')).toMatchObject({ status: 'False', reason });
       const event = await eventually('the Warning Event', async () =>
-        (await eventsFor(core, env.namespace, env.name)).find((e) => e.reason === reason),
+        (await ownEvents(env.namespace, env.name)).find((e) => e.reason === reason),
       );
       expect(event.type).toBe('Warning');
       expect(event.message).toBe(ready.message.slice(0, 1024));
@@ -146,7 +153,7 @@ describe('specs the API server accepts but that cannot run', () => {
       placed.map(async ({ env }) => {
         await poke(env.namespace, env.name);
         const after = await zid.get(env.namespace, env.name);
-        const events = (await eventsFor(core, env.namespace, env.name)).length;
+        const events = (await ownEvents(env.namespace, env.name)).length;
         return { env, rv: after.metadata.resourceVersion, events };
       }),
     );
@@ -160,7 +167,7 @@ describe('specs the API server accepts but that cannot run', () => {
       expect(counts.get(key) ?? 0, key).toBeLessThanOrEqual(3);
       const now = await zid.get(env.namespace, env.name);
       expect(now.metadata.resourceVersion, `${key} status rewritten`).toBe(rv);
-      expect((await eventsFor(core, env.namespace, env.name)).length, `${key} events`).toBe(events);
+      expect((await ownEvents(env.namespace, env.name)).length, `${key} events`).toBe(events);
     }
     // At most one apply a minute per refused child: a 20 s window holds at most one recheck each.
     const refused = placed.filter((p) => p.c.reason === 'ChildRejected').length;
@@ -183,11 +190,18 @@ describe('a healthy object patched into a refused spec', () => {
     ).items;
   const uids = (list: V1Pod[]) => list.map((p) => p.metadata!.uid).sort();
 
+  it('gets Ready without a Warning Event on the way (the RoleBinding waits for its Role)', async () => {
+    await zid.create(healthyNs, name, healthySpec());
+    await waitForCondition(kc, healthyNs, name, 'Ready', 'True', undefined, 90_000);
+    const warnings = (await ownEvents(healthyNs, name)).filter((e) => e.type === 'Warning');
+    expect(warnings.map((e) => `${e.reason}: ${e.message}`)).toEqual([]);
+    // The positive side: the operator did record what it created.
+    expect((await ownEvents(healthyNs, name)).map((e) => e.reason)).toContain('Created');
+  });
+
   it.each(unrunnableSpecs.filter((c) => c.keepsPods).map((c) => [c.name, c] as const))(
     '%s: keeps its running pods and says why',
     async (_n, c) => {
-      if (!(await zid.get(healthyNs, name).catch(() => undefined)))
-        await zid.create(healthyNs, name, healthySpec());
       await waitForCondition(kc, healthyNs, name, 'Ready', 'True', undefined, 90_000);
       const before = await pods();
       expect(before.filter(isReady)).toHaveLength(1);

@@ -1,5 +1,8 @@
 /** Worlds and API answers for the Reconciler's unit tests (test/unit/reconciler*.test.ts). */
 import type { V1Deployment, V1DeploymentCondition, V1Pod } from '@kubernetes/client-node';
+import { expect } from 'vitest';
+import type { Condition } from '../../src/operator/api/v1alpha1/status.ts';
+import type { WorkResult } from '../../src/operator/queue.ts';
 import type { FakeWorld } from './fake-api.ts';
 import { apiError } from './fake-api.ts';
 import { baseSpec } from './specs.ts';
@@ -97,4 +100,74 @@ export function once(
     },
     dryRun,
   };
+}
+
+// The table's rows and their checks (test/unit/reconciler.test.ts).
+
+export interface Want {
+  /** Applies that succeeded, in any order (the plan runs children in parallel). */
+  applied: string[];
+  /** Other calls that must (not) happen. */
+  calls?: string[];
+  /** [a, b]: call a happens before call b. */
+  order?: [string, string][];
+  noCalls?: string[];
+  ready?: [Condition['status'], string, ...string[]];
+  progressing?: [Condition['status'], string];
+  /** No status write at all. */
+  noStatus?: true;
+  observedGeneration?: number;
+  events: string[];
+  result: WorkResult | { throws: RegExp };
+}
+
+export interface Row {
+  name: string;
+  given: (w: FakeWorld) => void;
+  answers?: FakeWorld['answers'];
+  /** Reconcile once first and start counting after it (what it wrote is in the caches). */
+  warm?: true;
+  want: Want;
+}
+
+export async function outcome(w: FakeWorld): Promise<WorkResult | { throws: string }> {
+  try {
+    return await w.reconciler().reconcile('ml/turbo');
+  } catch (err) {
+    return { throws: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export function checkCalls(w: FakeWorld, want: Want): void {
+  const applied = w.calls.filter((c) => c.startsWith('applied ')).map((c) => c.slice(8));
+  expect(applied.sort()).toEqual([...want.applied].sort());
+  for (const call of want.calls ?? []) expect(w.calls).toContain(call);
+  for (const call of want.noCalls ?? []) expect(w.calls).not.toContain(call);
+  for (const [a, b] of want.order ?? []) {
+    expect(w.calls).toContain(b);
+    expect(w.calls.indexOf(a), `${a} before ${b}`).toBeLessThan(w.calls.indexOf(b));
+  }
+  if (want.noStatus) expect(w.calls).not.toContain('status');
+  expect(w.events.map((e) => `${e.type} ${e.reason}`)).toEqual(want.events);
+  for (const e of w.events) expect(e.message).not.toMatch(/HTTP-Code/);
+}
+
+export function checkStatus(w: FakeWorld, want: Want): void {
+  const status = w.statusWrites.at(-1);
+  const condition = (type: string) => status?.conditions?.find((c) => c.type === type);
+  if (want.ready) {
+    const [s, reason, ...words] = want.ready;
+    const ready = condition('Ready');
+    expect(ready).toMatchObject({ status: s, reason });
+    for (const word of words) expect(ready?.message).toContain(word);
+    // The Event says the same as the condition.
+    const event = w.events.find((e) => e.reason === reason);
+    if (event) expect(event.message).toBe(ready?.message.slice(0, 1024));
+  }
+  if (want.progressing) {
+    const [s, reason] = want.progressing;
+    expect(condition('Progressing')).toMatchObject({ status: s, reason });
+  }
+  if (want.observedGeneration !== undefined)
+    expect(status?.observedGeneration).toBe(want.observedGeneration);
 }

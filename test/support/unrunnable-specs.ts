@@ -199,6 +199,18 @@ export const unrunnableSpecs: UnrunnableCase[] = [
     keepsPods: true,
   },
   {
+    // The API server answers 500 for this one (the apply cannot convert the object).
+    name: 'a cpu request that is no quantity',
+    spec: withResources({ requests: { cpu: '1.5.5' } }),
+    reason: 'ChildRejected',
+    words: ({ name }) => [
+      `Deployment "${name}": failed to convert new object`,
+      'quantities must match the regular expression',
+      'spec.runtime.resources',
+    ],
+    keepsPods: true,
+  },
+  {
     name: 'a quota of zero Services',
     spec: same,
     setup: (env) => quota(env, { 'count/services': '0' }),
@@ -250,7 +262,7 @@ export const unrunnableSpecs: UnrunnableCase[] = [
               },
             ],
           },
-          spec: { ports: [{ port: 9 }], selector: { app: 'theirs' } },
+          spec: { ports: [{ name: 'theirs', port: 9 }], selector: { app: 'theirs' } },
         },
       });
     },

@@ -5,11 +5,13 @@
  */
 import type { V1ConfigMap, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { Condition } from '../../src/operator/api/v1alpha1/status.ts';
-import type { WorkResult } from '../../src/operator/queue.ts';
 import { apiError, FakeWorld } from '../support/fake-api.ts';
 import {
   all,
+  checkCalls,
+  checkStatus,
+  outcome,
+  type Row,
   deployment422,
   healthy,
   isKind,
@@ -22,32 +24,6 @@ import {
   withRuntime,
 } from '../support/reconciler-world.ts';
 import { baseSpec } from '../support/specs.ts';
-
-interface Want {
-  /** Applies that succeeded, in any order (the plan runs children in parallel). */
-  applied: string[];
-  /** Other calls that must (not) happen. */
-  calls?: string[];
-  /** [a, b]: call a happens before call b. */
-  order?: [string, string][];
-  noCalls?: string[];
-  ready?: [Condition['status'], string, ...string[]];
-  progressing?: [Condition['status'], string];
-  /** No status write at all. */
-  noStatus?: true;
-  observedGeneration?: number;
-  events: string[];
-  result: WorkResult | { throws: RegExp };
-}
-
-interface Row {
-  name: string;
-  given: (w: FakeWorld) => void;
-  answers?: FakeWorld['answers'];
-  /** Reconcile once first and start counting after it (what it wrote is in the caches). */
-  warm?: true;
-  want: Want;
-}
 
 const rows: Row[] = [
   {
@@ -219,6 +195,30 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'a quantity that does not convert (500 from the apply) is a rejection too',
+    given: (w) => running(w, healthy, withRuntime({ resources: { requests: { cpu: '1.5.5' } } })),
+    answers: {
+      apply: (o) =>
+        isKind('Deployment')(o)
+          ? apiError(
+              500,
+              "failed to convert new object (ml/turbo; apps/v1, Kind=Deployment) to proper version: unable to convert unstructured object to apps/v1, Kind=Deployment: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+            )
+          : undefined,
+    },
+    want: {
+      applied: [],
+      ready: [
+        'False',
+        'ChildRejected',
+        'Deployment "turbo": failed to convert',
+        '[from spec.runtime.resources]',
+      ],
+      events: ['Warning ChildRejected'],
+      result: { requeueAfterMs: 60_000 },
+    },
+  },
+  {
     name: 'API server error (5xx): thrown for the backoff queue, in its own words',
     given: (w) => w.putCr(object()),
     answers: {
@@ -331,48 +331,6 @@ const rows: Row[] = [
     },
   },
 ];
-
-async function outcome(w: FakeWorld): Promise<WorkResult | { throws: string }> {
-  try {
-    return await w.reconciler().reconcile('ml/turbo');
-  } catch (err) {
-    return { throws: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-function checkCalls(w: FakeWorld, want: Want): void {
-  const applied = w.calls.filter((c) => c.startsWith('applied ')).map((c) => c.slice(8));
-  expect(applied.sort()).toEqual([...want.applied].sort());
-  for (const call of want.calls ?? []) expect(w.calls).toContain(call);
-  for (const call of want.noCalls ?? []) expect(w.calls).not.toContain(call);
-  for (const [a, b] of want.order ?? []) {
-    expect(w.calls).toContain(b);
-    expect(w.calls.indexOf(a), `${a} before ${b}`).toBeLessThan(w.calls.indexOf(b));
-  }
-  if (want.noStatus) expect(w.calls).not.toContain('status');
-  expect(w.events.map((e) => `${e.type} ${e.reason}`)).toEqual(want.events);
-  for (const e of w.events) expect(e.message).not.toMatch(/HTTP-Code/);
-}
-
-function checkStatus(w: FakeWorld, want: Want): void {
-  const status = w.statusWrites.at(-1);
-  const condition = (type: string) => status?.conditions?.find((c) => c.type === type);
-  if (want.ready) {
-    const [s, reason, ...words] = want.ready;
-    const ready = condition('Ready');
-    expect(ready).toMatchObject({ status: s, reason });
-    for (const word of words) expect(ready?.message).toContain(word);
-    // The Event says the same as the condition.
-    const event = w.events.find((e) => e.reason === reason);
-    if (event) expect(event.message).toBe(ready?.message.slice(0, 1024));
-  }
-  if (want.progressing) {
-    const [s, reason] = want.progressing;
-    expect(condition('Progressing')).toMatchObject({ status: s, reason });
-  }
-  if (want.observedGeneration !== undefined)
-    expect(status?.observedGeneration).toBe(want.observedGeneration);
-}
 
 describe('Reconciler (table)', () => {
   it.each(rows.map((r) => [r.name, r] as const))('%s', async (_n, row) => {
