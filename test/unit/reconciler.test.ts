@@ -305,6 +305,30 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'a rollout past its progress deadline: ProgressDeadlineExceeded',
+    given: (w) =>
+      running(w, {
+        replicas: 1,
+        readyReplicas: 0,
+        updatedReplicas: 1,
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: 'ReplicaSet "turbo-6f9c7d" has timed out progressing.',
+          },
+        ],
+      }),
+    want: {
+      applied: [],
+      ready: ['False', 'ProgressDeadlineExceeded', 'ReplicaSet "turbo-6f9c7d" has timed out'],
+      progressing: ['False', 'ProgressDeadlineExceeded'],
+      events: ['Warning ProgressDeadlineExceeded'],
+      result: {},
+    },
+  },
+  {
     name: 'model claim missing: blocked, running children untouched, rechecked',
     given: (w) => {
       running(w, healthy, withRuntime({ attention: 'math' }));
