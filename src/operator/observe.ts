@@ -1,7 +1,8 @@
 /** Pure: the status a ZImageDeployment should have, given what its children report. */
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
 import type { Effective } from './api/v1alpha1/types.ts';
+import { belowDeployment } from './below.ts';
 import { selectorString } from './builders/names.ts';
 import { setConditions, type ConditionInput } from './conditions.ts';
 import { reasons, type Reason } from './reasons.ts';
@@ -16,20 +17,36 @@ export interface ObserveInput {
   generation: number;
   previous: ZImageDeploymentStatus | undefined;
   /** Absent when the spec could not be parsed. */
-  effective?: Effective;
-  deployment?: V1Deployment;
-  /** Blocks running (invalid spec, unknown GPU resource, missing claim): Ready=False. */
-  problem?: Problem;
+  effective?: Effective | undefined;
+  deployment?: V1Deployment | undefined;
+  /** The object's pods (for what the Deployment's status does not tell: unschedulable pods). */
+  pods?: readonly V1Pod[] | undefined;
+  /**
+   * Blocks running (invalid spec, unknown GPU resource, missing claim, a child the API server
+   * refused): Ready=False and Progressing=False with its reason.
+   */
+  problem?: Problem | undefined;
   /** Runs, but not as well as it should (RWO model claim shared by several pods). */
-  degraded?: Problem;
+  degraded?: Problem | undefined;
   now: string;
 }
 
-function readiness(input: ObserveInput): ConditionInput {
-  if (input.problem) return { type: 'Ready', status: 'False', ...input.problem };
+function allReady(input: ObserveInput): boolean {
+  const desired = input.effective?.replicas ?? 0;
+  return !!input.deployment && (input.deployment.status?.readyReplicas ?? 0) >= desired;
+}
+
+/** What keeps the object from running: its own problem, else one below the Deployment. */
+function blocker(input: ObserveInput): Problem | undefined {
+  if (input.problem) return input.problem;
+  return allReady(input) ? undefined : belowDeployment(input.deployment, input.pods ?? []);
+}
+
+function readiness(input: ObserveInput, blocked: Problem | undefined): ConditionInput {
+  if (blocked) return { type: 'Ready', status: 'False', ...blocked };
   const desired = input.effective?.replicas ?? 0;
   const ready = input.deployment?.status?.readyReplicas ?? 0;
-  if (ready >= desired && input.deployment) {
+  if (allReady(input)) {
     const message = desired === 0 ? 'scaled to zero' : `${ready}/${desired} replicas ready`;
     return { type: 'Ready', status: 'True', reason: reasons.Available, message };
   }
@@ -51,11 +68,13 @@ function rollout(d: V1Deployment) {
   };
 }
 
-function progress(input: ObserveInput): ConditionInput {
+function progress(input: ObserveInput, blocked: Problem | undefined): ConditionInput {
+  // A rollout that cannot move is not progressing: say why, in the same words as Ready.
+  if (blocked) return { type: 'Progressing', status: 'False', ...blocked };
   const desired = input.effective?.replicas ?? 0;
   const d = input.deployment;
   const { updated, total, stale } = d ? rollout(d) : { updated: 0, total: 0, stale: false };
-  if (!input.problem && d && (stale || updated < desired || total > updated)) {
+  if (d && (stale || updated < desired || total > updated)) {
     return {
       type: 'Progressing',
       status: 'True',
@@ -91,9 +110,15 @@ export function observe(input: ObserveInput): ZImageDeploymentStatus {
         reason: reasons.AsExpected,
         message: 'nothing degraded',
       };
+  const blocked = blocker(input);
   const conditions = setConditions(
     input.previous?.conditions,
-    [readiness(input), progress(input), degraded, ...autoscalerOwned(input.previous)],
+    [
+      readiness(input, blocked),
+      progress(input, blocked),
+      degraded,
+      ...autoscalerOwned(input.previous),
+    ],
     input.generation,
     input.now,
   );

@@ -9,6 +9,13 @@ export const reasons = {
   InvalidSpec: 'InvalidSpec',
   GpuResourceUnknown: 'GpuResourceUnknown',
   ModelClaimMissing: 'ModelClaimMissing',
+  /** The API server refused a child (validation, admission, quota, policy). */
+  ChildRejected: 'ChildRejected',
+  /** The Deployment's ReplicaSet cannot create pods (FailedCreate). */
+  ReplicaFailure: 'ReplicaFailure',
+  /** The scheduler cannot place a pod (e.g. no node with enough free GPUs). */
+  PodsUnschedulable: 'PodsUnschedulable',
+  ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
   ReconcileFailed: 'ReconcileFailed',
   // Progressing
   RollingOut: 'RollingOut',

@@ -3,35 +3,25 @@
  * desired children with pure builders, apply only what differs (server-side apply, one field
  * manager), write status once through the subresource, and write nothing when nothing changed.
  */
-import type {
-  KubernetesObject,
-  V1Deployment,
-  V1PersistentVolumeClaim,
-} from '@kubernetes/client-node';
+import type { V1Deployment, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from '../contract/clock.ts';
+import type { ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
 import { zimageDeploymentSpec } from './api/v1alpha1/spec.ts';
 import type { Effective, ZImageDeployment, ZImageDeploymentObject } from './api/v1alpha1/types.ts';
-import {
-  buildConfigMap,
-  buildPodDisruptionBudget,
-  buildRole,
-  buildRoleBinding,
-  buildService,
-  buildServiceAccount,
-} from './builders/children.ts';
-import { buildDeployment } from './builders/deployment.ts';
-import { buildPrometheusRule, buildServiceMonitor } from './builders/monitoring.ts';
+import { ChildApplier, rejectedRecheckMs, type ApplierDeps } from './apply.ts';
+import { childPlan, isApplied, runPlan, type ApplyKind, type Outcome } from './apply-plan.ts';
+import { rejectionProblem, type Rejection } from './child-errors.ts';
 import type { EventRecorder } from './events.ts';
-import type { Caches, ChildKind } from './k8s/caches.ts';
+import { describeApiError } from './k8s/api-status.ts';
+import type { Caches } from './k8s/caches.ts';
 import type { Kube } from './k8s/client.ts';
-import { isSubset } from './k8s/compare.ts';
 import { statusCode } from './k8s/instrument.ts';
-import { observe, type Problem } from './observe.ts';
-import { reasons } from './reasons.ts';
+import { observe, type ObserveInput, type Problem } from './observe.ts';
 import type { WorkResult } from './queue.ts';
+import { reasons } from './reasons.ts';
 
 /**
  * Recheck blocked objects (missing claim, unknown GPU) this often. Claims and nodes are watched,
@@ -40,9 +30,32 @@ import type { WorkResult } from './queue.ts';
  */
 const blockedRecheckMs = 10_000;
 
+/**
+ * A 409 means our cached copy is behind the API server by at least one write. The informer's
+ * event for that write enqueues the object anyway (typically within ~100 ms); this delayed
+ * retry only covers a lost event: at most one status write a second until the watchdog (60 s)
+ * replaces a stalled informer.
+ */
+const conflictRetryMs = 1_000;
+
+/** Below-Deployment reasons worth an Event on the object (the controllers' own land elsewhere). */
+const belowReasons: ReadonlySet<string> = new Set([
+  reasons.ReplicaFailure,
+  reasons.PodsUnschedulable,
+  reasons.ProgressDeadlineExceeded,
+]);
+
+/** The API calls the reconciler makes (a fake one in the unit table test). */
+export type ReconcilerKube = ApplierDeps['kube'] & Pick<Kube, 'replaceStatus' | 'event'>;
+/** What the reconciler reads from the informer caches. */
+export type ReconcilerCaches = Pick<
+  Caches,
+  'getCr' | 'getClaim' | 'getChild' | 'hasResource' | 'podsOf'
+>;
+
 export interface ReconcilerDeps {
-  kube: Kube;
-  caches: Caches;
+  kube: ReconcilerKube;
+  caches: ReconcilerCaches;
   events: EventRecorder;
   log: Logger;
   /** Whether monitoring.coreos.com is served (kept fresh by the operator's poller). */
@@ -92,22 +105,38 @@ function degraded(
 
 export class Reconciler {
   private readonly d: ReconcilerDeps;
+  private readonly applier: ChildApplier;
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
+    this.applier = new ChildApplier(deps);
   }
 
   async reconcile(key: string): Promise<WorkResult> {
     const [namespace, name] = key.split('/') as [string, string];
     const raw = this.d.caches.getCr(namespace, name);
-    // Deleted: the garbage collector removes the children through their ownerReferences.
-    if (!raw) return {};
+    if (!raw) {
+      // Deleted: the garbage collector removes the children through their ownerReferences.
+      this.applier.forget(key);
+      return {};
+    }
     try {
-      return await this.reconcileObject(raw);
+      const result = await this.reconcileObject(raw);
+      this.d.log.debug({ key, requeueAfterMs: result.requeueAfterMs }, 'reconciled');
+      return result;
     } catch (err) {
-      // Transient (the queue retries with backoff); say so on the object, rate-limited.
-      const message = String(err instanceof Error ? err.message : err).split('\n')[0]!;
-      await this.d.events.warn(raw, { reason: reasons.ReconcileFailed, message });
+      const code = statusCode(err);
+      // Routine: someone wrote first. Re-read (the informer brings the newer object) and retry.
+      if (code === 409) {
+        this.d.log.debug({ key, err: describeApiError(err) }, 'conflict; retrying');
+        return { requeueAfterMs: conflictRetryMs };
+      }
+      // Transient (the queue retries with backoff); say so on the object, rate-limited. Not
+      // for throttling (429): an Event would only add to the load.
+      if (code !== 429) {
+        const message = describeApiError(err);
+        await this.d.events.warn(raw, { reason: reasons.ReconcileFailed, message });
+      }
       throw err;
     }
   }
@@ -121,29 +150,72 @@ export class Reconciler {
       await this.d.events.warn(raw, problem);
       return {};
     }
-    const cr = raw as ZImageDeployment;
-    cr.spec = parsed.data;
+    // A copy with the parsed spec: `raw` is the informer cache's own object, shared by every
+    // reader; writing into it would corrupt the cache.
+    const cr: ZImageDeployment = { ...(raw as ZImageDeployment), spec: parsed.data };
     const effective = effectiveOf(cr);
+    const { namespace, name } = cr.metadata;
+    const deployment = () => this.d.caches.getChild<V1Deployment>('Deployment', namespace, name);
 
     const { problem, claim } = this.preflight(cr);
     if (problem) {
-      this.d.log.info(
-        { key: `${cr.metadata.namespace}/${cr.metadata.name}`, ...problem },
-        'blocked',
-      );
+      this.d.log.info({ key: `${namespace}/${name}`, ...problem }, 'blocked');
       // Leave running children untouched: a missing claim or GPU type must not take pods down.
-      await this.writeStatus(raw, {
-        problem,
-        effective,
-        deployment: this.cached(cr, 'Deployment'),
-      });
+      await this.writeStatus(raw, { problem, effective, deployment: deployment() });
       await this.d.events.warn(raw, problem);
       return { requeueAfterMs: blockedRecheckMs };
     }
 
-    const deployment = await this.applyChildren(cr, effective);
-    await this.writeStatus(raw, { effective, deployment, degraded: degraded(cr, claim) });
+    const outcomes = await runPlan(
+      childPlan(cr, effective, this.d.monitoringAvailable()),
+      (child) => this.applier.ensure(cr, child),
+    );
+    await this.recordChanges(cr, outcomes);
+    for (const o of outcomes.values()) if (o.status === 'failed') throw o.error;
+    const applied = outcomes.get('Deployment');
+    const live = applied && isApplied(applied) ? (applied.obj as V1Deployment) : deployment();
+    const pods = this.d.caches.podsOf(namespace, name);
+    const rejections = [...outcomes.values()].flatMap((o) =>
+      o.status === 'rejected' ? [o.rejection] : [],
+    );
+    if (rejections.length > 0) return this.rejected(raw, rejections, live, pods);
+
+    const status = await this.writeStatus(raw, {
+      effective,
+      deployment: live,
+      pods,
+      degraded: degraded(cr, claim),
+    });
+    const ready = status.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status === 'False' && belowReasons.has(ready.reason)) {
+      await this.d.events.warn(raw, {
+        reason: ready.reason as Problem['reason'],
+        message: ready.message,
+      });
+    }
     return {};
+  }
+
+  /**
+   * Children the API server refused: Ready=False in its words, one Event, the running
+   * children left as they were (the Deployment is not applied while anything it needs is
+   * refused) and a slow recheck instead of the backoff queue's hot retries. `effective` is
+   * not passed: what runs is still what last applied.
+   */
+  private async rejected(
+    raw: ZImageDeploymentObject,
+    rejections: readonly Rejection[],
+    deployment: V1Deployment | undefined,
+    pods: readonly V1Pod[],
+  ): Promise<WorkResult> {
+    const problem = rejectionProblem(rejections, deployment);
+    this.d.log.info(
+      { key: `${raw.metadata.namespace}/${raw.metadata.name}`, reason: problem.reason },
+      problem.message,
+    );
+    await this.writeStatus(raw, { problem, deployment, pods });
+    await this.d.events.warn(raw, problem);
+    return { requeueAfterMs: rejectedRecheckMs };
   }
 
   /** What must hold before children are touched: a node offers the GPU, the claim exists. */
@@ -170,125 +242,39 @@ export class Reconciler {
     return { claim };
   }
 
-  private cached<T extends KubernetesObject>(cr: ZImageDeployment, kind: ChildKind): T | undefined {
-    return this.d.caches.getChild<T>(kind, cr.metadata.namespace, cr.metadata.name);
-  }
-
-  /**
-   * Apply the children that differ from the live objects. The supporting objects go first and
-   * in parallel (the pods need their ServiceAccount to be admitted), the Deployment last. One
-   * Event per reconcile lists what changed, instead of one per child.
-   */
-  private async applyChildren(
+  /** One Event per reconcile lists what changed, instead of one per child. */
+  private async recordChanges(
     cr: ZImageDeployment,
-    effective: Effective,
-  ): Promise<V1Deployment | undefined> {
-    const support: [ChildKind | 'ServiceMonitor' | 'PrometheusRule', KubernetesObject][] = [
-      ['ServiceAccount', buildServiceAccount(cr)],
-      ['Role', buildRole(cr)],
-      ['RoleBinding', buildRoleBinding(cr)],
-      ['ConfigMap', buildConfigMap(cr, effective)],
-      ['Service', buildService(cr)],
-      ['PodDisruptionBudget', buildPodDisruptionBudget(cr)],
-    ];
-    if (this.d.monitoringAvailable()) {
-      support.push(
-        ['ServiceMonitor', buildServiceMonitor(cr)],
-        ['PrometheusRule', buildPrometheusRule(cr)],
-      );
-    }
-    const changes: { verb: 'Created' | 'Updated'; what: string }[] = [];
-    await Promise.all(support.map(([kind, obj]) => this.ensure(kind, obj, changes)));
-    const deployment = await this.ensure('Deployment', buildDeployment(cr, effective), changes);
-    if (changes.length > 0) {
-      const verb = changes.some((c) => c.verb === 'Created') ? reasons.Created : reasons.Updated;
-      const message = changes.map((c) => `${c.verb.toLowerCase()} ${c.what}`).join(', ');
-      this.d.log.info(
-        { key: `${cr.metadata.namespace}/${cr.metadata.name}`, changes: message },
-        'applied children',
-      );
-      await this.d.events.normal(cr, verb, message);
-    }
-    return deployment;
+    outcomes: ReadonlyMap<ApplyKind, Outcome>,
+  ): Promise<void> {
+    const changes = [...outcomes].flatMap(([kind, o]) =>
+      o.status === 'created' || o.status === 'updated'
+        ? [{ verb: o.status, what: `${kind} ${o.obj.metadata?.name}` }]
+        : [],
+    );
+    if (changes.length === 0) return;
+    const verb = changes.some((c) => c.verb === 'created') ? reasons.Created : reasons.Updated;
+    const message = changes.map((c) => `${c.verb} ${c.what}`).join(', ');
+    this.d.log.info(
+      { key: `${cr.metadata.namespace}/${cr.metadata.name}`, changes: message },
+      'applied children',
+    );
+    await this.d.events.normal(cr, verb, message);
   }
 
-  /** Apply one child unless the live object already holds everything we would set. */
-  private async ensure(
-    kind: string,
-    obj: KubernetesObject,
-    changes: { verb: 'Created' | 'Updated'; what: string }[],
-  ): Promise<KubernetesObject | undefined> {
-    const current = await this.current(kind, obj);
-    // List results carry no apiVersion/kind per item (watch events do): compare without them.
-    if (current && isSubset({ ...obj, apiVersion: undefined, kind: undefined }, current))
-      return current;
-    const result = await this.applyOrReplace(kind, obj, current);
-    changes.push({ verb: current ? 'Updated' : 'Created', what: `${kind} ${obj.metadata?.name}` });
-    return result;
-  }
-
-  /**
-   * Apply; if the live object is in a state apply cannot repair (422: e.g. a hand edit changed
-   * a list-map key, so our entry and the edited one now collide), replace it by deleting and
-   * re-applying. Not for the Deployment: recreating it would restart every pod; its errors
-   * go to the queue's backoff and the status instead.
-   */
-  private async applyOrReplace(
-    kind: string,
-    obj: KubernetesObject,
-    current: KubernetesObject | undefined,
-  ): Promise<KubernetesObject> {
-    try {
-      return await this.d.kube.apply(obj);
-    } catch (err) {
-      if (!current || kind === 'Deployment' || statusCode(err) !== 422) throw err;
-      const message = String(err).split('\n')[0];
-      this.d.log.warn(
-        { kind, name: obj.metadata?.name, err: message },
-        'apply cannot repair the live object; recreating it',
-      );
-      await this.d.kube.delete(current);
-      return this.d.kube.apply(obj);
-    }
-  }
-
-  private async current(
-    kind: string,
-    obj: KubernetesObject,
-  ): Promise<KubernetesObject | undefined> {
-    const ns = obj.metadata!.namespace!;
-    const name = obj.metadata!.name!;
-    if (kind === 'ServiceMonitor' || kind === 'PrometheusRule') {
-      // No informer: the CRDs may come and go. One GET per reconcile (reads are cheap).
-      return this.d.kube.read({
-        apiVersion: obj.apiVersion!,
-        kind,
-        metadata: { name, namespace: ns },
-      });
-    }
-    return this.d.caches.getChild(kind as ChildKind, ns, name);
-  }
-
+  /** Compute the status and write it when it differs (a 409 goes to reconcile's retry). */
   private async writeStatus(
     raw: ZImageDeploymentObject,
-    input: {
-      problem?: Problem;
-      degraded?: Problem | undefined;
-      effective?: Effective;
-      deployment?: V1Deployment | undefined;
-    },
-  ): Promise<void> {
+    input: Omit<ObserveInput, 'name' | 'generation' | 'previous' | 'now'>,
+  ): Promise<ZImageDeploymentStatus> {
     const status = observe({
+      ...input,
       name: raw.metadata.name!,
       generation: raw.metadata.generation ?? 0,
       previous: raw.status,
       now: new Date(this.d.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      ...(input.problem ? { problem: input.problem } : {}),
-      ...(input.degraded ? { degraded: input.degraded } : {}),
-      ...(input.effective ? { effective: input.effective } : {}),
-      ...(input.deployment ? { deployment: input.deployment } : {}),
     });
-    if (isDeepStrictEqual(status, raw.status)) return;
-    await this.d.kube.replaceStatus({ ...raw, status });
+    if (!isDeepStrictEqual(status, raw.status)) await this.d.kube.replaceStatus({ ...raw, status });
+    return status;
   }
 }

@@ -1,13 +1,14 @@
 /**
- * Informers for what the reconciler reads: ZImageDeployments, their children (selected by the
- * managed-by label), and nodes (to know which GPU resources exist). Every event is mapped to
- * the owning ZImageDeployment's key and handed to `enqueue`.
+ * Informers for what the reconciler reads: ZImageDeployments, their children and pods
+ * (selected by the managed-by label), and nodes (to know which GPU resources exist). Every
+ * event is mapped to the owning ZImageDeployment's key and handed to `enqueue`.
  */
 import type {
   KubeConfig,
   KubernetesObject,
   V1Node,
   V1PersistentVolumeClaim,
+  V1Pod,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { sleep, systemClock, type Clock } from '../../contract/clock.ts';
@@ -29,6 +30,12 @@ export const childKinds = [
   { resource: 'rolebindings', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
 ] as const;
 export type ChildKind = (typeof childKinds)[number]['kind'];
+
+/** The ZImageDeployment a labelled child or pod belongs to. */
+function ownerKey(obj: KubernetesObject): string | undefined {
+  const owner = obj.metadata?.labels?.[labelKeys.owner];
+  return owner && obj.metadata?.namespace ? `${obj.metadata.namespace}/${owner}` : undefined;
+}
 
 function apiPath(apiVersion: string, resource: string, namespace: string | undefined): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -54,6 +61,7 @@ export class Caches {
   private readonly children = new Map<ChildKind, ResilientInformer<KubernetesObject>[]>();
   private readonly nodes: ResilientInformer<V1Node>;
   private readonly claims: ResilientInformer<V1PersistentVolumeClaim>[] = [];
+  private readonly pods: ResilientInformer<V1Pod>[] = [];
   private readonly all: ResilientInformer<KubernetesObject>[] = [];
   private readonly o: CacheOptions;
 
@@ -92,16 +100,15 @@ export class Caches {
             child.resource,
             ns,
             managedSelector,
-            (obj) => {
-              const owner = obj.metadata?.labels?.[labelKeys.owner];
-              return owner && obj.metadata?.namespace
-                ? `${obj.metadata.namespace}/${owner}`
-                : undefined;
-            },
+            ownerKey,
           ),
         );
         this.children.set(child.kind, list);
       }
+      // Our pods (they carry the pod template's managed-by label): what the Deployment's
+      // status does not say, e.g. a pod the scheduler cannot place ("0/7 nodes are
+      // available: 7 Insufficient nvidia.com/gpu"), reaches the status through them.
+      this.pods.push(this.informer<V1Pod>('v1', 'Pod', 'pods', ns, managedSelector, ownerKey));
     }
     // A node joining or leaving can make an unknown GPU resource known: recheck everything.
     this.nodes = this.informer<V1Node>('v1', 'Node', 'nodes', undefined, undefined, () => '*');
@@ -190,6 +197,13 @@ export class Caches {
       if (found) return found as T;
     }
     return undefined;
+  }
+
+  /** The pods of one ZImageDeployment (every ReplicaSet of its Deployment). */
+  podsOf(namespace: string, crName: string): V1Pod[] {
+    return this.pods.flatMap((i) =>
+      i.list(namespace).filter((p) => p.metadata?.labels?.[labelKeys.owner] === crName),
+    );
   }
 
   /** True when some node offers the extended resource (e.g. nvidia.com/gpu). */

@@ -83,6 +83,16 @@ export class Kube {
     );
   }
 
+  /**
+   * Create in a dry run: validation and admission run, nothing is stored. For an object that
+   * exists this ends in 409 AlreadyExists once everything else has passed.
+   */
+  async dryRunCreate(obj: KubernetesObject): Promise<void> {
+    await instrumented(this.metrics, 'dryrun', () =>
+      this.objects.create(obj, undefined, 'All', fieldManager),
+    );
+  }
+
   /** Delete an object (foreground is not needed: children of ours own nothing). */
   async delete(obj: KubernetesObject): Promise<void> {
     await instrumented(this.metrics, 'delete', () => this.objects.delete(obj));

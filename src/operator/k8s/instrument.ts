@@ -1,7 +1,17 @@
 import { ApiException } from '@kubernetes/client-node';
 import type { Metrics } from '../metrics.ts';
 
-export type Verb = 'get' | 'list' | 'create' | 'apply' | 'update' | 'patch' | 'delete' | 'status';
+export type Verb =
+  | 'get'
+  | 'list'
+  | 'create'
+  | 'apply'
+  | 'update'
+  | 'patch'
+  | 'delete'
+  | 'status'
+  /** A dry-run create (writes nothing): is the desired object acceptable on its own? */
+  | 'dryrun';
 
 /** HTTP status of an API error, or 0 for a transport failure. */
 export function statusCode(err: unknown): number {

@@ -118,8 +118,10 @@ spec with a message naming the field. The operator evaluates the same CEL rules 
 it reads, so an object admitted under an older CRD gets the same verdict (\`Ready=False\`,
 reason \`InvalidSpec\`). The object's name must be a DNS-1035 label of at most ${maxObjectNameLength}
 characters: the Service takes the name, and child names add suffixes up to 63. A spec that is
-valid but cannot run (no node offers \`spec.gpu.resource\`, the model claim is missing) gives
-\`Ready=False\` with a reason, and leaves running children untouched.
+valid but cannot run (no node offers \`spec.gpu.resource\`, the model claim is missing, the API
+server refuses a child, the pods cannot be created or placed) gives \`Ready=False\` with a reason
+and the API server's, controller's or scheduler's own message, and leaves running children
+untouched (see docs/operator.md).
 
 ## spec
 
@@ -133,8 +135,8 @@ autoscaler and start as \`Unknown\` (reason \`AutoscalerNotEvaluated\`).
 
 | condition | True means | reasons |
 |---|---|---|
-| Ready | every desired replica is ready | Available; False: PodsNotReady, InvalidSpec, GpuResourceUnknown, ModelClaimMissing |
-| Progressing | a rollout is under way | RollingOut; False: RolloutComplete |
+| Ready | every desired replica is ready | Available; False: PodsNotReady, InvalidSpec, GpuResourceUnknown, ModelClaimMissing, ChildRejected, ReplicaFailure, PodsUnschedulable, ProgressDeadlineExceeded |
+| Progressing | a rollout is under way | RollingOut; False: RolloutComplete, or the reason Ready is False for |
 | Degraded | it runs, but not as it should | ModelClaimReadWriteOnce; False: AsExpected |
 | MetricsAvailable | the autoscaler has fresh signals | (autoscaler) |
 | ScalingLimited | a rule wanted to go past min/max | (autoscaler) |
