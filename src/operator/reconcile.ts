@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from '../contract/clock.ts';
 import type { ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
+import { zimageDeploymentName } from './api/v1alpha1/object-name.ts';
 import { zimageDeploymentSpec } from './api/v1alpha1/spec.ts';
 import type { Effective, ZImageDeployment, ZImageDeploymentObject } from './api/v1alpha1/types.ts';
 import { ChildApplier, rejectedRecheckMs, type ApplierDeps } from './apply.ts';
@@ -143,9 +144,15 @@ export class Reconciler {
 
   private async reconcileObject(raw: ZImageDeploymentObject): Promise<WorkResult> {
     const parsed = zimageDeploymentSpec.safeParse(raw.spec);
-    if (!parsed.success) {
+    // The name too: an object admitted under an older CRD may hold a name no child can take.
+    const named = zimageDeploymentName.safeParse(raw);
+    if (!parsed.success || !named.success) {
       // Terminal: retrying cannot fix a spec. The next edit of the object triggers a new run.
-      const problem = { reason: reasons.InvalidSpec, message: describeIssues(parsed.error) };
+      const message = [
+        ...(named.success ? [] : named.error.issues.map((i) => `metadata.name: ${i.message}`)),
+        ...(parsed.success ? [] : [describeIssues(parsed.error)]),
+      ].join('; ');
+      const problem = { reason: reasons.InvalidSpec, message };
       await this.writeStatus(raw, { problem });
       await this.d.events.warn(raw, problem);
       return {};

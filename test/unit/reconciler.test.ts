@@ -49,7 +49,7 @@ const rows: Row[] = [
   },
   {
     name: 'Deployment refused (422): Ready=False naming child and field, slow recheck',
-    given: (w) => running(w, healthy, withRuntime({ resources: { requests: { cpu: '-1' } } })),
+    given: (w) => running(w, healthy, withRuntime({ resources: { requests: { cpu: '3' } } })),
     answers: { apply: (o) => (isKind('Deployment')(o) ? deployment422 : undefined) },
     want: {
       applied: [],
@@ -196,7 +196,7 @@ const rows: Row[] = [
   },
   {
     name: 'a quantity that does not convert (500 from the apply) is a rejection too',
-    given: (w) => running(w, healthy, withRuntime({ resources: { requests: { cpu: '1.5.5' } } })),
+    given: (w) => running(w, healthy, withRuntime({ resources: { requests: { cpu: '2' } } })),
     answers: {
       apply: (o) =>
         isKind('Deployment')(o)
@@ -373,5 +373,21 @@ describe('Reconciler (table)', () => {
     } else expect(result).toEqual(row.want.result);
     checkCalls(w, row.want);
     checkStatus(w, row.want);
+  });
+});
+
+describe('Reconciler: the object name', () => {
+  it('a name no child can take (admitted under an older CRD) is InvalidSpec naming metadata.name', async () => {
+    const w = new FakeWorld();
+    const o = object(4);
+    o.metadata.name = 'my.model';
+    w.putCr(o);
+    expect(await w.reconciler().reconcile('ml/my.model')).toEqual({});
+    const status = w.statusWrites.at(-1);
+    const ready = status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(ready?.message).toMatch(/^metadata\.name: must be a DNS-1035 label/);
+    expect(status?.observedGeneration).toBe(4);
+    expect(w.calls.filter((c) => c.startsWith('apply'))).toEqual([]);
   });
 });
