@@ -154,27 +154,12 @@ async function denyPolicy(
   };
 }
 
+// Negative or malformed quantities and bad resource names are refused at apply by the CRD's own
+// rules (test/support/specs.ts); the operator still maps the API server's refusal of them (a
+// 422, or the 500 of an apply that cannot convert a quantity) for objects admitted under an
+// older CRD: see the Reconciler table test.
 export const unrunnableSpecs: UnrunnableCase[] = [
   // Refused children: ChildRejected, the API server's words.
-  {
-    name: 'negative cpu request',
-    spec: withResources({ requests: { cpu: '-1' } }),
-    reason: 'ChildRejected',
-    words: ({ name }) => [
-      `Deployment.apps "${name}" is invalid`,
-      'resources.requests[cpu]',
-      'must be greater than or equal to 0',
-      'spec.runtime.resources',
-    ],
-    keepsPods: true,
-  },
-  {
-    name: 'a resource name with a space',
-    spec: withResources({ requests: { 'foo bar': 1 } }),
-    reason: 'ChildRejected',
-    words: ({ name }) => [`"${name}"`, 'foo bar', 'spec.runtime.resources'],
-    keepsPods: true,
-  },
   {
     name: 'an extended resource requested without a limit',
     spec: withResources({ requests: { 'example.com/fpga': 1 } }),
@@ -194,18 +179,6 @@ export const unrunnableSpecs: UnrunnableCase[] = [
       `Deployment.apps "${name}" is invalid`,
       'example.com/fpga',
       'must be an integer',
-      'spec.runtime.resources',
-    ],
-    keepsPods: true,
-  },
-  {
-    // The API server answers 500 for this one (the apply cannot convert the object).
-    name: 'a cpu request that is no quantity',
-    spec: withResources({ requests: { cpu: '1.5.5' } }),
-    reason: 'ChildRejected',
-    words: ({ name }) => [
-      `Deployment "${name}": failed to convert new object`,
-      'quantities must match the regular expression',
       'spec.runtime.resources',
     ],
     keepsPods: true,

@@ -42,7 +42,7 @@ describe('Reconciler: a refused child is tried again after the recheck, not befo
     const w = world();
     const r = w.reconciler();
     await r.reconcile('ml/turbo');
-    w.putCr(object(3, withRuntime({ resources: { requests: { cpu: '4' } } })));
+    w.putCr(object(3, withRuntime({ resources: { requests: { cpu: '5' } } })));
     w.resetCalls();
     await r.reconcile('ml/turbo');
     expect(deploymentApplies(w)).toBe(1);
