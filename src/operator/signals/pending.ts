@@ -23,7 +23,7 @@ export function pendingForGpu(pod: PodLike, resource: string = nvidiaGpuResource
   if (scheduled?.status !== 'False' || scheduled.reason !== 'Unschedulable') return false;
   // "Insufficient nvidia.com/gpu", not "Insufficient nvidia.com/gpu.shared".
   const escaped = resource.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  return new RegExp(`Insufficient ${escaped}(?![\\w./-])`).test(scheduled.message ?? '');
+  return new RegExp(`Insufficient ${escaped}(?![\\w/-]|\\.\\w)`).test(scheduled.message ?? '');
 }
 
 /** How many of `pods` wait for a GPU (`resource`: the object's GPU resource name). */

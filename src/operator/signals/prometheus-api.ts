@@ -10,9 +10,11 @@ import { failure, request, type Failure, type FetchLike } from './http.ts';
  * A sample value as Prometheus encodes it: a string, since JSON has no NaN or infinities
  * ("NaN", "+Inf", "-Inf", "0.25").
  */
-const sampleValue = z.string().refine((s) => s === 'NaN' || !Number.isNaN(Number(s)), {
-  message: 'must be a number, "NaN", "+Inf" or "-Inf"',
-});
+const sampleValue = z
+  .string()
+  .refine((s) => ['NaN', '+Inf', '-Inf'].includes(s) || !Number.isNaN(Number(s)), {
+    message: 'must be a number, "NaN", "+Inf" or "-Inf"',
+  });
 
 const vectorSample = z.object({
   metric: z.record(z.string(), z.string()),

@@ -53,10 +53,11 @@ export interface PrometheusSourceOptions {
   observer?: SourceObserver;
 }
 
-type QueryName = SignalName | 'targets' | 'renamedDcgm';
+export type QueryName = SignalName | 'targets' | 'renamedDcgm';
 
 const all = 'all' as const;
-const queries: Record<QueryName, string> = {
+/** The PromQL of each query a tick sends (exported for tests that play Prometheus). */
+export const prometheusQueries: Readonly<Record<QueryName, string>> = {
   gpuUtilization: signalQuery('gpuUtilization', all),
   vramUsedRatio: signalQuery('vramUsedRatio', all),
   latencyP95Seconds: signalQuery('latencyP95Seconds', all),
@@ -67,6 +68,7 @@ const queries: Record<QueryName, string> = {
   targets: targetsQuery(all),
   renamedDcgm: renamedDcgmQuery(all),
 };
+const queries = prometheusQueries;
 const queryNames = Object.keys(queries) as QueryName[];
 
 /** Queries per Prometheus URL and tick, whatever the number of objects. */
