@@ -275,6 +275,15 @@ const gpuCases: {
     want: 'NoData',
   },
   {
+    name: 'a free GPU (no holder) beside another pod’s: NoData, the mapping is on',
+    gpus: [
+      { gpu: 0, holder: 'ml/trainer-0', util: 99 },
+      { gpu: 1, util: 0 },
+    ],
+    signal: 'gpuUtilization',
+    want: 'NoData',
+  },
+  {
     name: 'no framebuffer fields: VRAM NoData while utilization reads',
     gpus: [{ gpu: 0, holder: 'ml/turbo-a', util: 99 }],
     signal: 'vramUsedBytes',

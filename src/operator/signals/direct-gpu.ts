@@ -75,8 +75,10 @@ function whyNone(pod: PodRef, index: GpuIndex): { reason: MissingReason; message
       message: `${name}: its dcgm-exporter failed (${first.ok ? '' : first.message})`,
     };
   }
-  const unlabelled = ok.some((s) => s.result.ok && s.result.gpus.some((g) => !g.holder));
-  if (unlabelled) {
+  // Free GPUs have no holder either: only an exporter that names no holder at all has its
+  // pod mapping off. One that names others but not this pod has no data for it.
+  const gpus = ok.flatMap((s) => (s.result.ok ? s.result.gpus : []));
+  if (gpus.length > 0 && gpus.every((g) => !g.holder)) {
     return {
       reason: 'MissingPodLabel',
       message: `${name}: dcgm-exporter on its node labels no GPU with a pod: set DCGM_EXPORTER_KUBERNETES=true`,

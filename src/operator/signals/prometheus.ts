@@ -93,7 +93,9 @@ function byKey(samples: readonly VectorSample[]): Map<string, VectorSample[]> {
     const name = s.labels[seriesLabels.deployment];
     if (!namespace || !name) continue;
     const key = keyOf({ namespace, name });
-    out.set(key, [...(out.get(key) ?? []), s]);
+    const list = out.get(key);
+    if (list) list.push(s);
+    else out.set(key, [s]);
   }
   return out;
 }
@@ -132,7 +134,10 @@ export class PrometheusSource implements SignalSource {
     const result = new Map<string, KeySignals>();
     for (const t of targets) {
       result.set(keyOf(t), allMissing('NotConfigured', this.unconfigured(t)));
-      if (t.prometheusUrl) byUrl.set(t.prometheusUrl, [...(byUrl.get(t.prometheusUrl) ?? []), t]);
+      if (!t.prometheusUrl) continue;
+      const group = byUrl.get(t.prometheusUrl);
+      if (group) group.push(t);
+      else byUrl.set(t.prometheusUrl, [t]);
     }
     await Promise.all(
       [...byUrl].map(async ([url, group]) => {
