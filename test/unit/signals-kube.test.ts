@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { exporterFromPod } from '../../src/operator/signals/dcgm.ts';
 import { exporterLister } from '../../src/operator/signals/exporters.ts';
 import { countPendingForGpu, pendingForGpu } from '../../src/operator/signals/pending.ts';
+import { podRefOf } from '../../src/operator/signals/pod-ref.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
 function pending(reason: string, message: string, extra: Partial<V1Pod> = {}): V1Pod {
@@ -179,5 +180,46 @@ describe('dcgm-exporter pods', () => {
       list: () => Promise.reject(new Error('forbidden')),
     });
     await expect(list()).rejects.toThrow(/app.kubernetes.io\/name=dcgm-exporter/);
+  });
+});
+
+describe('runtime pods to scrape', () => {
+  const running: V1Pod = {
+    metadata: { name: 'turbo-7d9f8c6b5-x2k4q', namespace: 'ml' },
+    spec: {
+      nodeName: 'gpu-node-1',
+      containers: [{ name: 'runtime', ports: [{ name: 'http', containerPort: 9090 }] }],
+    },
+    status: { phase: 'Running', podIP: '10.0.1.4' },
+  };
+  it.each([
+    {
+      name: 'Running with an IP: its http port and node',
+      pod: running,
+      want: {
+        namespace: 'ml',
+        name: 'turbo-7d9f8c6b5-x2k4q',
+        ip: '10.0.1.4',
+        port: 9090,
+        nodeName: 'gpu-node-1',
+      },
+    },
+    {
+      name: 'no port named http: the runtime’s 8080',
+      pod: { ...running, spec: { containers: [{ name: 'runtime' }] } },
+      want: { namespace: 'ml', name: 'turbo-7d9f8c6b5-x2k4q', ip: '10.0.1.4', port: 8080 },
+    },
+    {
+      name: 'Pending: not scraped',
+      pod: { ...running, status: { phase: 'Pending' } },
+      want: undefined,
+    },
+    {
+      name: 'deleting: not scraped',
+      pod: { ...running, metadata: { ...running.metadata, deletionTimestamp: new Date(0) } },
+      want: undefined,
+    },
+  ])('$name', ({ pod, want }) => {
+    expect(podRefOf(pod)).toEqual(want);
   });
 });
