@@ -74,6 +74,11 @@ const boundaries = [
         group: ['**/k8s/**', '**/kube/**', '**/prometheus/**', '**/metrics/**'],
         message: 'decisions are pure: adapters stay at the edge',
       },
+      {
+        // The signal sources are adapters; their sample types (signals/sample.ts) are not.
+        group: ['**/signals/*', '!**/signals/sample.ts'],
+        message: 'decisions are pure: read signals through signals/sample.ts only',
+      },
     ],
     paths: ['@kubernetes/client-node', 'prom-client', 'fastify'],
   },

@@ -35,11 +35,13 @@ const pods = {
   elsewhere: { namespace: 'other', name: 'turbo-7d9f8c6b5-z9z9z', owner: 'turbo' },
   // A GPU of a pod Prometheus does not scrape as a runtime (say, a training job).
   stranger: { namespace: 'ml', name: 'trainer-0', owner: 'none' },
+  // On a MIG slice: dcgm-exporter serves PROF_GR_ENGINE_ACTIVE but no GPU_UTIL.
+  mig: { namespace: 'mig', name: 'turbo-6c5b4a3f2-r7t8y', owner: 'turbo' },
 } satisfies Record<string, Pod>;
 
 const samples = 120;
 const gib = 1024;
-const runtimePods = [pods.a, pods.b, pods.canary, pods.elsewhere];
+const runtimePods = [pods.a, pods.b, pods.canary, pods.elsewhere, pods.mig];
 const vram = (p: Pod, usedGiB: number, totalGiB: number) => [
   dcgmSeries('DCGM_FI_DEV_FB_USED', p, `${usedGiB * gib}x${samples}`),
   dcgmSeries('DCGM_FI_DEV_FB_FREE', p, `${(totalGiB - usedGiB) * gib}x${samples}`),
@@ -54,6 +56,9 @@ async function cluster(): Promise<InputSeries[]> {
     ...runtimePods.map((p) => upSeries(turbo, p, samples)),
     ...[util(pods.a, 40), util(pods.b, 60), util(pods.canary, 99), util(pods.elsewhere, 70)],
     util(pods.stranger, 100),
+    // GPU_UTIL wins where a GPU has both; the MIG slice's ratio counts x 100.
+    dcgmSeries('DCGM_FI_PROF_GR_ENGINE_ACTIVE', pods.a, `0.1x${samples}`),
+    dcgmSeries('DCGM_FI_PROF_GR_ENGINE_ACTIVE', pods.mig, `0.85x${samples}`),
     ...[...vram(pods.a, 8, 16), ...vram(pods.b, 12, 16), ...vram(pods.canary, 60, 80)],
     ...vram(pods.elsewhere, 4, 16),
     ...vram(pods.stranger, 16, 16),
@@ -66,13 +71,18 @@ async function cluster(): Promise<InputSeries[]> {
 }
 
 type Expected = Record<string, number>; // 'namespace/name' -> value
-const ml = { turbo: 'ml/turbo', canary: 'ml/turbo-canary', other: 'other/turbo' } as const;
+const ml = {
+  turbo: 'ml/turbo',
+  canary: 'ml/turbo-canary',
+  other: 'other/turbo',
+  mig: 'mig/turbo',
+} as const;
 
 const cases: { name: string; signal: Signal; want: Expected }[] = [
   {
-    name: 'GPU utilization: the mean of each object’s GPUs',
+    name: 'GPU utilization: the mean of each object’s GPUs (GR_ENGINE_ACTIVE x 100 without GPU_UTIL)',
     signal: 'gpuUtilization',
-    want: { [ml.turbo]: 50, [ml.canary]: 99, [ml.other]: 70 },
+    want: { [ml.turbo]: 50, [ml.canary]: 99, [ml.other]: 70, [ml.mig]: 85 },
   },
   {
     name: 'VRAM: the fullest card of each object, a ratio of the card',

@@ -67,6 +67,16 @@ describe('import boundaries (eslint.config.js)', () => {
     ],
     ['dev/x.ts', "import { a } from '../test/support/k8s.ts';", /dev\/\) must not import tests/],
     ['dev/fleet/x.ts', "import { a } from '../../scripts/demo.ts';", /must not import tests/],
+    [
+      'src/operator/policy/x.ts',
+      "import { DirectSource } from '../signals/direct.ts';",
+      /read signals through signals\/sample.ts only/,
+    ],
+    [
+      'src/operator/policy/x.ts',
+      "import { PrometheusSource } from '../signals/prometheus.ts';",
+      /read signals through signals\/sample.ts only/,
+    ],
   ])('%s: %s is refused', async (file, source, message) => {
     const errors = await boundaryErrors(file, source);
     expect(errors.join('\n')).toMatch(message);
@@ -81,6 +91,7 @@ describe('import boundaries (eslint.config.js)', () => {
     ['test/integration/x.ts', "import { a } from '../../dev/cluster.ts';"],
     ['scripts/x.ts', "import { a } from '../dev/cluster.ts';"],
     ['dev/x.ts', "import { a } from '../src/contract/labels.ts';"],
+    ['src/operator/policy/x.ts', "import type { KeySignals } from '../signals/sample.ts';"],
   ])('%s: %s is allowed', async (file, source) => {
     expect(await boundaryErrors(file, source)).toEqual([]);
   });

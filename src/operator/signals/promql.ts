@@ -62,10 +62,20 @@ function dcgm(metric: string, scope: Scope): string {
   return `${metric}{${matchers}}`;
 }
 
+/**
+ * Percent per GPU: DCGM_FI_DEV_GPU_UTIL, or the profiling metric GR_ENGINE_ACTIVE (ratio) x 100
+ * where a GPU has no GPU_UTIL (MIG slices report none). `or` matches label sets without the
+ * metric name, so a GPU with both keeps GPU_UTIL.
+ */
+function gpuPercent(scope: Scope): string {
+  return `${dcgm(dcgmMetrics.gpuUtil, scope)} or (${dcgm(dcgmMetrics.grEngineActive, scope)} * 100)`;
+}
+
+const mib = 1024 * 1024;
+
 const queries: Record<Signal, (scope: Scope) => string> = {
   // Mean over the object's GPUs, percent 0..100.
-  gpuUtilization: (scope) =>
-    `avg by (${bySignal}) (${onInstancePods(dcgm(dcgmMetrics.gpuUtil, scope), scope)})`,
+  gpuUtilization: (scope) => `avg by (${bySignal}) (${onInstancePods(gpuPercent(scope), scope)})`,
   // The fullest card, 0..1 of its own memory (used + free, both MiB, so units cancel): a
   // ratio scales with the card (14 of 16 GiB, 70 of 80 GiB) and a batched query needs no
   // per-object memoryGiB.
@@ -84,6 +94,52 @@ const queries: Record<Signal, (scope: Scope) => string> = {
 /** The PromQL of a signal for a scope. */
 export function signalQuery(signal: Signal, scope: Scope): string {
   return queries[signal](scope);
+}
+
+/** What the signal sources report beyond the rules' signals (no alert reads these). */
+export type ObservedSignal = 'inflight' | 'vramUsedBytes' | 'vramTotalBytes';
+
+const observed: Record<ObservedSignal, (scope: Scope) => string> = {
+  inflight: (scope) =>
+    `sum by (${bySignal}) (${runtimeMetrics.inflight}{${runtimeMatchers(scope)}})`,
+  // dcgm reports MiB. The largest card's used and total, each a max over the object's GPUs:
+  // its pods share one GPU pool, so that is the fullest card vramUsedRatio names; with mixed
+  // cards the two maxima may come from two cards (the ratio, which rules read, stays exact).
+  vramUsedBytes: (scope) =>
+    `max by (${bySignal}) (${onInstancePods(dcgm(dcgmMetrics.fbUsed, scope), scope)}) * ${mib}`,
+  vramTotalBytes: (scope) => {
+    const used = dcgm(dcgmMetrics.fbUsed, scope);
+    const free = dcgm(dcgmMetrics.fbFree, scope);
+    return `max by (${bySignal}) (${onInstancePods(`${used} + ${free}`, scope)}) * ${mib}`;
+  },
+};
+
+/** The PromQL of an observed-only signal for a scope. */
+export function observedQuery(signal: ObservedSignal, scope: Scope): string {
+  return observed[signal](scope);
+}
+
+/**
+ * Every runtime target Prometheus has, one series per pod (1 up, 0 down): tells "Prometheus
+ * scrapes no pod of this object" (no ServiceMonitor selected) and "its pods are down" from
+ * "no data", which the aggregated signal queries cannot.
+ */
+export function targetsQuery(scope: Scope): string {
+  return `up{${runtimeMatchers(scope)}}`;
+}
+
+/**
+ * GPUs per object that dcgm-exporter attributes to its pods only under exported_pod and
+ * exported_namespace: the labels a Prometheus scrape without honorLabels renames, while `pod`
+ * names the exporter itself (dcgm-exporter#188). Non-empty means the signal queries above miss
+ * those GPUs: the fix is honorLabels: true on dcgm-exporter's ServiceMonitor.
+ */
+export function renamedDcgmQuery(scope: Scope): string {
+  const own = scope === 'all' ? '' : `, exported_${namespace}=${promString(scope.namespace)}`;
+  const renamed = `${dcgmMetrics.fbUsed}{exported_${pod}!=""${own}}`;
+  const asPod = `label_replace(${renamed}, "${pod}", "$1", "exported_${pod}", "(.+)")`;
+  const asNamespace = `label_replace(${asPod}, "${namespace}", "$1", "exported_${namespace}", "(.+)")`;
+  return `count by (${bySignal}) (${onInstancePods(asNamespace, scope)})`;
 }
 
 /**
