@@ -72,34 +72,74 @@ export const runtimeEnv = {
 
 /**
  * ONNX Runtime's CUDA EP picks its attention kernel from process environment switches (the
- * Node binding has no sdpa_kernel option). Each backend disables the faster ones before it:
- * flash -> cutlass memory-efficient -> cuDNN flash -> unfused. `math` also selects the
- * unfused-attention transformer export, so the switch is real on every EP.
+ * Node binding has no sdpa_kernel option). Every switch is written explicitly, because unset is
+ * not off: on sm90, ORT 1.30 runs cuDNN flash attention whenever ORT_ENABLE_CUDNN_FLASH_ATTENTION
+ * is unset (H200, ../shared/gpu/README.md). The TensorRT fused kernels are off for every backend
+ * so that small sequences (the 64x64 warm-up: 48 tokens) run the same kernel as large ones.
+ * `math` also selects the unfused-attention transformer export, so the switch is real on every EP.
  */
+const trtOff = {
+  ORT_DISABLE_FUSED_ATTENTION: '1',
+  ORT_DISABLE_FUSED_CROSS_ATTENTION: '1',
+  ORT_DISABLE_TRT_FLASH_ATTENTION: '1',
+} as const;
 export const attentionEnv: Record<AttentionBackend, Record<string, string>> = {
   flash: {
     ORT_DISABLE_FLASH_ATTENTION: '0',
-    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '0',
+    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '1',
     ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
+    ...trtOff,
   },
   efficient: {
     ORT_DISABLE_FLASH_ATTENTION: '1',
     ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '0',
     ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
+    ...trtOff,
   },
   cudnn: {
     ORT_DISABLE_FLASH_ATTENTION: '1',
     ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '1',
     ORT_ENABLE_CUDNN_FLASH_ATTENTION: '1',
+    ...trtOff,
   },
   math: {
     ORT_DISABLE_FLASH_ATTENTION: '1',
     ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '1',
     ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
-    ORT_DISABLE_FUSED_ATTENTION: '1',
-    ORT_DISABLE_TRT_FLASH_ATTENTION: '1',
+    ...trtOff,
   },
 };
+
+/**
+ * The kernel each backend must run, in ORT's own names (its ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO
+ * report). On the CUDA EP the runtime probes the kernel at start-up and refuses to start when ORT
+ * would run another one (e.g. a fallback to its unfused path, which breaks at large sizes).
+ */
+export const attentionKernels: Record<AttentionBackend, string> = {
+  flash: 'FLASH_ATTENTION',
+  efficient: 'EFFICIENT_ATTENTION',
+  cudnn: 'CUDNN_FLASH_ATTENTION',
+  math: 'UNFUSED_GRAPH',
+};
+/** Reported where ORT says nothing about its choice (CPU and WebGPU EPs). */
+export const unreportedKernel = 'UNREPORTED';
+
+/**
+ * Tokens the transformer attends over at a size: image tokens (16x16 pixels each: VAE 8x, patch
+ * 2x) plus the caption at its 512-token maximum. 1024x1024 -> 4096 + 512 = 4608.
+ */
+export function attentionTokens(width: number, height: number, captionTokens = 512): number {
+  return Math.ceil(width / 16) * Math.ceil(height / 16) + captionTokens;
+}
+
+/**
+ * GPU memory of the unfused graph's score scratch for one attention call: heads x S^2 scores
+ * in the graph's precision (2 bytes), their fp32 softmax (4) and the probabilities cast back (2).
+ * 30 heads at 4608 tokens: 5.1 GB (PyTorch's math SDPA took 5.7 GiB there, H200).
+ */
+export function unfusedScratchBytes(heads: number, tokens: number): number {
+  return heads * tokens * tokens * 8;
+}
 
 /** Transformer graph file per backend: fused MultiHeadAttention, or the unfused export. */
 export const transformerVariant: Record<AttentionBackend, 'fused' | 'unfused'> = {

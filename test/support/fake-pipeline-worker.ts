@@ -88,6 +88,7 @@ class FakePipeline implements Pipeline {
       attention: this.options.attention,
       offload: this.offload,
       transformerVariant: 'fused',
+      attentionKernel: 'UNREPORTED',
       resident: this.offload === 'model' ? [] : ['text_encoder', 'transformer', 'vae_decoder'],
       componentProviders: { transformer: this.options.executionProvider },
     };

@@ -21,6 +21,9 @@ import type {
 } from '../../contract/runtime.ts';
 import { transformerVariant } from '../../contract/runtime.ts';
 import { EngineError } from '../engine.ts';
+import { isGpuFailure, isOutOfMemory } from '../failures.ts';
+
+export { isGpuFailure, isOutOfMemory };
 import { pickFile, type FilePrecision, type ModelDir } from './model-dir.ts';
 
 export const components = ['text_encoder', 'transformer', 'vae_decoder'] as const;
@@ -90,17 +93,13 @@ export function sessionOptions(
   };
 }
 
-const oomPattern =
-  /Failed to allocate memory|BFCArena|bad_alloc|out of memory|Cannot allocate memory|ENOMEM|OOM|Array buffer allocation failed/i;
-
-/** ORT reports allocation failures only as message text. */
-export function isOutOfMemory(err: unknown): boolean {
-  return err instanceof Error && oomPattern.test(err.message);
-}
-
 export function asEngineError(err: unknown, what: string): EngineError {
   if (err instanceof EngineError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isGpuFailure(err))
+    return new EngineError('GPU_FAILED', `${what}: the CUDA context is broken: ${message}`, {
+      cause: err,
+    });
   if (isOutOfMemory(err))
     return new EngineError('OUT_OF_MEMORY', `${what}: out of memory: ${message}`, { cause: err });
   return new EngineError('INTERNAL', `${what}: ${message}`, { cause: err });
