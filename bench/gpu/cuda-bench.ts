@@ -15,8 +15,21 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { card16Cases, envConfigs, httpCases, probeTokens, type EnvConfig } from './cuda-cases.ts';
-import { missingBytes, runHttpCase, startBallast, type HttpContext } from './cuda-http.ts';
+import {
+  card16Cases,
+  envConfigs,
+  extraCases,
+  httpCases,
+  probeTokens,
+  type EnvConfig,
+} from './cuda-cases.ts';
+import {
+  componentBytes,
+  missingBytes,
+  runHttpCase,
+  startBallast,
+  type HttpContext,
+} from './cuda-http.ts';
 import { printTables } from './cuda-table.ts';
 import { gpuMemorySampler } from './gpu-memory.ts';
 import { attributeReports, runKernelProbe } from '../../src/runtime/pipeline/kernel-probe.ts';
@@ -33,6 +46,8 @@ const { values } = parseArgs({
     heads: { type: 'string', default: '30' },
     'head-dim': { type: 'string', default: '128' },
     'wait-s': { type: 'string', default: '1500' },
+    /** Only the HTTP cases whose name matches this regular expression (a second, shorter run). */
+    only: { type: 'string' },
     /** Kernel-check sizes; a CPU smoke test takes small ones. */
     tokens: { type: 'string', default: probeTokens.join(',') },
   },
@@ -51,9 +66,9 @@ const log = (...parts: unknown[]) =>
 
 /** The process env without ORT's switches, plus one setting's. */
 function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('ORT_')),
-  ) as NodeJS.ProcessEnv;
+  );
   return { ...env, ORT_DISABLE_TELEMETRY: '1', ...extra };
 }
 
@@ -118,74 +133,67 @@ function runChild(
   });
 }
 
-async function transformer(kernelRows: Record<string, unknown>[]) {
-  const rows: Record<string, unknown>[] = [];
+/** The graphs one attention setting times: 2 and N layers (+ the host-copy probe), or unfused. */
+function graphsFor(config: EnvConfig, precision: Precision) {
+  const ref = (n: number) => `${prep}/ref-${precision}-${n}.bin`;
+  if (config.name === 'math')
+    return [
+      { name: 'unfused-2', file: `${prep}/fw2/transformer/unfused.${precision}.onnx`, ref: ref(2) },
+    ];
+  return [
+    { name: 'fused-2', file: `${prep}/fw2/transformer/fused.${precision}.onnx`, ref: ref(2) },
+    {
+      name: `fused-${layers}`,
+      file: `${prep}/fw${layers}/transformer/fused.${precision}.onnx`,
+      ref: ref(layers),
+    },
+    ...(config.name === 'cudnn' ? [{ name: 'io-probe', file: 'io-probe' }] : []),
+  ];
+}
+
+async function transformerCase(config: EnvConfig, precision: Precision) {
   const script = new URL('./cuda-transformer.ts', import.meta.url).pathname;
-  const big = `${prep}/fw${layers}`;
+  const request = {
+    graphs: graphsFor(config, precision),
+    inputs: `${prep}/inputs`,
+    repeats: 10,
+    ep,
+  };
+  const r = await runChild(
+    [script, JSON.stringify(request)],
+    envWith({ ...config.env, ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO: '1' }),
+  );
+  const line = r.out.split('\n').find((l) => l.startsWith('ZRESULT '));
+  const byGraph = [attributeReports(r.out), attributeReports(r.err)];
+  const graphs = line ? (JSON.parse(line.slice(8)) as Record<string, unknown>[]) : [];
+  for (const g of graphs) {
+    const ks = byGraph.flatMap((m) => m.get(String(g['name'])) ?? []);
+    g['kernels'] = Object.fromEntries(
+      [...new Set(ks)].map((k) => [k, ks.filter((x) => x === k).length]),
+    );
+  }
+  return {
+    config: config.name,
+    precision,
+    exitCode: r.code,
+    graphs,
+    ...(line ? {} : { tail: (r.out + r.err).slice(-2000) }),
+  };
+}
+
+async function transformer() {
+  // From the kernel check of the first H200 run: bf16 runs only cuDNN flash (flash and efficient
+  // fall back to the unfused kernel, which breaks); ORT's own choice is cuDNN flash in both.
+  const wanted: Record<Precision, string[]> = {
+    bf16: ['cudnn', 'math'],
+    fp16: ['cudnn', 'flash', 'efficient', 'math'],
+  };
+  const rows: Record<string, unknown>[] = [];
   for (const precision of precisions)
-    for (const config of [
-      ...envConfigs.filter((c) => c.name !== 'old-flash' && c.name !== 'mha-unfused'),
-      mathConfig,
-    ]) {
-      const kernelAt4608 = (
-        kernelRows.find((k) => k['config'] === config.name && k['precision'] === precision)?.[
-          'kernels'
-        ] as Record<string, string | null> | undefined
-      )?.['4608'];
-      const named = config.backend ? expectedKernel(config) : undefined;
-      if (config.name !== 'math' && named && kernelAt4608 !== named) {
-        rows.push({
-          config: config.name,
-          precision,
-          skipped: `the kernel check ran ${String(kernelAt4608)}, not ${named}`,
-        });
-        continue;
-      }
-      const fused = config.name !== 'math';
-      const graphs = fused
-        ? [
-            {
-              name: 'fused-2',
-              file: `${prep}/fw2/transformer/fused.${precision}.onnx`,
-              ref: `${prep}/ref-${precision}-2.bin`,
-            },
-            {
-              name: `fused-${layers}`,
-              file: `${big}/transformer/fused.${precision}.onnx`,
-              ref: `${prep}/ref-${precision}-${layers}.bin`,
-            },
-            ...(config.name === 'cudnn' ? [{ name: 'io-probe', file: 'io-probe' }] : []),
-          ]
-        : [
-            {
-              name: 'unfused-2',
-              file: `${prep}/fw2/transformer/unfused.${precision}.onnx`,
-              ref: `${prep}/ref-${precision}-2.bin`,
-            },
-          ];
-      const request = { graphs, inputs: `${prep}/inputs`, repeats: 10, ep };
-      const r = await runChild(
-        [script, JSON.stringify(request)],
-        envWith({ ...config.env, ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO: '1' }),
-      );
-      const line = r.out.split('\n').find((l) => l.startsWith('ZRESULT '));
-      const kernelsOut = attributeReports(r.out);
-      const kernelsErr = attributeReports(r.err);
-      const graphsOut = line ? (JSON.parse(line.slice(8)) as Record<string, unknown>[]) : [];
-      for (const g of graphsOut) {
-        const name = String(g['name']);
-        const ks = [...(kernelsOut.get(name) ?? []), ...(kernelsErr.get(name) ?? [])];
-        g['kernels'] = Object.fromEntries(
-          [...new Set(ks)].map((k) => [k, ks.filter((x) => x === k).length]),
-        );
-      }
-      const row = {
-        config: config.name,
-        precision,
-        exitCode: r.code,
-        graphs: graphsOut,
-        ...(line ? {} : { tail: (r.out + r.err).slice(-2000) }),
-      };
+    for (const config of [...envConfigs, mathConfig].filter((c) =>
+      wanted[precision].includes(c.name),
+    )) {
+      const row = await transformerCase(config, precision);
       log('transformer', JSON.stringify(row).slice(0, 600));
       rows.push(row);
     }
@@ -198,16 +206,8 @@ const mathConfig: EnvConfig = {
   env: envConfigs.find((c) => c.name === 'mha-unfused')?.env ?? {},
 };
 
-function expectedKernel(config: EnvConfig): string | undefined {
-  return {
-    flash: 'FLASH_ATTENTION',
-    efficient: 'EFFICIENT_ATTENTION',
-    cudnn: 'CUDNN_FLASH_ATTENTION',
-    math: undefined,
-  }[config.backend ?? 'math'];
-}
-
-async function http(card16: boolean) {
+async function http(which: 'http' | 'card16' | 'extra') {
+  const card16 = which === 'card16';
   const mem = gpuMemorySampler();
   const ctx: HttpContext = {
     models: { big: `${prep}/fw${layers}`, small: `${prep}/fw2` },
@@ -217,11 +217,21 @@ async function http(card16: boolean) {
     mem,
   };
   const rows: Record<string, unknown>[] = [];
-  for (const c of card16 ? card16Cases : httpCases) {
+  const only = values.only ? new RegExp(values.only) : undefined;
+  for (const c of { http: httpCases, card16: card16Cases, extra: extraCases }[which].filter(
+    (x) => !only || only.test(x.name),
+  )) {
     let ballast;
     let missing = 0;
     try {
-      if (card16) {
+      if (c.squeezeMiB !== undefined) {
+        const dir = ctx.models[c.model];
+        const weights = ['text_encoder', 'transformer', 'vae_decoder'].reduce(
+          (s, k) => s + componentBytes(dir, k, c.precision),
+          0,
+        );
+        ballast = await startBallast(Math.round(weights / 2 ** 20) + c.squeezeMiB);
+      } else if (card16) {
         missing = missingBytes(ctx.models[c.model], c.offload);
         ballast = await startBallast(16384 - Math.round(missing / 2 ** 20));
       }
@@ -243,7 +253,7 @@ async function http(card16: boolean) {
       ballast?.stop();
       await new Promise((r) => setTimeout(r, 1500));
     }
-    results[card16 ? 'card16' : 'http'] = rows;
+    results[which] = rows;
     save();
   }
   mem.stop();
@@ -259,13 +269,11 @@ async function main() {
   const ok = await waitFor('prep.done');
   results['prepOk'] = ok;
   log('prep', ok ? 'done' : 'NOT done');
-  if (ok && phases.has('transformer'))
-    results['transformer'] = await transformer(
-      (results['kernels'] as Record<string, unknown>[] | undefined) ?? [],
-    );
+  if (ok && phases.has('transformer')) results['transformer'] = await transformer();
   save();
-  if (ok && phases.has('http')) await http(false);
-  if (ok && phases.has('card16')) await http(true);
+  if (ok && phases.has('http')) await http('http');
+  if (ok && phases.has('card16')) await http('card16');
+  if (ok && phases.has('http')) await http('extra');
   results['finished'] = new Date().toISOString();
   save();
   printTables(results, prep, values.out);

@@ -2,11 +2,10 @@
  * cuda-bench.ts's pipeline phases: the runtime server over HTTP at 1024x1024 per case, and the
  * 16 GB card made real by a ballast process holding the rest of the H200.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { gpuMemorySampler, median, type GpuMemorySampler } from './gpu-memory.ts';
+import { median, type GpuMemorySampler } from './gpu-memory.ts';
 import type { HttpCase } from './cuda-cases.ts';
 import { startRuntime } from '../../dev/runtime-process.ts';
 
@@ -41,6 +40,58 @@ function runtimeEnv(c: HttpCase, ctx: HttpContext): Record<string, string> {
   };
 }
 
+type Runtime = Awaited<ReturnType<typeof startRuntime>>;
+
+const timingKeys = ['total_ms', 'denoise_ms', 'encode_ms', 'decode_ms'] as const;
+
+async function generate(rt: Runtime, ctx: HttpContext, seed: number) {
+  const res = await rt
+    .post('/v1/images/generations', {
+      prompt: 'a red fox in the snow, watercolor',
+      size: `${ctx.size}x${ctx.size}`,
+      seed,
+      steps: ctx.steps,
+    })
+    .catch(() => undefined);
+  return res && { status: res.status, body: (await res.json()) as Body };
+}
+
+/** A warm-up request, then the timed ones; after a failure, waits for recovery (or the exit). */
+async function requests(rt: Runtime, c: HttpCase, ctx: HttpContext) {
+  const statuses: number[] = [];
+  const http: number[] = [];
+  const timings = Object.fromEntries(timingKeys.map((k) => [k, [] as number[]]));
+  let lastError: Body['error'];
+  const readyz: number[] = [];
+  for (let i = 0; i < c.requests + 1 && rt.proc.alive(); i++) {
+    const t0 = performance.now();
+    const res = await generate(rt, ctx, i);
+    if (!res) break; // the runtime exited (e.g. out-of-memory restarts used up)
+    statuses.push(res.status);
+    if (res.status !== 200) {
+      lastError = res.body.error;
+      // An out-of-memory failure: wait until it has recreated its sessions (or exited).
+      readyz.push(await waitReady(rt));
+      continue;
+    }
+    if (i === 0) continue; // warm-up request
+    http.push(performance.now() - t0);
+    const image = res.body.timings?.images[0];
+    for (const k of timingKeys) timings[k]?.push(image?.[k] ?? NaN);
+  }
+  const m = (k: (typeof timingKeys)[number]) => median(timings[k] ?? []);
+  return {
+    statuses,
+    httpMs: median(http),
+    pipelineMs: m('total_ms'),
+    denoiseMs: m('denoise_ms'),
+    encodeMs: m('encode_ms'),
+    decodeMs: m('decode_ms'),
+    readyzWhileRecovering: readyz,
+    lastError,
+  };
+}
+
 export async function runHttpCase(c: HttpCase, ctx: HttpContext): Promise<Record<string, unknown>> {
   await new Promise((r) => setTimeout(r, 500));
   const baseline = ctx.mem.last();
@@ -61,50 +112,39 @@ export async function runHttpCase(c: HttpCase, ctx: HttpContext): Promise<Record
     const ready = (await (await rt.get('/readyz')).json()) as { engine: unknown };
     const metrics = await (await rt.get('/metrics')).text();
     const configInfo = metrics.split('\n').find((l) => l.startsWith('zimage_config_info{'));
-    const statuses: number[] = [];
-    const total: number[] = [];
-    const denoise: number[] = [];
-    const http: number[] = [];
-    let lastError: Body['error'];
-    for (let i = 0; i < c.requests + 1; i++) {
-      const t0 = performance.now();
-      const res = await rt.post('/v1/images/generations', {
-        prompt: 'a red fox in the snow, watercolor',
-        size: `${ctx.size}x${ctx.size}`,
-        seed: i,
-        steps: ctx.steps,
-      });
-      const body = (await res.json()) as Body;
-      statuses.push(res.status);
-      if (res.status !== 200) {
-        lastError = body.error;
-        continue;
-      }
-      if (i === 0) continue; // warm-up request
-      http.push(performance.now() - t0);
-      total.push(body.timings?.images[0]?.total_ms ?? NaN);
-      denoise.push(body.timings?.images[0]?.denoise_ms ?? NaN);
-    }
-    const after = await rt.get('/readyz');
+    const run = await requests(rt, c, ctx);
+    const after = await rt.get('/readyz').catch(() => undefined);
+    const exitCode = rt.proc.alive() ? undefined : await rt.proc.exited;
     return {
       ...c,
       started: true,
       readyMs,
       engine: ready.engine,
       configInfo,
-      statuses,
-      httpMs: median(http),
-      pipelineMs: median(total),
-      denoiseMs: median(denoise),
-      readyzAfter: after.status,
-      lastError,
+      ...run,
+      readyzAfter: after?.status ?? 'exited',
+      exitCode,
       gpuBaselineMiB: baseline,
       gpuPeakDeltaMiB: ctx.mem.peak() - baseline,
-      log: rt.proc.tail(15),
+      log: rt.proc.tail(30),
     };
   } finally {
     await rt.stop(30_000);
   }
+}
+
+/** Polls /readyz until 200 (ms waited), or -1 when the runtime exits or 120 s pass. */
+async function waitReady(rt: {
+  get(p: string): Promise<Response>;
+  proc: { alive(): boolean };
+}): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < 120_000 && rt.proc.alive()) {
+    const res = await rt.get('/readyz').catch(() => undefined);
+    if (res?.status === 200) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return -1;
 }
 
 /** Bytes of a component's files for one precision (graph + external data). */

@@ -12,7 +12,14 @@
 #   collect  no carry: waits again up to WAIT_S, returns $OUT (when `run` ran out of time)
 #
 # $OUT gets at most 8 files: results.json, table.md, torch.json, bench.log, prep.log.
+#
+# The device tool sends the session's main checkout, not a helper's worktree: then the packs and
+# a copy of this tree travel as carried folders of it, and PARTS, BUNDLE and DEVICE say where
+# (relative to the copy of this tree the script runs from).
 set -uo pipefail
+parts=${PARTS:-.device-cuda}
+bundle=${BUNDLE:-.gpubundle}
+device=${DEVICE:-.device}
 layers=${LAYERS:-8}
 wait_s=${WAIT_S:-560}
 out=${OUT:-/tmp/zout}
@@ -34,9 +41,9 @@ collect() {
 case "${1:-}" in
 part)
   n=$2
-  mkdir -p /tmp/zcuda && cp .device-cuda/p"$n"/* /tmp/zcuda/ && ls -la /tmp/zcuda
+  mkdir -p /tmp/zcuda && cp "$parts"/p"$n"/* /tmp/zcuda/ && ls -la /tmp/zcuda
   if [ "$n" = 1 ]; then
-    mkdir -p /tmp/pyx /tmp/zsrc/bench /tmp/zsrc/tools && tar -C /tmp/pyx -xJf .gpubundle/pyx.tar.xz
+    mkdir -p /tmp/pyx /tmp/zsrc/bench /tmp/zsrc/tools && tar -C /tmp/pyx -xJf "$bundle"/pyx.tar.xz
     cp -r bench/gpu /tmp/zsrc/bench/ && cp -r tools/export /tmp/zsrc/tools/
     nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv
     df -h /tmp | tail -1
@@ -50,19 +57,19 @@ part)
   tail -n 40 /tmp/zbench.log
   ;;
 run)
-  bash .device/unpack.sh >/dev/null 2>&1 || { echo "unpack .device failed"; exit 1; }
+  bash "$device"/unpack.sh >/dev/null 2>&1 || { echo "unpack .device failed"; exit 1; }
   . /tmp/zdev/env
   bash /tmp/zcuda/unpack-cuda.sh || exit 1
   . /tmp/zdev/cuda-env
   rm -rf /tmp/zrepo && mkdir -p /tmp/zrepo /tmp/zresults
   tar --exclude=./.device --exclude=./.device-cuda --exclude=./.gpubundle --exclude=./node_modules \
     --exclude=./.git -cf - . | tar -C /tmp/zrepo -xf -
-  tar -C /tmp/zrepo -xJf .gpubundle/node_modules.tar.xz
+  tar -C /tmp/zrepo -xJf "$bundle"/node_modules.tar.xz
   ln -sfn /tmp/zdev/node_modules/onnxruntime-node /tmp/zrepo/node_modules/onnxruntime-node
   ln -sfn /tmp/zdev/node_modules/onnxruntime-common /tmp/zrepo/node_modules/onnxruntime-common
   node --version
   # A new session (setsid) outlives this call; the tree copy in /tmp/zrepo outlives the next.
-  setsid bash -c "cd /tmp/zrepo && node bench/gpu/cuda-bench.ts --prep /tmp/zbench \
+  setsid bash -c "cd /tmp/zrepo && node bench/gpu/cuda-bench.ts --prep /tmp/zbench --phases ${PHASES:-kernels,transformer,http,card16} ${ONLY:+--only '$ONLY'} \
     --out /tmp/zresults --layers $layers > /tmp/zresults/bench.log 2>&1; touch /tmp/zresults/finished" \
     > /dev/null 2>&1 < /dev/null &
   sleep 2

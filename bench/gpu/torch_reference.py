@@ -21,13 +21,21 @@ import copy
 import json
 import multiprocessing as mp
 import os
+import subprocess
 import sys
 import time
 import traceback
 from pathlib import Path
 
-import torch
-from torch import nn
+# The exporting process and its forked children never see the GPU: a parent that has touched
+# CUDA (diffusers does at import when a GPU is visible) leaves forked children unable to export
+# ("Cannot re-initialize CUDA in forked subprocess", H200 run 1). PyTorch's timings run in a
+# second process (--timing) that loads this instance's saved state dict.
+if "--timing" not in sys.argv:
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "export"))
@@ -191,6 +199,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--precisions", default="fp16,bf16")
     p.add_argument("--tiny", action="store_true")
+    p.add_argument("--timing", action="store_true", help="internal: the PyTorch timing process")
     args = p.parse_args()
     args.precisions = args.precisions.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -198,48 +207,75 @@ def main() -> None:
     # can hang the children, and CUDA must not be initialised before it either.
     torch.set_num_threads(1)
     t0 = time.time()
+    if args.timing:
+        return timing_main(args)
     out, tok, te, tr, vae = build(args)
     small = args.out / "fw2"
     small.mkdir(parents=True, exist_ok=True)
     write_manifests(args, out, small, tr, te, vae)
+    torch.save(tr.state_dict(), args.out / "transformer.fp32.pt")
     pending, running, ctx = start_exports(args, out, small, tok, te, tr, vae)
     pump(pending, running, ctx, len(pending))
 
     # The graph inputs at the bench size, from the same host-side code the exporter checks with.
-    scale = 8
-    latents = torch.randn(1, 16, args.size // scale, args.size // scale, generator=torch.Generator().manual_seed(5))
+    latents = torch.randn(1, 16, args.size // 8, args.size // 8, generator=torch.Generator().manual_seed(5))
     feats = torch.randn(args.caption, tr.config.cap_feat_dim, generator=torch.Generator().manual_seed(6))
+    torch.save({"latents": latents, "feats": feats}, args.out / "latents.pt")
     inputs = ex.transformer_inputs(ex.transformer_config(tr), latents, feats, T_NORM)
     (args.out / "inputs").mkdir(exist_ok=True)
     manifest = {k: save_tensor(args.out / "inputs" / f"{k}.bin", v) for k, v in inputs.items()}
     (args.out / "inputs" / "inputs.json").write_text(json.dumps(manifest, indent=2))
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    timing = subprocess.Popen([sys.executable, __file__, "--timing", *sys.argv[1:]], env=env)
 
-    backends = ["FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION", "MATH"]
-    if args.tiny:
-        backends = ["MATH"]
-    rows = torch_timings(args, tr, latents, feats, backends)
-    (args.out / "torch.timed").write_text("")
     for proc in running:
         proc.join()
-    exports = [json.loads(s.read_text()) for s in sorted((args.out / "status").glob("*.json"))]
+    exports = [json.loads(st.read_text()) for st in sorted((args.out / "status").glob("*.json"))]
     failed = [e for e in exports if not e["ok"]]
     for e in failed:
         log("export FAILED", e["task"], e["error"])
-    # Once the CPU is quiet: the headline rows again, to show the exports did not disturb them;
-    # after cuda-bench.ts's kernel check (kernels.done), which must have the GPU to itself.
-    for _ in range(300):
-        if args.tiny or (args.out / "kernels.done").exists():
+    link_side(out, small)
+    (args.out / "exports.done").write_text("")
+    log("exports finished in", round(time.time() - t0), "s")
+    timing.wait()
+    timed = json.loads((args.out / "timing.json").read_text()) if (args.out / "timing.json").exists() else {}
+    info = {**timed, "layers": args.layers, "size": args.size, "caption": args.caption,
+            "tokens": (args.size // 16) ** 2 + args.caption, "exports": exports, "seconds": time.time() - t0}
+    (args.out / "torch.json").write_text(json.dumps(info, indent=2))
+    (args.out / ("prep.failed" if failed or timing.returncode else "prep.done")).write_text("")
+    log("prep finished in", round(time.time() - t0), "s")
+
+
+def load_instance(args):  # noqa: ANN001, ANN201
+    """The exported module instance again, from its saved state dict (built on the meta device,
+    then given the saved tensors)."""
+    kw = dict(dim=3840, n_layers=args.layers, n_refiner_layers=2, n_heads=30, n_kv_heads=30, cap_feat_dim=2560)
+    with torch.device("meta"):
+        tr = comp.zimage_transformer(**kw)
+    tr.load_state_dict(torch.load(args.out / "transformer.fp32.pt", mmap=True), assign=True)
+    if any(t.is_meta for t in [*tr.parameters(), *tr.buffers()]):
+        tr = comp.zimage_transformer(**kw)
+        tr.load_state_dict(torch.load(args.out / "transformer.fp32.pt"))
+    return tr
+
+
+def timing_main(args) -> None:  # noqa: ANN001
+    torch.set_num_threads(4)
+    tr = load_instance(args)
+    data = torch.load(args.out / "latents.pt")
+    backends = ["FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION", "MATH"]
+    rows = torch_timings(args, tr, data["latents"], data["feats"], backends)
+    (args.out / "torch.timed").write_text("")
+    # Once the exports are done and cuda-bench.ts's kernel check is over (both would disturb it):
+    # the headline rows again.
+    for _ in range(600):
+        if (args.out / "exports.done").exists() and (args.out / "kernels.done").exists():
             break
         time.sleep(1)
-    recheck = [] if args.tiny else torch_timings(args, tr, latents, feats, ["CUDNN_ATTENTION"], save_refs=False)
-    link_side(out, small)
-    info = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-            "torch": torch.__version__, "layers": args.layers, "size": args.size, "caption": args.caption,
-            "tokens": (args.size // 16) ** 2 + args.caption, "torch_rows": rows, "recheck_rows": recheck,
-            "exports": exports, "seconds": time.time() - t0}
-    (args.out / "torch.json").write_text(json.dumps(info, indent=2))
-    (args.out / ("prep.failed" if failed else "prep.done")).write_text("")
-    log("prep finished in", round(time.time() - t0), "s")
+    recheck = torch_timings(args, tr, data["latents"], data["feats"], ["CUDNN_ATTENTION"], save_refs=False)
+    (args.out / "timing.json").write_text(json.dumps({
+        "device": torch.cuda.get_device_name(), "torch": torch.__version__, "torch_rows": rows,
+        "recheck_rows": recheck}, indent=2))
 
 
 def write_manifests(args, out: Path, small: Path, tr, te, vae) -> None:  # noqa: ANN001

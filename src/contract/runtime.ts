@@ -15,6 +15,14 @@ export type ExecutionProvider = (typeof executionProviders)[number];
 export const attentionBackends = ['flash', 'efficient', 'cudnn', 'math'] as const;
 export type AttentionBackend = (typeof attentionBackends)[number];
 
+/**
+ * cuDNN flash attention: on an H200 (ORT 1.30, 2026-12-01) the only backend that runs in bf16 at
+ * every size, and the fastest in both precisions (transformer at 1024^2, 30 layers: 183 ms bf16,
+ * 178 ms fp16; flash 198 ms and efficient 231 ms in fp16; docs/performance.md). `flash` and
+ * `efficient` fall back to ORT's unfused kernel in bf16, which breaks the CUDA context.
+ */
+export const defaultAttention: AttentionBackend = 'cudnn';
+
 /** Offload levels, in the order the autoscaler steps through them under VRAM pressure. */
 export const offloadModes = ['none', 'model', 'cpu'] as const;
 export type OffloadMode = (typeof offloadModes)[number];
@@ -72,11 +80,22 @@ export const runtimeEnv = {
 
 /**
  * ONNX Runtime's CUDA EP picks its attention kernel from process environment switches (the
- * Node binding has no sdpa_kernel option). Every switch is written explicitly, because unset is
- * not off: on sm90, ORT 1.30 runs cuDNN flash attention whenever ORT_ENABLE_CUDNN_FLASH_ATTENTION
- * is unset (H200, ../shared/gpu/README.md). The TensorRT fused kernels are off for every backend
- * so that small sequences (the 64x64 warm-up: 48 tokens) run the same kernel as large ones.
- * `math` also selects the unfused-attention transformer export, so the switch is real on every EP.
+ * Node binding has no sdpa_kernel option). What they select, from ORT's own kernel report on an
+ * H200 (ORT 1.30, 64 / 1056 / 4608 tokens, bench/gpu/results/h200-2026-12-01):
+ *
+ * | backend   | fp16                | bf16                                                   |
+ * |-----------|---------------------|--------------------------------------------------------|
+ * | cudnn     | CUDNN_FLASH_ATTENTION | CUDNN_FLASH_ATTENTION                                |
+ * | flash     | FLASH_ATTENTION     | MATH (unfused), then CUBLAS failure 13 at 1056 tokens  |
+ * | efficient | EFFICIENT_ATTENTION | MATH (unfused), then CUBLAS failure 13 at 1056 tokens  |
+ * | (unset)   | CUDNN_FLASH_ATTENTION | CUDNN_FLASH_ATTENTION: unset is not off on sm90      |
+ *
+ * Every switch is therefore written explicitly; `flash` leaves no fallback to the memory-efficient
+ * kernel (it would run silently, 6x slower), and the runtime's start-up probe
+ * (src/runtime/pipeline/attention.ts) refuses a backend whose kernel ORT does not run. The
+ * TensorRT fused kernels are off so that small sequences (the 64x64 warm-up: 48 tokens) run the
+ * same kernel as large ones. `math` selects the unfused-attention transformer export (plain
+ * MatMul/Softmax, which ran in both precisions at 4608 tokens), so the switch is real on every EP.
  */
 const trtOff = {
   ORT_DISABLE_FUSED_ATTENTION: '1',

@@ -28,10 +28,13 @@ import type { SessionSettings } from './sessions.ts';
  */
 export const mathTokenLimit = attentionTokens(1024, 1024);
 
+/** The probe's small size: a 64x64 image (16 tokens) and a short caption (32), as the warm-up. */
+export const probeMinTokens = 48;
+
 /** Fixes that a refusal suggests, per backend and precision. */
 function hint(attention: AttentionBackend, precision: Precision): string {
-  if (attention === 'flash' && precision === 'bf16')
-    return "ORT's own flash kernel takes no bf16; use ZIMAGE_ATTENTION=cudnn (cuDNN flash attention) or ZIMAGE_PRECISION=fp16";
+  if (attention !== 'cudnn' && precision === 'bf16')
+    return `ORT's ${attention === 'flash' ? 'flash' : 'memory-efficient'} kernel is not used for bf16 here (its unfused fallback broke the CUDA context on an H200); use ZIMAGE_ATTENTION=cudnn (cuDNN flash attention) or ZIMAGE_PRECISION=fp16`;
   return 'use ZIMAGE_ATTENTION=cudnn, the kernel that ran on every measured card (docs/performance.md)';
 }
 
@@ -67,22 +70,25 @@ export async function resolveAttentionKernel(check: AttentionCheck): Promise<str
     heads: t.heads,
     headDim: t.head_dim,
     precision: settings.precision,
-    tokens: [tokens],
+    // Smallest first: ORT 1.30 picked its unfused kernel for bf16 at small sizes even where the
+    // memory-efficient one was allowed (H200), and that kernel then broke the CUDA context.
+    tokens: [probeMinTokens, tokens],
     ...(settings.deviceId === undefined ? {} : { deviceId: settings.deviceId }),
   };
   const result = await (check.probe ?? runKernelProbe)(request);
-  const kernel = result.cases[0]?.kernels[0];
   const wanted = attentionKernels[backend];
+  const kernel =
+    result.cases.map((c) => c.kernels[0]).find((k) => k !== wanted) ?? result.cases[0]?.kernels[0];
+  if (kernel && kernel !== wanted)
+    throw new EngineError(
+      'INTERNAL',
+      `ZIMAGE_ATTENTION=${backend} would run ORT's ${kernel} kernel in ${settings.precision} on this GPU, not ${wanted}: ${hint(backend, settings.precision)}`,
+    );
   if (result.exitCode !== 0 || !kernel)
     throw new EngineError(
       'INTERNAL',
       `attention probe for ZIMAGE_ATTENTION=${backend} (${settings.precision}, ${tokens} tokens) failed ` +
         `(exit ${String(result.exitCode)}${kernel ? '' : ', no kernel report'}): ${result.tail.slice(-800)}`,
-    );
-  if (kernel !== wanted)
-    throw new EngineError(
-      'INTERNAL',
-      `ZIMAGE_ATTENTION=${backend} would run ORT's ${kernel} kernel in ${settings.precision} on this GPU, not ${wanted}: ${hint(backend, settings.precision)}`,
     );
   return kernel;
 }

@@ -61,12 +61,16 @@ export interface KernelReport {
   kernel: string;
 }
 
+// ORT's logger colours its lines (ESC[0m right after the kernel name on the H200).
+const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const stripAnsi = (text: string) => text.replace(ansi, '');
+
 const reportLine = /Operator=(\S+).*?DataType=(\S+).*?SdpaKernel=(\S+)/;
 
 /** ORT's kernel debug lines, in order (other lines are ignored). */
 export function parseKernelReports(text: string): KernelReport[] {
   const reports: KernelReport[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of stripAnsi(text).split('\n')) {
     const m = reportLine.exec(line);
     if (m?.[1] && m[2] && m[3]) reports.push({ operator: m[1], dataType: m[2], kernel: m[3] });
   }
@@ -106,7 +110,7 @@ export const probeMarker = 'ZPROBE ';
 export function attributeReports(text: string): Map<string, string[]> {
   const byCase = new Map<string, string[]>();
   let current: string | undefined;
-  for (const line of text.split('\n')) {
+  for (const line of stripAnsi(text).split('\n')) {
     const begin = /^ZPROBE begin (\S+)/.exec(line);
     if (begin?.[1]) {
       current = begin[1];

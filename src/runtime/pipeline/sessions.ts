@@ -46,13 +46,27 @@ export interface SessionSettings {
   allowCpuFallback?: boolean | undefined;
 }
 
+/**
+ * The file precision a component's session takes. CPU: fp32 (no bf16 kernels). The VAE decoder
+ * on a GPU never takes bf16: ONNX's Conv accepts bfloat16 only from opset 22, so ORT refuses the
+ * exported bf16 VAE as an invalid model (H200, 2026-12-01); its fp16 file is used instead.
+ */
+export function filePrecision(
+  component: Component,
+  provider: ExecutionProvider,
+  precision: Precision,
+): FilePrecision {
+  if (provider === 'cpu') return 'fp32';
+  return component === 'vae_decoder' && precision === 'bf16' ? 'fp16' : precision;
+}
+
 /** Where each component runs for an offload mode (pure: tested without sessions). */
 export function placements(model: ModelDir, s: SessionSettings, offload: OffloadMode): Placement[] {
   const files = model.manifest.files;
   const variant = transformerVariant[s.attention];
   return components.map((component) => {
     const provider = offload === 'cpu' && component !== 'transformer' ? 'cpu' : s.executionProvider;
-    const wanted: FilePrecision = provider === 'cpu' ? 'fp32' : s.precision;
+    const wanted = filePrecision(component, provider, s.precision);
     const byPrecision = component === 'transformer' ? files.transformer[variant] : files[component];
     const picked = pickFile(
       byPrecision,

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import {
   attentionBackends,
+  defaultAttention,
   executionProviders,
   offloadModes,
   precisions,
@@ -80,7 +81,7 @@ const runtimeSpec = z
       .describe('ONNX Runtime execution provider. Changing it rolls the pods.'),
     attention: z
       .enum(attentionBackends)
-      .default('flash')
+      .default(defaultAttention)
       .describe(
         'Attention kernel (CUDA EP env switches; math = unfused graph). Changing it rolls the pods.',
       ),
