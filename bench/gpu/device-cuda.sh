@@ -15,7 +15,15 @@
 #
 # The device tool sends the session's main checkout, not a helper's worktree: then the packs and
 # a copy of this tree travel as carried folders of it, and PARTS, BUNDLE and DEVICE say where
-# (relative to the copy of this tree the script runs from).
+# (relative to the copy of this tree the script runs from). As run on 2026-12-01 (H200), with
+# tmp/gpu-helper/ in the main checkout (ignored there) holding p1..p4, dev (= .device), bundle
+# (= .gpubundle) and repo (this tree without test/fixtures):
+#   cd tmp/gpu-helper/repo && LAYERS=6 PARTS=.. BUNDLE=../bundle DEVICE=../dev bash bench/gpu/device-cuda.sh part 1
+#       carry [tmp/gpu-helper/p1, tmp/gpu-helper/bundle, tmp/gpu-helper/repo]
+#   ... part 2, 3, 4 with PARTS=..   carry [tmp/gpu-helper/pN, tmp/gpu-helper/repo]
+#   ... LAYERS=6 PHASES=transformer,http,card16 BUNDLE=../bundle DEVICE=../dev ... run
+#       carry [tmp/gpu-helper/dev, tmp/gpu-helper/bundle, tmp/gpu-helper/repo], timeout 600
+# Each call must start within 30 s of the last one's end, or the next finds a bare machine.
 set -uo pipefail
 parts=${PARTS:-.device-cuda}
 bundle=${BUNDLE:-.gpubundle}
@@ -61,7 +69,7 @@ run)
   . /tmp/zdev/env
   bash /tmp/zcuda/unpack-cuda.sh || exit 1
   . /tmp/zdev/cuda-env
-  rm -rf /tmp/zrepo && mkdir -p /tmp/zrepo /tmp/zresults
+  rm -rf /tmp/zrepo && mkdir -p /tmp/zrepo /tmp/zresults && rm -f /tmp/zresults/finished
   tar --exclude=./.device --exclude=./.device-cuda --exclude=./.gpubundle --exclude=./node_modules \
     --exclude=./.git -cf - . | tar -C /tmp/zrepo -xf -
   tar -C /tmp/zrepo -xJf "$bundle"/node_modules.tar.xz
