@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.gpubundle
 rm -rf "$out" && mkdir -p "$out"
-grep -qx "/$out/" .git/info/exclude 2>/dev/null || echo "/$out/" >> .git/info/exclude
+git check-ignore -q "$out" || { echo "$out must be git-ignored (.gitignore)" >&2; exit 1; }
 tmp=$(mktemp -d)
 cp package.json package-lock.json "$tmp/"
 (cd "$tmp" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null \

@@ -15,6 +15,14 @@ export type ExecutionProvider = (typeof executionProviders)[number];
 export const attentionBackends = ['flash', 'efficient', 'cudnn', 'math'] as const;
 export type AttentionBackend = (typeof attentionBackends)[number];
 
+/**
+ * cuDNN flash attention: on an H200 (ORT 1.30, 2026-12-01) the only backend that runs in bf16 at
+ * every size, and the fastest in both precisions (transformer at 1024^2, 30 layers: 183 ms bf16,
+ * 178 ms fp16; flash 198 ms and efficient 231 ms in fp16; docs/performance.md). `flash` and
+ * `efficient` fall back to ORT's unfused kernel in bf16, which breaks the CUDA context.
+ */
+export const defaultAttention: AttentionBackend = 'cudnn';
+
 /** Offload levels, in the order the autoscaler steps through them under VRAM pressure. */
 export const offloadModes = ['none', 'model', 'cpu'] as const;
 export type OffloadMode = (typeof offloadModes)[number];
@@ -72,34 +80,85 @@ export const runtimeEnv = {
 
 /**
  * ONNX Runtime's CUDA EP picks its attention kernel from process environment switches (the
- * Node binding has no sdpa_kernel option). Each backend disables the faster ones before it:
- * flash -> cutlass memory-efficient -> cuDNN flash -> unfused. `math` also selects the
- * unfused-attention transformer export, so the switch is real on every EP.
+ * Node binding has no sdpa_kernel option). What they select, from ORT's own kernel report on an
+ * H200 (ORT 1.30, 64 / 1056 / 4608 tokens, bench/gpu/results/h200-2026-12-01):
+ *
+ * | backend   | fp16                | bf16                                                   |
+ * |-----------|---------------------|--------------------------------------------------------|
+ * | cudnn     | CUDNN_FLASH_ATTENTION | CUDNN_FLASH_ATTENTION                                |
+ * | flash     | FLASH_ATTENTION     | MATH (unfused), then CUBLAS failure 13 at 1056 tokens  |
+ * | efficient | EFFICIENT_ATTENTION | MATH (unfused), then CUBLAS failure 13 at 1056 tokens  |
+ * | (unset)   | CUDNN_FLASH_ATTENTION | CUDNN_FLASH_ATTENTION: unset is not off on sm90      |
+ *
+ * Every switch is therefore written explicitly; `flash` leaves no fallback to the memory-efficient
+ * kernel (it would run silently, 6x slower), and the runtime's start-up probe
+ * (src/runtime/pipeline/attention.ts) refuses a backend whose kernel ORT does not run. The
+ * TensorRT fused kernels are off so that small sequences (the 64x64 warm-up: 48 tokens) run the
+ * same kernel as large ones. `math` selects the unfused-attention transformer export (plain
+ * MatMul/Softmax, which ran in both precisions at 4608 tokens), so the switch is real on every EP.
  */
+const trtOff = {
+  ORT_DISABLE_FUSED_ATTENTION: '1',
+  ORT_DISABLE_FUSED_CROSS_ATTENTION: '1',
+  ORT_DISABLE_TRT_FLASH_ATTENTION: '1',
+} as const;
 export const attentionEnv: Record<AttentionBackend, Record<string, string>> = {
   flash: {
     ORT_DISABLE_FLASH_ATTENTION: '0',
-    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '0',
+    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '1',
     ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
+    ...trtOff,
   },
   efficient: {
     ORT_DISABLE_FLASH_ATTENTION: '1',
     ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '0',
     ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
+    ...trtOff,
   },
   cudnn: {
     ORT_DISABLE_FLASH_ATTENTION: '1',
     ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '1',
     ORT_ENABLE_CUDNN_FLASH_ATTENTION: '1',
+    ...trtOff,
   },
   math: {
     ORT_DISABLE_FLASH_ATTENTION: '1',
     ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '1',
     ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
-    ORT_DISABLE_FUSED_ATTENTION: '1',
-    ORT_DISABLE_TRT_FLASH_ATTENTION: '1',
+    ...trtOff,
   },
 };
+
+/**
+ * The kernel each backend must run, in ORT's own names (its ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO
+ * report). On the CUDA EP the runtime probes the kernel at start-up and refuses to start when ORT
+ * would run another one (e.g. a fallback to its unfused path, which breaks at large sizes).
+ */
+export const attentionKernels: Record<AttentionBackend, string> = {
+  flash: 'FLASH_ATTENTION',
+  efficient: 'EFFICIENT_ATTENTION',
+  cudnn: 'CUDNN_FLASH_ATTENTION',
+  math: 'UNFUSED_GRAPH',
+};
+/** Reported where ORT says nothing about its choice (CPU and WebGPU EPs). */
+export const unreportedKernel = 'UNREPORTED';
+
+/**
+ * Tokens the transformer attends over at a size: image tokens (16x16 pixels each: VAE 8x, patch
+ * 2x) plus the caption at its 512-token maximum. 1024x1024 -> 4096 + 512 = 4608.
+ */
+export function attentionTokens(width: number, height: number, captionTokens = 512): number {
+  return Math.ceil(width / 16) * Math.ceil(height / 16) + captionTokens;
+}
+
+/**
+ * GPU memory of the unfused graph's score scratch for one attention call: heads x S^2 scores
+ * in the graph's precision (2 bytes), their fp32 softmax (4) and the probabilities cast back (2).
+ * 30 heads at 4608 tokens: 5.1 GB (PyTorch's math SDPA took 5.7 GiB there, H200).
+ */
+export function unfusedScratchBytes(heads: number, tokens: number): number {
+  return heads * tokens * tokens * 8;
+}
 
 /** Transformer graph file per backend: fused MultiHeadAttention, or the unfused export. */
 export const transformerVariant: Record<AttentionBackend, 'fused' | 'unfused'> = {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
   attentionBackends,
+  defaultAttention,
   executionProviders,
   mountPaths,
   offloadModes,
@@ -57,8 +58,8 @@ export const runtimeConfigSchema = z
     modelDir: z.string().min(1).default(mountPaths.model),
     /** Default cuda. */
     executionProvider: z.enum(executionProviders).default('cuda'),
-    /** Default flash. */
-    attention: z.enum(attentionBackends).default('flash'),
+    /** Default cudnn (defaultAttention in the contract). */
+    attention: z.enum(attentionBackends).default(defaultAttention),
     /** Default bf16. */
     precision: z.enum(precisions).default('bf16'),
     /** Largest width and height a request may ask for. Default 1024x1024. */

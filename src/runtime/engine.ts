@@ -44,6 +44,11 @@ export interface EngineInfo {
   attention: AttentionBackend;
   offload: OffloadMode;
   transformerVariant: 'fused' | 'unfused';
+  /**
+   * The attention kernel that really runs, in ORT's names from its own report on the CUDA EP
+   * (e.g. CUDNN_FLASH_ATTENTION), UNFUSED_GRAPH for `math`, UNREPORTED where ORT reports none.
+   */
+  attentionKernel: string;
   /** Components whose sessions are currently created (resident), e.g. ['text_encoder', ...]. */
   resident: string[];
   /** EP per component, e.g. { text_encoder: 'cpu', transformer: 'webgpu', vae_decoder: 'cpu' }. */
@@ -58,6 +63,11 @@ export const engineErrorCodes = [
   'OUT_OF_MEMORY',
   /** The templated prompt is longer than the text encoder's limit (client error). */
   'PROMPT_TOO_LONG',
+  /**
+   * A CUDA error that leaves the process's CUDA context unusable (illegal memory access, a
+   * cuBLAS execution failure): every later call fails too, so the process must exit.
+   */
+  'GPU_FAILED',
   /** Anything else. */
   'INTERNAL',
 ] as const;

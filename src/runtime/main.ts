@@ -54,6 +54,7 @@ const engine = new WorkerEngine({
     precision: config.precision,
     offload: live().offload,
     deviceId: config.deviceId,
+    maxSize: config.maxResolution,
     ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }),
   },
   warmup: { ...config.warmupSize, steps: config.warmupSteps },

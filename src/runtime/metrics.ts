@@ -118,7 +118,7 @@ export function createRuntimeMetrics(source?: MetricSource) {
     configInfo: new Gauge({
       name: runtimeMetrics.configInfo,
       help: 'What the runtime runs with now; always 1, one series at a time.',
-      labelNames: ['steps', 'offload', 'attention', 'ep', 'transformer'] as const,
+      labelNames: ['steps', 'offload', 'attention', 'ep', 'transformer', 'kernel'] as const,
       registers,
       // Read at scrape time and reset first, so a change never leaves the old series behind.
       collect() {
@@ -132,6 +132,7 @@ export function createRuntimeMetrics(source?: MetricSource) {
             attention: info.attention,
             ep: info.executionProvider,
             transformer: info.transformerVariant,
+            kernel: info.attentionKernel,
           },
           1,
         );

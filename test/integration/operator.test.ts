@@ -116,7 +116,7 @@ describe('reconcile', () => {
     expect(table).toMatch(
       /NAME\s+REPLICAS\s+READY\s+STEPS\s+OFFLOAD\s+ATTENTION\s+LAST ACTION\s+AGE/,
     );
-    expect(table).toMatch(/turbo\s+1\s+1\s+9\s+none\s+flash/);
+    expect(table).toMatch(/turbo\s+1\s+1\s+9\s+none\s+cudnn/);
   });
 
   it('changes steps and offload live (ConfigMap only, same ReplicaSet)', async () => {

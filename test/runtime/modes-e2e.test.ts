@@ -39,7 +39,11 @@ describe('modes as reported and as run', () => {
     [
       'attention math: unfused graph',
       { ZIMAGE_ATTENTION: 'math' },
-      engine({ attention: 'math', transformerVariant: 'unfused' }),
+      engine({
+        attention: 'math',
+        transformerVariant: 'unfused',
+        attentionKernel: 'UNFUSED_GRAPH',
+      }),
     ],
     ['offload none: all resident', { ZIMAGE_OFFLOAD: 'none' }, engine({ offload: 'none' })],
     [
@@ -74,6 +78,7 @@ describe('modes as reported and as run', () => {
         attention: expected.attention,
         ep: 'cpu',
         transformer: expected.transformerVariant,
+        kernel: expected.attentionKernel,
       },
     ]);
     expect(m.byLabel('zimage_resident_sessions', 'component')).toEqual(
@@ -130,6 +135,8 @@ function engine(overrides: Partial<NonNullable<ReadyBody['engine']>>) {
     offload: 'none',
     steps: 9,
     transformerVariant: 'fused',
+    // ORT reports its kernel choice only on the CUDA EP; `math` names its graph.
+    attentionKernel: 'UNREPORTED',
     resident: all,
     componentProviders: onCpu,
     ...overrides,

@@ -36,6 +36,7 @@ export class FakeEngine implements Engine {
     attention: 'flash',
     offload: 'none',
     transformerVariant: 'fused',
+    attentionKernel: 'UNREPORTED',
     resident: ['text_encoder', 'transformer', 'vae_decoder'],
     componentProviders: { text_encoder: 'cpu', transformer: 'cpu', vae_decoder: 'cpu' },
   };

@@ -1,8 +1,8 @@
 /**
  * A worker-thread script serving a fake pipeline over the real protocol (servePipeline), for
  * engine-client tests. Like ORT, each step blocks the thread (Atomics.wait), so only the shared
- * cancel flag can stop a job. The prompt picks a behaviour: "oom", "too long", "crash",
- * "uncaught"; anything else generates. What happens inside is reported on the
+ * cancel flag can stop a job. The prompt picks a behaviour: "oom", "cuda broken", "too long",
+ * "crash", "uncaught"; anything else generates. What happens inside is reported on the
  * "fake-pipeline" BroadcastChannel.
  */
 import { parentPort } from 'node:worker_threads';
@@ -35,6 +35,12 @@ class FakePipeline implements Pipeline {
     if (job.prompt === 'oom') {
       throw new Error(
         'BFCArena::AllocateRawInternal Failed to allocate memory for requested buffer',
+      );
+    }
+    if (job.prompt === 'cuda broken') {
+      // As ORT 1.30 reported it on an H200 (unfused bf16 attention), before every later call failed.
+      throw new Error(
+        "Non-zero status code returned while running MultiHeadAttention node. Name:'MultiHeadAttention_3' Status Message: CUBLAS failure 13: the function failed to launch on the GPU ; GPU=0",
       );
     }
     if (job.prompt === 'too long') {
@@ -88,6 +94,7 @@ class FakePipeline implements Pipeline {
       attention: this.options.attention,
       offload: this.offload,
       transformerVariant: 'fused',
+      attentionKernel: 'UNREPORTED',
       resident: this.offload === 'model' ? [] : ['text_encoder', 'transformer', 'vae_decoder'],
       componentProviders: { transformer: this.options.executionProvider },
     };

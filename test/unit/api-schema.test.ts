@@ -55,7 +55,7 @@ describe('ZImageDeployment spec (zod side of the shared table)', () => {
     expect(spec.runtime).toMatchObject({
       steps: 9,
       offload: 'none',
-      attention: 'flash',
+      attention: 'cudnn',
       executionProvider: 'cuda',
       maxResolution: '1024x1024',
       maxQueue: 8,

@@ -11,7 +11,7 @@ describe('runtime configuration from env', () => {
     expect(c).toMatchObject({
       modelDir: '/models',
       executionProvider: 'cuda',
-      attention: 'flash',
+      attention: 'cudnn',
       precision: 'bf16',
       maxResolution: { width: 1024, height: 1024 },
       maxQueue: 4,

@@ -130,6 +130,16 @@ describe('worker engine client', () => {
     expect(await codeOf(engine.generate(job('fine')))).toBe('INTERNAL');
   });
 
+  it('a CUDA error that breaks the context is fatal at once: no recreate, onFatal, broken', async () => {
+    const { engine, fatal, recovering } = await started({ maxOomRestarts: 3 });
+    expect(await codeOf(engine.generate(job('cuda broken')))).toBe('GPU_FAILED');
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatch(/CUBLAS failure 13/);
+    // An OOM would have reported recovering (synchronously, before the recreate is sent).
+    expect(recovering).toEqual([]);
+    expect(await codeOf(engine.generate(job('fine')))).toBe('INTERNAL');
+  });
+
   it.each([
     ['exits', 'crash', /exited with code 3/],
     ['throws an uncaught error', 'uncaught', /uncaught in the worker/],

@@ -1,13 +1,19 @@
 /**
- * Session configuration as data: the CUDA EP cannot run on our test hosts (its binaries come
- * from NuGet at image build time and need CUDA 12), so its path is tested as the options and
- * environment the runtime renders; placements per offload mode and attention backend likewise.
+ * Session configuration as data: the CUDA EP cannot run on our test hosts (no GPU; it ran on an
+ * H200 through bench/gpu/cuda-bench.ts), so its path is tested as the options and environment
+ * the runtime renders; placements per offload mode and attention backend likewise.
  */
 import { describe, expect, it } from 'vitest';
-import { attentionEnv, transformerVariant } from '../../src/contract/runtime.ts';
+import {
+  attentionBackends,
+  attentionEnv,
+  transformerVariant,
+  type AttentionBackend,
+} from '../../src/contract/runtime.ts';
 import { loadModelDir, type ModelDir } from '../../src/runtime/pipeline/model-dir.ts';
 import {
   asEngineError,
+  filePrecision,
   placements,
   sessionOptions,
   type SessionSettings,
@@ -55,27 +61,55 @@ describe('sessionOptions', () => {
 });
 
 describe('attention backends on the CUDA EP', () => {
-  it.each(Object.keys(attentionEnv) as (keyof typeof attentionEnv)[])(
-    '%s: env switches and transformer graph',
-    (attention) => {
-      const env = attentionEnv[attention];
-      const transformer = placements(model, settings({ attention }), 'none').find(
-        (p) => p.component === 'transformer',
-      );
-      expect(transformer?.file).toContain(`transformer/${transformerVariant[attention]}.`);
-      // Each backend disables the faster kernels before it.
-      const disabled = ['ORT_DISABLE_FLASH_ATTENTION', 'ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION'];
-      const expected: Record<string, readonly string[]> = {
-        flash: [],
-        efficient: disabled.slice(0, 1),
-        cudnn: disabled,
-        math: disabled,
-      };
-      for (const name of disabled)
-        expect(env[name], name).toBe(expected[attention]?.includes(name) ? '1' : '0');
-      expect(env['ORT_ENABLE_CUDNN_FLASH_ATTENTION']).toBe(attention === 'cudnn' ? '1' : '0');
-    },
-  );
+  // The switches per backend, as the H200 kernel report demands (src/contract/runtime.ts): each
+  // backend enables only its own kernel, so ORT can never fall back silently; the TensorRT fused
+  // kernels are off for all, so the 48-token warm-up runs the same kernel as 1024^2.
+  const rows: [string, AttentionBackend, Record<string, string>][] = [
+    ['flash: ORT flash only', 'flash', { FLASH: '0', MEMORY_EFFICIENT: '1', CUDNN: '0' }],
+    ['efficient: cutlass only', 'efficient', { FLASH: '1', MEMORY_EFFICIENT: '0', CUDNN: '0' }],
+    ['cudnn: cuDNN flash only', 'cudnn', { FLASH: '1', MEMORY_EFFICIENT: '1', CUDNN: '1' }],
+    ['math: every fused kernel off', 'math', { FLASH: '1', MEMORY_EFFICIENT: '1', CUDNN: '0' }],
+  ];
+  it.each(rows)('%s', (_name, attention, want) => {
+    const env = attentionEnv[attention];
+    expect({
+      FLASH: env['ORT_DISABLE_FLASH_ATTENTION'],
+      MEMORY_EFFICIENT: env['ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION'],
+      CUDNN: env['ORT_ENABLE_CUDNN_FLASH_ATTENTION'],
+    }).toEqual(want);
+    for (const trt of [
+      'ORT_DISABLE_FUSED_ATTENTION',
+      'ORT_DISABLE_FUSED_CROSS_ATTENTION',
+      'ORT_DISABLE_TRT_FLASH_ATTENTION',
+    ])
+      expect(env[trt], trt).toBe('1');
+    const transformer = placements(model, settings({ attention }), 'none').find(
+      (p) => p.component === 'transformer',
+    );
+    expect(transformer?.file).toContain(`transformer/${transformerVariant[attention]}.`);
+  });
+
+  it('every backend is in the table (no switch left unset: unset is not off)', () => {
+    expect(Object.keys(attentionEnv).sort()).toEqual([...attentionBackends].sort());
+  });
+});
+
+describe('file precision per component', () => {
+  it.each([
+    ['bf16 transformer on the GPU', 'transformer', 'cuda', 'bf16', 'bf16'],
+    ['bf16 text encoder on the GPU', 'text_encoder', 'cuda', 'bf16', 'bf16'],
+    [
+      'bf16 VAE on the GPU takes fp16 (Conv has no bf16 before opset 22)',
+      'vae_decoder',
+      'cuda',
+      'bf16',
+      'fp16',
+    ],
+    ['fp16 VAE on the GPU', 'vae_decoder', 'webgpu', 'fp16', 'fp16'],
+    ['anything on the CPU EP takes fp32', 'vae_decoder', 'cpu', 'bf16', 'fp32'],
+  ] as const)('%s', (_name, component, provider, precision, want) => {
+    expect(filePrecision(component, provider, precision)).toBe(want);
+  });
 });
 
 describe('placements per offload mode', () => {
@@ -103,11 +137,11 @@ describe('placements per offload mode', () => {
       ...model,
       manifest: {
         ...model.manifest,
-        files: { ...model.manifest.files, vae_decoder: { fp16: 'x.onnx' } },
+        files: { ...model.manifest.files, text_encoder: { fp16: 'x.onnx' } },
       },
     };
     expect(() => placements(broken, settings(), 'none')).toThrow(
-      'zimage.json: files.vae_decoder has neither bf16 nor fp32',
+      'zimage.json: files.text_encoder has neither bf16 nor fp32',
     );
   });
 });
@@ -120,6 +154,17 @@ describe('error classification', () => {
     ],
     ['std::bad_alloc', 'OUT_OF_MEMORY'],
     ['RangeError: Array buffer allocation failed', 'OUT_OF_MEMORY'],
+    // As ORT 1.30 reported them on an H200 (2026-12-01):
+    [
+      "Non-zero status code returned while running MultiHeadAttention node. Name:'MultiHeadAttention_3' Status Message: CUBLAS failure 13: the function failed to launch on the GPU ; GPU=0",
+      'GPU_FAILED',
+    ],
+    ['CUDA failure 700: an illegal memory access was encountered ; GPU=0', 'GPU_FAILED'],
+    [
+      'CUDA failure 2: out of memory ; GPU=0 ; expr=cudaSetDevice(info_.device_id);',
+      'OUT_OF_MEMORY',
+    ],
+    ['CUBLAS failure 3: CUBLAS_STATUS_ALLOC_FAILED', 'OUT_OF_MEMORY'],
     ['Non-zero status code returned while running MatMul node', 'INTERNAL'],
   ])('%s -> %s', (message, code) => {
     expect(asEngineError(new Error(message), 'transformer').code).toBe(code);

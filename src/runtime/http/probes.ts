@@ -36,6 +36,7 @@ export function probeRoutes(app: FastifyInstance, deps: ProbeDeps): void {
         offload: info.offload,
         steps: deps.liveConfig().steps,
         transformerVariant: info.transformerVariant,
+        attentionKernel: info.attentionKernel,
         resident: info.resident,
         componentProviders: info.componentProviders,
       },

@@ -1,4 +1,5 @@
 /** Entry point of the pipeline for the worker thread. */
+import { resolveAttentionKernel } from './attention.ts';
 import { loadModelDir } from './model-dir.ts';
 import { ZImagePipeline } from './pipeline.ts';
 import { loadTokenizer } from './tokenizer.ts';
@@ -10,6 +11,12 @@ export { ZImagePipeline } from './pipeline.ts';
 
 export async function createPipeline(options: PipelineOptions): Promise<Pipeline> {
   const pipeline = await loadPipeline(options);
+  // Before any session exists: the probe child needs the GPU memory the sessions will take.
+  pipeline.attentionKernel = await resolveAttentionKernel({
+    model: pipeline.model,
+    settings: pipeline.settings,
+    maxSize: options.maxSize ?? { width: 1024, height: 1024 },
+  });
   await pipeline.pool.warm();
   return pipeline;
 }

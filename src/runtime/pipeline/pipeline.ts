@@ -7,7 +7,7 @@
 import { Tensor } from 'onnxruntime-node';
 import { EngineError, type EngineInfo, type GenerateJob, type GenerateResult } from '../engine.ts';
 import type { OffloadMode } from '../../contract/runtime.ts';
-import { transformerVariant } from '../../contract/runtime.ts';
+import { transformerVariant, unreportedKernel } from '../../contract/runtime.ts';
 import { encodePng, toRgb8 } from './image.ts';
 import type { ModelDir } from './model-dir.ts';
 import { gaussianNoise } from './noise.ts';
@@ -52,6 +52,8 @@ export class ZImagePipeline implements Pipeline {
   readonly tokenizer: PromptTokenizer;
   readonly settings: SessionSettings;
   readonly pool: SessionPool;
+  /** Set by createPipeline once resolveAttentionKernel has checked it. */
+  attentionKernel: string = unreportedKernel;
 
   constructor(
     model: ModelDir,
@@ -71,6 +73,7 @@ export class ZImagePipeline implements Pipeline {
       attention: this.settings.attention,
       offload: this.pool.offload,
       transformerVariant: transformerVariant[this.settings.attention],
+      attentionKernel: this.attentionKernel,
       resident: this.pool.resident(),
       componentProviders: this.pool.providers(),
     };

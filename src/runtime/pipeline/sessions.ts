@@ -21,6 +21,9 @@ import type {
 } from '../../contract/runtime.ts';
 import { transformerVariant } from '../../contract/runtime.ts';
 import { EngineError } from '../engine.ts';
+import { isGpuFailure, isOutOfMemory } from '../failures.ts';
+
+export { isGpuFailure, isOutOfMemory };
 import { pickFile, type FilePrecision, type ModelDir } from './model-dir.ts';
 
 export const components = ['text_encoder', 'transformer', 'vae_decoder'] as const;
@@ -43,13 +46,27 @@ export interface SessionSettings {
   allowCpuFallback?: boolean | undefined;
 }
 
+/**
+ * The file precision a component's session takes. CPU: fp32 (no bf16 kernels). The VAE decoder
+ * on a GPU never takes bf16: ONNX's Conv accepts bfloat16 only from opset 22, so ORT refuses the
+ * exported bf16 VAE as an invalid model (H200, 2026-12-01); its fp16 file is used instead.
+ */
+export function filePrecision(
+  component: Component,
+  provider: ExecutionProvider,
+  precision: Precision,
+): FilePrecision {
+  if (provider === 'cpu') return 'fp32';
+  return component === 'vae_decoder' && precision === 'bf16' ? 'fp16' : precision;
+}
+
 /** Where each component runs for an offload mode (pure: tested without sessions). */
 export function placements(model: ModelDir, s: SessionSettings, offload: OffloadMode): Placement[] {
   const files = model.manifest.files;
   const variant = transformerVariant[s.attention];
   return components.map((component) => {
     const provider = offload === 'cpu' && component !== 'transformer' ? 'cpu' : s.executionProvider;
-    const wanted: FilePrecision = provider === 'cpu' ? 'fp32' : s.precision;
+    const wanted = filePrecision(component, provider, s.precision);
     const byPrecision = component === 'transformer' ? files.transformer[variant] : files[component];
     const picked = pickFile(
       byPrecision,
@@ -90,17 +107,13 @@ export function sessionOptions(
   };
 }
 
-const oomPattern =
-  /Failed to allocate memory|BFCArena|bad_alloc|out of memory|Cannot allocate memory|ENOMEM|OOM|Array buffer allocation failed/i;
-
-/** ORT reports allocation failures only as message text. */
-export function isOutOfMemory(err: unknown): boolean {
-  return err instanceof Error && oomPattern.test(err.message);
-}
-
 export function asEngineError(err: unknown, what: string): EngineError {
   if (err instanceof EngineError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isGpuFailure(err))
+    return new EngineError('GPU_FAILED', `${what}: the CUDA context is broken: ${message}`, {
+      cause: err,
+    });
   if (isOutOfMemory(err))
     return new EngineError('OUT_OF_MEMORY', `${what}: out of memory: ${message}`, { cause: err });
   return new EngineError('INTERNAL', `${what}: ${message}`, { cause: err });

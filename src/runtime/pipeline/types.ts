@@ -23,6 +23,8 @@ export interface PipelineOptions {
   deviceId?: number;
   /** Diagnostics only: allow ORT's CPU fallback on GPU sessions (default false). */
   allowCpuFallback?: boolean;
+  /** The largest request size (ZIMAGE_MAX_RESOLUTION): the attention check's size. Default 1024x1024. */
+  maxSize?: { width: number; height: number };
 }
 
 export interface PipelineHooks {

@@ -8,12 +8,19 @@
  *   the worker to recreate its sessions (queued in the worker ahead of any later job), then
  *   reports ready again. More than `maxOomRestarts` OOMs in a row (no success in between), or a
  *   failed recreate, is fatal: the process should exit so Kubernetes starts a clean one.
+ * - GPU_FAILED (a CUDA error that breaks the context, e.g. an illegal memory access): fatal at
+ *   once, since every later CUDA call in the process would fail too.
  * - The worker dies (exit/error event): every pending call is rejected with INTERNAL, the
  *   engine is broken for good and `onFatal` fires.
  */
 import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type TimerHandle } from '../../contract/clock.ts';
-import { attentionEnv, transformerVariant, type OffloadMode } from '../../contract/runtime.ts';
+import {
+  attentionEnv,
+  transformerVariant,
+  unreportedKernel,
+  type OffloadMode,
+} from '../../contract/runtime.ts';
 import {
   EngineError,
   type Engine,
@@ -81,6 +88,7 @@ export class WorkerEngine implements Engine {
       attention,
       offload,
       transformerVariant: transformerVariant[attention],
+      attentionKernel: unreportedKernel,
       resident: [],
       componentProviders: {},
     };
@@ -126,6 +134,8 @@ export class WorkerEngine implements Engine {
       return result;
     } catch (err) {
       if (err instanceof EngineError && err.code === 'OUT_OF_MEMORY') this.recover();
+      // Recreating sessions cannot help a broken CUDA context: exit so the pod restarts.
+      if (err instanceof EngineError && err.code === 'GPU_FAILED') this.fail(err.message);
       throw err;
     }
   }

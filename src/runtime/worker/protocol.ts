@@ -21,6 +21,7 @@ import {
   type GenerateJob,
   type GenerateResult,
 } from '../engine.ts';
+import { isGpuFailure, isOutOfMemory } from '../failures.ts';
 import type { PipelineOptions } from '../pipeline/types.ts';
 
 export type WorkerRequest =
@@ -54,13 +55,15 @@ export const cancelRequested = 1;
  * Failed to allocate memory" (CUDA), "std::bad_alloc" (host), "CUBLAS_STATUS_ALLOC_FAILED".
  * The pipeline should throw EngineError itself; this catches what it lets through.
  */
-const outOfMemory =
-  /failed to allocate memory|out of memory|bad_alloc|ALLOC_FAILED|Array buffer allocation failed/i;
-
 export function toWireError(err: unknown): WireError {
   if (err instanceof EngineError) return { code: err.code, message: err.message };
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: outOfMemory.test(message) ? 'OUT_OF_MEMORY' : 'INTERNAL', message };
+  const error = err instanceof Error ? err : new Error(String(err));
+  const code = isGpuFailure(error)
+    ? 'GPU_FAILED'
+    : isOutOfMemory(error)
+      ? 'OUT_OF_MEMORY'
+      : 'INTERNAL';
+  return { code, message: error.message };
 }
 
 export function fromWireError(wire: WireError): EngineError {

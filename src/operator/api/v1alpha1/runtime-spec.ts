@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import {
   attentionBackends,
+  defaultAttention,
   executionProviders,
   offloadModes,
   stepsRange,
@@ -149,7 +150,7 @@ export const runtimeSpec = z
       .describe('ONNX Runtime execution provider. Changing it rolls the pods.'),
     attention: z
       .enum(attentionBackends)
-      .default('flash')
+      .default(defaultAttention)
       .describe(
         'Attention kernel (CUDA EP env switches; math = unfused graph). Changing it rolls the pods.',
       ),

@@ -1,0 +1,140 @@
+/**
+ * The variants cuda-bench.ts measures, as data: ORT attention settings for the kernel check
+ * (the contract's table, ORT's own choice and the table before issue 11), and the pipeline
+ * cases over HTTP.
+ */
+import {
+  attentionEnv,
+  type AttentionBackend,
+  type OffloadMode,
+  type Precision,
+} from '../../src/contract/runtime.ts';
+
+export interface EnvConfig {
+  name: string;
+  /** The contract backend it stands for, when it is one. */
+  backend?: AttentionBackend;
+  env: Record<string, string>;
+}
+
+export const envConfigs: EnvConfig[] = [
+  { name: 'cudnn', backend: 'cudnn', env: attentionEnv.cudnn },
+  { name: 'flash', backend: 'flash', env: attentionEnv.flash },
+  { name: 'efficient', backend: 'efficient', env: attentionEnv.efficient },
+  // ORT's own choice: every switch unset.
+  { name: 'auto', env: {} },
+  // The contract's table before this change (memory-efficient left on under flash, TRT on).
+  {
+    name: 'old-flash',
+    env: {
+      ORT_DISABLE_FLASH_ATTENTION: '0',
+      ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION: '0',
+      ORT_ENABLE_CUDNN_FLASH_ATTENTION: '0',
+    },
+  },
+  // Every fused kernel off: MultiHeadAttention's own unfused path (the README's crash).
+  { name: 'mha-unfused', env: attentionEnv.math },
+];
+
+export const probeTokens = [64, 1056, 4608]; // warm-up size, 512x512, 1024x1024 (+ caption)
+
+export interface HttpCase {
+  name: string;
+  /** Which model directory: the N-layer one, or the 2-layer one (which has the unfused graph). */
+  model: 'big' | 'small';
+  precision: Precision;
+  attention: AttentionBackend;
+  offload: OffloadMode;
+  requests: number;
+  /** The runtime is expected to refuse to start (the point of the case). */
+  expectRefusal?: boolean;
+  /** Ballast leaving the resident weights + this many MiB: the generation's own OOM path. */
+  squeezeMiB?: number;
+}
+
+export const httpCases: HttpCase[] = [
+  {
+    name: 'bf16 cudnn none',
+    model: 'big',
+    precision: 'bf16',
+    attention: 'cudnn',
+    offload: 'none',
+    requests: 3,
+  },
+  {
+    name: 'fp16 cudnn none',
+    model: 'big',
+    precision: 'fp16',
+    attention: 'cudnn',
+    offload: 'none',
+    requests: 3,
+  },
+  {
+    name: 'bf16 cudnn model',
+    model: 'big',
+    precision: 'bf16',
+    attention: 'cudnn',
+    offload: 'model',
+    requests: 2,
+  },
+  {
+    name: 'bf16 cudnn cpu',
+    model: 'big',
+    precision: 'bf16',
+    attention: 'cudnn',
+    offload: 'cpu',
+    requests: 2,
+  },
+];
+
+/** Run after the 16 GB cases: the refusals and the unfused graph. */
+export const extraCases: HttpCase[] = [
+  {
+    name: 'bf16 flash none (refused)',
+    model: 'big',
+    precision: 'bf16',
+    attention: 'flash',
+    offload: 'none',
+    requests: 1,
+    expectRefusal: true,
+  },
+  {
+    name: 'bf16 math none (2 layers)',
+    model: 'small',
+    precision: 'bf16',
+    attention: 'math',
+    offload: 'none',
+    requests: 2,
+  },
+  {
+    name: 'fp16 flash none',
+    model: 'big',
+    precision: 'fp16',
+    attention: 'flash',
+    offload: 'none',
+    requests: 2,
+  },
+];
+
+/** The 16 GB card: these configurations, each with a ballast that leaves 16 GiB minus the weights the exported model lacks. */
+export const card16Cases: HttpCase[] = [
+  ...(['none', 'model', 'cpu'] as const).map((offload) => ({
+    name: `16GB bf16 cudnn ${offload}`,
+    model: 'big' as const,
+    precision: 'bf16' as const,
+    attention: 'cudnn' as const,
+    offload,
+    requests: 2,
+  })),
+  // Room for the weights and the CUDA context but not for 1024^2 activations: what a request
+  // that does not fit does to the runtime (503 out_of_memory, recovering, restarts, exit).
+  {
+    name: 'squeeze bf16 cudnn none',
+    model: 'big',
+    precision: 'bf16',
+    attention: 'cudnn',
+    offload: 'none',
+    requests: 4,
+    squeezeMiB: 1536,
+  },
+];

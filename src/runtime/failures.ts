@@ -1,0 +1,27 @@
+/**
+ * Which native errors are which, from their message text (ORT reports CUDA and allocation
+ * failures only as text). Shared by the pipeline (sessions.ts) and the worker protocol, so an
+ * error classified on either side of the thread boundary gets the same code.
+ */
+
+const oomPattern =
+  /Failed to allocate memory|BFCArena|bad_alloc|out of memory|Cannot allocate memory|ENOMEM|OOM|ALLOC_FAILED|Array buffer allocation failed/i;
+
+/**
+ * CUDA errors after which the context is gone ("sticky" errors: every later CUDA call in the
+ * process fails). Seen on an H200 with ORT 1.30's unfused attention at 4608 tokens in bf16:
+ * "CUBLAS failure 13" (CUBLAS_STATUS_EXECUTION_FAILED), then "CUDA failure 700: an illegal
+ * memory access was encountered" on every run after (../shared/gpu/README.md).
+ */
+const gpuFailurePattern =
+  /illegal memory access|illegal address|CUBLAS failure 1[34]|EXECUTION_FAILED|unspecified launch failure|device-side assert|misaligned address|CUDA failure (?:700|701|710|714|715|716|719|999)|cudaErrorIllegal|launch timed out|uncorrectable ECC/i;
+
+/** ORT reports allocation failures only as message text. */
+export function isOutOfMemory(err: unknown): boolean {
+  return err instanceof Error && oomPattern.test(err.message);
+}
+
+/** A CUDA error that poisons the context (checked before OOM: such a message may say both). */
+export function isGpuFailure(err: unknown): boolean {
+  return err instanceof Error && gpuFailurePattern.test(err.message);
+}
