@@ -21,7 +21,7 @@ const GB = 1e9;
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
-export const cardIds = ['rtx4090-16gb', 'h100-80gb', 'h200-141gb'] as const;
+export const cardIds = ['rtx4090-16gb', 'h100-80gb', 'h200-141gb', 'rtx4090-24gb'] as const;
 export type CardId = (typeof cardIds)[number];
 
 export interface Card {
@@ -82,6 +82,20 @@ export const cards: Record<CardId, Card> = {
     uploadBytesPerSecond: 9 * GB,
     idleWatts: 75,
     maxWatts: 700,
+  },
+  // The retail card the seed measured on: the 16 GB profile's compute and link with its full
+  // 24564 MiB (nvidia-smi), where all three components stay resident (20.9 GB idle) and 1024^2
+  // peaks at 22.9 GB without offload. Listed last so that cardForProduct, which cannot tell
+  // the two apart by product label, keeps answering the 16 GB budget the seed tunes for.
+  'rtx4090-24gb': {
+    id: 'rtx4090-24gb',
+    modelName: 'NVIDIA GeForce RTX 4090',
+    product: 'NVIDIA-GeForce-RTX-4090',
+    memoryBytes: 24_564 * MiB,
+    computeVsH200: 0.135,
+    uploadBytesPerSecond: 4.5 * GB,
+    idleWatts: 20,
+    maxWatts: 450,
   },
 };
 

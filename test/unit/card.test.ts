@@ -76,6 +76,20 @@ describe('card model: what fits', () => {
       peakGB: [85, 95],
     },
     {
+      name: 'no offload, 1024^2 on the real 24 GB 4090: all resident, as the seed ran',
+      card: 'rtx4090-24gb',
+      w: turbo(),
+      fits: true,
+      peakGB: [22.5, 23.5],
+    },
+    {
+      name: 'no offload, 2048^2 on the 24 GB 4090: the VAE stage does not fit',
+      card: 'rtx4090-24gb',
+      w: turbo({ width: 2048, height: 2048 }),
+      fits: false,
+      peakGB: [28, 30],
+    },
+    {
       name: 'no offload, 1024^2 on the H100',
       card: 'h100-80gb',
       w: turbo(),
