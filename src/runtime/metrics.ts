@@ -32,6 +32,8 @@ export interface MetricSource {
   /** Default steps (live config). */
   steps(): number;
   ready(): boolean;
+  /** The card whose stage times are held (ZIMAGE_PACING), or "off". Default "off". */
+  pacing?(): string;
 }
 
 /** Components the pipeline has; each keeps a resident-session series even at 0. */
@@ -98,7 +100,7 @@ export function createRuntimeMetrics(source?: MetricSource) {
     configInfo: new Gauge({
       name: 'zimage_config_info',
       help: 'What the runtime runs with now; always 1, one series at a time.',
-      labelNames: ['steps', 'offload', 'attention', 'ep', 'transformer'] as const,
+      labelNames: ['steps', 'offload', 'attention', 'ep', 'transformer', 'pacing'] as const,
       registers,
       // Read at scrape time and reset first, so a change never leaves the old series behind.
       collect() {
@@ -112,6 +114,7 @@ export function createRuntimeMetrics(source?: MetricSource) {
             attention: info.attention,
             ep: info.executionProvider,
             transformer: info.transformerVariant,
+            pacing: source.pacing?.() ?? 'off',
           },
           1,
         );

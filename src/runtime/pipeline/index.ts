@@ -1,5 +1,7 @@
 /** Entry point of the pipeline for the worker thread. */
+import { cards } from '../../contract/card.ts';
 import { loadModelDir } from './model-dir.ts';
+import { Pacer } from './pacing.ts';
 import { ZImagePipeline } from './pipeline.ts';
 import { loadTokenizer } from './tokenizer.ts';
 import type { Pipeline, PipelineOptions } from './types.ts';
@@ -33,5 +35,6 @@ export async function loadPipeline(options: PipelineOptions): Promise<ZImagePipe
       allowCpuFallback: options.allowCpuFallback,
     },
     options.offload,
+    options.pacing ? new Pacer(cards[options.pacing.card]) : undefined,
   );
 }

@@ -2,6 +2,7 @@
  * The pipeline's public face, used by the worker thread. The pipeline never imports fastify or
  * the server: it knows jobs, sessions and tensors only.
  */
+import type { CardId } from '../../contract/card.ts';
 import type {
   AttentionBackend,
   ExecutionProvider,
@@ -23,6 +24,8 @@ export interface PipelineOptions {
   deviceId?: number;
   /** Diagnostics only: allow ORT's CPU fallback on GPU sessions (default false). */
   allowCpuFallback?: boolean;
+  /** Local fleet only: hold each stage for the card model's time on this card (pacing.ts). */
+  pacing?: { card: CardId };
 }
 
 export interface PipelineHooks {
