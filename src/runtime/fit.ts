@@ -85,9 +85,9 @@ function peakBytes(size: Size, steps: number, s: FitSettings): number {
 
 /**
  * Why this request cannot fit, with the fix, or undefined when it fits. E.g. on the 16 GB
- * budget with no offload even 512x512 needs 20.9 GB of resident weights plus 0.2 GB of
- * activations: "512x512 needs ~19.7 GiB with attention=flash offload=none on rtx4090-16gb
- * (16 GiB); lower the size or raise offload to model (~11.7 GiB)".
+ * budget with no offload even 512x512 needs 0.5 GB of context + 20.44 GB of resident weights
+ * + 0.5 GB for its VAE decode = 21.4 GB: "512x512 needs ~20 GiB with attention=flash
+ * offload=none on rtx4090-16gb (16 GiB); lower the size or raise offload to model (~12.1 GiB)".
  */
 export function fitProblem(
   budget: GpuBudget,
@@ -97,9 +97,8 @@ export function fitProblem(
 ): string | undefined {
   const need = peakBytes(size, steps, s);
   if (need <= budget.memoryBytes) return undefined;
-  const on = budget.card
-    ? `${budget.card.id} (${gib(budget.memoryBytes)})`
-    : gib(budget.memoryBytes);
+  const memory = gib(budget.memoryBytes);
+  const on = budget.card ? `${budget.card.id} (${memory})` : `a GPU with ${memory}`;
   const what = `${formatSize(size)} needs ~${gib(need)} with attention=${s.attention} offload=${s.offload} on ${on}`;
   return `${what}; ${fix(budget, size, steps, s)}`;
 }
