@@ -74,6 +74,7 @@ describe('modes as reported and as run', () => {
         attention: expected.attention,
         ep: 'cpu',
         transformer: expected.transformerVariant,
+        pacing: 'off',
       },
     ]);
     expect(m.byLabel('zimage_resident_sessions', 'component')).toEqual(
