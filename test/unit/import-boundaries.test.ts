@@ -67,6 +67,11 @@ describe('import boundaries (STYLE.md)', () => {
     ],
     ['dev/x.ts', "import { a } from '../test/support/k8s.ts';", /dev\/\) must not import tests/],
     ['dev/fleet/x.ts', "import { a } from '../../scripts/demo.ts';", /must not import tests/],
+    [
+      'dev/load/x.ts',
+      "import { FakeClock } from '../../test/support/fake-clock.ts';",
+      /dev\/\) must not import tests/,
+    ],
   ])('%s: %s is refused', async (file, source, message) => {
     const errors = await boundaryErrors(file, source);
     expect(errors.join('\n')).toMatch(message);
