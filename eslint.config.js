@@ -4,7 +4,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 /**
- * Import boundaries that make the folder tree tell the architecture (see STYLE.md):
+ * Import boundaries that make the folder tree tell the architecture:
  * shipped code never reaches into tests or dev scripts, the operator and the runtime meet
  * only through src/contract, and the pure parts (pipeline, policy) import no adapters.
  */
@@ -90,6 +90,8 @@ export default tseslint.config(
       'tools/go/',
       '.gpubundle/',
       '.device/',
+      '.device-cuda/',
+      'tmp/',
     ],
   },
   js.configs.recommended,

@@ -87,12 +87,13 @@ export interface OperatorProcess {
 
 export async function startOperator(
   kubeconfigPath: string,
-  options: { identity?: string; env?: Record<string, string> } = {},
+  options: { identity?: string; env?: Record<string, string>; args?: string[] } = {},
 ): Promise<OperatorProcess> {
   const [port] = await freePorts(1);
   const identity = options.identity ?? `op-${port}`;
   let output = '';
-  const child = spawn(process.execPath, [path.join(repoRoot, 'src', 'operator', 'main.ts')], {
+  const main = path.join(repoRoot, 'src', 'operator', 'main.ts');
+  const child = spawn(process.execPath, [main, ...(options.args ?? [])], {
     env: {
       ...process.env,
       KUBECONFIG: kubeconfigPath,

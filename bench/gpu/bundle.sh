@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Prepares .gpubundle/ (git-ignored) for a run on the lent GPU host, which has no Node and no
-# network: the production node_modules without onnxruntime-node (the host gets that from
-# ../shared/gpu/pack-for-device.sh's .device/), xz'd (~6 MB), and the Python wheels the host
-# lacks for a full-width export (diffusers, onnxscript, onnx-ir: pure Python). The source tree
-# travels as it is; Node 26 runs the .ts files directly.
-# Then: ../shared/gpu/pack-for-device.sh, and a device run with carry [".device", ".gpubundle"]
-# whose command starts with `bash bench/gpu/on-device.sh`.
+# network: the production node_modules without onnxruntime-node, xz'd (~6 MB), and the Python
+# wheels the host lacks for a full-width export (diffusers, onnxscript, onnx-ir: pure Python).
+# The source tree travels as it is; Node 26 runs the .ts files directly.
+# The run also needs .device/, which this repository does not make: an xz'd Node 26 binary, the
+# Linux x64 part of onnxruntime-node (+ onnxruntime-common), the Vulkan/GL loader .debs the WebGPU
+# EP uses, and a .device/unpack.sh that unpacks them to /tmp/zdev and writes /tmp/zdev/env (the GPU
+# host's packing script makes it). Then a device run with carry [".device", ".gpubundle"] whose
+# command starts with `bash bench/gpu/on-device.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.gpubundle

@@ -1,6 +1,7 @@
 /**
- * The runtime's GPU run (../shared/gpu/README.md): builds, checks and times every variant in one
- * go on the lent GPU host, prints a short table last and writes details to $OUT/results.json.
+ * The runtime's GPU run (docs/performance.md, "Runtime on a GPU"): builds, checks and times every
+ * variant in one go on the lent GPU host, prints a short table last and writes details to
+ * $OUT/results.json.
  *
  * Runs from the source tree on the GPU host (bench/gpu/on-device.sh unpacks Node, ORT and the
  * production node_modules). Cases: the tiny model on the CPU EP (baseline) and the WebGPU EP, per

@@ -7,6 +7,12 @@
 export const apiGroup = 'zimage.dev';
 
 /**
+ * Pod label naming the ZImageDeployment a pod belongs to (the value is its name). Metrics carry
+ * it too (metrics.ts, seriesLabels.deployment), so alerts and signals select one instance exactly.
+ */
+export const instanceLabel = 'app.kubernetes.io/instance';
+
+/**
  * Pods carrying this annotation are not marked Running/Ready by kwok on the local cluster:
  * an external pod runner starts a real runtime process at the pod's loopback IP and owns the
  * pod's status (and deletion). Production clusters ignore it.

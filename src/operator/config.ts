@@ -1,18 +1,32 @@
 /**
  * Operator configuration: flags first, then environment variables, then defaults; validated
- * with zod so a bad value stops start-up with a message naming the flag.
+ * with zod so a bad value stops start-up with a message naming the flag and what it accepts.
+ * Pure: reads only the argv and env it is given (the hostname and pid feed one default).
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
-const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+// Every input is a string (a flag or an env variable), so true/false arrive as text.
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number()
+    .int()
+    .min(min)
+    .max(max)
+    .default(fallback)
+    .describe(`an integer from ${min} to ${max}`);
+// A namespace name is a DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters.
+const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const nonEmpty = 'a non-empty string';
 
+/** Every field carries a description of what it accepts: the error message quotes it. */
 export const configSchema = z
   .object({
     /** Kubeconfig file; default: KUBECONFIG, then in-cluster service account. */
-    kubeconfig: z.string().optional(),
+    kubeconfig: z.string().optional().describe('a file path'),
     /** Namespaces to watch, comma-separated; empty = all. Env ZIMAGE_WATCH_NAMESPACES. */
     watchNamespaces: z
       .string()
@@ -22,45 +36,53 @@ export const configSchema = z
           .split(',')
           .map((n) => n.trim())
           .filter(Boolean),
-      ),
+      )
+      .pipe(z.array(z.string().regex(namespaceName)))
+      .describe('comma-separated namespace names (lower-case DNS labels), empty for all'),
     /** Run leader election (default true). Env ZIMAGE_LEADER_ELECT. */
-    leaderElect: bool.default(true),
+    leaderElect: bool.default(true).describe('true or false'),
     /** Namespace of the leader Lease. Env ZIMAGE_LEADER_ELECTION_NAMESPACE, else POD_NAMESPACE, else zimage-system. */
     leaderElectionNamespace: z
       .string()
-      .min(1)
-      .default(process.env['POD_NAMESPACE'] ?? 'zimage-system'),
+      .regex(namespaceName)
+      .default('zimage-system')
+      .describe('a namespace name (lower-case DNS label)'),
     /** Name of the leader Lease. */
-    leaseName: z.string().min(1).default('zimage-operator-leader'),
-    /** Identity in the Lease. Env POD_NAME, else hostname plus pid. */
+    leaseName: z.string().min(1).default('zimage-operator-leader').describe(nonEmpty),
+    /** Identity in the Lease. Env ZIMAGE_IDENTITY, else POD_NAME, else hostname plus pid. */
     identity: z
       .string()
       .min(1)
-      .default(process.env['POD_NAME'] ?? `${os.hostname()}_${process.pid}`),
+      .default(() => `${os.hostname()}_${process.pid}`)
+      .describe(nonEmpty),
     /** Address and port of /healthz, /readyz, /metrics. Default 0.0.0.0:8081. */
-    httpHost: z.string().default('0.0.0.0'),
-    httpPort: int(0, 65535).default(8081),
-    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    httpHost: z.string().default('0.0.0.0').describe('a host address'),
+    httpPort: int(0, 65535, 8081),
+    logLevel: z
+      .enum(logLevels)
+      .default('info')
+      .describe(`one of ${logLevels.join(', ')}`),
     /** Parallel reconciles (of different objects; one object never runs twice at once). */
-    concurrency: int(1, 64).default(4),
+    concurrency: int(1, 64, 4),
     /**
      * Replace an informer that has shown no sign of life (event or reconnect) for this long.
      * The client library reconnects a quiet watch every 30 s (its inactivity timeout), and each
      * reconnect counts as life, so 60 s only trips for an informer that is truly stuck.
      */
-    watchdogSeconds: int(1, 86_400).default(60),
+    watchdogSeconds: int(1, 86_400, 60),
     /** Relist everything this often regardless. */
-    relistSeconds: int(1, 86_400).default(600),
+    relistSeconds: int(1, 86_400, 600),
     /** Deadline of every API request (watches excepted). */
-    requestTimeoutSeconds: int(1, 300).default(30),
+    requestTimeoutSeconds: int(1, 300, 30),
     /** How often to re-check whether monitoring.coreos.com (ServiceMonitor, PrometheusRule) is served. */
-    monitoringPollSeconds: int(1, 3_600).default(30),
+    monitoringPollSeconds: int(1, 3_600, 30),
   })
   .strict();
 
 export type OperatorConfig = z.output<typeof configSchema>;
+type Key = keyof OperatorConfig;
 
-const flagToKey: Record<string, keyof OperatorConfig> = {
+const flagToKey: Record<string, Key> = {
   kubeconfig: 'kubeconfig',
   'watch-namespaces': 'watchNamespaces',
   'leader-elect': 'leaderElect',
@@ -76,31 +98,89 @@ const flagToKey: Record<string, keyof OperatorConfig> = {
   'monitoring-poll-seconds': 'monitoringPollSeconds',
   'request-timeout-seconds': 'requestTimeoutSeconds',
 };
+const flags = Object.keys(flagToKey);
+
+/** Kubernetes-injected fallbacks (the downward API in deploy/operator.yaml), after ZIMAGE_*. */
+const podEnv: Partial<Record<Key, string>> = {
+  leaderElectionNamespace: 'POD_NAMESPACE',
+  identity: 'POD_NAME',
+};
 
 /** Env name of a flag: --leader-elect -> ZIMAGE_LEADER_ELECT. */
 export const envName = (flag: string) => `ZIMAGE_${flag.toUpperCase().replaceAll('-', '_')}`;
 
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: Object.fromEntries(
-      Object.keys(flagToKey).map((flag) => [flag, { type: 'string' as const }]),
-    ),
-    strict: true,
-  });
+/** A configuration the operator cannot start with; main prints the message and exits 2. */
+export class ConfigError extends Error {
+  constructor(lines: string[], options?: ErrorOptions) {
+    super(lines.map((l) => `invalid operator configuration: ${l}`).join('\n'), options);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads flags, then `env` (never process.env), then defaults. Empty env variables count as
+ * unset, as in the runtime (a Helm value rendered as "" means "default").
+ * @throws ConfigError, one line per problem, each naming the flag, its variable and what it accepts.
+ */
+export function loadConfig(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): OperatorConfig {
+  const values = parseFlags(argv);
   const input: Record<string, unknown> = {};
+  const shown: Partial<Record<Key, string>> = {};
   for (const [flag, key] of Object.entries(flagToKey)) {
-    const value = values[flag] ?? env[envName(flag)];
-    if (value !== undefined) input[key] = value;
+    const fromFlag = values[flag];
+    const fallback = podEnv[key];
+    const name = [envName(flag), fallback].find((n) => n !== undefined && env[n]);
+    if (fromFlag !== undefined) {
+      input[key] = fromFlag;
+      shown[key] = `--${flag} (env ${envName(flag)}) got ${JSON.stringify(fromFlag)}`;
+    } else if (name !== undefined) {
+      input[key] = env[name];
+      shown[key] = `${name} (flag --${flag}) got ${JSON.stringify(env[name])}`;
+    }
   }
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) {
-    const byKey = Object.fromEntries(Object.entries(flagToKey).map(([flag, key]) => [key, flag]));
-    const lines = parsed.error.issues.map((i) => {
-      const flag = byKey[String(i.path[0])] ?? String(i.path[0]);
-      return `--${flag} (${envName(flag)}): ${i.message}`;
-    });
-    throw new Error(`invalid operator configuration:\n  ${lines.join('\n  ')}`);
-  }
-  return parsed.data;
+  if (parsed.success) return parsed.data;
+  // One line per field, even where zod reports several issues for it (a list of namespaces).
+  const keys = new Set(parsed.error.issues.map((i) => i.path[0] as Key));
+  throw new ConfigError([...keys].map((key) => `${shown[key] ?? key}: expected ${accepts(key)}`));
 }
+
+function parseFlags(argv: string[]): Record<string, string | undefined> {
+  try {
+    return parseArgs({
+      args: argv,
+      options: Object.fromEntries(flags.map((flag) => [flag, { type: 'string' as const }])),
+      strict: true,
+    }).values;
+  } catch (err) {
+    throw new ConfigError([flagProblem(err)], { cause: err });
+  }
+}
+
+/**
+ * parseArgs' errors name the token ("Unknown option '--leader-elekt'", "Option '--concurrency
+ * <value>' argument missing") but not the fix: say which flags exist or what the value may be.
+ */
+function flagProblem(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  const token = /'([^' ]+)/.exec(message)?.[1] ?? '';
+  const known = flags.map((f) => `--${f}`).join(', ');
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown flag ${token}; the flags are ${known}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const key = flagToKey[token.replace(/^--/, '')];
+      return `${token} needs a value, as ${token}=VALUE${key ? `: expected ${accepts(key)}` : ''}`;
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument "${token}": flags take the form --name=value (${known})`;
+    default:
+      return message;
+  }
+}
+
+const accepts = (key: Key): string => configSchema.shape[key].description ?? 'a valid value';

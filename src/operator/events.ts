@@ -1,7 +1,7 @@
 /**
  * Kubernetes Events without spam: the same (object, type, reason, message) is recorded at
  * most once per 10 minutes. A reconcile loop that keeps hitting the same problem (a missing
- * claim rechecked every 30 s) therefore leaves one Event, not 20 an hour.
+ * claim, rechecked every 10 s) therefore leaves one Event per 10 minutes, not 60.
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../contract/clock.ts';

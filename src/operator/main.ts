@@ -5,11 +5,12 @@
  * SIGTERM/SIGINT: stop taking work, finish in-flight reconciles, release the Lease, exit 0.
  * Lease not renewed within the renew deadline (API server unreachable): exit 1, so the
  * Deployment restarts the process with a clean slate.
+ * A bad flag or variable: one line per problem on stderr, exit 2 (as the runtime), no stack.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { every, systemClock } from '../contract/clock.ts';
-import { loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type OperatorConfig } from './config.ts';
 import { EventRecorder } from './events.ts';
 import { startHttp } from './http.ts';
 import { Caches } from './k8s/caches.ts';
@@ -19,7 +20,14 @@ import { createMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import { Reconciler } from './reconcile.ts';
 
-const config = loadConfig(process.argv.slice(2), process.env);
+let config: OperatorConfig;
+try {
+  config = loadConfig(process.argv.slice(2), process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(2);
+}
 const log = pino({
   level: config.logLevel,
   base: { component: 'zimage-operator', identity: config.identity },

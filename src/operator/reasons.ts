@@ -1,6 +1,6 @@
 /**
  * Every reason the operator writes, in one list: status conditions, Events and metric labels
- * say the same thing (STYLE.md: reasons are data).
+ * say the same thing, and a dashboard can group by reason.
  */
 export const reasons = {
   // Ready

@@ -4,9 +4,12 @@
  * bearer auth, request counting). Listening and shutdown belong to server.ts, so tests drive
  * this with app.inject() and a fake Engine.
  */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
+  type FastifyHttpOptions,
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
@@ -17,11 +20,11 @@ import type { RuntimeConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import { fitCheck, gpuInfo, type FitConfig } from './fit.ts';
 import { bearerAuth } from './http/auth.ts';
-import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './http/errors.ts';
 import { generateRoute } from './http/generate.ts';
 import { useJsonBodies } from './http/json-body.ts';
 import { probeRoutes } from './http/probes.ts';
-import type { RuntimeMetrics } from './metrics.ts';
+import type { ClientErrorReason, RuntimeMetrics } from './metrics.ts';
 import { GenerationQueue } from './queue.ts';
 import type { RuntimeState } from './state.ts';
 
@@ -61,7 +64,8 @@ export interface AppDeps {
   serverOptions?: Pick<
     FastifyServerOptions,
     'keepAliveTimeout' | 'requestTimeout' | 'connectionTimeout' | 'forceCloseConnections'
-  >;
+  > &
+    Pick<FastifyHttpOptions<Server>, 'http'>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -69,24 +73,40 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Typed as fastify's base logger so plugins take a plain FastifyInstance (with pino's own
   // Logger type the instance's generics differ from the default ones route modules use).
   const logger: FastifyBaseLogger = deps.logger;
+  const onClientError = (reason: ClientErrorReason) => deps.metrics.clientErrors.inc({ reason });
+  const handleError = errorHandler({ bodyLimit: config.bodyLimitBytes, onClientError });
   const app = Fastify({
     loggerInstance: logger,
     // Probes and scrapes come every few seconds; the generate route logs its own line.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    clientErrorHandler: clientErrorHandler({
+      requestId: randomUUID,
+      log: logger,
+      onClientError,
+      receiveTimeoutMs: deps.serverOptions?.requestTimeout,
+    }),
+    // A URL the router cannot decode (FST_ERR_BAD_URL) is answered before any hook runs.
+    frameworkErrors: (err, request, reply) => {
+      void handleError(err, request, reply.header('x-request-id', request.id));
+    },
+    // While closing, requests on open connections still reach the routes, which answer 503
+    // draining in the documented envelope (fastify's own 503 body has another shape).
+    return503OnClosing: false,
     ...deps.serverOptions,
   });
-  app.setErrorHandler(errorHandler(config.bodyLimitBytes));
+  app.setErrorHandler(handleError);
   app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (deps.podName) reply.header(runtimeHeaders.pod, deps.podName);
+  });
 
   probeRoutes(app, { ...deps, gpu: gpuInfo(config) });
 
   await app.register((api, _options, done) => {
     useJsonBodies(api, config.bodyLimitBytes);
-    api.addHook('onRequest', async (request, reply) => {
-      reply.header('x-request-id', request.id);
-      if (deps.podName) reply.header(runtimeHeaders.pod, deps.podName);
-    });
     if (config.apiToken !== undefined) api.addHook('onRequest', bearerAuth(config.apiToken));
     generateRoute(api, {
       engine: deps.engine,

@@ -43,7 +43,9 @@ const maxSize = { width: sizeRules.max, height: sizeRules.max };
 
 const size = z.string().transform((text, ctx): Size => {
   const parsed = parseSize(text);
-  const problem = parsed ? sizeProblem(parsed, maxSize) : 'expected WIDTHxHEIGHT, e.g. 1024x1024';
+  const problem = parsed
+    ? sizeProblem(parsed, maxSize)
+    : 'expected WIDTHxHEIGHT without spaces or leading zeros, e.g. 1024x1024';
   if (!parsed || problem) {
     ctx.addIssue({ code: 'custom', message: `"${text}": ${problem}` });
     return z.NEVER;

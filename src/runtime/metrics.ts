@@ -6,6 +6,7 @@
  * series per model component.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { runtimeMetricPrefix, runtimeMetrics } from '../contract/metrics.ts';
 import type { EngineInfo } from './engine.ts';
 
 /** Why a live config document was not applied (zimage_config_errors_total{reason}). */
@@ -25,6 +26,19 @@ export const configErrorReasons = [
 ] as const;
 export type ConfigErrorReason = (typeof configErrorReasons)[number];
 
+/** Why a request never arrived whole (zimage_client_errors_total{reason}). */
+export const clientErrorReasons = [
+  /** The client hung up while sending the body (the API also counts it as 499). */
+  'aborted',
+  /** Headers and body not received within the server's 30 s: 408. */
+  'timeout',
+  /** Not HTTP that node can parse (request line, Content-Length, ...): 400. */
+  'malformed',
+  /** Headers over node's 16 KiB limit: 431. */
+  'headers_too_large',
+] as const;
+export type ClientErrorReason = (typeof clientErrorReasons)[number];
+
 /** What scrape-time gauges read; absent in tests that only count. */
 export interface MetricSource {
   /** What the engine runs now; undefined before it has started. */
@@ -41,12 +55,12 @@ const components = ['text_encoder', 'transformer', 'vae_decoder'];
 
 export function createRuntimeMetrics(source?: MetricSource) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'zimage_' });
+  collectDefaultMetrics({ register: registry, prefix: runtimeMetricPrefix });
   const registers = [registry];
   return {
     registry,
     generationDuration: new Histogram({
-      name: 'zimage_generation_duration_seconds',
+      name: runtimeMetrics.generationDuration,
       help: 'Time to generate one image in the engine (no queueing, no HTTP).',
       // 0.1 s (H100, small sizes) to 300 s (CPU EP at 1024^2); 15 s and 120 s are bounds so
       // the slow-generation rule and the request deadline fall on bucket edges.
@@ -54,51 +68,57 @@ export function createRuntimeMetrics(source?: MetricSource) {
       registers,
     }),
     stepDuration: new Histogram({
-      name: 'zimage_step_duration_seconds',
+      name: runtimeMetrics.stepDuration,
       help: 'One denoising step (one transformer forward and an Euler update).',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40],
       registers,
     }),
     requestDuration: new Histogram({
-      name: 'zimage_request_duration_seconds',
+      name: runtimeMetrics.requestDuration,
       help: 'Generation requests from arrival to response, queueing included.',
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300],
       registers,
     }),
     queueDepth: new Gauge({
-      name: 'zimage_queue_depth',
+      name: runtimeMetrics.queueDepth,
       help: 'Requests admitted and waiting for the engine.',
       registers,
     }),
     inflight: new Gauge({
-      name: 'zimage_inflight_requests',
+      name: runtimeMetrics.inflight,
       help: 'Requests generating now (at most 1 per GPU).',
       registers,
     }),
     requests: new Counter({
-      name: 'zimage_requests_total',
+      name: runtimeMetrics.requests,
       help: 'Generation requests by HTTP status code (499: client went away).',
       labelNames: ['code'] as const,
       registers,
     }),
+    clientErrors: new Counter({
+      name: 'zimage_client_errors_total',
+      help: 'Requests that never arrived whole, by reason: the client hung up, was too slow or sent malformed HTTP.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     images: new Counter({
-      name: 'zimage_images_total',
+      name: runtimeMetrics.images,
       help: 'Images generated.',
       registers,
     }),
     warmup: new Gauge({
-      name: 'zimage_warmup_seconds',
+      name: runtimeMetrics.warmup,
       help: 'Start-up time by phase: sessions (create) and generation (the warm-up image).',
       labelNames: ['phase'] as const,
       registers,
     }),
     oom: new Counter({
-      name: 'zimage_oom_total',
+      name: runtimeMetrics.oom,
       help: 'Generations that failed for lack of memory (each recreates the sessions).',
       registers,
     }),
     configInfo: new Gauge({
-      name: 'zimage_config_info',
+      name: runtimeMetrics.configInfo,
       help: 'What the runtime runs with now; always 1, one series at a time.',
       labelNames: ['steps', 'offload', 'attention', 'ep', 'transformer', 'pacing'] as const,
       registers,
@@ -121,13 +141,13 @@ export function createRuntimeMetrics(source?: MetricSource) {
       },
     }),
     configErrors: new Counter({
-      name: 'zimage_config_errors_total',
+      name: runtimeMetrics.configErrors,
       help: 'Live config documents not applied, by reason (the last good config stays).',
       labelNames: ['reason'] as const,
       registers,
     }),
     residentSessions: new Gauge({
-      name: 'zimage_resident_sessions',
+      name: runtimeMetrics.residentSessions,
       help: '1 for each model component whose ONNX Runtime session is resident now.',
       labelNames: ['component'] as const,
       registers,
@@ -140,7 +160,7 @@ export function createRuntimeMetrics(source?: MetricSource) {
       },
     }),
     ready: new Gauge({
-      name: 'zimage_ready',
+      name: runtimeMetrics.ready,
       help: '1 while /readyz answers 200.',
       registers,
       collect() {

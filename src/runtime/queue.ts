@@ -8,6 +8,8 @@
  *
  * Pure logic: time comes from an injectable clock; the work is a callback.
  */
+import { stepsRange } from '../contract/runtime.ts';
+import { WaitEstimator, type Work } from './wait-estimate.ts';
 
 import { systemClock, type Clock, type TimerHandle } from '../contract/clock.ts';
 
@@ -46,8 +48,8 @@ export class QueueRejection extends Error {
 export interface QueueTask<T> {
   /** The work; `signal` aborts at the deadline (or when the caller's signal aborts). */
   run: (signal: AbortSignal) => Promise<T>;
-  /** Images in the request, so the wait estimate counts work rather than requests. Default 1. */
-  weight?: number;
+  /** What the request asks for, so the wait estimate counts work rather than requests. */
+  work?: Work;
   /** The caller gave up: leave the queue, or abort the running work. */
   signal?: AbortSignal;
 }
@@ -64,15 +66,17 @@ export interface QueueOptions {
   deadlineMs: number;
   clock?: Clock;
   onChange?: (snapshot: QueueSnapshot) => void;
-  /**
-   * Per-image time assumed before any generation has finished. 10 s is a 1024^2 image on a
-   * slow GPU; a wrong guess only skews the first Retry-After values.
-   */
-  initialImageMs?: number;
+  /** Turns queued work into Retry-After seconds; fed by the caller with finished images. */
+  estimator?: WaitEstimator;
 }
 
+/** Work of a task that does not say: one 1024x1024 image at the default steps. */
+const defaultWork: Work = { images: 1, width: 1024, height: 1024, steps: stepsRange.default };
+
 interface Entry {
-  weight: number;
+  work: Work;
+  /** Clock time it started running. */
+  startedAt: number;
   run: (signal: AbortSignal) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
@@ -83,20 +87,21 @@ interface Entry {
   detach: () => void;
 }
 
-/** Generation times kept for the estimate: the last 20 jobs, about a minute of work at 3 s each. */
-const recentWindow = 20;
-
 export class GenerationQueue {
   private readonly waiting: Entry[] = [];
   /** The job holding the engine; stays set after a deadline until the engine returns. */
   private current: Entry | undefined;
   private draining = false;
   private readonly drainWaiters: (() => void)[] = [];
-  private readonly recentImageMs: number[] = [];
   private readonly o: Required<Omit<QueueOptions, 'onChange'>> & Pick<QueueOptions, 'onChange'>;
 
   constructor(options: QueueOptions) {
-    this.o = { clock: systemClock, initialImageMs: 10_000, ...options };
+    this.o = { clock: systemClock, estimator: new WaitEstimator(), ...options };
+  }
+
+  /** The wait estimator; the generate route feeds it every finished image. */
+  get estimator(): WaitEstimator {
+    return this.o.estimator;
   }
 
   snapshot(): QueueSnapshot {
@@ -116,7 +121,6 @@ export class GenerationQueue {
     if (task.signal?.aborted) {
       return Promise.reject(new QueueRejection('aborted', 'admission', 'the client went away'));
     }
-    const weight = task.weight ?? 1;
     if (this.current && this.waiting.length >= this.o.maxQueue) {
       const seconds = this.estimateWaitSeconds();
       return Promise.reject(
@@ -130,7 +134,8 @@ export class GenerationQueue {
     }
     return new Promise<T>((resolve, reject) => {
       const entry: Entry = {
-        weight,
+        work: task.work ?? defaultWork,
+        startedAt: 0,
         run: task.run,
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -167,19 +172,21 @@ export class GenerationQueue {
   }
 
   /**
-   * Seconds until everything admitted has likely run: mean recent per-image time x images
-   * ahead. E.g. 3 requests of 1 image waiting + 1 of 4 images running, 2.5 s per image:
-   * 2.5 x 7 = 17.5 -> 18 s. At least 1 s, at most the deadline (a client retrying later than
-   * that would find every current job gone anyway).
+   * Seconds until everything admitted has likely run: what is left of the running job plus
+   * every queued one, by their sizes and steps (wait-estimate.ts). At least 1 s, at most the
+   * deadline.
    */
   estimateWaitSeconds(): number {
-    const samples = this.recentImageMs;
-    const imageMs = samples.length
-      ? samples.reduce((a, b) => a + b, 0) / samples.length
-      : this.o.initialImageMs;
-    const images = this.waiting.reduce((sum, e) => sum + e.weight, 0) + (this.current?.weight ?? 0);
-    const seconds = Math.ceil((imageMs * images) / 1000);
-    return Math.max(1, Math.min(seconds, Math.ceil(this.o.deadlineMs / 1000)));
+    const current = this.current;
+    const running = current && {
+      work: current.work,
+      elapsedMs: this.o.clock.now() - current.startedAt,
+    };
+    return this.o.estimator.waitSeconds(
+      running,
+      this.waiting.map((e) => e.work),
+      Math.ceil(this.o.deadlineMs / 1000),
+    );
   }
 
   private pump(): void {
@@ -188,16 +195,12 @@ export class GenerationQueue {
     if (!entry) return;
     this.current = entry;
     entry.state = 'running';
-    const startedAt = this.o.clock.now();
+    entry.startedAt = this.o.clock.now();
     // Through a microtask, so a run() that throws synchronously rejects like any other.
     Promise.resolve()
       .then(() => entry.run(entry.controller.signal))
       .then(
-        (value) => {
-          const perImage = (this.o.clock.now() - startedAt) / entry.weight;
-          if (!entry.controller.signal.aborted) this.remember(perImage);
-          this.settle(entry, () => entry.resolve(value));
-        },
+        (value) => this.settle(entry, () => entry.resolve(value)),
         (err: unknown) => this.settle(entry, () => entry.reject(err)),
       )
       .finally(() => {
@@ -238,11 +241,6 @@ export class GenerationQueue {
     this.o.clock.clearTimeout(entry.timer);
     entry.detach();
     answer();
-  }
-
-  private remember(imageMs: number): void {
-    this.recentImageMs.push(imageMs);
-    if (this.recentImageMs.length > recentWindow) this.recentImageMs.shift();
   }
 
   private changed(): void {

@@ -15,11 +15,16 @@ export interface Size {
   height: number;
 }
 
-const sizePattern = /^(\d{1,5})x(\d{1,5})$/;
+/**
+ * Exactly two positive integers in plain decimal: no spaces, signs or leading zeros. A lenient
+ * reading (" 512x512", "0512x0512") would accept spellings a client or a YAML file can only
+ * have produced by mistake, and two spellings of one size.
+ */
+const sizePattern = /^([1-9]\d{0,4})x([1-9]\d{0,4})$/;
 
-/** "1024x768" -> {width: 1024, height: 768}; undefined when the text is not two integers. */
+/** "1024x768" -> {width: 1024, height: 768}; undefined when the text is not exactly that form. */
 export function parseSize(text: string): Size | undefined {
-  const match = sizePattern.exec(text.trim());
+  const match = sizePattern.exec(text);
   if (!match) return undefined;
   return { width: Number(match[1]), height: Number(match[2]) };
 }

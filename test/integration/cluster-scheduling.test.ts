@@ -115,9 +115,24 @@ describe('GPU scheduling on fake nodes', () => {
       const list = await podsOf(core, namespace, 'runner-owned');
       return list.length === 1 && list[0]!.spec?.nodeName ? list : undefined;
     });
-    // Give kwok time it would have needed to mark it Running (it does so within ~1 s).
-    await new Promise((r) => setTimeout(r, 3_000));
+    // The positive signal that kwok has handled this node's pods: a control pod without the
+    // annotation, bound to the same node after ours, turns Ready (kwok marks a pod Running within
+    // ~1 s of seeing it bound). Ours was bound first, so by then kwok has seen it and left it alone.
+    const nodeName = pod!.spec!.nodeName!;
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'runner-control', labels: { app: 'runner-control' } },
+        spec: { nodeName, containers: [{ name: 'main', image: 'example.invalid/none:0' }] },
+      },
+    });
+    const [control] = await eventually('the control pod Ready on the same node', async () => {
+      const list = await podsOf(core, namespace, 'runner-control');
+      return list.length === 1 && list.every(isReady) ? list : undefined;
+    });
+    expect(control!.spec?.nodeName).toBe(nodeName);
     const again = await core.readNamespacedPod({ name: pod!.metadata!.name!, namespace });
+    expect(again.spec?.nodeName).toBe(nodeName);
     expect(again.status?.phase).toBe('Pending');
     expect(isReady(again)).toBe(false);
   });

@@ -289,6 +289,7 @@ describe('watch health', () => {
       'ZImageGpuSaturated',
       'ZImageVramPressure',
       'ZImageSlowGeneration',
+      'ZImageIdle',
     ]);
     expect(op.child.exitCode).toBeNull();
   });

@@ -1,6 +1,7 @@
 import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { liveConfigKey } from '../../src/contract/runtime.ts';
+import type { ZImageDeploymentObject } from '../../src/operator/api/v1alpha1/types.ts';
 import { childNames } from '../../src/operator/builders/names.ts';
 import { createModelVolume } from '../../dev/volumes.ts';
 import { clients, eventsFor, eventually, isReady } from '../support/k8s.ts';
@@ -62,14 +63,15 @@ describe('validation at kubectl apply time', () => {
   it.each(invalidSpecs.map((c) => [c.name, c] as const))(
     'API server rejects %s, naming the field',
     async (_n, c) => {
-      const verdict = await apiVerdict(kc, namespace, 'invalid', c.spec());
+      const verdict = await apiVerdict(kc, namespace, c.objectName ?? 'invalid', c.spec());
       expect(verdict).toMatch(/^4(00|22): /);
       expect(verdict).toContain(c.apiField ?? c.field);
+      if (c.message) expect(verdict).toContain(c.message);
     },
   );
 
   it.each(validSpecs.map((c) => [c.name, c] as const))('API server accepts %s', async (_n, c) => {
-    expect(await apiVerdict(kc, namespace, 'valid', c.spec())).toBe('accepted');
+    expect(await apiVerdict(kc, namespace, c.objectName ?? 'valid', c.spec())).toBe('accepted');
   });
 });
 
@@ -206,18 +208,65 @@ describe('reconcile', () => {
         writes,
       ];
     };
-    await new Promise((r) => setTimeout(r, 4_000)); // let the rollout and its status settle
+    await eventually('the rollout and its status settled', rolloutSettled);
     const before = await snapshot();
-    const relistsBefore = await op.metric('zimage_operator_watch_restarts_total', {
-      reason: 'relist',
-    });
-    await new Promise((r) => setTimeout(r, 8_000)); // relist every 3 s: at least two full resyncs
-    expect(
-      await op.metric('zimage_operator_watch_restarts_total', { reason: 'relist' }),
-    ).toBeGreaterThan(relistsBefore);
+    // Relists every 3 s (ZIMAGE_RELIST_SECONDS above): wait for two of each informer the snapshot
+    // reads and for reconciles after them, so a write that a relist would cause has happened.
+    const relisted = ['zimagedeployments', 'deployments', 'configmaps'];
+    const relists = () =>
+      Promise.all(
+        relisted.map((resource) =>
+          op.metric('zimage_operator_watch_restarts_total', { resource, reason: 'relist' }),
+        ),
+      );
+    const reconciles = () => op.metric('zimage_operator_reconciles_total');
+    const [relistsBefore, reconcilesBefore] = [await relists(), await reconciles()];
+    await eventually(
+      'two relists of each informer and two reconciles',
+      async () => {
+        const now = await relists();
+        const twice = now.every((n, i) => n >= relistsBefore[i]! + 2);
+        return twice && (await reconciles()) >= reconcilesBefore + 2 ? true : undefined;
+      },
+      30_000,
+    );
     expect(await snapshot()).toEqual(before);
   });
 });
+
+/**
+ * True once 'turbo' has finished rolling out and its status says so: the Deployment has seen its
+ * generation and runs its replicas, all updated, ready and available, from one ReplicaSet; the
+ * ZImageDeployment's status has seen its generation, counts the same replicas, and reports Ready
+ * and RolloutComplete. The status is computed from the Deployment's, so this also shows that the
+ * operator has reconciled the Deployment's last change.
+ */
+async function rolloutSettled(): Promise<true | undefined> {
+  const cr = await zid.get(namespace, 'turbo');
+  const d = await deploymentOf('turbo');
+  // The Deployment's replicas are the spec's once the status has seen the generation (below).
+  const want = d.spec?.replicas;
+  const ds = d.status ?? {};
+  const deploymentDone =
+    ds.observedGeneration === d.metadata?.generation &&
+    [ds.replicas, ds.updatedReplicas, ds.readyReplicas, ds.availableReplicas].every(
+      (n) => n === want,
+    );
+  const done = deploymentDone && statusSettled(cr, want);
+  return done && (await replicaSetNames('turbo')).length === 1 ? true : undefined;
+}
+
+function statusSettled(cr: ZImageDeploymentObject, replicas: number | undefined): boolean {
+  const s = cr.status;
+  return (
+    s !== undefined &&
+    s.observedGeneration === cr.metadata.generation &&
+    s.replicas === replicas &&
+    s.readyReplicas === replicas &&
+    condition(cr, 'Ready')?.status === 'True' &&
+    condition(cr, 'Progressing')?.reason === 'RolloutComplete'
+  );
+}
 
 describe('specs that pass validation but cannot run', () => {
   it('reports an unknown GPU resource and leaves the running Deployment alone', async () => {

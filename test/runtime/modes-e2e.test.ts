@@ -99,7 +99,9 @@ describe('what the modes cost and compute', () => {
     await rt?.stop();
     const perCall = await sessionCreateMs(await start({ ZIMAGE_OFFLOAD: 'model' }), 3);
     expect(resident).toEqual([0, 0, 0]);
-    // Three session creations (text encoder, transformer, VAE) inside every request.
+    // Three session creations (text encoder, transformer, VAE) inside every request: one
+    // session_create_ms per image of the 3 requests, each above 0.
+    expect(perCall).toHaveLength(3);
     for (const ms of perCall) expect(ms).toBeGreaterThan(0);
   });
 

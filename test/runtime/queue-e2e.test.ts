@@ -15,7 +15,10 @@ import {
   type ErrorBody,
   type ImagesBody,
 } from '../support/runtime-e2e.ts';
+import { runtimePaths } from '../../src/contract/runtime.ts';
+import { waitFor } from '../../dev/process.ts';
 import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
+import { rawConnection } from '../support/runtime-app.ts';
 
 const small = { prompt: 'a red fox in snow', size: '128x64', seed: 1 };
 /** ~8 s of denoising plus ~2 s of decoding on this machine. */
@@ -39,9 +42,11 @@ describe('with one queue slot (ZIMAGE_MAX_QUEUE=1)', () => {
     const refused = await generate<ErrorBody>(rt, small);
     expect(refused.status).toBe(429);
     expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'queue_full' });
-    // No request has finished in this process yet, so 10 s per image is assumed:
-    // (1 running + 1 waiting) x 10 s = 20 s.
-    expect(refused.headers.get('retry-after')).toBe('20');
+    // No request has finished in this process yet, so the prior holds: 1 s per step and 1 s
+    // rest at 1024x1024. The running one: 50 + 1 = 51 s, less the 0..1 s it has run; the
+    // waiting 128x64 one: 1/128 of 10 s = 0.08 s. Counting requests would say 2 x 10 s.
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(50);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(52);
     const m = await scrape(rt);
     expect([m.value('zimage_queue_depth'), m.value('zimage_inflight_requests')]).toEqual([1, 1]);
 
@@ -110,6 +115,52 @@ describe('dedicated processes', () => {
     expect(after.byLabel('zimage_requests_total', 'code')).toEqual({ '200': 1, '504': 1 });
   });
 
+  it('a client that hangs up mid-generation: 499, the generation stops at the next step, the next request runs at once', async () => {
+    const runtime = (rt = await startRuntime());
+    const before = await scrape(runtime);
+    const connection = await rawConnection(runtime.port);
+    const payload = JSON.stringify(long);
+    connection.write(
+      [
+        `POST ${runtimePaths.generate} HTTP/1.1`,
+        'Host: zimage',
+        'Content-Type: application/json',
+        `Content-Length: ${Buffer.byteLength(payload)}`,
+        '',
+        payload,
+      ].join('\r\n'),
+    );
+    // Mid-generation: a denoising step has finished (not still in the text encoder).
+    const stepsBefore = before.value('zimage_step_duration_seconds_count');
+    await waitFor(
+      'a step of the long request',
+      async () => (await scrape(runtime)).value('zimage_step_duration_seconds_count') > stepsBefore,
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
+    const hungUp = performance.now();
+    connection.destroy();
+    // The queue holds the engine until the pipeline really returns: running 0 means it stopped.
+    await untilReadyz(rt, 'the engine free again', (a) => a.body.queue.running === 0);
+    const freedMs = performance.now() - hungUp;
+
+    const next = await generate<ImagesBody>(rt, { ...small, steps: 9 });
+    expect(next.status).toBe(200);
+    expect(next.body.timings.queue_ms).toBeLessThan(1_000);
+    // Run on, the long one would hold the engine ~8 s more (50 steps of ~150 ms and the ~2 s
+    // decode); cancelled, it stops after the step in progress and skips the decode.
+    expect(freedMs).toBeLessThan(2_000);
+    const after = await scrape(rt);
+    const longSteps =
+      after.value('zimage_step_duration_seconds_count') -
+      before.value('zimage_step_duration_seconds_count') -
+      9;
+    expect(longSteps).toBeGreaterThan(0);
+    expect(longSteps).toBeLessThan(50);
+    expect(after.value('zimage_images_total') - before.value('zimage_images_total')).toBe(1);
+    expect(after.byLabel('zimage_requests_total', 'code')).toEqual({ '200': 1, '499': 1 });
+    expect(rt.proc.tail(20)).toMatch(/client went away; generation dropped/);
+  });
+
   it('says 503 starting on /readyz until the warm-up image is done, then 200 ready', async () => {
     // A 1024x1024 warm-up takes ~3 s here (its VAE decode alone ~2 s): long enough to watch.
     rt = await startRuntime({
@@ -159,16 +210,16 @@ describe('dedicated processes', () => {
     expect(draining.status).toBe(503);
     expect((await rt.get('/healthz')).status).toBe(200);
 
-    const refused = await generate<ErrorBody>(rt, small).catch((err: unknown) => err);
-    if (refused instanceof Error) {
-      expect(refused.message).toMatch(/fetch failed/);
-    } else {
-      const answer = refused as Awaited<ReturnType<typeof generate<ErrorBody>>>;
-      expect(answer.status).toBe(503);
-      expect(answer.headers.get('retry-after')).toBe('1');
-      expect(answer.body.error.message).toMatch(/shutting down/);
-      expect(answer.body.error.code).toBe('draining');
-    }
+    // The listener stays open while admitted work finishes: a new request is answered 503
+    // (a load balancer retries it elsewhere), never refused at the TCP level.
+    const refused = await generate<ErrorBody>(rt, small).catch((err: unknown) => {
+      throw new Error(`no answer while draining:\n${proc.tail(30)}`, { cause: err });
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(refused.body.error.message).toMatch(/shutting down/);
+    expect(refused.body.error.code).toBe('draining');
 
     const done = await inflight;
     expect(done.status).toBe(200);

@@ -4,6 +4,7 @@
  * capabilities. If it writes anywhere else (an ORT cache, a temp file beside the model, a
  * lock file in node_modules), start-up or generation fails here before it fails in a cluster.
  */
+import path from 'node:path';
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountPaths, runtimeUid } from '../../src/contract/runtime.ts';
@@ -16,10 +17,11 @@ import {
   inSandbox,
   namespacesUnavailable,
   sandboxArgv,
+  sandboxSkip,
 } from '../support/sandbox.ts';
 
 ensureDebianPackages((line) => console.log(line), ['bubblewrap']);
-const unavailable = namespacesUnavailable();
+const unavailable = sandboxSkip(process.env, namespacesUnavailable());
 if (unavailable) console.warn(`skipping the sandbox tests: ${unavailable}`);
 
 const sandbox = { modelDir: tinyModelDir };
@@ -46,8 +48,12 @@ describe.skipIf(unavailable !== undefined)('the sandbox is real', () => {
   });
 
   it.each([
-    ['the project tree', '/work/x'],
     ['the project directory', `${projectRoot}/sandbox-probe`],
+    ['the source tree', path.join(projectRoot, 'src/runtime/sandbox-probe')],
+    [
+      'the dependencies (a lock file in node_modules)',
+      path.join(projectRoot, 'node_modules/sandbox-probe'),
+    ],
     ['the root', '/sandbox-probe'],
     ['/var/cache beside the cache mount', '/var/cache/sandbox-probe'],
     ['the model volume', `${mountPaths.model}/sandbox-probe`],

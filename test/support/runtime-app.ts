@@ -1,8 +1,9 @@
-/** The runtime's fastify app over a FakeEngine, for app.inject() tests. */
-import { pino } from 'pino';
+/** The runtime's fastify app over a FakeEngine, for app.inject() and loopback tests. */
+import net from 'node:net';
+import { pino, type Logger } from 'pino';
 import { afterEach } from 'vitest';
 import { runtimePaths, type LiveConfig } from '../../src/contract/runtime.ts';
-import { buildApp, createQueue } from '../../src/runtime/app.ts';
+import { buildApp, createQueue, type AppDeps } from '../../src/runtime/app.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
 import type { Clock } from '../../src/contract/clock.ts';
@@ -17,6 +18,9 @@ export interface TestAppOptions {
   live?: LiveConfig;
   /** Default true: the engine has started. */
   started?: boolean;
+  /** Default: silent. */
+  logger?: Logger;
+  serverOptions?: AppDeps['serverOptions'];
 }
 
 export async function testApp(options: TestAppOptions = {}) {
@@ -40,7 +44,8 @@ export async function testApp(options: TestAppOptions = {}) {
     state,
     metrics,
     liveConfig: () => live,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
+    ...(options.serverOptions ? { serverOptions: options.serverOptions } : {}),
   });
   return { app, config, engine, state, metrics, queue, live };
 }
@@ -79,4 +84,101 @@ export function testAppPerTest(): (options?: TestAppOptions) => Promise<TestApp>
     current = undefined;
   });
   return async (options = {}) => (current = await testApp(options));
+}
+
+/** A logger that keeps its lines (level, msg, ...) for assertions. */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  return { logger, lines };
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** When the connection closed, in ms after connecting. */
+  closedAfterMs: number;
+}
+
+export interface RawConnection {
+  write(text: string): void;
+  /** Hang up from the client side. */
+  destroy(): void;
+  /** What came back, once the connection closed (either side). */
+  answer: Promise<RawAnswer>;
+}
+
+/**
+ * A TCP connection to write raw HTTP on, for what HTTP clients refuse to send (malformed
+ * requests, pauses, half a request held open); resolves once connected.
+ */
+export function rawConnection(port: number): Promise<RawConnection> {
+  return new Promise((resolveConnected, rejectConnected) => {
+    const started = performance.now();
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    let failure: Error | undefined;
+    socket.on('data', (data) => (received += data.toString('utf8')));
+    // A reset after the answer (the server destroys the socket) is not a failure.
+    socket.on('error', (err) => (received ? undefined : (failure = err)));
+    const answer = new Promise<RawAnswer>((resolve, reject) =>
+      socket.on('close', () =>
+        failure && !received
+          ? reject(failure)
+          : resolve({ ...parseRaw(received), closedAfterMs: performance.now() - started }),
+      ),
+    );
+    socket.on('connect', () =>
+      resolveConnected({
+        write: (text) => void (socket.writable && socket.write(text)),
+        destroy: () => socket.destroy(),
+        answer,
+      }),
+    );
+    socket.once('error', rejectConnected);
+  });
+}
+
+/**
+ * Write `chunks` one after another, `gapMs` apart, and read what comes back until the server
+ * closes; `hangUpAfterMs` destroys the socket from the client side.
+ */
+export async function rawRequest(
+  port: number,
+  chunks: string[],
+  options: { gapMs?: number; hangUpAfterMs?: number } = {},
+): Promise<RawAnswer> {
+  const connection = await rawConnection(port);
+  const timers = chunks.map((chunk, i) =>
+    setTimeout(() => connection.write(chunk), i * (options.gapMs ?? 0)),
+  );
+  if (options.hangUpAfterMs !== undefined)
+    timers.push(setTimeout(() => connection.destroy(), options.hangUpAfterMs));
+  try {
+    return await connection.answer;
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+}
+
+function parseRaw(text: string): Omit<RawAnswer, 'closedAfterMs'> {
+  const end = text.indexOf('\r\n\r\n');
+  const [statusLine = '', ...headerLines] = text
+    .slice(0, end < 0 ? text.length : end)
+    .split('\r\n');
+  const headers = Object.fromEntries(
+    headerLines.map((line) => {
+      const at = line.indexOf(':');
+      return [line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim()];
+    }),
+  );
+  return {
+    status: Number(statusLine.split(' ')[1] ?? 0),
+    headers,
+    body: end < 0 ? '' : text.slice(end + 4),
+  };
 }

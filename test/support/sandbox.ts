@@ -153,6 +153,37 @@ export function namespacesUnavailable(): string | undefined {
   return `bwrap cannot create user and PID namespaces on this machine: ${probe.stderr.trim()}`;
 }
 
+/** Set to say why the sandbox tests are skipped on purpose, e.g. "CI runner without userns". */
+export const sandboxOptOutEnv = 'ZIMAGE_SKIP_SANDBOX';
+
+/**
+ * Whether the sandbox tests run: undefined to run them, or the reason they are skipped. On a
+ * developer machine without user namespaces they skip with a warning; in CI (CI set) a skip
+ * must be asked for, with a reason, in ZIMAGE_SKIP_SANDBOX: otherwise this throws, so that
+ * 19 tests never vanish from CI silently. The opt-out skips wherever it is set.
+ */
+export function sandboxSkip(
+  env: Record<string, string | undefined>,
+  unavailable: string | undefined,
+): string | undefined {
+  const optOut = env[sandboxOptOutEnv]?.trim();
+  if (optOut !== undefined && optOut !== '') {
+    if (/^(1|true|yes|on)$/i.test(optOut)) {
+      throw new Error(`${sandboxOptOutEnv}=${optOut}: say why the sandbox tests are skipped`);
+    }
+    return `${sandboxOptOutEnv}: ${optOut}`;
+  }
+  if (unavailable === undefined) return undefined;
+  if (env['CI']) {
+    throw new Error(
+      `${unavailable}. In CI the sandbox tests must run: allow unprivileged user namespaces ` +
+        `(sysctl kernel.unprivileged_userns_clone=1, or kernel.apparmor_restrict_unprivileged_userns=0), ` +
+        `or set ${sandboxOptOutEnv} to the reason they are skipped`,
+    );
+  }
+  return unavailable;
+}
+
 /** Run a short shell script in the sandbox; never throws on a non-zero exit. */
 export function inSandbox(
   options: SandboxOptions,

@@ -1,154 +1,113 @@
 /**
  * One table of specs, run through both the zod schema (unit) and the real API server
  * (integration): both must give the same verdict, and both messages must name the field.
+ * A row may carry an object name (the CRD's root rule checks metadata.name).
  */
-type Spec = Record<string, unknown> & {
-  runtime: Record<string, unknown>;
-  model: Record<string, unknown>;
-  autoscaling?: Record<string, unknown>;
-  gpu?: Record<string, unknown>;
-};
+import { defaultRules } from '../../src/operator/policy/default-rules.ts';
+import {
+  baseSpec,
+  longestObjectName,
+  rule,
+  withAutoscaling,
+  withGpu,
+  withResources,
+  withRuntime,
+  withSubPath,
+  type InvalidCase,
+  type ValidCase,
+} from './spec-table/builders.ts';
+import { invalidPlacementAndAutoscaling } from './spec-table/invalid-placement-autoscaling.ts';
+import { invalidWorkload } from './spec-table/invalid-workload.ts';
 
-export const baseSpec = (): Spec => ({
-  model: { source: { pvc: { claimName: 'zimage-models' } } },
-  runtime: { image: 'registry.example/zimage-runtime:0.1.0' },
-});
+export { baseSpec, longestObjectName, type InvalidCase, type ValidCase };
 
-const rule = (extra: Record<string, unknown>) => ({
-  name: 'r1',
-  signal: 'gpuUtilization',
-  operator: 'Above',
-  threshold: 90,
-  action: { type: 'Scale', scale: { by: 1 } },
-  ...extra,
-});
+export const invalidSpecs: InvalidCase[] = [...invalidWorkload, ...invalidPlacementAndAutoscaling];
 
-const withRuntime = (runtime: Record<string, unknown>) => () => {
-  const s = baseSpec();
-  s.runtime = { ...s.runtime, ...runtime };
-  return s;
-};
-const withAutoscaling = (autoscaling: Record<string, unknown>) => () => ({
-  ...baseSpec(),
-  autoscaling,
-});
-const withGpu = (gpu: Record<string, unknown>) => () => ({ ...baseSpec(), gpu });
-
-export interface InvalidCase {
-  name: string;
-  spec: () => unknown;
-  /** Field both verdicts must name (API server and zod). */
-  field: string;
-  /** Where the API server's wording differs (unknown fields). */
-  apiField?: string;
+/** Every list and map at its bound and every string at its longest: the CEL cost ceiling. */
+function largestSpec() {
+  const n = (i: number) => i.toString().padStart(2, '0');
+  const key = (i: number) => `${'p'.repeat(250)}${n(i)}/${'k'.repeat(61)}${n(i)}`;
+  const quantities = Object.fromEntries(
+    Array.from({ length: 16 }, (_, i) => [key(i), `${'9'.repeat(63)}m`]),
+  );
+  return {
+    ...baseSpec(),
+    runtime: {
+      image: `registry.example:5000/${'z'.repeat(400)}:${'t'.repeat(80)}`,
+      resources: { requests: quantities, limits: quantities },
+    },
+    gpu: {
+      nodeSelector: Object.fromEntries(
+        Array.from({ length: 32 }, (_, i) => [key(i), `${'v'.repeat(61)}${n(i)}`]),
+      ),
+      tolerations: Array.from({ length: 20 }, (_, i) => ({ key: key(i), value: 'v'.repeat(63) })),
+    },
+    imagePullSecrets: Array.from({ length: 10 }, (_, i) => ({ name: `${'s'.repeat(251)}${n(i)}` })),
+    autoscaling: {
+      rules: Array.from({ length: 16 }, (_, i) =>
+        rule({ name: `${'r'.repeat(61)}${n(i)}`, clearThreshold: 80, for: '59m59s999ms' }),
+      ),
+    },
+  };
 }
 
-export const invalidSpecs: InvalidCase[] = [
-  { name: 'steps 0', spec: withRuntime({ steps: 0 }), field: 'spec.runtime.steps' },
-  { name: 'steps 51', spec: withRuntime({ steps: 51 }), field: 'spec.runtime.steps' },
-  { name: 'steps not an integer', spec: withRuntime({ steps: 4.5 }), field: 'spec.runtime.steps' },
-  {
-    name: 'resolution not a multiple of 16',
-    spec: withRuntime({ maxResolution: '1000x1000' }),
-    field: 'spec.runtime.maxResolution',
-  },
-  {
-    name: 'resolution over the limit',
-    spec: withRuntime({ maxResolution: '4096x4096' }),
-    field: 'spec.runtime.maxResolution',
-  },
-  {
-    name: 'resolution malformed',
-    spec: withRuntime({ maxResolution: 'big' }),
-    field: 'spec.runtime.maxResolution',
-  },
-  {
-    name: 'unknown attention backend',
-    spec: withRuntime({ attention: 'sdpa' }),
-    field: 'spec.runtime.attention',
-  },
-  {
-    name: 'unknown offload mode',
-    spec: withRuntime({ offload: 'disk' }),
-    field: 'spec.runtime.offload',
-  },
-  {
-    name: 'unknown execution provider',
-    spec: withRuntime({ executionProvider: 'rocm' }),
-    field: 'spec.runtime.executionProvider',
-  },
-  { name: 'empty image', spec: withRuntime({ image: '' }), field: 'spec.runtime.image' },
-  {
-    name: 'negative replicas',
-    spec: () => ({ ...baseSpec(), replicas: -1 }),
-    field: 'spec.replicas',
-  },
-  { name: 'missing model', spec: () => ({ runtime: baseSpec().runtime }), field: 'spec.model' },
-  {
-    name: 'claim name not a DNS name',
-    spec: () => ({ ...baseSpec(), model: { source: { pvc: { claimName: 'Bad_Name' } } } }),
-    field: 'spec.model.source.pvc.claimName',
-  },
-  { name: 'zero GPUs', spec: withGpu({ count: 0 }), field: 'spec.gpu.count' },
-  {
-    name: 'GPU resource without a domain',
-    spec: withGpu({ resource: 'gpu' }),
-    field: 'spec.gpu.resource',
-  },
-  {
-    name: 'minReplicas above maxReplicas',
-    spec: withAutoscaling({ minReplicas: 5, maxReplicas: 2 }),
-    field: 'spec.autoscaling.minReplicas',
-  },
-  {
-    name: 'interval too long',
-    spec: withAutoscaling({ interval: '10m' }),
-    field: 'spec.autoscaling.interval',
-  },
-  {
-    name: 'utilization threshold over 100',
-    spec: withAutoscaling({ rules: [rule({ threshold: 150 })] }),
-    field: 'spec.autoscaling.rules[0].threshold',
-  },
-  {
-    name: 'VRAM ratio threshold over 1',
-    spec: withAutoscaling({ rules: [rule({ signal: 'vramUsedRatio', threshold: 14 })] }),
-    field: 'spec.autoscaling.rules[0].threshold',
-  },
-  {
-    name: 'action type without its field',
-    spec: withAutoscaling({ rules: [rule({ action: { type: 'Scale' } })] }),
-    field: 'spec.autoscaling.rules[0].action',
-  },
-  {
-    name: 'scale by and to together',
-    spec: withAutoscaling({
-      rules: [rule({ action: { type: 'Scale', scale: { by: 1, to: 3 } } })],
-    }),
-    field: 'spec.autoscaling.rules[0].action.scale',
-  },
-  {
-    name: 'steps action to 0',
-    spec: withAutoscaling({ rules: [rule({ action: { type: 'Steps', steps: { set: 0 } } })] }),
-    field: 'spec.autoscaling.rules[0].action.steps.set',
-  },
-  {
-    name: 'duplicate rule names',
-    spec: withAutoscaling({ rules: [rule({}), rule({})] }),
-    field: 'spec.autoscaling.rules',
-  },
-  {
-    name: 'unknown field',
-    spec: withRuntime({ stepz: 4 }),
-    field: 'spec.runtime',
-    apiField: 'spec.runtime.stepz',
-  },
-];
-
-export const validSpecs: { name: string; spec: () => unknown }[] = [
+export const validSpecs: ValidCase[] = [
+  { name: 'the largest spec (the CEL cost ceiling)', spec: largestSpec },
   { name: 'minimal', spec: baseSpec },
   { name: 'steps 1 and 50 bounds', spec: withRuntime({ steps: 50, maxResolution: '2048x256' }) },
   { name: 'zero replicas', spec: () => ({ ...baseSpec(), replicas: 0 }) },
+  { name: 'the longest object name', spec: baseSpec, objectName: longestObjectName },
+  {
+    name: 'tolerations the pod API accepts',
+    spec: withGpu({
+      tolerations: [
+        { operator: 'Exists' },
+        { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
+        { key: 'dedicated', operator: 'Equal', value: 'inference' },
+        { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', tolerationSeconds: 30 },
+      ],
+    }),
+  },
+  {
+    name: 'nodeSelector with prefixed keys and an empty value',
+    spec: withGpu({
+      nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3', pool: '', 'a_b.c-d': 'x' },
+    }),
+  },
+  {
+    name: 'limits equal to requests in other units',
+    spec: withResources({
+      requests: { cpu: 2, memory: '1024Mi' },
+      limits: { cpu: '2000m', memory: '1Gi', 'ephemeral-storage': '10G', 'hugepages-2Mi': '1Gi' },
+    }),
+  },
+  {
+    name: 'a memory request above the default, with a limit to match',
+    spec: withResources({ requests: { memory: '40Gi' }, limits: { memory: '40Gi' } }),
+  },
+  { name: 'a cpu limit at the default request', spec: withResources({ limits: { cpu: '4' } }) },
+  { name: 'a relative subPath with dots in names', spec: withSubPath('models/..z/./v1..2') },
+  {
+    name: 'image with registry port, nested path and digest',
+    spec: withRuntime({
+      image: `localhost:5000/team/zimage_runtime-x@sha256:${'0a'.repeat(32)}`,
+    }),
+  },
+  { name: 'image with no registry or tag', spec: withRuntime({ image: 'zimage' }) },
+  {
+    name: 'two imagePullSecrets',
+    spec: () => ({ ...baseSpec(), imagePullSecrets: [{ name: 'a' }, { name: 'b' }] }),
+  },
+  {
+    name: 'hysteresis on both sides, windows at 1h',
+    spec: withAutoscaling({
+      rules: [
+        rule({ name: 'hot', threshold: 90, clearThreshold: 80, for: '1h', cooldown: '60m' }),
+        rule({ name: 'cold', operator: 'Below', threshold: 30, clearThreshold: 30 }),
+      ],
+    }),
+  },
+
   {
     name: 'minReplicas equal to maxReplicas',
     spec: withAutoscaling({ minReplicas: 3, maxReplicas: 3 }),
@@ -179,5 +138,10 @@ export const validSpecs: { name: string; spec: () => unknown }[] = [
         }),
       ],
     }),
+  },
+  {
+    // The defaults a user may copy into a spec: both judges must accept every row.
+    name: 'the default rules table written out',
+    spec: withAutoscaling({ rules: structuredClone(defaultRules) }),
   },
 ];

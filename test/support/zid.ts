@@ -44,6 +44,17 @@ export function zidClient(kc: KubeConfig) {
   };
 }
 
+/** A Status body's message, decoded (JSON writes `<` as \u003c); the raw body otherwise. */
+function statusMessage(body: unknown): string {
+  try {
+    const status = JSON.parse(String(body)) as { message?: unknown };
+    if (typeof status.message === 'string') return status.message;
+  } catch {
+    // not JSON: fall through to the raw body
+  }
+  return String(body);
+}
+
 /** The API server's verdict on creating a spec: 'accepted' or its error message. */
 export async function apiVerdict(
   kc: KubeConfig,
@@ -57,7 +68,7 @@ export async function apiVerdict(
     await zid.delete(namespace, name);
     return 'accepted';
   } catch (err) {
-    if (err instanceof ApiException) return `${err.code}: ${String(err.body)}`;
+    if (err instanceof ApiException) return `${err.code}: ${statusMessage(err.body)}`;
     throw err;
   }
 }

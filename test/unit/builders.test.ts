@@ -3,12 +3,15 @@ import { fleetEnv, liveConfigKey, runtimeEnv } from '../../src/contract/runtime.
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
 import { buildConfigMap, buildRole } from '../../src/operator/builders/children.ts';
+import { buildDeployment } from '../../src/operator/builders/deployment.ts';
 import {
-  buildDeployment,
-  terminationGraceSeconds,
-} from '../../src/operator/builders/deployment.ts';
-import { buildPrometheusRule } from '../../src/operator/builders/monitoring.ts';
+  buildPrometheusRule,
+  buildServiceMonitor,
+} from '../../src/operator/builders/monitoring.ts';
+import { promDuration } from '../../src/operator/signals/promql.ts';
 import { effectiveOf } from '../../src/operator/reconcile.ts';
+import { loadConfig } from '../../src/runtime/config.ts';
+import { renderedRuntimeEnv } from '../support/runtime-rendered-env.ts';
 import { baseSpec } from '../support/specs.ts';
 
 function cr(extra: Record<string, unknown> = {}): ZImageDeployment {
@@ -62,13 +65,26 @@ describe('buildDeployment', () => {
     expect(c.resources?.requests?.memory).toBe('24Gi');
   });
 
-  it('derives the grace period from the request timeout, and budgets start-up for model load', () => {
-    const pod = podOf(cr({ runtime: { ...baseSpec().runtime, requestTimeoutSeconds: 60 } })).spec!;
-    expect(pod.terminationGracePeriodSeconds).toBe(terminationGraceSeconds(60));
-    expect(terminationGraceSeconds(60)).toBeGreaterThan(60);
-    const probe = pod.containers[0]!.startupProbe!;
-    expect(probe.periodSeconds! * probe.failureThreshold!).toBe(600);
-  });
+  it.each([1, 60, 120, 3600])(
+    'request timeout %i s: the kubelet kills only after preStop and the whole runtime drain, and start-up has 600 s',
+    (requestTimeoutSeconds) => {
+      const z = cr({ runtime: { ...baseSpec().runtime, requestTimeoutSeconds } });
+      const pod = podOf(z).spec!;
+      const preStop = pod.containers[0]!.lifecycle?.preStop?.sleep?.seconds ?? 0;
+      // The runtime's own drain deadline, as it reads the env rendered for this pod.
+      const { shutdownGraceSeconds } = loadConfig(renderedRuntimeEnv(z), () => {
+        throw new Error('no files');
+      });
+      // SIGTERM comes after the preStop sleep; the runtime then drains for up to its grace
+      // and exits (1 if work is left). A SIGKILL before that would cut a request it could
+      // still have finished.
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStop + shutdownGraceSeconds);
+      expect(preStop).toBeGreaterThan(0);
+      expect(shutdownGraceSeconds).toBeGreaterThan(requestTimeoutSeconds);
+      const probe = pod.containers[0]!.startupProbe!;
+      expect(probe.periodSeconds! * probe.failureThreshold!).toBe(600);
+    },
+  );
 
   it('rolls one pod at a time without surging (no spare GPU needed)', () => {
     const d = buildDeployment(cr(), effectiveOf(cr()));
@@ -102,7 +118,7 @@ describe('buildDeployment', () => {
   });
 });
 
-describe('runtime RBAC and alert rules', () => {
+describe('runtime RBAC', () => {
   it('lets the runtime read exactly its own ConfigMap', () => {
     expect(buildRole(cr()).rules).toEqual([
       {
@@ -113,12 +129,77 @@ describe('runtime RBAC and alert rules', () => {
       },
     ]);
   });
+});
 
-  it('scales the VRAM alert with the card: 87.5% of 16 GiB is 14336 MiB', () => {
-    const rule = buildPrometheusRule(cr({ gpu: { memoryGiB: 16 } }));
-    const groups = rule.spec['groups'] as { rules: { alert: string; expr: string }[] }[];
-    expect(groups[0]!.rules.find((r) => r.alert === 'ZImageVramPressure')?.expr).toContain(
-      '> 14336',
-    );
+type Alert = { alert: string; expr: string; for: string; labels: Record<string, string> };
+const alertsOf = (z: ZImageDeployment) =>
+  (buildPrometheusRule(z).spec['groups'] as { rules: Alert[] }[])[0]!.rules;
+
+describe('ServiceMonitor and PrometheusRule', () => {
+  it('copies the pod instance label onto every series as zimage_deployment', () => {
+    const endpoints = buildServiceMonitor(cr()).spec['endpoints'] as Record<string, unknown>[];
+    expect(endpoints[0]!['relabelings']).toEqual([
+      {
+        action: 'replace',
+        sourceLabels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'],
+        targetLabel: 'zimage_deployment',
+      },
+    ]);
+  });
+
+  it('renders one alert per default rule, with its window and a severity', () => {
+    expect(alertsOf(cr()).map((a) => [a.alert, a.for, a.labels['severity']])).toEqual([
+      ['ZImageGpuSaturated', '5s', 'warning'],
+      ['ZImageVramPressure', '5s', 'warning'],
+      ['ZImageSlowGeneration', '30s', 'warning'],
+      ['ZImageIdle', '5m', 'info'],
+    ]);
+  });
+
+  it('selects its own instance by label, never by a pod name prefix', () => {
+    for (const { alert, expr } of alertsOf(cr())) {
+      expect(expr, alert).toContain('zimage_deployment="turbo"');
+      expect(expr, alert).not.toContain('pod=~');
+    }
+  });
+
+  it('measures VRAM as a ratio of the card itself, so it holds for any memoryGiB', () => {
+    const vram = (memoryGiB: number) =>
+      alertsOf(cr({ gpu: { memoryGiB } })).find((a) => a.alert === 'ZImageVramPressure')!.expr;
+    expect(vram(16)).toContain('DCGM_FI_DEV_FB_USED{namespace="ml"} + DCGM_FI_DEV_FB_FREE');
+    expect(vram(16)).toContain('> 0.875) or');
+    expect(vram(80)).toBe(vram(16));
+  });
+
+  it("renders the object's own rules instead of the defaults", () => {
+    const rules = [
+      {
+        name: 'queue-long',
+        signal: 'queueDepth',
+        operator: 'Above',
+        threshold: 10,
+        for: '1.5s',
+        action: { type: 'Steps', steps: { by: -1 } },
+      },
+    ];
+    const [alert, ...rest] = alertsOf(cr({ autoscaling: { rules } }));
+    expect(rest).toEqual([]);
+    expect(alert).toMatchObject({
+      alert: 'ZImageQueueLong',
+      // No clearThreshold: no hysteresis branch.
+      expr: 'sum by (namespace, zimage_deployment) (zimage_queue_depth{namespace="ml", zimage_deployment="turbo"}) > 10',
+      for: '1s500ms',
+    });
+  });
+
+  it.each([
+    ['5s', '5s'],
+    ['500ms', '500ms'],
+    ['1.5s', '1s500ms'],
+    ['90s', '1m30s'],
+    ['30s1m', '1m30s'],
+    ['2h', '2h'],
+  ])('writes the spec duration %s as Prometheus parses it: %s', (spec, prom) => {
+    expect(promDuration(spec)).toBe(prom);
   });
 });

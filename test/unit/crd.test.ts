@@ -45,11 +45,22 @@ describe('generated CRD', () => {
     }
   });
 
-  it('describes every spec field and bounds every list', () => {
+  it('describes every spec field and bounds every list and map', () => {
     const spec = (schema()['properties'] as Node)['spec'];
     for (const [at, node] of walk(spec, 'spec')) {
       if (!at.endsWith('[]') && !at.endsWith('{}')) expect(node['description'], at).toBeTruthy();
       if (node['type'] === 'array') expect(node['maxItems'], at).toBeDefined();
+      if (node['additionalProperties']) expect(node['maxProperties'], at).toBeDefined();
+    }
+  });
+
+  it('bounds every string a CEL rule reads (the API server refuses rules over the cost budget)', () => {
+    const spec = (schema()['properties'] as Node)['spec'];
+    const ruled = [...walk(spec, 'spec')].filter(([, n]) => n['x-kubernetes-validations']);
+    expect(ruled.length).toBeGreaterThan(10);
+    for (const [at, node] of ruled) {
+      if (node['type'] === 'string' || node['x-kubernetes-int-or-string'])
+        expect(node['maxLength'], at).toBeDefined();
     }
   });
 

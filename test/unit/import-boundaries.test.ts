@@ -20,7 +20,7 @@ async function boundaryErrors(file: string, source: string): Promise<string[]> {
     .map((m) => m.message);
 }
 
-describe('import boundaries (STYLE.md)', () => {
+describe('import boundaries (eslint.config.js)', () => {
   it.each([
     ['src/runtime/pipeline/x.ts', "import fastify from 'fastify';", /fastify is not allowed here/],
     [

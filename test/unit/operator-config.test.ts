@@ -1,5 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/operator/config.ts';
+import os from 'node:os';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/operator/config.ts';
+
+const flagList =
+  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds';
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 describe('operator configuration', () => {
   it('reads flags before env, with documented defaults', () => {
@@ -7,23 +15,180 @@ describe('operator configuration', () => {
       ZIMAGE_HTTP_PORT: '1',
       ZIMAGE_LEADER_ELECT: 'false',
     });
-    expect(c.watchNamespaces).toEqual(['a', 'b']);
-    expect(c.httpPort).toBe(9000);
-    expect(c.leaderElect).toBe(false);
-    expect(c.watchdogSeconds).toBe(60);
-    expect(c.relistSeconds).toBe(600);
+    expect(c).toEqual({
+      watchNamespaces: ['a', 'b'],
+      httpPort: 9000,
+      leaderElect: false,
+      leaderElectionNamespace: 'zimage-system',
+      leaseName: 'zimage-operator-leader',
+      identity: `${os.hostname()}_${process.pid}`,
+      httpHost: '0.0.0.0',
+      logLevel: 'info',
+      concurrency: 4,
+      watchdogSeconds: 60,
+      relistSeconds: 600,
+      requestTimeoutSeconds: 30,
+      monitoringPollSeconds: 30,
+    });
   });
 
   it.each([
-    [['--http-port=70000'], '--http-port (ZIMAGE_HTTP_PORT)'],
-    [['--log-level=loud'], '--log-level (ZIMAGE_LOG_LEVEL)'],
-    [['--leader-elect=maybe'], '--leader-elect (ZIMAGE_LEADER_ELECT)'],
-    [['--concurrency=0'], '--concurrency (ZIMAGE_CONCURRENCY)'],
-  ])('rejects %j naming %s', (argv, named) => {
-    expect(() => loadConfig(argv, {})).toThrow(named);
+    {
+      name: 'POD_NAMESPACE and POD_NAME (the downward API) fill the Lease fields',
+      env: { POD_NAMESPACE: 'ops', POD_NAME: 'zimage-operator-7d9f-abcde' },
+      want: { leaderElectionNamespace: 'ops', identity: 'zimage-operator-7d9f-abcde' },
+    },
+    {
+      name: 'ZIMAGE_* beats the downward API',
+      env: {
+        POD_NAMESPACE: 'ops',
+        ZIMAGE_LEADER_ELECTION_NAMESPACE: 'leases',
+        POD_NAME: 'pod',
+        ZIMAGE_IDENTITY: 'me',
+      },
+      want: { leaderElectionNamespace: 'leases', identity: 'me' },
+    },
+    {
+      name: 'an empty variable counts as unset (a Helm value rendered as "")',
+      env: { ZIMAGE_CONCURRENCY: '', POD_NAMESPACE: '' },
+      want: { concurrency: 4, leaderElectionNamespace: 'zimage-system' },
+    },
+  ])('$name', ({ env, want }) => {
+    expect(loadConfig([], env)).toMatchObject(want);
   });
 
-  it('rejects an unknown flag', () => {
-    expect(() => loadConfig(['--leader-elekt=true'], {})).toThrow(/leader-elekt/);
+  it('reads only the env it is given, never process.env (at import or at call)', async () => {
+    vi.stubEnv('POD_NAMESPACE', 'from-process-env');
+    vi.stubEnv('POD_NAME', 'from-process-env');
+    vi.stubEnv('ZIMAGE_LOG_LEVEL', 'debug');
+    vi.stubEnv('ZIMAGE_CONCURRENCY', '9');
+    vi.resetModules();
+    const { loadConfig } = await import('../../src/operator/config.ts');
+
+    expect(loadConfig([], { POD_NAMESPACE: 'given', POD_NAME: 'given-pod' })).toMatchObject({
+      leaderElectionNamespace: 'given',
+      identity: 'given-pod',
+      logLevel: 'info',
+      concurrency: 4,
+    });
+    expect(loadConfig([], {})).toMatchObject({
+      leaderElectionNamespace: 'zimage-system',
+      identity: `${os.hostname()}_${process.pid}`,
+    });
+  });
+
+  it.each([
+    {
+      name: 'port out of range',
+      argv: ['--http-port=70000'],
+      env: {},
+      message:
+        '--http-port (env ZIMAGE_HTTP_PORT) got "70000": expected an integer from 0 to 65535',
+    },
+    {
+      name: 'not a number',
+      argv: ['--concurrency=four'],
+      env: {},
+      message:
+        '--concurrency (env ZIMAGE_CONCURRENCY) got "four": expected an integer from 1 to 64',
+    },
+    {
+      name: 'zero where at least 1 is needed',
+      argv: ['--concurrency=0'],
+      env: {},
+      message: '--concurrency (env ZIMAGE_CONCURRENCY) got "0": expected an integer from 1 to 64',
+    },
+    {
+      name: 'unknown log level lists the levels',
+      argv: ['--log-level=loud'],
+      env: {},
+      message:
+        '--log-level (env ZIMAGE_LOG_LEVEL) got "loud": expected one of trace, debug, info, warn, error, fatal',
+    },
+    {
+      name: 'boolean other than true/false',
+      argv: ['--leader-elect=maybe'],
+      env: {},
+      message: '--leader-elect (env ZIMAGE_LEADER_ELECT) got "maybe": expected true or false',
+    },
+    {
+      name: 'a bad env variable is named as the variable',
+      argv: [],
+      env: { ZIMAGE_RELIST_SECONDS: '0' },
+      message:
+        'ZIMAGE_RELIST_SECONDS (flag --relist-seconds) got "0": expected an integer from 1 to 86400',
+    },
+    {
+      name: 'a bad downward-API fallback is named too',
+      argv: [],
+      env: { POD_NAMESPACE: 'Not_A_Namespace' },
+      message:
+        'POD_NAMESPACE (flag --leader-election-namespace) got "Not_A_Namespace": expected a namespace name (lower-case DNS label)',
+    },
+    {
+      name: 'a namespace in the watch list that cannot exist',
+      argv: ['--watch-namespaces=a,B_c'],
+      env: {},
+      message:
+        '--watch-namespaces (env ZIMAGE_WATCH_NAMESPACES) got "a,B_c": expected comma-separated namespace names (lower-case DNS labels), empty for all',
+    },
+    {
+      name: 'unknown flag lists the flags',
+      argv: ['--leader-elekt=true'],
+      env: {},
+      message: `unknown flag --leader-elekt; the flags are ${flagList}`,
+    },
+    {
+      name: 'flag without a value says what the value may be',
+      argv: ['--concurrency'],
+      env: {},
+      message:
+        '--concurrency needs a value, as --concurrency=VALUE: expected an integer from 1 to 64',
+    },
+    {
+      name: 'flag followed by another flag instead of its value',
+      argv: ['--log-level', '--concurrency=2'],
+      env: {},
+      message:
+        '--log-level needs a value, as --log-level=VALUE: expected one of trace, debug, info, warn, error, fatal',
+    },
+    {
+      name: 'positional argument',
+      argv: ['operator'],
+      env: {},
+      message: `unexpected argument "operator": flags take the form --name=value (${flagList})`,
+    },
+  ])('rejects $name in one line naming the flag and what it accepts', ({ argv, env, message }) => {
+    const err = captureError(() => loadConfig(argv, env));
+    expect(err).toBeInstanceOf(ConfigError);
+    const [prefix, rest] = splitPrefix(err.message);
+    expect(prefix).toBe('invalid operator configuration: ');
+    expect(rest).toEqual(message);
+  });
+
+  it('reports every bad field, one line each', () => {
+    const err = captureError(() =>
+      loadConfig(['--http-port=-1', '--log-level=loud'], { ZIMAGE_WATCHDOG_SECONDS: 'x' }),
+    );
+    expect(err.message.split('\n')).toEqual([
+      'invalid operator configuration: --http-port (env ZIMAGE_HTTP_PORT) got "-1": expected an integer from 0 to 65535',
+      'invalid operator configuration: --log-level (env ZIMAGE_LOG_LEVEL) got "loud": expected one of trace, debug, info, warn, error, fatal',
+      'invalid operator configuration: ZIMAGE_WATCHDOG_SECONDS (flag --watchdog-seconds) got "x": expected an integer from 1 to 86400',
+    ]);
   });
 });
+
+function captureError(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof Error) return err;
+    throw new Error(`threw a non-Error: ${String(err)}`, { cause: err });
+  }
+  throw new Error('expected an error, got none');
+}
+
+const splitPrefix = (message: string): [string, string] => {
+  const at = message.indexOf(': ') + 2;
+  return [message.slice(0, at), message.slice(at)];
+};

@@ -85,6 +85,16 @@ describe('runtime configuration from env', () => {
       { ZIMAGE_MAX_RESOLUTION: '1024' },
       'ZIMAGE_MAX_RESOLUTION: "1024": expected WIDTHxHEIGHT',
     ],
+    [
+      'resolution with leading zeros',
+      { ZIMAGE_MAX_RESOLUTION: '0512x0512' },
+      'ZIMAGE_MAX_RESOLUTION: "0512x0512": expected WIDTHxHEIGHT without spaces or leading zeros',
+    ],
+    [
+      'resolution with a space',
+      { ZIMAGE_MAX_RESOLUTION: ' 512x512' },
+      'ZIMAGE_MAX_RESOLUTION: " 512x512": expected WIDTHxHEIGHT without spaces',
+    ],
     ['resolution too small', { ZIMAGE_MAX_RESOLUTION: '32x32' }, 'ZIMAGE_MAX_RESOLUTION'],
     ['queue negative', { ZIMAGE_MAX_QUEUE: '-1' }, 'ZIMAGE_MAX_QUEUE'],
     ['queue not a number', { ZIMAGE_MAX_QUEUE: 'four' }, 'ZIMAGE_MAX_QUEUE'],

@@ -99,12 +99,19 @@ describe('engine failures and load', () => {
       expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 
-  it('queue full -> 429 with Retry-After', async () => {
+  it('queue full -> 429 with Retry-After from the sizes and steps queued, at the rates seen', async () => {
     const clock = new FakeClock();
     const engine = new FakeEngine({ sleep: (ms) => clock.sleep(ms), stepMs: 1_000 });
     const t = await setup({ engine, clock, env: { ZIMAGE_MAX_QUEUE: '1' } });
-    const first = post(t, { ...ok, steps: 5 });
-    const second = post(t, { ...ok, steps: 5 });
+    // History: 4 steps of 1 s at 512x512 (a quarter of 1024^2): 4 s per 1024^2 step; the
+    // fake's 2 ms of encode + decode: 8 ms per 1024^2 image.
+    const history = post(t, { ...ok, size: '512x512', steps: 4 });
+    await untilQueued(t, 0);
+    await clock.advance(4_000);
+    expect((await history).statusCode).toBe(200);
+
+    const first = post(t, { ...ok, size: '512x512', steps: 5 });
+    const second = post(t, { ...ok, size: '256x256', steps: 5 });
     await untilQueued(t, 1);
     const third = await post(t, { ...ok, steps: 5 });
     expect(third.statusCode).toBe(429);
@@ -112,8 +119,9 @@ describe('engine failures and load', () => {
       type: 'rate_limit_error',
       code: 'queue_full',
     });
-    // No history yet: 10 s per image x 2 images ahead.
-    expect(third.headers['retry-after']).toBe('20');
+    // Running 512^2: 1/4 x (5 x 4000 + 8) = 5002 ms; queued 256^2: 1/16 of 20008 = 1250.5 ms;
+    // 6252.5 ms -> 7 s (counting requests at 4 s each would say 8).
+    expect(third.headers['retry-after']).toBe('7');
     await clock.advance(10_000);
     expect((await first).statusCode).toBe(200);
     expect((await second).statusCode).toBe(200);

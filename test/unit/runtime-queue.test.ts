@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError, type GenerateJob } from '../../src/runtime/engine.ts';
 import { GenerationQueue, QueueRejection, type QueueSnapshot } from '../../src/runtime/queue.ts';
+import type { Work } from '../../src/runtime/wait-estimate.ts';
 import { FakeClock, settle } from '../support/fake-clock.ts';
 import { FakeEngine } from '../support/fake-engine.ts';
 
@@ -23,12 +24,13 @@ function setup(options: { maxQueue?: number; deadlineMs?: number } = {}) {
     steps,
   });
   /** Submit a generation; the returned promise never rejects (outcome is a value). */
-  const submit = (steps: number, prompt?: string, signal?: AbortSignal) => {
+  const submit = (steps: number, prompt?: string, signal?: AbortSignal, work?: Work) => {
     const outcome = { settledAt: -1, value: undefined as unknown, error: undefined as unknown };
     const done = queue
       .submit({
         run: (s) => engine.generate(job(steps, prompt), { signal: s }),
         ...(signal ? { signal } : {}),
+        ...(work ? { work } : {}),
       })
       .then(
         (value) => Object.assign(outcome, { value, settledAt: clock.now() }),
@@ -62,25 +64,39 @@ describe('generation queue', () => {
     expect(snapshots.at(-1)).toEqual({ queued: 0, running: 0 });
   });
 
-  it('refuses when full, with Retry-After = recent time per image x images ahead', async () => {
+  it('refuses when full, with Retry-After from the work left: the running remainder and each queued one', async () => {
     const { clock, submit } = setup({ maxQueue: 2 });
-    // History: one 4 s image.
-    submit(4);
+    // No image observed yet: the prior, 1 s per step + 1 s at 1024x1024.
+    const big = { images: 1, width: 1024, height: 1024, steps: 9 };
+    const quarter = { images: 1, width: 512, height: 512, steps: 9 };
+    submit(20, 'running', undefined, big);
     await clock.advance(4_000);
-    // One running and two waiting (3 images ahead at 4 s each): the next is refused.
-    submit(4);
-    submit(4);
-    submit(4);
-    const refused = submit(4);
+    submit(1, 'queued 1', undefined, quarter);
+    submit(1, 'queued 2', undefined, big);
+    const refused = submit(1, 'refused', undefined, big);
     await clock.advance(0);
+    // (10 - 4) + 2.5 + 10 = 18.5 s.
     expect(rejection(refused.outcome.error)).toEqual({
       reason: 'full',
       stage: 'admission',
-      retryAfterSeconds: 12,
+      retryAfterSeconds: 19,
     });
   });
 
-  it('Retry-After without history assumes 10 s per image', async () => {
+  it('Retry-After reads the rates the caller fed the estimator', async () => {
+    const { clock, queue, submit } = setup({ maxQueue: 1 });
+    // 100 ms per step + 200 ms rest at 1024^2: a default task (9 steps) is 1.1 s.
+    queue.estimator.observe({ width: 1024, height: 1024, steps: 9, denoiseMs: 900, totalMs: 1100 });
+    submit(5);
+    submit(5);
+    await clock.advance(0);
+    await expect(queue.submit({ run: () => Promise.resolve() })).rejects.toMatchObject({
+      reason: 'full',
+      retryAfterSeconds: 3,
+    });
+  });
+
+  it('a task without work counts as one 9-step 1024x1024 image (10 s before any history)', async () => {
     const { clock, queue, submit } = setup({ maxQueue: 1 });
     submit(5);
     submit(5);
@@ -89,16 +105,6 @@ describe('generation queue', () => {
       reason: 'full',
       retryAfterSeconds: 20,
     });
-  });
-
-  it('Retry-After is at least 1 s', async () => {
-    const clock = new FakeClock();
-    const queue = new GenerationQueue({ maxQueue: 0, deadlineMs: 60_000, clock });
-    const quick = () => queue.submit({ run: () => clock.sleep(200) });
-    void quick();
-    await clock.advance(200);
-    void quick();
-    await expect(quick()).rejects.toMatchObject({ reason: 'full', retryAfterSeconds: 1 });
   });
 
   it('drops a job whose deadline passes while queued (504), and keeps the slot of a cancelled one busy until the engine returns', async () => {
@@ -131,13 +137,12 @@ describe('generation queue', () => {
     await clock.advance(5_000);
     expect(rejection(long.outcome.error)).toMatchObject({ reason: 'deadline', stage: 'running' });
     expect(long.outcome.settledAt).toBe(10_000);
-    await clock.advance(1_000);
-    // It stopped at a step boundary, well before its 20 steps.
-    expect(engine.stepsRun[0]).toBeLessThanOrEqual(11);
-    await clock.advance(3_000);
-    expect(next.outcome.error).toBeUndefined();
-    expect(engine.stepsRun[1]).toBe(2);
-    expect(next.outcome.settledAt).toBeLessThan(15_000);
+    await clock.advance(4_000);
+    // t=14 s. It stopped at the step boundary at 10 s (uncancelled it would be at step 14 now,
+    // and 20 in the end), and the next job ran right after: 10 s + 2 steps.
+    expect(engine.stepsRun).toEqual([10, 2]);
+    expect(next.outcome.value).toMatchObject({ steps: 2 });
+    expect(next.outcome.settledAt).toBe(12_000);
   });
 
   it('drains: refuses new jobs (503), finishes running and queued ones, then resolves', async () => {
@@ -164,21 +169,37 @@ describe('generation queue', () => {
   });
 
   it.each([
-    ['while queued', 0, 'queued'],
-    ['while running', 1, 'running'],
-  ])('a client that goes away %s frees its place', async (_name, index, stage) => {
+    // [name, the job whose client goes away, when the one that stays finishes]
+    // Queued: the first runs its 5 steps undisturbed (t=5 s); the second never runs.
+    ['while queued', 'second', 5_000],
+    // Running: the first stops at its next step boundary (t=2 s) and the second runs its 5
+    // steps right after (t=7 s), not after the first's whole 5 s (t=10 s).
+    ['while running', 'first', 7_000],
+  ] as const)('a client that goes away %s frees its place', async (_name, leaver, finishedAt) => {
     const { clock, engine, submit } = setup();
-    const clients = [new AbortController(), new AbortController()];
-    const jobs = [submit(5, 'first', clients[0]?.signal), submit(5, 'second', clients[1]?.signal)];
+    const clients = { first: new AbortController(), second: new AbortController() };
+    const jobs = {
+      first: submit(5, 'first', clients.first.signal),
+      second: submit(5, 'second', clients.second.signal),
+    };
+    const stayer = leaver === 'first' ? 'second' : 'first';
     await clock.advance(1_000);
-    clients[index === 0 ? 1 : 0]?.abort();
-    await clock.advance(1_000);
-    const gone = jobs[index === 0 ? 1 : 0];
-    expect(rejection(gone?.outcome.error)).toMatchObject({ reason: 'aborted', stage });
+    clients[leaver].abort();
+    await clock.advance(0);
+    const gone = jobs[leaver].outcome;
+    expect(rejection(gone.error)).toMatchObject({
+      reason: 'aborted',
+      stage: leaver === 'first' ? 'running' : 'queued',
+    });
+    // Answered at once, not when the engine got round to it.
+    expect(gone.settledAt).toBe(1_000);
     await clock.advance(10_000);
-    const other = jobs[index];
-    expect(other?.outcome.error).toBeUndefined();
-    if (stage === 'queued') expect(engine.jobs.map((j) => j.prompt)).toEqual(['first']);
+    const stayed = jobs[stayer].outcome;
+    expect(stayed.value).toMatchObject({ steps: 5 });
+    expect(stayed.settledAt).toBe(finishedAt);
+    expect(engine.jobs.map((j) => j.prompt)).toEqual(
+      leaver === 'first' ? ['first', 'second'] : ['first'],
+    );
   });
 
   it('passes engine errors through unchanged', async () => {

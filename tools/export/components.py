@@ -1,14 +1,20 @@
-"""Build (tiny / full-width) or load (pretrained) the Z-Image components, export them, and for
---tiny save diffusers' own outputs as reference tensors. See export_zimage.py for the contract."""
+"""Build (tiny / full-width) or load (pretrained) the Z-Image components and export them through
+onnx_writer. The tiny fixture's reference tensors are references.py's (export_zimage.py calls it
+after build_tiny). See export_zimage.py for the contract."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
-import export_zimage as ex
+from graph_wrappers import TextEncoderWrapper, text_encoder_inputs, transformer_inputs
+from onnx_writer import export_text_encoder, export_transformer, export_vae, transformer_config, write_manifest
+
+TINY_PROMPT = "A red fox in the snow, watercolor"
+TINY_SIZE = (64, 96)  # height, width: not square, so a transposed axis cannot pass the parity test
+TINY_SEED = 42
+TINY_STEPS = 9
 
 CHAT_TEMPLATE = (
     # Qwen3's template, reduced to what the Z-Image pipeline renders: user messages and the
@@ -139,27 +145,28 @@ def chat_ids(hf_tok, prompt: str) -> torch.Tensor:  # noqa: ANN001
 
 def export_all(out: Path, name: str, hf_tok, te, tr, vae, precision: str, te_precision: str, max_size: int):  # noqa: ANN001, PLR0913
     """Export the three graphs with example inputs at the tiny fixture's shapes."""
-    h, w = ex.TINY_SIZE
+    h, w = TINY_SIZE
     scale = 2 ** (len(vae.config.block_out_channels) - 1)
-    ids = chat_ids(hf_tok, ex.TINY_PROMPT)
+    ids = chat_ids(hf_tok, TINY_PROMPT)
     with torch.no_grad():
-        feats = ex.TextEncoderWrapper(te)(**ex.text_encoder_inputs(ids))[0].float()
+        feats = TextEncoderWrapper(te)(**text_encoder_inputs(ids))[0].float()
     latents = torch.randn(1, 16, h // scale, w // scale)
-    example = ex.transformer_inputs(ex.transformer_config(tr), latents, feats, 0.5)
+    example = transformer_inputs(transformer_config(tr), latents, feats, 0.5)
     # Text encoder and VAE: fp32 always (offload `cpu` runs them on the CPU EP, which lacks bf16
     # kernels), plus the GPU precision so offload `none`/`model` need not hold fp32 weights on the
     # GPU (Qwen3-4B: ~8 GB in bf16 instead of ~16 GB). fp32 first: .to() converts in place.
     side = [te_precision] + ([precision] if precision != te_precision else [])
     files = {"text_encoder": {}, "vae_decoder": {}}
     for p in side:
-        files["text_encoder"].update(ex.export_text_encoder(te, out, p, ids))
-        files["vae_decoder"].update(ex.export_vae(vae, out, p, latents))
-    files["transformer"] = ex.export_transformer(tr, ex.transformer_config(tr), out, precision, example)
+        files["text_encoder"].update(export_text_encoder(te, out, p, ids))
+        files["vae_decoder"].update(export_vae(vae, out, p, latents))
+    files["transformer"] = export_transformer(tr, transformer_config(tr), out, precision, example)
     te_cfg = {"hidden_size": te.config.hidden_size, "layers": te.config.num_hidden_layers, "hidden_state": -2}
-    ex.write_manifest(out, name, ex.transformer_config(tr), te_cfg, vae, files, max_size)
+    write_manifest(out, name, transformer_config(tr), te_cfg, vae, files, max_size)
 
 
-def build_tiny(out: Path, precision: str) -> None:
+def build_tiny(out: Path, precision: str):  # noqa: ANN201
+    """Exports the tiny fixture; returns (tokenizer, text encoder, transformer, VAE) for references.save."""
     hf_tok = build_tokenizer(out)
     te = tiny_text_encoder(len(hf_tok), hidden=32, layers=3, heads=4, kv=2, head_dim=8, inter=64)
     tr = zimage_transformer(dim=64, n_layers=2, n_refiner_layers=1, n_heads=2, n_kv_heads=2, cap_feat_dim=32,
@@ -167,9 +174,7 @@ def build_tiny(out: Path, precision: str) -> None:
     randomize(tr)
     vae = tiny_vae([8, 16, 16, 16], 1, 4)
     export_all(out, "z-image-tiny", hf_tok, te, tr, vae, precision, "fp32", max_size=1024)
-    import references  # noqa: PLC0415
-
-    references.save(out, hf_tok, te, tr, vae)
+    return hf_tok, te, tr, vae
 
 
 def build_full_width(out: Path, precision: str, layers: int) -> None:
@@ -199,9 +204,3 @@ def build_from_pretrained(src: Path, out: Path, precision: str) -> None:
     export_all(out, "z-image-turbo", pipe.tokenizer, te, pipe.transformer.eval(), pipe.vae.eval(), precision,
                "fp32", max_size=2048)
 
-
-def save_tensor(ref_dir: Path, manifest: dict, name: str, t) -> None:  # noqa: ANN001
-    arr = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
-    dtype = {np.float32: "float32", np.int64: "int64", np.uint8: "uint8", np.float64: "float64"}[arr.dtype.type]
-    (ref_dir / f"{name}.bin").write_bytes(np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes())
-    manifest[name] = {"dtype": dtype, "shape": list(arr.shape), "file": f"{name}.bin"}

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import components as comp
-import export_zimage as ex
+from components import TINY_PROMPT, TINY_SEED, TINY_SIZE, TINY_STEPS, chat_ids
+from graph_wrappers import text_encoder_inputs, transformer_inputs
+from onnx_writer import transformer_config
 
 
 def scheduler_refs(manifest: dict, ref_dir: Path) -> None:
@@ -20,14 +21,14 @@ def scheduler_refs(manifest: dict, ref_dir: Path) -> None:
     for n in (1, 2, 8, 9, 50):
         s = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0, use_dynamic_shifting=False)
         s.set_timesteps(sigmas=get_default_z_image_sigmas(n), mu=0.0)
-        comp.save_tensor(ref_dir, manifest, f"sched_default_{n}_sigmas", s.sigmas.float())
-        comp.save_tensor(ref_dir, manifest, f"sched_default_{n}_timesteps", s.timesteps.float())
+        save_tensor(ref_dir, manifest, f"sched_default_{n}_sigmas", s.sigmas.float())
+        save_tensor(ref_dir, manifest, f"sched_default_{n}_timesteps", s.timesteps.float())
         # The original Z-Image pipeline: sigma_min = 0, so the last of n steps has dt = 0.
         legacy = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0, use_dynamic_shifting=False)
         legacy.sigma_min = 0.0
         legacy.set_timesteps(n)
-        comp.save_tensor(ref_dir, manifest, f"sched_terminal_zero_{n}_sigmas", legacy.sigmas.float())
-        comp.save_tensor(ref_dir, manifest, f"sched_terminal_zero_{n}_timesteps", legacy.timesteps.float())
+        save_tensor(ref_dir, manifest, f"sched_terminal_zero_{n}_sigmas", legacy.sigmas.float())
+        save_tensor(ref_dir, manifest, f"sched_terminal_zero_{n}_timesteps", legacy.timesteps.float())
 
 
 def save(out: Path, hf_tok, te, tr, vae) -> None:  # noqa: ANN001
@@ -37,38 +38,45 @@ def save(out: Path, hf_tok, te, tr, vae) -> None:  # noqa: ANN001
     ref_dir = out / "references"
     ref_dir.mkdir()
     manifest: dict = {}
-    h, w = ex.TINY_SIZE
+    h, w = TINY_SIZE
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0, use_dynamic_shifting=False)
     pipe = ZImagePipeline(scheduler=scheduler, vae=vae, text_encoder=te, tokenizer=hf_tok, transformer=tr)
 
-    ids = comp.chat_ids(hf_tok, ex.TINY_PROMPT)
+    ids = chat_ids(hf_tok, TINY_PROMPT)
     with torch.no_grad():
-        embeds = pipe._encode_prompt(ex.TINY_PROMPT, device="cpu")[0]
-    latents0 = torch.randn((1, 16, h // 8, w // 8), generator=torch.Generator().manual_seed(ex.TINY_SEED))
+        embeds = pipe._encode_prompt(TINY_PROMPT, device="cpu")[0]
+    latents0 = torch.randn((1, 16, h // 8, w // 8), generator=torch.Generator().manual_seed(TINY_SEED))
 
-    scheduler.set_timesteps(sigmas=get_default_z_image_sigmas(ex.TINY_STEPS), mu=0.0)
+    scheduler.set_timesteps(sigmas=get_default_z_image_sigmas(TINY_STEPS), mu=0.0)
     t_norm = float((1000 - scheduler.timesteps[0]) / 1000)
     with torch.no_grad():
         first = tr([latents0[0].unsqueeze(1)], torch.tensor([t_norm]), [embeds], return_dict=False)[0][0]
-        final = pipe(ex.TINY_PROMPT, height=h, width=w, num_inference_steps=ex.TINY_STEPS, guidance_scale=0.0,
+        final = pipe(TINY_PROMPT, height=h, width=w, num_inference_steps=TINY_STEPS, guidance_scale=0.0,
                      latents=latents0.clone(), output_type="latent").images
-        image = pipe(ex.TINY_PROMPT, height=h, width=w, num_inference_steps=ex.TINY_STEPS, guidance_scale=0.0,
+        image = pipe(TINY_PROMPT, height=h, width=w, num_inference_steps=TINY_STEPS, guidance_scale=0.0,
                      latents=latents0.clone(), output_type="np").images[0]
 
-    comp.save_tensor(ref_dir, manifest, "input_ids", ids[0])
-    comp.save_tensor(ref_dir, manifest, "prompt_embeds", embeds.float())
-    comp.save_tensor(ref_dir, manifest, "latents_init", latents0)
-    comp.save_tensor(ref_dir, manifest, "transformer_t_norm", torch.tensor([t_norm]))
-    comp.save_tensor(ref_dir, manifest, "transformer_out", first[:, 0].float())  # [16, h/8, w/8]
-    comp.save_tensor(ref_dir, manifest, "final_latents", final.float())
-    comp.save_tensor(ref_dir, manifest, "image_float", torch.from_numpy(np.ascontiguousarray(image)).float())
-    comp.save_tensor(ref_dir, manifest, "image_uint8", np.round(image * 255).clip(0, 255).astype(np.uint8))
+    save_tensor(ref_dir, manifest, "input_ids", ids[0])
+    save_tensor(ref_dir, manifest, "prompt_embeds", embeds.float())
+    save_tensor(ref_dir, manifest, "latents_init", latents0)
+    save_tensor(ref_dir, manifest, "transformer_t_norm", torch.tensor([t_norm]))
+    save_tensor(ref_dir, manifest, "transformer_out", first[:, 0].float())  # [16, h/8, w/8]
+    save_tensor(ref_dir, manifest, "final_latents", final.float())
+    save_tensor(ref_dir, manifest, "image_float", torch.from_numpy(np.ascontiguousarray(image)).float())
+    save_tensor(ref_dir, manifest, "image_uint8", np.round(image * 255).clip(0, 255).astype(np.uint8))
     scheduler_refs(manifest, ref_dir)
-    meta = {"prompt": ex.TINY_PROMPT, "height": h, "width": w, "seed_note": "latents_init is torch.randn with "
-            f"torch.Generator().manual_seed({ex.TINY_SEED}); the runtime draws its own noise", "steps": ex.TINY_STEPS,
+    meta = {"prompt": TINY_PROMPT, "height": h, "width": w, "seed_note": "latents_init is torch.randn with "
+            f"torch.Generator().manual_seed({TINY_SEED}); the runtime draws its own noise", "steps": TINY_STEPS,
             "guidance_scale": 0.0, "tensors": manifest}
     (ref_dir / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     self_check(out, ids, embeds, latents0, t_norm, first[:, 0], tr)
+
+
+def save_tensor(ref_dir: Path, manifest: dict, name: str, t) -> None:  # noqa: ANN001
+    arr = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+    dtype = {np.float32: "float32", np.int64: "int64", np.uint8: "uint8", np.float64: "float64"}[arr.dtype.type]
+    (ref_dir / f"{name}.bin").write_bytes(np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes())
+    manifest[name] = {"dtype": dtype, "shape": list(arr.shape), "file": f"{name}.bin"}
 
 
 def rel_err(a, b) -> float:  # noqa: ANN001
@@ -81,9 +89,9 @@ def self_check(out: Path, ids, embeds, latents0, t_norm, first, tr) -> None:  # 
 
     manifest = json.loads((out / "zimage.json").read_text())
     te = ort.InferenceSession(str(out / manifest["files"]["text_encoder"]["fp32"]))
-    hidden = te.run(None, {k: v.numpy() for k, v in ex.text_encoder_inputs(ids).items()})[0][0]
+    hidden = te.run(None, {k: v.numpy() for k, v in text_encoder_inputs(ids).items()})[0][0]
     print(f"  self-check text encoder rel err {rel_err(hidden, embeds):.2e}")
-    inputs = ex.transformer_inputs(ex.transformer_config(tr), latents0, embeds.float(), t_norm)
+    inputs = transformer_inputs(transformer_config(tr), latents0, embeds.float(), t_norm)
     feeds = {k: v.numpy() for k, v in inputs.items()}
     for variant in ("fused", "unfused"):
         sess = ort.InferenceSession(str(out / manifest["files"]["transformer"][variant]["fp32"]))

@@ -14,18 +14,10 @@ import {
   runtimePortName,
   runtimeUid,
 } from '../../contract/runtime.ts';
+import { resourceDefaults } from '../api/v1alpha1/runtime-spec.ts';
 import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
 import { childNames, selectorLabels } from './names.ts';
 import { childMeta } from './owner.ts';
-
-/**
- * Host memory the runtime needs in its largest offload mode. `cpu` offload keeps the Qwen3-4B
- * text encoder (~16 GB in fp32: the CPU EP has no bf16 kernels) and the VAE decoder (~0.3 GB)
- * in host memory, plus ORT arenas and one decoded 1024^2 image: 24 GiB covers it with ~6 GiB
- * of slack. Requested up front so a live switch to `cpu` offload never gets the pod OOM-killed.
- */
-export const hostMemoryRequest = '24Gi';
-export const hostMemoryLimit = '32Gi';
 
 /**
  * Startup budget: loading ~21 GB of weights from a network volume at ~200 MB/s takes ~105 s,
@@ -53,7 +45,11 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.executionProvider, value: effective.executionProvider },
     { name: runtimeEnv.attention, value: effective.attention },
     { name: runtimeEnv.precision, value: cr.spec.model.precision },
-    { name: runtimeEnv.maxResolution, value: runtime.maxResolution },
+    // The CRD's pattern lets "0512x0512" through; the runtime reads only the plain "512x512".
+    {
+      name: runtimeEnv.maxResolution,
+      value: runtime.maxResolution.split('x').map(Number).join('x'),
+    },
     { name: runtimeEnv.maxQueue, value: String(runtime.maxQueue) },
     { name: runtimeEnv.requestTimeoutSeconds, value: String(runtime.requestTimeoutSeconds) },
     { name: runtimeEnv.port, value: String(runtimePort) },
@@ -76,9 +72,10 @@ function container(cr: ZImageDeployment, effective: Effective): V1Container {
     ports: [{ name: runtimePortName, containerPort: runtimePort, protocol: 'TCP' }],
     env: envVars(cr, effective),
     resources: {
-      requests: { cpu: '4', memory: hostMemoryRequest, ...runtime.resources?.requests },
+      // The CRD's rules compare these defaults with the user's values (limits >= requests).
+      requests: { ...resourceDefaults.requests, ...runtime.resources?.requests },
       limits: {
-        memory: hostMemoryLimit,
+        ...resourceDefaults.limits,
         ...runtime.resources?.limits,
         [gpu.resource]: String(gpu.count),
       },

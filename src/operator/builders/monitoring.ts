@@ -1,11 +1,24 @@
 /**
  * ServiceMonitor and PrometheusRule: created only while the monitoring.coreos.com CRDs exist.
- * The alert rules mirror the operator's default policy so the SRE pipeline sees what the
- * operator sees; thresholds follow DESIGN.md.
+ * The alerts are the object's own rules (or the default table, policy/default-rules.ts), with
+ * the same signals (signals/promql.ts), thresholds, windows and hysteresis the operator decides
+ * on, so the SRE pipeline sees what the operator sees.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { instanceMetaLabel, seriesLabels } from '../../contract/metrics.ts';
 import { runtimePaths, runtimePortName } from '../../contract/runtime.ts';
+import type { Action, Rule } from '../api/v1alpha1/autoscaling.ts';
 import type { ZImageDeployment } from '../api/v1alpha1/types.ts';
+import { rulesOf } from '../policy/default-rules.ts';
+import {
+  promDuration,
+  promString,
+  runtimeMatchers,
+  signalLabels,
+  signalQuery,
+  type Scope,
+  type Signal,
+} from '../signals/promql.ts';
 import { childNames, selectorLabels } from './names.ts';
 import { childMeta } from './owner.ts';
 
@@ -20,17 +33,104 @@ export function buildServiceMonitor(cr: ZImageDeployment): MonitoringObject {
     metadata: childMeta(cr, childNames(cr.metadata.name).serviceMonitor),
     spec: {
       selector: { matchLabels: selectorLabels(cr.metadata.name) },
-      // 5 s: the slow-generation rule's 30 s window then holds 6 samples.
-      endpoints: [{ port: runtimePortName, path: runtimePaths.metrics, interval: '5s' }],
+      endpoints: [
+        {
+          port: runtimePortName,
+          path: runtimePaths.metrics,
+          // 5 s: the slow-generation rule's 30 s window then holds 6 samples.
+          interval: '5s',
+          // The pod's instance label on every series: rules select one ZImageDeployment by
+          // it exactly, where pod=~"<name>-.*" also matched <name>-canary's pods.
+          relabelings: [
+            {
+              action: 'replace',
+              sourceLabels: [instanceMetaLabel],
+              targetLabel: seriesLabels.deployment,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/** Alert label naming the rule: alert names of two rules may coincide (a-1, a1 -> ZImageA1). */
+const ruleLabel = 'rule';
+
+/** gpu-saturated -> ZImageGpuSaturated. */
+export function alertName(ruleName: string): string {
+  const pascal = ruleName
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+  return `ZImage${pascal}`;
+}
+
+const signalText: Record<Signal, { what: string; value: (v: number) => string }> = {
+  gpuUtilization: { what: 'GPU utilization', value: (v) => `${v}%` },
+  vramUsedRatio: { what: 'VRAM used', value: (v) => `${+(v * 100).toFixed(2)}% of the card` },
+  latencyP95Seconds: { what: 'p95 generation latency', value: (v) => `${v}s` },
+  queueDepth: { what: 'queue depth', value: (v) => `${v}` },
+};
+
+const signed = (n: number) => (n > 0 ? `+${n}` : `${n}`);
+
+function actionText(action: Action): string {
+  switch (action.type) {
+    case 'Scale':
+      return action.scale?.to === undefined
+        ? `scale by ${signed(action.scale?.by ?? 0)}`
+        : `scale to ${action.scale.to}`;
+    case 'Offload':
+      return `offload ${action.offload}`;
+    case 'Attention':
+      return `attention ${action.attention}`;
+    case 'Steps':
+      return action.steps?.set === undefined
+        ? `steps by ${signed(action.steps?.by ?? 0)}`
+        : `steps set ${action.steps.set}`;
+  }
+}
+
+/**
+ * `signal > threshold`, held while above clearThreshold once firing: Prometheus has no
+ * hysteresis, so the rule reads its own firing ALERTS series (written at the previous
+ * evaluation). Pending is not held: a breach must last the whole `for` above the threshold.
+ */
+function alertExpr(rule: Rule, alert: string, scope: Scope): string {
+  const value = signalQuery(rule.signal, scope);
+  const op = rule.operator === 'Above' ? '>' : '<';
+  const breach = `${value} ${op} ${rule.threshold}`;
+  if (rule.clearThreshold === undefined) return breach;
+  const own = `alertname=${promString(alert)}, ${ruleLabel}=${promString(rule.name)}`;
+  const firing = `ALERTS{${own}, alertstate="firing", ${runtimeMatchers(scope)}}`;
+  return `(${breach}) or (${value} ${op} ${rule.clearThreshold} and on(${signalLabels.join(', ')}) ${firing})`;
+}
+
+function alertRule(rule: Rule, cr: ZImageDeployment) {
+  const { name, namespace } = cr.metadata;
+  const alert = alertName(rule.name);
+  const text = signalText[rule.signal];
+  const side = rule.operator === 'Above' ? 'above' : 'below';
+  const clears =
+    rule.clearThreshold === undefined
+      ? ''
+      : `; clears ${side === 'above' ? 'below' : 'above'} ${text.value(rule.clearThreshold)}`;
+  return {
+    alert,
+    expr: alertExpr(rule, alert, { namespace, name }),
+    for: promDuration(rule.for),
+    // A low signal (idle, scale-in) is information, never a page.
+    labels: { severity: rule.operator === 'Above' ? 'warning' : 'info', [ruleLabel]: rule.name },
+    annotations: {
+      summary: `${text.what} of ${namespace}/${name} ${side} ${text.value(rule.threshold)} for ${rule.for}`,
+      description: `zimage-operator rule ${rule.name}: ${actionText(rule.action)}, at most every ${rule.cooldown}${clears}.`,
     },
   };
 }
 
 export function buildPrometheusRule(cr: ZImageDeployment): MonitoringObject {
-  const { name, namespace } = cr.metadata;
-  const pods = `namespace="${namespace}", pod=~"${name}-.*"`;
-  // VRAM alert at 87.5% of the card (14 of 16 GiB); dcgm-exporter reports MiB.
-  const vramMiB = Math.round(cr.spec.gpu.memoryGiB * 1024 * 0.875);
+  const { name } = cr.metadata;
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
@@ -39,31 +139,7 @@ export function buildPrometheusRule(cr: ZImageDeployment): MonitoringObject {
       groups: [
         {
           name: `zimage-${name}`,
-          rules: [
-            {
-              alert: 'ZImageGpuSaturated',
-              expr: `avg(DCGM_FI_DEV_GPU_UTIL{${pods}}) > 90`,
-              for: '5s',
-              labels: { severity: 'warning' },
-              annotations: { summary: `GPU utilization of ${namespace}/${name} above 90% for 5s` },
-            },
-            {
-              alert: 'ZImageVramPressure',
-              expr: `max(DCGM_FI_DEV_FB_USED{${pods}}) > ${vramMiB}`,
-              for: '5s',
-              labels: { severity: 'warning' },
-              annotations: {
-                summary: `VRAM of ${namespace}/${name} above 87.5% of ${cr.spec.gpu.memoryGiB} GiB`,
-              },
-            },
-            {
-              alert: 'ZImageSlowGeneration',
-              expr: `histogram_quantile(0.95, sum by (le) (rate(zimage_generation_duration_seconds_bucket{${pods}}[1m]))) > 15`,
-              for: '30s',
-              labels: { severity: 'warning' },
-              annotations: { summary: `p95 generation latency of ${namespace}/${name} above 15s` },
-            },
-          ],
+          rules: rulesOf(cr.spec.autoscaling).map((rule) => alertRule(rule, cr)),
         },
       ],
     },

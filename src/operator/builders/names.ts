@@ -2,7 +2,7 @@
  * Names and labels of everything the operator creates for one ZImageDeployment. One module,
  * so builders, informers and tests never spell a name twice.
  */
-import { apiGroup } from '../../contract/labels.ts';
+import { apiGroup, instanceLabel } from '../../contract/labels.ts';
 
 export const operatorName = 'zimage-operator';
 /** The one field manager for every server-side apply the operator makes. */
@@ -10,7 +10,7 @@ export const fieldManager = 'zimage-operator';
 
 export const labelKeys = {
   name: 'app.kubernetes.io/name',
-  instance: 'app.kubernetes.io/instance',
+  instance: instanceLabel,
   managedBy: 'app.kubernetes.io/managed-by',
   component: 'app.kubernetes.io/component',
   /** The owning ZImageDeployment, for mapping a child's event back to its owner. */

@@ -3,7 +3,10 @@
  * libraries surface them as they would OpenAI's own. 4xx messages name the field and the fix;
  * 5xx messages never carry internals (those go to the log, under the request id).
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ClientErrorReason } from '../metrics.ts';
 
 export const apiErrorTypes = [
   'invalid_request_error',
@@ -65,21 +68,58 @@ function fromFastify(err: FastifyError, bodyLimit: number, contentType: string):
         `content-type "${contentType}" is not supported; send the body as application/json`,
         { status: 415, type: 'invalid_request_error', code: 'unsupported_media_type' },
       );
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      // fastify's own JSON parser, on routes outside the API (the API has parseJsonBody).
+      return new ApiError('request body is not valid JSON', {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'invalid_json',
+      });
     default:
+      // E.g. FST_ERR_CTP_INVALID_CONTENT_LENGTH -> invalid_content_length.
       return new ApiError(err.message, {
         status: err.statusCode ?? 400,
         type: 'invalid_request_error',
-        code: err.code.toLowerCase(),
+        code: err.code.replace(/^FST_ERR_(CTP_)?/, '').toLowerCase(),
       });
   }
 }
 
+/** Status for a request whose client went away before the answer (nginx's convention). */
+export const clientClosed = 499;
+
+/**
+ * Connections clientErrorHandler answered and closed, with the status it sent. Closing one
+ * mid-body fails its request with "aborted" as a hang-up would: this tells the two apart.
+ */
+const answeredByServer = new WeakMap<object, number>();
+
+/** The status the server cut this request off with (408 for too slow), if it did. */
+export function serverCutOff(request: FastifyRequest): number | undefined {
+  return answeredByServer.get(request.raw.socket);
+}
+
+export interface ErrorHandlerOptions {
+  bodyLimit: number;
+  /** A client hung up or broke the protocol (zimage_client_errors_total). */
+  onClientError: (reason: ClientErrorReason) => void;
+}
+
 /**
  * The error handler for every route. ApiErrors are sent as they are; fastify's client errors
- * are translated; anything else is a 500 with a generic message and the request id.
+ * are translated; a client that hung up mid-body is a client event (info, counted), not a
+ * failure; anything else is a 500 with a generic message and the request id.
  */
-export function errorHandler(bodyLimit: number) {
+export function errorHandler({ bodyLimit, onClientError }: ErrorHandlerOptions) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (request.raw.aborted) {
+      // Node's IncomingMessage failed with "aborted" (ECONNRESET): nobody is left to answer.
+      const status = serverCutOff(request);
+      if (status !== undefined) return reply.code(status).send();
+      onClientError('aborted');
+      request.log.info({ code: err.code }, 'client went away before sending the whole request');
+      return reply.code(clientClosed).send();
+    }
     const contentType = request.headers['content-type'] ?? '(none)';
     let api: ApiError;
     if (err instanceof ApiError) api = err;
@@ -105,6 +145,102 @@ function isFastifyClientError(err: FastifyError): boolean {
   // Errors from elsewhere (EngineError, plain Error) may carry another code or none at all.
   const code: unknown = err.code;
   return typeof code === 'string' && code.startsWith('FST_') && (err.statusCode ?? 500) < 500;
+}
+
+export interface ClientErrorOptions {
+  /** Makes the x-request-id (the same generator fastify uses for requests). */
+  requestId: () => string;
+  log: FastifyBaseLogger;
+  onClientError: (reason: ClientErrorReason) => void;
+  /** The server's limit for receiving headers and body, named in the 408 message. */
+  receiveTimeoutMs: number | undefined;
+}
+
+/** Node's HTTP errors before fastify has a request: status, code, reason, message. */
+function fromClientError(
+  err: NodeJS.ErrnoException & { reason?: string },
+  receiveTimeoutMs: number | undefined,
+): { status: number; reason: ClientErrorReason; api: ApiError } {
+  const invalid = (status: number, code: string, message: string) =>
+    new ApiError(message, { status, type: 'invalid_request_error', code });
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT': {
+      const limit = receiveTimeoutMs ? ` within ${Math.round(receiveTimeoutMs / 1000)} s` : '';
+      const message = `the request (headers and body) was not received${limit}; send it without pauses`;
+      return { status: 408, reason: 'timeout', api: invalid(408, 'request_timeout', message) };
+    }
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        reason: 'headers_too_large',
+        api: invalid(431, 'headers_too_large', 'the request headers are larger than 16 KiB'),
+      };
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return {
+        status: 400,
+        reason: 'malformed',
+        api: invalid(
+          400,
+          'invalid_content_length',
+          `invalid Content-Length header: ${err.reason ?? err.message}`,
+        ),
+      };
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return {
+        status: 400,
+        reason: 'malformed',
+        api: invalid(
+          400,
+          'invalid_transfer_encoding',
+          `invalid Transfer-Encoding header: ${err.reason ?? err.message}`,
+        ),
+      };
+    default:
+      return {
+        status: 400,
+        reason: 'malformed',
+        api: invalid(400, 'invalid_http', `malformed HTTP request: ${err.reason ?? err.message}`),
+      };
+  }
+}
+
+/**
+ * fastify's clientErrorHandler: errors node's HTTP parser raises before there is a request (a
+ * request not received within the timeouts, malformed HTTP, a bad Content-Length, oversized
+ * headers). Answered in the same envelope, with an x-request-id, instead of fastify's own
+ * `{"error":"Bad Request","message":"Client Error"}`; then the connection closes, as node's
+ * own handler does (the parser cannot find the next request on it).
+ */
+export function clientErrorHandler(options: ClientErrorOptions) {
+  return (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    // The client reset or closed the connection mid-request: nobody is left to answer (a
+    // request it had begun is counted as aborted by errorHandler).
+    if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    const { status, reason, api } = fromClientError(err, options.receiveTimeoutMs);
+    const id = options.requestId();
+    options.onClientError(reason);
+    options.log.info({ reqId: id, code: err.code, status }, `client error: ${api.message}`);
+    answeredByServer.set(socket, status);
+    if (socket.writable) {
+      const body = JSON.stringify(api.body());
+      socket.write(
+        [
+          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+          'content-type: application/json; charset=utf-8',
+          `content-length: ${Buffer.byteLength(body)}`,
+          `x-request-id: ${id}`,
+          'connection: close',
+          '',
+          body,
+        ].join('\r\n'),
+      );
+    }
+    socket.destroy();
+  };
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {

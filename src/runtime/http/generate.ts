@@ -12,7 +12,7 @@ import type { RuntimeMetrics } from '../metrics.ts';
 import { QueueRejection, type GenerationQueue } from '../queue.ts';
 import { formatSize } from '../size.ts';
 import type { RuntimeState } from '../state.ts';
-import { ApiError, invalidField } from './errors.ts';
+import { ApiError, clientClosed, invalidField, serverCutOff } from './errors.ts';
 import { maxSeed, parseGenerationRequest, type RequestLimits } from './request.ts';
 
 export interface GenerateDeps {
@@ -26,15 +26,20 @@ export interface GenerateDeps {
   fit?: FitCheck | undefined;
 }
 
-/** Status for a request whose client went away before the answer (nginx's convention). */
-const clientClosed = 499;
-
 export function generateRoute(app: FastifyInstance, deps: GenerateDeps): void {
   const { metrics } = deps;
+  // 499s are counted where the client goes away (onRequestAbort below, and handle): their
+  // answer rarely finishes, so onResponse cannot count them, and must not count them twice.
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode === clientClosed) return;
     metrics.requests.inc({ code: String(reply.statusCode) });
     metrics.requestDuration.observe(reply.elapsedTime / 1000);
+  });
+  // The body never arrived whole: the client hung up (the error handler logs it), or the
+  // server cut it off for being too slow (408, logged where it is answered).
+  app.addHook('onRequestAbort', (request, done) => {
+    metrics.requests.inc({ code: String(serverCutOff(request) ?? clientClosed) });
+    done();
   });
   app.post(runtimePaths.generate, (request, reply) => handle(deps, request, reply));
 }
@@ -71,7 +76,9 @@ async function handle(deps: GenerateDeps, request: FastifyRequest, reply: Fastif
         { ...job, seed: (seed + i) % (maxSeed + 1) },
         { signal, onStep: (_index, _total, ms) => metrics.stepDuration.observe(ms / 1000) },
       );
-      metrics.generationDuration.observe(result.timings.totalMs / 1000);
+      const { denoiseMs, totalMs } = result.timings;
+      queue.estimator.observe({ width: req.width, height: req.height, steps, denoiseMs, totalMs });
+      metrics.generationDuration.observe(totalMs / 1000);
       metrics.images.inc();
       results.push(result);
     }
@@ -80,7 +87,8 @@ async function handle(deps: GenerateDeps, request: FastifyRequest, reply: Fastif
 
   let results: GenerateResult[];
   try {
-    results = await queue.submit({ run, weight: req.n, signal: client.signal });
+    const work = { images: req.n, width: req.width, height: req.height, steps };
+    results = await queue.submit({ run, work, signal: client.signal });
   } catch (err) {
     if (client.signal.aborted) {
       metrics.requests.inc({ code: String(clientClosed) });

@@ -40,6 +40,12 @@ const wholeNumber = (what: string, min: number, max: number) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 
+/** `model` and `user` are ignored; 256 characters is far more than a model name or user id needs. */
+const maxIgnoredChars = 256;
+const ignoredText = z
+  .string({ error: 'must be a string' })
+  .max(maxIgnoredChars, { error: `must be at most ${maxIgnoredChars} characters` });
+
 /** 1024x1024 unless the server's maximum is smaller. */
 export function defaultSize(max: Size): Size {
   return { width: Math.min(1024, max.width), height: Math.min(1024, max.height) };
@@ -57,7 +63,8 @@ export function requestSchema(limits: RequestLimits) {
       size: z
         .string({ error: 'must be a string like "1024x1024"' })
         .refine((s) => parseSize(s) !== undefined, {
-          error: 'must be WIDTHxHEIGHT, e.g. "1024x1024"',
+          error: (i) =>
+            `${JSON.stringify(i.input)}: must be WIDTHxHEIGHT without spaces or leading zeros, e.g. "1024x1024"`,
         })
         .superRefine((s, ctx) => {
           const size = parseSize(s);
@@ -78,8 +85,8 @@ export function requestSchema(limits: RequestLimits) {
         })
         .optional(),
       /** Accepted for OpenAI compatibility and ignored: this server runs one model. */
-      model: z.string({ error: 'must be a string' }).max(256).optional(),
-      user: z.string({ error: 'must be a string' }).max(256).optional(),
+      model: ignoredText.optional(),
+      user: ignoredText.optional(),
     })
     .strict();
 }

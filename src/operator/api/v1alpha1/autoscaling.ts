@@ -1,7 +1,8 @@
 /** The autoscaling part of the ZImageDeployment spec: bounds, sampling, rules and actions. */
 import { z } from 'zod';
 import { attentionBackends, offloadModes, stepsRange } from '../../../contract/runtime.ts';
-import { cel, durationPattern, durationSeconds, name63 } from './schema-kit.ts';
+import { defaultRules } from '../../policy/default-rules.ts';
+import { cel, celDouble, durationPattern, name63 } from './schema-kit.ts';
 
 /** Signals the autoscaler reads; thresholds are validated per signal. */
 export const signals = [
@@ -11,15 +12,10 @@ export const signals = [
   'queueDepth',
 ] as const;
 
-const thresholdRule = [
-  "self.signal != 'gpuUtilization' || (self.threshold >= 0.0 && self.threshold <= 100.0)",
-  "self.signal != 'vramUsedRatio' || (self.threshold > 0.0 && self.threshold <= 1.0)",
-  "self.signal != 'latencyP95Seconds' || (self.threshold > 0.0 && self.threshold <= 3600.0)",
-  "self.signal != 'queueDepth' || (self.threshold >= 0.0 && self.threshold <= 10000.0)",
-]
-  .map((clause) => `(${clause})`)
-  .join(' && ');
-
+/**
+ * Threshold range per signal: [min, max, min inclusive]. Utilization is a percentage, VRAM a
+ * used/total ratio (0 would fire always), latency at most the longest request deadline (3600 s).
+ */
 const thresholdRange: Record<(typeof signals)[number], [number, number, boolean]> = {
   gpuUtilization: [0, 100, true],
   vramUsedRatio: [0, 1, false],
@@ -27,10 +23,41 @@ const thresholdRange: Record<(typeof signals)[number], [number, number, boolean]
   queueDepth: [0, 10000, true],
 };
 
-function thresholdOk(rule: { signal: (typeof signals)[number]; threshold: number }): boolean {
-  const [min, max, inclusiveMin] = thresholdRange[rule.signal];
-  return (inclusiveMin ? rule.threshold >= min : rule.threshold > min) && rule.threshold <= max;
-}
+/** One rule per signal and field, so the message says the range that applies. */
+const rangeRules = (field: 'threshold' | 'clearThreshold') =>
+  signals.map((signal) => {
+    const [min, max, inclusiveMin] = thresholdRange[signal];
+    const value = `self.${field}`;
+    const lower = `${value} ${inclusiveMin ? '>=' : '>'} ${celDouble(min)}`;
+    const guard = field === 'clearThreshold' ? `!has(${value}) || ` : '';
+    return {
+      rule: `self.signal != '${signal}' || ${guard}(${lower} && ${value} <= ${celDouble(max)})`,
+      message: `${field} for ${signal} must be in ${min}..${max}${inclusiveMin ? '' : ` (above ${min})`}`,
+      fieldPath: `.${field}`,
+    };
+  });
+
+/** Hysteresis: an Above rule clears below its threshold, a Below rule above it. */
+const clearingSideRule = {
+  rule:
+    "!has(self.clearThreshold) || (self.operator == 'Above' ? self.clearThreshold <= self.threshold" +
+    ' : self.clearThreshold >= self.threshold)',
+  message:
+    'clearThreshold must be on the clearing side of threshold: at or below it for Above rules, at or above it for Below rules',
+  fieldPath: '.clearThreshold',
+};
+
+/**
+ * Upper bounds of a rule's windows. `for`: an hour at the default 1 s interval is 3600 samples
+ * a signal for the decider to hold; longer trends belong to Prometheus recording rules.
+ * `cooldown`: a rule silenced for more than an hour could not act again within one incident.
+ */
+const windowLimit = { for: '1h', cooldown: '1h' } as const;
+const windowRule = (field: keyof typeof windowLimit) =>
+  cel({
+    rule: `duration(self) <= duration('${windowLimit[field]}')`,
+    message: `must be at most ${windowLimit[field]}`,
+  });
 
 const actionRule =
   "(self.type == 'Scale') == has(self.scale) && (self.type == 'Offload') == has(self.offload) && " +
@@ -54,7 +81,6 @@ export const action = z
       })
       .strict()
       .meta(cel({ rule: 'has(self.by) != has(self.to)', message: 'set exactly one of by or to' }))
-      .refine((s) => (s.by === undefined) !== (s.to === undefined), 'set exactly one of by or to')
       .optional()
       .describe('Change replicas by a delta or to a number.'),
     offload: z.enum(offloadModes).optional().describe('Switch the offload mode.'),
@@ -81,20 +107,11 @@ export const action = z
       })
       .strict()
       .meta(cel({ rule: 'has(self.set) != has(self.by)', message: 'set exactly one of set or by' }))
-      .refine((s) => (s.set === undefined) !== (s.by === undefined), 'set exactly one of set or by')
       .optional()
       .describe('Set the steps, or move them by a delta.'),
   })
   .strict()
-  .meta(cel({ rule: actionRule, message: 'the field named by type (and only it) must be set' }))
-  .refine(
-    (a) =>
-      (a.type === 'Scale') === (a.scale !== undefined) &&
-      (a.type === 'Offload') === (a.offload !== undefined) &&
-      (a.type === 'Attention') === (a.attention !== undefined) &&
-      (a.type === 'Steps') === (a.steps !== undefined),
-    'the field named by type (and only it) must be set',
-  );
+  .meta(cel({ rule: actionRule, message: 'the field named by type (and only it) must be set' }));
 
 export const rule = z
   .object({
@@ -117,27 +134,19 @@ export const rule = z
       .max(32)
       .regex(durationPattern, 'must be a duration like 5s')
       .default('5s')
+      .meta(windowRule('for'))
       .describe('How long the condition must hold.'),
     cooldown: z
       .string()
       .max(32)
       .regex(durationPattern, 'must be a duration like 30s')
       .default('30s')
+      .meta(windowRule('cooldown'))
       .describe('Minimum time between two actions of this rule.'),
     action: action.describe('What to do when the rule fires.'),
   })
   .strict()
-  .meta(
-    cel({
-      rule: thresholdRule,
-      message: 'threshold is out of range for the signal',
-      fieldPath: '.threshold',
-    }),
-  )
-  .refine(thresholdOk, {
-    message: 'threshold is out of range for the signal',
-    path: ['threshold'],
-  });
+  .meta(cel(...rangeRules('threshold'), ...rangeRules('clearThreshold'), clearingSideRule));
 
 export const autoscalingSpec = z
   .object({
@@ -157,10 +166,6 @@ export const autoscalingSpec = z
           rule: "duration(self) >= duration('100ms') && duration(self) <= duration('5m')",
           message: 'must be between 100ms and 5m',
         }),
-      )
-      .refine(
-        (d) => durationSeconds(d) >= 0.1 && durationSeconds(d) <= 300,
-        'must be between 100ms and 5m',
       )
       .describe('How often signals are sampled and rules evaluated.'),
     metrics: z
@@ -195,13 +200,9 @@ export const autoscalingSpec = z
           message: 'rule names must be unique',
         }),
       )
-      .refine(
-        (rs) => new Set(rs.map((r) => r.name)).size === rs.length,
-        'rule names must be unique',
-      )
       .optional()
       .describe(
-        'Rules; the defaults (gpu-saturated, vram-pressure, slow-generation, idle) apply when omitted.',
+        `Rules; the defaults (${defaultRules.map((r) => r.name).join(', ')}) apply when omitted.`,
       ),
   })
   .strict()
@@ -211,11 +212,7 @@ export const autoscalingSpec = z
       message: 'minReplicas must not exceed maxReplicas',
       fieldPath: '.minReplicas',
     }),
-  )
-  .refine((a) => a.minReplicas <= a.maxReplicas, {
-    message: 'minReplicas must not exceed maxReplicas',
-    path: ['minReplicas'],
-  });
+  );
 
 export type Rule = z.infer<typeof rule>;
 export type Action = z.infer<typeof action>;

@@ -2,8 +2,9 @@
  * Generates the ZImageDeployment CRD from the zod schemas. `npm run gen:crd` writes
  * crds/zimage.dev_zimagedeployments.yaml; a unit test fails when the checked-in file is stale.
  */
-import { z } from 'zod';
 import { apiGroup } from '../../../contract/labels.ts';
+import { objectNameRule } from './object-name.ts';
+import { openApi, type Json } from './openapi.ts';
 import { zimageDeploymentSpec } from './spec.ts';
 import { zimageDeploymentStatus } from './status.ts';
 
@@ -16,32 +17,6 @@ export const crdNames = {
   listKind: 'ZImageDeploymentList',
   shortNames: ['zid'],
 } as const;
-
-type Json = { [key: string]: unknown };
-
-/**
- * zod's OpenAPI 3.0 output, made structural (what the API server demands of a CRD schema):
- * no `additionalProperties: false` next to `properties` (the server prunes unknown fields and
- * kubectl's strict field validation reports them), int-or-string instead of anyOf, no JS
- * safe-integer bounds.
- */
-function structural(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(structural);
-  if (node === null || typeof node !== 'object') return node;
-  const out: Json = {};
-  for (const [key, value] of Object.entries(node as Json)) out[key] = structural(value);
-  if (out['additionalProperties'] === false) delete out['additionalProperties'];
-  if (out['x-kubernetes-int-or-string'] === true) delete out['anyOf'];
-  if (out['minimum'] === Number.MIN_SAFE_INTEGER) delete out['minimum'];
-  if (out['maximum'] === Number.MAX_SAFE_INTEGER) delete out['maximum'];
-  return out;
-}
-
-function openApi(schema: z.ZodType): Json {
-  return structural(
-    z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'throw' }),
-  ) as Json;
-}
 
 export function buildCrd(): Json {
   const spec = openApi(zimageDeploymentSpec);
@@ -89,10 +64,12 @@ export function buildCrd(): Json {
               description:
                 'ZImageDeployment runs Z-Image-Turbo on GPUs and keeps it healthy by itself.',
               required: ['spec'],
+              'x-kubernetes-validations': [objectNameRule],
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion of this object.' },
                 kind: { type: 'string', description: 'Kind of this object.' },
-                metadata: { type: 'object' },
+                // Typed so that the root rule's fieldPath can name metadata.name.
+                metadata: { type: 'object', properties: { name: { type: 'string' } } },
                 spec: { ...spec, description: 'Desired state.' },
                 status: { ...status, description: 'Observed state, written by the operator.' },
               },

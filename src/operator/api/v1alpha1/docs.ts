@@ -3,6 +3,7 @@
  * what the API server enforces (`npm run gen:crd` writes both; a unit test checks both).
  */
 import { buildCrd } from './crd.ts';
+import { maxObjectNameLength } from './object-name.ts';
 
 type Node = {
   type?: string;
@@ -14,6 +15,7 @@ type Node = {
   minLength?: number;
   maxLength?: number;
   maxItems?: number;
+  maxProperties?: number;
   pattern?: string;
   properties?: Record<string, Node>;
   required?: string[];
@@ -21,6 +23,8 @@ type Node = {
   additionalProperties?: Node;
   'x-kubernetes-int-or-string'?: boolean;
   'x-kubernetes-validations'?: { rule: string; message: string }[];
+  'x-kubernetes-list-type'?: string;
+  'x-kubernetes-list-map-keys'?: string[];
 };
 
 export const apiDocsPath = 'docs/api.md';
@@ -33,15 +37,28 @@ function typeOf(node: Node): string {
   return node.type ?? '?';
 }
 
-function constraints(node: Node): string {
+function bounds(node: Node): string[] {
   const parts: string[] = [];
-  if (node.enum) parts.push(`one of ${node.enum.map((v) => `\`${String(v)}\``).join(', ')}`);
   if (node.minimum !== undefined || node.maximum !== undefined)
     parts.push(`${node.minimum ?? '-∞'}..${node.maximum ?? '∞'}`);
   if (node.maxLength !== undefined) parts.push(`max ${node.maxLength} chars`);
   if (node.maxItems !== undefined) parts.push(`max ${node.maxItems} items`);
+  if (node.maxProperties !== undefined) parts.push(`max ${node.maxProperties} entries`);
+  return parts;
+}
+
+function constraints(node: Node): string {
+  const parts: string[] = [];
+  if (node.enum) parts.push(`one of ${node.enum.map((v) => `\`${String(v)}\``).join(', ')}`);
+  parts.push(...bounds(node));
   if (node.pattern) parts.push(`pattern \`${node.pattern}\``);
+  if (node['x-kubernetes-list-type'] === 'map')
+    parts.push(`unique by ${(node['x-kubernetes-list-map-keys'] ?? []).join(', ')}`);
   for (const v of node['x-kubernetes-validations'] ?? []) parts.push(`rule: ${v.message}`);
+  // Map values carry their own rules (label values, quantities): list them on the map's row.
+  const values = node.additionalProperties;
+  if (values && (values.maxLength !== undefined || values['x-kubernetes-validations']))
+    parts.push(`values: ${constraints(values)}`);
   return parts.join('; ');
 }
 
@@ -97,9 +114,12 @@ ConfigMap only); \`attention\`, \`executionProvider\`, \`image\`, \`model.precis
 source change the pod template and roll the Deployment one pod at a time (maxSurge 0).
 
 Validation happens at \`kubectl apply\`: the structural schema and CEL rules below reject a bad
-spec with a message naming the field. A spec that is valid but cannot run (no node offers
-\`spec.gpu.resource\`, the model claim is missing) gives \`Ready=False\` with a reason, and leaves
-running children untouched.
+spec with a message naming the field. The operator evaluates the same CEL rules on every spec
+it reads, so an object admitted under an older CRD gets the same verdict (\`Ready=False\`,
+reason \`InvalidSpec\`). The object's name must be a DNS-1035 label of at most ${maxObjectNameLength}
+characters: the Service takes the name, and child names add suffixes up to 63. A spec that is
+valid but cannot run (no node offers \`spec.gpu.resource\`, the model claim is missing) gives
+\`Ready=False\` with a reason, and leaves running children untouched.
 
 ## spec
 

@@ -1,37 +1,20 @@
 /**
  * ZImageDeployment spec (zimage.dev/v1alpha1): the one source of truth. The CRD's OpenAPI
  * schema is generated from these zod schemas (see crd.ts); CEL rules ride along as
- * `x-kubernetes-validations` metadata and are mirrored by zod refinements, so the API server
- * and the operator give the same verdict (a table test holds them to it).
+ * `x-kubernetes-validations` metadata, written once: the API server enforces them at
+ * `kubectl apply`, and withCrdRules makes this schema evaluate the same rules (cel.ts), so the
+ * operator gives the same verdict on objects admitted under an older CRD. The shared table in
+ * test/support/specs.ts holds both judges to it.
  */
 import { z } from 'zod';
-import {
-  attentionBackends,
-  executionProviders,
-  offloadModes,
-  precisions,
-  stepsRange,
-} from '../../../contract/runtime.ts';
+import { precisions } from '../../../contract/runtime.ts';
 import { autoscalingSpec } from './autoscaling.ts';
-import { cel, intOrString, name253 } from './schema-kit.ts';
+import { withCrdRules } from './crd-rules.ts';
+import { gpuSpec } from './gpu-spec.ts';
+import { runtimeSpec } from './runtime-spec.ts';
+import { cel, name253 } from './schema-kit.ts';
 
-/** Resolution bounds: 256..2048 px per side, a multiple of 16 (VAE 8x down, 2x2 patches). */
-export const resolutionLimits = { min: 256, max: 2048, multiple: 16 } as const;
-
-const resolutionRule =
-  "self.split('x').all(d, int(d) >= 256 && int(d) <= 2048 && int(d) % 16 == 0)";
-
-function resolutionOk(value: string): boolean {
-  return value
-    .split('x')
-    .map(Number)
-    .every(
-      (d) =>
-        d >= resolutionLimits.min &&
-        d <= resolutionLimits.max &&
-        d % resolutionLimits.multiple === 0,
-    );
-}
+export { resolutionLimits } from './runtime-spec.ts';
 
 const modelSpec = z
   .object({
@@ -45,7 +28,15 @@ const modelSpec = z
             subPath: z
               .string()
               .max(512)
-              .regex(/^[^/].*$|^$/, 'must be a relative path')
+              .meta(
+                // What the API server demands of a volume mount's subPath (no backsteps: the
+                // mount must stay inside the claim).
+                cel({
+                  rule: "!self.startsWith('/') && !self.split('/').exists(e, e == '..')",
+                  message:
+                    "must be a relative path without '..' elements, e.g. models/z-image-turbo",
+                }),
+              )
               .optional()
               .describe(
                 'Folder inside the claim that holds the model directory (zimage.json, tokenizer/, ...).',
@@ -63,157 +54,33 @@ const modelSpec = z
   })
   .strict();
 
-const runtimeSpec = z
-  .object({
-    image: z
-      .string()
-      .min(1)
-      .max(512)
-      .describe('Runtime container image. Changing it rolls the pods.'),
-    imagePullPolicy: z
-      .enum(['Always', 'IfNotPresent', 'Never'])
-      .default('IfNotPresent')
-      .describe('Image pull policy.'),
-    executionProvider: z
-      .enum(executionProviders)
-      .default('cuda')
-      .describe('ONNX Runtime execution provider. Changing it rolls the pods.'),
-    attention: z
-      .enum(attentionBackends)
-      .default('flash')
-      .describe(
-        'Attention kernel (CUDA EP env switches; math = unfused graph). Changing it rolls the pods.',
-      ),
-    offload: z
-      .enum(offloadModes)
-      .default('none')
-      .describe(
-        'Offload mode: none (all resident), model (one component at a time), cpu (text encoder and VAE on CPU). Live: no restart.',
-      ),
-    steps: z
-      .number()
-      .int()
-      .min(stepsRange.min)
-      .max(stepsRange.max)
-      .default(stepsRange.default)
-      .describe('Diffusion scheduler steps (Turbo: 9 = 8 transformer forwards). Live: no restart.'),
-    maxResolution: z
-      .string()
-      .max(9)
-      .regex(/^[0-9]{3,4}x[0-9]{3,4}$/, 'must look like 1024x1024')
-      .refine(resolutionOk, 'each side must be 256..2048 and a multiple of 16')
-      .default('1024x1024')
-      .meta(
-        cel({ rule: resolutionRule, message: 'each side must be 256..2048 and a multiple of 16' }),
-      )
-      .describe('Largest image size a request may ask for, WIDTHxHEIGHT.'),
-    maxQueue: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(8)
-      .describe('Requests queued per pod before 429.'),
-    requestTimeoutSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .default(120)
-      .describe(
-        'Per-request deadline (504 after it). The termination grace period is derived from it.',
-      ),
-    resources: z
-      .object({
-        requests: z
-          .record(z.string().max(253), intOrString)
-          .optional()
-          .describe('Resource requests, e.g. cpu: 8.'),
-        limits: z
-          .record(z.string().max(253), intOrString)
-          .optional()
-          .describe('Resource limits, e.g. memory: 48Gi.'),
-      })
-      .strict()
-      .optional()
-      .describe('Extra container resources (cpu, memory); GPU limits come from spec.gpu.'),
-  })
-  .strict();
-
-const toleration = z
-  .object({
-    key: z
-      .string()
-      .max(317)
-      .optional()
-      .describe('Taint key to tolerate; empty with Exists matches all.'),
-    operator: z.enum(['Exists', 'Equal']).optional().describe('Exists or Equal (default Equal).'),
-    value: z.string().max(63).optional().describe('Taint value for Equal.'),
-    effect: z
-      .enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])
-      .optional()
-      .describe('Taint effect to tolerate; empty matches all.'),
-    tolerationSeconds: z
-      .number()
-      .int()
-      .optional()
-      .describe('For NoExecute: how long the pod stays bound.'),
-  })
-  .strict();
-
-const gpuSpec = z
-  .object({
-    count: z.number().int().min(1).max(8).default(1).describe('GPUs per replica.'),
-    resource: z
-      .string()
-      .min(1)
-      .max(253)
-      .regex(/^[a-z0-9.-]+\/[a-z0-9._-]+$/, 'must be an extended resource name like nvidia.com/gpu')
-      .default('nvidia.com/gpu')
-      .describe('Extended resource name of the GPU.'),
-    memoryGiB: z
-      .number()
-      .int()
-      .min(1)
-      .max(1024)
-      .default(80)
-      .describe('Memory of one GPU; VRAM thresholds scale with it.'),
-    nodeSelector: z
-      .record(z.string().max(317), z.string().max(63))
-      .optional()
-      .describe('Node labels the pods must match.'),
-    tolerations: z
-      .array(toleration)
-      .max(20)
-      .optional()
-      .describe('Tolerations for GPU node taints.'),
-    runtimeClassName: name253.optional().describe('RuntimeClass (e.g. nvidia) for the pods.'),
-  })
-  .strict();
-
-export const zimageDeploymentSpec = z
-  .object({
-    replicas: z
-      .number()
-      .int()
-      .min(0)
-      .max(1000)
-      .default(1)
-      .describe(
-        'Replicas (the scale subresource target). With autoscaling Enforce, the autoscaler writes it within min/max.',
-      ),
-    model: modelSpec.describe('The model the pods serve.'),
-    runtime: runtimeSpec.describe('The runtime server and its settings.'),
-    gpu: gpuSpec.prefault({}).describe('GPU request and placement.'),
-    imagePullSecrets: z
-      .array(z.object({ name: name253.describe('Secret name.') }).strict())
-      .max(10)
-      .optional()
-      .describe('Secrets for pulling the runtime image.'),
-    autoscaling: autoscalingSpec.prefault({}).describe('The autoscaler and its rules.'),
-  })
-  .strict();
+export const zimageDeploymentSpec = withCrdRules(
+  z
+    .object({
+      replicas: z
+        .number()
+        .int()
+        .min(0)
+        .max(1000)
+        .default(1)
+        .describe(
+          'Replicas (the scale subresource target). With autoscaling Enforce, the autoscaler writes it within min/max.',
+        ),
+      model: modelSpec.describe('The model the pods serve.'),
+      runtime: runtimeSpec.describe('The runtime server and its settings.'),
+      gpu: gpuSpec.prefault({}).describe('GPU request and placement.'),
+      imagePullSecrets: z
+        .array(z.object({ name: name253.describe('Secret name.') }).strict())
+        .max(10)
+        // A list keyed by name, as in the pod spec: duplicates are refused here instead of
+        // failing the Deployment's server-side apply (duplicate keys there are an HTTP 500).
+        .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+        .optional()
+        .describe('Secrets for pulling the runtime image.'),
+      autoscaling: autoscalingSpec.prefault({}).describe('The autoscaler and its rules.'),
+    })
+    .strict(),
+);
 
 export type ZImageDeploymentSpec = z.infer<typeof zimageDeploymentSpec>;
 export type ZImageDeploymentSpecInput = z.input<typeof zimageDeploymentSpec>;
-export { intOrString };

@@ -1,0 +1,76 @@
+/**
+ * The rules that apply when spec.autoscaling.rules is omitted: one table, read by the policy
+ * (what the operator does) and rendered by builders/monitoring.ts into the PrometheusRule (what
+ * the SRE's alerting sees). Rows have the CRD's rule shape, so a user can copy one into a spec.
+ *
+ * Thresholds and windows are the seed's (DESIGN.md, "Policy"); hysteresis and cooldowns are ours,
+ * each with its reason. Every rule clears 10% past its threshold on the clearing side, HPA's
+ * tolerance of 0.1 (ANCHORS.md): a signal wobbling around the threshold cannot flap a rule. What a row cannot say lives in the policy: at maxReplicas the latency
+ * rule walks the quality ladder (steps down to a floor of 4, then offload), offload climbs past
+ * `model` to `cpu`, and idle restores quality before it removes a pod.
+ */
+import type { Rule } from '../api/v1alpha1/autoscaling.ts';
+import type { ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
+
+export const defaultRules: readonly Rule[] = [
+  {
+    name: 'gpu-saturated',
+    signal: 'gpuUtilization',
+    operator: 'Above',
+    // Seed: "overload alert" at GPU utilization > 90% for 5 s.
+    threshold: 90,
+    clearThreshold: 81, // 90 x 0.9
+    for: '5s',
+    // One pod per 30 s, slower than HPA's +4 pods per 15 s: each pod takes a GPU and loads
+    // ~21 GB for ~105 s before it serves (docs/operator.md); the quality ladder bridges that.
+    cooldown: '30s',
+    action: { type: 'Scale', scale: { by: 1 } },
+  },
+  {
+    name: 'vram-pressure',
+    signal: 'vramUsedRatio',
+    operator: 'Above',
+    // Seed: VRAM > 14 GB on a 16 GB card; as a ratio (14/16 = 0.875) so it scales with the card:
+    // 70 GiB of an 80 GiB H100.
+    threshold: 0.875,
+    clearThreshold: 0.7875, // 0.875 x 0.9: 12.6 of 16 GiB
+    for: '5s',
+    // Offload applies live (ConfigMap, no restart) from the next image, 1-15 s later: 30 s
+    // sees its effect before the next notch (model -> cpu).
+    cooldown: '30s',
+    action: { type: 'Offload', offload: 'model' },
+  },
+  {
+    name: 'slow-generation',
+    signal: 'latencyP95Seconds',
+    operator: 'Above',
+    // Seed: "> 15 s per image" (the runtime histogram has a bucket edge at 15 s).
+    threshold: 15,
+    clearThreshold: 13.5, // 15 x 0.9
+    // DESIGN.md: p95 over 30 s; shorter windows hold too few images at ~1 image/s per pod.
+    for: '30s',
+    // 60 s: the p95 is a rate over 1 m, so the next action sees a p95 measured after this one.
+    cooldown: '60s',
+    action: { type: 'Scale', scale: { by: 1 } },
+  },
+  {
+    name: 'idle',
+    signal: 'gpuUtilization',
+    operator: 'Below',
+    // DESIGN.md: GPU utilization < 30% for 5 min (not in the seed).
+    threshold: 30,
+    // 30 x 1.1. A scale-in from 4 pods to 3 lifts 30% to 40% (N/(N-1)) and clears the rule:
+    // the next pod goes only after another 5 min below 30%.
+    clearThreshold: 33,
+    for: '5m',
+    // 300 s: HPA's scale-down stabilization and KEDA's cooldownPeriod (ANCHORS.md); one pod at
+    // a time, a load that returns finds the GPUs still there.
+    cooldown: '5m',
+    action: { type: 'Scale', scale: { by: -1 } },
+  },
+];
+
+/** The rules a ZImageDeployment runs: its own, or the defaults when it names none. */
+export function rulesOf(autoscaling: ZImageDeploymentSpec['autoscaling']): readonly Rule[] {
+  return autoscaling.rules ?? defaultRules;
+}

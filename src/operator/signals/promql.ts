@@ -1,0 +1,108 @@
+/**
+ * PromQL for each autoscaling signal, written once. The PrometheusRule's alerts read a signal
+ * through these expressions, and so will the Prometheus signal source (issue 10): the alert an
+ * SRE sees and the value the operator decides on are the same query.
+ *
+ * Here and not in src/contract: the runtime exposes names (contract/metrics.ts) but never reads
+ * PromQL; only the operator does. Pure string building, no client: the policy never imports it.
+ *
+ * Every expression returns one series per ZImageDeployment, labelled {namespace,
+ * zimage_deployment}, so one query covers one object (alerts) or all of them (a batched tick:
+ * a fixed number of queries, whatever the number of objects).
+ */
+import { dcgmMetrics, runtimeMetrics, seriesLabels } from '../../contract/metrics.ts';
+import type { Rule } from '../api/v1alpha1/autoscaling.ts';
+import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
+
+export type Signal = Rule['signal'];
+
+/** One ZImageDeployment, or every one at once. */
+export type Scope = { namespace: string; name: string } | 'all';
+
+/** Labels of every signal series. */
+export const signalLabels = [seriesLabels.namespace, seriesLabels.deployment] as const;
+
+/**
+ * Window of the latency rate: 12 samples at the ServiceMonitor's 5 s interval, twice the
+ * slow-generation rule's 30 s `for`, so a p95 never rests on a single scrape.
+ */
+export const latencyRateWindow = '1m';
+
+const { namespace, pod, deployment } = seriesLabels;
+const bySignal = signalLabels.join(', ');
+
+/** A PromQL string literal (Go escapes; JSON's are a subset). */
+export function promString(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** Matchers for the runtime's series (and `up`) of the scope. */
+export function runtimeMatchers(scope: Scope): string {
+  return scope === 'all'
+    ? `${deployment}!=""`
+    : `${namespace}=${promString(scope.namespace)}, ${deployment}=${promString(scope.name)}`;
+}
+
+/**
+ * dcgm-exporter series carry only the GPU holder's pod and namespace. They get the instance
+ * label from the runtime's own targets: `up` exists for every runtime pod Prometheus scrapes,
+ * from its first scrape on (while the model loads and VRAM fills, and when /metrics fails), and
+ * `group` makes its value 1, so the join keeps dcgm's value. Needs no kube-state-metrics.
+ * E.g. GPU_UTIL{pod="turbo-7d9-abc"} 95 * on(namespace, pod) group_left(zimage_deployment)
+ * {pod="turbo-7d9-abc", zimage_deployment="turbo"} 1 = {..., zimage_deployment="turbo"} 95;
+ * turbo-canary's pods carry zimage_deployment="turbo-canary" and never join turbo.
+ */
+function onInstancePods(dcgmExpr: string, scope: Scope): string {
+  const pods = `group by (${namespace}, ${pod}, ${deployment}) (up{${runtimeMatchers(scope)}})`;
+  return `(${dcgmExpr}) * on(${namespace}, ${pod}) group_left(${deployment}) ${pods}`;
+}
+
+function dcgm(metric: string, scope: Scope): string {
+  const matchers = scope === 'all' ? `${pod}!=""` : `${namespace}=${promString(scope.namespace)}`;
+  return `${metric}{${matchers}}`;
+}
+
+const queries: Record<Signal, (scope: Scope) => string> = {
+  // Mean over the object's GPUs, percent 0..100.
+  gpuUtilization: (scope) =>
+    `avg by (${bySignal}) (${onInstancePods(dcgm(dcgmMetrics.gpuUtil, scope), scope)})`,
+  // The fullest card, 0..1 of its own memory (used + free, both MiB, so units cancel): a
+  // ratio scales with the card (14 of 16 GiB, 70 of 80 GiB) and a batched query needs no
+  // per-object memoryGiB.
+  vramUsedRatio: (scope) => {
+    const used = dcgm(dcgmMetrics.fbUsed, scope);
+    const free = dcgm(dcgmMetrics.fbFree, scope);
+    return `max by (${bySignal}) (${onInstancePods(`${used} / (${used} + ${free})`, scope)})`;
+  },
+  // No image in the window: rate 0, quantile NaN, every comparison false: no data is not slow.
+  latencyP95Seconds: (scope) =>
+    `histogram_quantile(0.95, sum by (${bySignal}, le) (rate(${runtimeMetrics.generationDuration}_bucket{${runtimeMatchers(scope)}}[${latencyRateWindow}])))`,
+  queueDepth: (scope) =>
+    `sum by (${bySignal}) (${runtimeMetrics.queueDepth}{${runtimeMatchers(scope)}})`,
+};
+
+/** The PromQL of a signal for a scope. */
+export function signalQuery(signal: Signal, scope: Scope): string {
+  return queries[signal](scope);
+}
+
+/**
+ * A spec duration (Go style: 1.5s, 30s1m) as Prometheus writes one: integer units, largest
+ * first (1s500ms, 1m30s), which is all Prometheus parses.
+ */
+export function promDuration(duration: string): string {
+  let ms = Math.round(durationSeconds(duration) * 1000);
+  if (ms === 0) return '0s';
+  let out = '';
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
+    const n = Math.floor(ms / size);
+    if (n > 0) out += `${n}${unit}`;
+    ms -= n * size;
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+/**
+ * Each signal's PromQL (signals/promql.ts) evaluated by the real promtool over one cluster's
+ * series: the batched form answers every ZImageDeployment in one query, one series each, and
+ * the single form answers one object only. Several pods, a canary, a namesake in another
+ * namespace, and a GPU of no runtime pod.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
+import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
+import { signalQuery, type Scope, type Signal } from '../../src/operator/signals/promql.ts';
+import {
+  dcgmSeries,
+  generationSeries,
+  promtool,
+  runtimeSeries,
+  upSeries,
+  type InputSeries,
+  type Pod,
+} from '../support/promtool.ts';
+import { baseSpec } from '../support/specs.ts';
+
+const turbo: ZImageDeployment = {
+  metadata: { name: 'turbo', namespace: 'ml', uid: 'u-1' },
+  spec: zimageDeploymentSpec.parse(baseSpec()),
+};
+
+const pods = {
+  a: { namespace: 'ml', name: 'turbo-7d9f8c6b5-x2k4q', owner: 'turbo' },
+  b: { namespace: 'ml', name: 'turbo-7d9f8c6b5-m3n7p', owner: 'turbo' },
+  canary: { namespace: 'ml', name: 'turbo-canary-5c4b7d9f8-q8w2e', owner: 'turbo-canary' },
+  elsewhere: { namespace: 'other', name: 'turbo-7d9f8c6b5-z9z9z', owner: 'turbo' },
+  // A GPU of a pod Prometheus does not scrape as a runtime (say, a training job).
+  stranger: { namespace: 'ml', name: 'trainer-0', owner: 'none' },
+} satisfies Record<string, Pod>;
+
+const samples = 120;
+const gib = 1024;
+const runtimePods = [pods.a, pods.b, pods.canary, pods.elsewhere];
+const vram = (p: Pod, usedGiB: number, totalGiB: number) => [
+  dcgmSeries('DCGM_FI_DEV_FB_USED', p, `${usedGiB * gib}x${samples}`),
+  dcgmSeries('DCGM_FI_DEV_FB_FREE', p, `${(totalGiB - usedGiB) * gib}x${samples}`),
+];
+
+async function cluster(): Promise<InputSeries[]> {
+  const util = (p: Pod, v: number) => dcgmSeries('DCGM_FI_DEV_GPU_UTIL', p, `${v}x${samples}`);
+  const queue = (p: Pod, v: number) =>
+    runtimeSeries(turbo, p, 'zimage_queue_depth', `${v}x${samples}`);
+  const images = (p: Pod, s: number) => generationSeries(turbo, p, s, samples);
+  return [
+    ...runtimePods.map((p) => upSeries(turbo, p, samples)),
+    ...[util(pods.a, 40), util(pods.b, 60), util(pods.canary, 99), util(pods.elsewhere, 70)],
+    util(pods.stranger, 100),
+    ...[...vram(pods.a, 8, 16), ...vram(pods.b, 12, 16), ...vram(pods.canary, 60, 80)],
+    ...vram(pods.elsewhere, 4, 16),
+    ...vram(pods.stranger, 16, 16),
+    ...[queue(pods.a, 3), queue(pods.b, 4), queue(pods.canary, 1), queue(pods.elsewhere, 0)],
+    ...(await images(pods.a, 2)),
+    ...(await images(pods.b, 2)),
+    ...(await images(pods.canary, 19)),
+    ...(await images(pods.elsewhere, 0.4)),
+  ];
+}
+
+type Expected = Record<string, number>; // 'namespace/name' -> value
+const ml = { turbo: 'ml/turbo', canary: 'ml/turbo-canary', other: 'other/turbo' } as const;
+
+const cases: { name: string; signal: Signal; want: Expected }[] = [
+  {
+    name: 'GPU utilization: the mean of each object’s GPUs',
+    signal: 'gpuUtilization',
+    want: { [ml.turbo]: 50, [ml.canary]: 99, [ml.other]: 70 },
+  },
+  {
+    name: 'VRAM: the fullest card of each object, a ratio of the card',
+    signal: 'vramUsedRatio',
+    want: { [ml.turbo]: 0.75, [ml.canary]: 0.75, [ml.other]: 0.25 },
+  },
+  {
+    // One image a second in (1, 2], (15, 20] and (0.25, 0.5]: p95 interpolates 95% into it.
+    name: 'p95 latency: per object from the summed buckets of its pods',
+    signal: 'latencyP95Seconds',
+    want: { [ml.turbo]: 1.95, [ml.canary]: 19.75, [ml.other]: 0.4875 },
+  },
+  {
+    name: 'queue depth: the sum over each object’s pods',
+    signal: 'queueDepth',
+    want: { [ml.turbo]: 7, [ml.canary]: 1, [ml.other]: 0 },
+  },
+];
+
+let dir: string;
+let input: InputSeries[];
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zimage-signal-promql-'));
+  input = await cluster();
+});
+afterAll(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function samplesOf(want: Expected) {
+  return Object.entries(want).map(([key, value]) => {
+    const [namespace, name] = key.split('/');
+    return { labels: `{namespace="${namespace}", zimage_deployment="${name}"}`, value };
+  });
+}
+
+function evaluate(file: string, tests: { expr: string; want: Expected }[]): string {
+  const test = {
+    rule_files: [],
+    evaluation_interval: '1s',
+    tests: [
+      {
+        interval: '1s',
+        input_series: input,
+        promql_expr_test: tests.map((t) => ({
+          expr: t.expr,
+          eval_time: '90s',
+          exp_samples: samplesOf(t.want),
+        })),
+      },
+    ],
+  };
+  fs.writeFileSync(path.join(dir, file), stringify(test));
+  return promtool(['test', 'rules', file], dir);
+}
+
+describe('signal PromQL', () => {
+  it.each(cases)('$name', ({ signal, want }) => {
+    const one: Scope = { namespace: 'ml', name: 'turbo' };
+    const out = evaluate(`${signal}.test.yml`, [
+      { expr: signalQuery(signal, 'all'), want },
+      { expr: signalQuery(signal, one), want: { [ml.turbo]: want[ml.turbo]! } },
+    ]);
+    expect(out).toContain('SUCCESS');
+  });
+});

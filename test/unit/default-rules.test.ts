@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { rule } from '../../src/operator/api/v1alpha1/autoscaling.ts';
+import { durationSeconds } from '../../src/operator/api/v1alpha1/schema-kit.ts';
+import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
+import { defaultRules, rulesOf } from '../../src/operator/policy/default-rules.ts';
+import { baseSpec } from '../support/specs.ts';
+
+const row = (name: string) => defaultRules.find((r) => r.name === name)!;
+
+describe('the default rules table', () => {
+  it('holds the seed rules and idle, each a valid CRD rule', () => {
+    expect(defaultRules.map((r) => r.name)).toEqual([
+      'gpu-saturated',
+      'vram-pressure',
+      'slow-generation',
+      'idle',
+    ]);
+    for (const r of defaultRules) expect(rule.parse(r), r.name).toEqual(r);
+  });
+
+  // DESIGN.md, "Policy": the seed's numbers, spelled here so a changed default fails.
+  it.each([
+    ['gpu-saturated', 'gpuUtilization', 'Above', 90, '5s', 'Scale'],
+    ['vram-pressure', 'vramUsedRatio', 'Above', 14 / 16, '5s', 'Offload'],
+    ['slow-generation', 'latencyP95Seconds', 'Above', 15, '30s', 'Scale'],
+    ['idle', 'gpuUtilization', 'Below', 30, '5m', 'Scale'],
+  ])('%s: %s %s %d for %s, action %s', (name, signal, operator, threshold, window, action) => {
+    expect(row(name)).toMatchObject({ signal, operator, threshold, for: window });
+    expect(row(name).action.type).toBe(action);
+  });
+
+  it.each(defaultRules.map((r) => [r.name, r] as const))(
+    '%s clears on the far side of its threshold, 10% away (HPA tolerance)',
+    (_name, r) => {
+      const band = (r.clearThreshold! - r.threshold) / r.threshold;
+      expect(band).toBeCloseTo(r.operator === 'Above' ? -0.1 : 0.1, 6);
+    },
+  );
+
+  it('scales out and never in under load, in under idle; one pod at a time', () => {
+    expect(row('gpu-saturated').action.scale).toEqual({ by: 1 });
+    expect(row('slow-generation').action.scale).toEqual({ by: 1 });
+    expect(row('idle').action.scale).toEqual({ by: -1 });
+    // HPA's 300 s scale-down stabilization: scale-in waits at least that long between pods.
+    expect(durationSeconds(row('idle').cooldown)).toBeGreaterThanOrEqual(300);
+  });
+
+  it('applies when a spec names no rules, and only then', () => {
+    const bare = zimageDeploymentSpec.parse(baseSpec());
+    expect(rulesOf(bare.autoscaling)).toBe(defaultRules);
+    const own = zimageDeploymentSpec.parse({
+      ...baseSpec(),
+      autoscaling: { rules: [{ ...row('idle'), name: 'mine' }] },
+    });
+    expect(rulesOf(own.autoscaling).map((r) => r.name)).toEqual(['mine']);
+  });
+});
