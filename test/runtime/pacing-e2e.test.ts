@@ -59,12 +59,18 @@ describe('pacing', () => {
     const { body } = await generateOk(a, { prompt: 'a fox', size: `${px}x${px}`, steps, seed: 1 });
     const t = body.timings.images[0]!;
     const report = JSON.stringify({ modelled: s, timings: t });
-    // Never less than modelled (each stage is held to its end); at most a little more: the
-    // tiny VAE decode (~20 ms, modelled at 1-2 ms) and PNG encoding are not held, only added.
-    expect(t.encode_ms, report).toBeGreaterThanOrEqual(s.textEncoder * 1000 - 1);
-    expect(t.denoise_ms, report).toBeGreaterThanOrEqual(steps * s.transformerStep * 1000 - 1);
+    // Never less than modelled: each stage is held to its end. At most a little more: a held
+    // stage ends late only by the worker's timer (a few ms per stage on a busy machine; 1.25x
+    // still tells one hold from two). The VAE decode is not held, its tiny real compute (20 to
+    // 130 ms here) is longer than the 1-2 ms modelled, so only the lower bound applies to it.
+    const te = s.textEncoder * 1000;
+    const denoise = steps * s.transformerStep * 1000;
+    expect(t.encode_ms, report).toBeGreaterThanOrEqual(te - 1);
+    expect(t.encode_ms, report).toBeLessThan(te * 1.25 + 50);
+    expect(t.denoise_ms, report).toBeGreaterThanOrEqual(denoise - 1);
+    expect(t.denoise_ms, report).toBeLessThan(denoise * 1.25 + 50);
+    expect(t.decode_ms, report).toBeGreaterThanOrEqual(s.vae * 1000 - 1);
     expect(t.total_ms, report).toBeGreaterThanOrEqual(s.total * 1000 - 1);
-    expect(t.total_ms, report).toBeLessThan(s.total * 1000 * 1.1 + 120);
   });
 
   it('gives two runtimes twice the rate of one, at the same latency', async () => {
