@@ -92,7 +92,30 @@ const flagOf: Record<string, string> = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof flags }>>['values'];
 
-/** A flag's number; NaN (which the schema refuses, naming the flag) when it is not one. */
+const numericFlags = [
+  'rate',
+  'to-rate',
+  'duration',
+  'seed',
+  'burst',
+  'every',
+  'steps',
+  'n',
+  'image-seed',
+  'max-requests',
+  'max-duration',
+  'max-in-flight',
+  'timeout',
+  'bound',
+] as const;
+
+/** `--rate: "abc" is not a number`, for each numeric flag that is not one. */
+function notNumbers(v: Values): string[] {
+  return numericFlags
+    .filter((f) => v[f] !== undefined && (v[f]?.trim() === '' || !Number.isFinite(Number(v[f]))))
+    .map((f) => `--${f}: "${v[f]}" is not a number`);
+}
+
 const num = (text: string | undefined) => (text === undefined ? undefined : Number(text));
 
 function readTrace(file: string): string {
@@ -177,15 +200,29 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
+  const bad = notNumbers(v);
+  if (bad.length > 0) {
+    process.stderr.write(
+      `invalid arguments:\n  ${bad.join('\n  ')}\n\nrun with --help for usage\n`,
+    );
+    return 2;
+  }
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   try {
     const o = options(v);
-    process.stderr.write(`recording every request to ${o.recordPath}\n`);
+    const print = progressPrinter(process.stderr);
+    let started = false;
+    const onProgress: typeof print = (p, final) => {
+      // The first tick comes once the options were accepted and the file is open.
+      if (!started) process.stderr.write(`recording every request to ${o.recordPath}\n`);
+      started = true;
+      print(p, final);
+    };
     const summary = await runLoad({
       ...o,
       signal: stop.signal,
-      onProgress: progressPrinter(process.stderr),
+      onProgress,
     });
     process.stdout.write(`${v.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`);
     return 0;

@@ -14,6 +14,7 @@ import { finished } from 'node:stream/promises';
 import { every, type Clock, type TimerHandle } from '../../src/contract/clock.ts';
 import { runtimeHeaders, runtimePaths } from '../../src/contract/runtime.ts';
 import {
+  hardCaps,
   LoadOptionsError,
   parseLoadOptions,
   type LoadOptions,
@@ -43,8 +44,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   if (span > settings.maxDurationSeconds) {
     throw new LoadOptionsError([
       {
-        path: 'schedule',
-        message: `lasts ${span} s, longer than maxDurationSeconds (${settings.maxDurationSeconds} s)`,
+        path: 'maxDurationSeconds',
+        message: `the schedule lasts ${span} s, longer than the run may (${settings.maxDurationSeconds} s); raise it (at most ${hardCaps.durationSeconds}) or shorten the schedule`,
       },
     ]);
   }

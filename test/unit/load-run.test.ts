@@ -175,7 +175,7 @@ describe('the open-loop runner', () => {
     [
       'a schedule longer than the run may last',
       { schedule: { kind: 'constant', rate: 1, durationSeconds: 700 } },
-      'schedule',
+      'maxDurationSeconds',
     ],
     [
       'more requests than the cap',
