@@ -21,3 +21,4 @@ export {
 export { startPrometheus, type PrometheusInstance } from './prometheus.ts';
 export { binaryPath, ensureTools, goTools } from './tools.ts';
 export { cacheDir, clusterDir, repoRoot } from './paths.ts';
+export { runLoad, type LoadOptions, type LoadSummary } from './load/index.ts';

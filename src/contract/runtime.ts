@@ -76,6 +76,32 @@ export const runtimeEnv = {
   steps: 'ZIMAGE_STEPS',
   offload: 'ZIMAGE_OFFLOAD',
   port: 'ZIMAGE_PORT',
+  /**
+   * Memory of the pod's GPU (spec.gpu.memoryGiB): the VRAM budget a request must fit under the
+   * card model, refused with 422 otherwise. A MIG slice has less than its card, hence its own
+   * variable rather than only a card name.
+   */
+  gpuMemoryGiB: 'ZIMAGE_GPU_MEMORY_GIB',
+} as const;
+
+/**
+ * Set by the local fleet (dev/), never by the operator or the manifests in deploy/: the runtime
+ * there runs the tiny model on the CPU and stands in for a GPU pod through the card model.
+ */
+export const fleetEnv = {
+  /** The card the pod models (an id of src/contract/card.ts): VRAM budget and stage times. */
+  gpuCard: 'ZIMAGE_GPU_CARD',
+  /**
+   * "true": hold every stage for the card model's time of the real model on that card, so
+   * that N pods serve N times the rate of one, as N GPUs would. Off by default.
+   */
+  pacing: 'ZIMAGE_PACING',
+} as const;
+
+/** Response headers of the generation API. */
+export const runtimeHeaders = {
+  /** The pod that served the request (ZIMAGE_POD_NAME), when it is set. */
+  pod: 'x-zimage-pod',
 } as const;
 
 /**

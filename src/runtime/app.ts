@@ -15,9 +15,10 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../contract/clock.ts';
-import type { LiveConfig } from '../contract/runtime.ts';
+import { runtimeHeaders, type LiveConfig } from '../contract/runtime.ts';
 import type { RuntimeConfig } from './config.ts';
 import type { Engine } from './engine.ts';
+import { fitCheck, gpuInfo, type FitConfig } from './fit.ts';
 import { bearerAuth } from './http/auth.ts';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './http/errors.ts';
 import { generateRoute } from './http/generate.ts';
@@ -47,8 +48,11 @@ export function createQueue(
 export interface AppDeps {
   config: Pick<
     RuntimeConfig,
-    'maxResolution' | 'maxImagesPerRequest' | 'bodyLimitBytes' | 'apiToken'
-  >;
+    'maxResolution' | 'maxImagesPerRequest' | 'bodyLimitBytes' | 'apiToken' | 'pacing'
+  > &
+    FitConfig;
+  /** ZIMAGE_POD_NAME: sent as x-zimage-pod, so a client behind a Service sees who served it. */
+  podName?: string | undefined;
   engine: Engine;
   queue: GenerationQueue;
   state: RuntimeState;
@@ -96,9 +100,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (deps.podName) reply.header(runtimeHeaders.pod, deps.podName);
   });
 
-  probeRoutes(app, deps);
+  probeRoutes(app, { ...deps, gpu: gpuInfo(config) });
 
   await app.register((api, _options, done) => {
     useJsonBodies(api, config.bodyLimitBytes);
@@ -110,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       metrics: deps.metrics,
       liveConfig: deps.liveConfig,
       limits: { maxResolution: config.maxResolution, maxImages: config.maxImagesPerRequest },
+      fit: fitCheck(config, () => deps.engine.info().offload),
     });
     done();
   });

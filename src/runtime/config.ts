@@ -6,10 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { cardIds } from '../contract/card.ts';
 import {
   attentionBackends,
   defaultAttention,
   executionProviders,
+  fleetEnv,
   mountPaths,
   offloadModes,
   precisions,
@@ -102,8 +104,18 @@ export const runtimeConfigSchema = z
     logLevel: z
       .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
       .default('info'),
+    /** VRAM budget for the fit check (fit.ts). Default: the card's memory; neither: no check. */
+    gpuMemoryGiB: z.coerce.number().positive().max(1024).optional(),
+    /** The card the card model describes (local fleet). Unset: none. */
+    gpuCard: z.enum(cardIds, { error: `must be one of ${cardIds.join(', ')}` }).optional(),
+    /** Hold each stage for the card model's time on gpuCard (local fleet). Default false. */
+    pacing: z.stringbool().default(false),
   })
-  .strict();
+  .strict()
+  .refine((c) => !c.pacing || c.gpuCard !== undefined, {
+    path: ['pacing'],
+    error: `needs ${fleetEnv.gpuCard}, the card whose time is modelled`,
+  });
 
 type Parsed = z.output<typeof runtimeConfigSchema>;
 export type RuntimeConfig = Omit<Parsed, 'shutdownGraceSeconds' | 'configMap' | 'namespace'> & {
@@ -128,6 +140,9 @@ const envOf: Record<Key, string> = {
   port: runtimeEnv.port,
   configMap: runtimeEnv.configMap,
   namespace: runtimeEnv.namespace,
+  gpuMemoryGiB: runtimeEnv.gpuMemoryGiB,
+  gpuCard: fleetEnv.gpuCard,
+  pacing: fleetEnv.pacing,
   ...schemaEnv,
 };
 

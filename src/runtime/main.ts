@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { runtimeEnv, type LiveConfig } from '../contract/runtime.ts';
 import { buildApp, createQueue } from './app.ts';
 import { ConfigError, loadConfig, type RuntimeConfig } from './config.ts';
+import { gpuInfo, noBudgetReason } from './fit.ts';
 import { LiveConfigWatcher, OffloadFollower } from './live-config.ts';
 import { createRuntimeMetrics } from './metrics.ts';
 import { serverTimeouts, startServer } from './server.ts';
@@ -40,6 +41,7 @@ const metrics = createRuntimeMetrics({
   info: () => (state.phase() === 'starting' ? undefined : engine.info()),
   steps: () => live().steps,
   ready: () => state.ready(),
+  pacing: () => (config.pacing && config.gpuCard) || 'off',
 });
 const watcher = config.liveConfig && liveConfigWatcher(config.liveConfig);
 const live = (): LiveConfig => watcher?.currentLiveConfig() ?? initial;
@@ -56,6 +58,7 @@ const engine = new WorkerEngine({
     deviceId: config.deviceId,
     maxSize: config.maxResolution,
     ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }),
+    ...(config.pacing && config.gpuCard ? { pacing: { card: config.gpuCard } } : {}),
   },
   warmup: { ...config.warmupSize, steps: config.warmupSteps },
   maxOomRestarts: config.maxOomRestarts,
@@ -83,6 +86,7 @@ const app = await buildApp({
   liveConfig: live,
   logger: log,
   serverOptions: serverTimeouts,
+  podName: process.env[runtimeEnv.podName],
 });
 const server = await startServer({
   app,
@@ -106,7 +110,9 @@ if (startup) {
   metrics.warmup.set({ phase: 'generation' }, startup.generationSeconds);
 }
 state.markStarted(startup);
-log.info({ startup, info: engine.info(), live: live() }, 'ready');
+log.info({ startup, info: engine.info(), live: live(), gpu: gpuInfo(config) }, 'ready');
+const unchecked = noBudgetReason(config);
+if (unchecked) log.info(unchecked);
 // A change read while the engine was starting is applied now.
 void follower.follow(live().offload);
 

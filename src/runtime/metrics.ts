@@ -46,6 +46,8 @@ export interface MetricSource {
   /** Default steps (live config). */
   steps(): number;
   ready(): boolean;
+  /** The card whose stage times are held (ZIMAGE_PACING), or "off". Default "off". */
+  pacing?(): string;
 }
 
 /** Components the pipeline has; each keeps a resident-session series even at 0. */
@@ -118,7 +120,15 @@ export function createRuntimeMetrics(source?: MetricSource) {
     configInfo: new Gauge({
       name: runtimeMetrics.configInfo,
       help: 'What the runtime runs with now; always 1, one series at a time.',
-      labelNames: ['steps', 'offload', 'attention', 'ep', 'transformer', 'kernel'] as const,
+      labelNames: [
+        'steps',
+        'offload',
+        'attention',
+        'ep',
+        'transformer',
+        'kernel',
+        'pacing',
+      ] as const,
       registers,
       // Read at scrape time and reset first, so a change never leaves the old series behind.
       collect() {
@@ -133,6 +143,7 @@ export function createRuntimeMetrics(source?: MetricSource) {
             ep: info.executionProvider,
             transformer: info.transformerVariant,
             kernel: info.attentionKernel,
+            pacing: source.pacing?.() ?? 'off',
           },
           1,
         );

@@ -164,6 +164,7 @@ describe('/metrics after the requests above', () => {
           attention: 'flash',
           ep: 'cpu',
           transformer: 'fused',
+          pacing: 'off',
         },
         value: 1,
       },

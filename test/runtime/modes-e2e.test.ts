@@ -79,6 +79,7 @@ describe('modes as reported and as run', () => {
         ep: 'cpu',
         transformer: expected.transformerVariant,
         kernel: expected.attentionKernel,
+        pacing: 'off',
       },
     ]);
     expect(m.byLabel('zimage_resident_sessions', 'component')).toEqual(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { liveConfigKey, runtimeEnv } from '../../src/contract/runtime.ts';
+import { fleetEnv, liveConfigKey, runtimeEnv } from '../../src/contract/runtime.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
 import { buildConfigMap, buildRole } from '../../src/operator/builders/children.ts';
@@ -107,6 +107,14 @@ describe('buildDeployment', () => {
       name: runtimeEnv.configMap,
       value: 'turbo-runtime',
     });
+  });
+
+  it('tells the runtime its VRAM budget (spec.gpu.memoryGiB) and never turns pacing on', () => {
+    const env = podOf(cr({ gpu: { memoryGiB: 16 } })).spec!.containers[0]!.env ?? [];
+    expect(env).toContainEqual({ name: runtimeEnv.gpuMemoryGiB, value: '16' });
+    const names = env.map((e) => e.name);
+    expect(names).not.toContain(fleetEnv.pacing);
+    expect(names).not.toContain(fleetEnv.gpuCard);
   });
 });
 

@@ -77,6 +77,11 @@ describe('import boundaries (eslint.config.js)', () => {
       "import { PrometheusSource } from '../signals/prometheus.ts';",
       /read signals through signals\/sample.ts only/,
     ],
+    [
+      'dev/load/x.ts',
+      "import { FakeClock } from '../../test/support/fake-clock.ts';",
+      /dev\/\) must not import tests/,
+    ],
   ])('%s: %s is refused', async (file, source, message) => {
     const errors = await boundaryErrors(file, source);
     expect(errors.join('\n')).toMatch(message);

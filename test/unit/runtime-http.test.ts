@@ -268,7 +268,7 @@ describe('probes and metrics', () => {
       'zimage_images_total 1',
       'zimage_warmup_seconds',
       'zimage_oom_total 0',
-      'zimage_config_info{steps="9",offload="none",attention="flash",ep="cpu",transformer="fused",kernel="UNREPORTED"} 1',
+      'zimage_config_info{steps="9",offload="none",attention="flash",ep="cpu",transformer="fused",kernel="UNREPORTED",pacing="off"} 1',
       'zimage_config_errors_total',
       'zimage_resident_sessions{component="transformer"} 1',
       'zimage_ready 1',

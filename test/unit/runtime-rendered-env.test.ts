@@ -57,11 +57,15 @@ const rows: { name: string; spec: unknown }[] = [
     { steps: 1 },
     { steps: 50 },
   ].map((bound) => ({ name: `bound ${JSON.stringify(bound)}`, spec: withRuntime(bound) })),
+  ...[1, 16, 1024].map((memoryGiB) => ({
+    name: `gpu.memoryGiB ${memoryGiB}`,
+    spec: { ...baseSpec(), gpu: { memoryGiB } },
+  })),
 ];
 
 describe('the env the operator renders, read by the runtime', () => {
   it('covers the shared table and every enum value', () => {
-    expect(rows.length).toBe(validSpecs.length + 4 + 3 + 3 + 2 + 9);
+    expect(rows.length).toBe(validSpecs.length + 4 + 3 + 3 + 2 + 9 + 3);
   });
 
   it.each(rows)('$name', ({ spec }) => {
@@ -79,6 +83,8 @@ describe('the env the operator renders, read by the runtime', () => {
       requestTimeoutSeconds: runtime.requestTimeoutSeconds,
       port: runtimePort,
       liveConfig: { configMap: childNames(cr.metadata.name).configMap, namespace: 'ml' },
+      gpuMemoryGiB: cr.spec.gpu.memoryGiB,
+      pacing: false,
     });
   });
 

@@ -53,6 +53,8 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.maxQueue, value: String(runtime.maxQueue) },
     { name: runtimeEnv.requestTimeoutSeconds, value: String(runtime.requestTimeoutSeconds) },
     { name: runtimeEnv.port, value: String(runtimePort) },
+    // The runtime refuses (422) sizes whose modelled VRAM exceeds this, instead of an OOM.
+    { name: runtimeEnv.gpuMemoryGiB, value: String(cr.spec.gpu.memoryGiB) },
   ];
   // ORT reads its attention-kernel switches from the process environment.
   for (const [name, value] of Object.entries(attentionEnv[effective.attention]))

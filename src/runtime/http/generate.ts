@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { runtimePaths, type LiveConfig } from '../../contract/runtime.ts';
 import { EngineError, type Engine, type GenerateResult } from '../engine.ts';
+import type { FitCheck } from '../fit.ts';
 import type { RuntimeMetrics } from '../metrics.ts';
 import { QueueRejection, type GenerationQueue } from '../queue.ts';
 import { formatSize } from '../size.ts';
@@ -21,6 +22,8 @@ export interface GenerateDeps {
   metrics: RuntimeMetrics;
   liveConfig: () => LiveConfig;
   limits: RequestLimits;
+  /** The card model's VRAM check; absent: none (fit.ts says when). */
+  fit?: FitCheck | undefined;
 }
 
 export function generateRoute(app: FastifyInstance, deps: GenerateDeps): void {
@@ -48,6 +51,15 @@ async function handle(deps: GenerateDeps, request: FastifyRequest, reply: Fastif
   const req = parseGenerationRequest(request.body, deps.limits);
   const seed = req.seed ?? randomInt(0, maxSeed + 1);
   const steps = req.steps ?? deps.liveConfig().steps;
+  const tooBig = deps.fit?.(req, steps);
+  if (tooBig) {
+    throw new ApiError(tooBig, {
+      status: 422,
+      type: 'invalid_request_error',
+      code: 'does_not_fit',
+      param: 'size',
+    });
+  }
 
   // The client hanging up frees its queue slot, or stops its generation at the next step.
   const client = new AbortController();

@@ -8,6 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { runtimePaths, type LiveConfig } from '../../contract/runtime.ts';
 import type { Engine, EngineInfo } from '../engine.ts';
+import type { GpuInfo } from '../fit.ts';
 import type { RuntimeMetrics } from '../metrics.ts';
 import type { GenerationQueue } from '../queue.ts';
 import type { RuntimeState } from '../state.ts';
@@ -18,6 +19,8 @@ export interface ProbeDeps {
   queue: GenerationQueue;
   metrics: RuntimeMetrics;
   liveConfig: () => LiveConfig;
+  /** The card the runtime checks against (and paces for); absent when none is configured. */
+  gpu?: GpuInfo;
 }
 
 export function probeRoutes(app: FastifyInstance, deps: ProbeDeps): void {
@@ -41,6 +44,7 @@ export function probeRoutes(app: FastifyInstance, deps: ProbeDeps): void {
         componentProviders: info.componentProviders,
       },
       ...(startup ? { startup } : {}),
+      ...(deps.gpu ? { gpu: deps.gpu } : {}),
       queue: deps.queue.snapshot(),
     });
   });

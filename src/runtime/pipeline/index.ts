@@ -1,6 +1,8 @@
 /** Entry point of the pipeline for the worker thread. */
 import { resolveAttentionKernel } from './attention.ts';
+import { cards } from '../../contract/card.ts';
 import { loadModelDir } from './model-dir.ts';
+import { Pacer } from './pacing.ts';
 import { ZImagePipeline } from './pipeline.ts';
 import { loadTokenizer } from './tokenizer.ts';
 import type { Pipeline, PipelineOptions } from './types.ts';
@@ -40,5 +42,6 @@ export async function loadPipeline(options: PipelineOptions): Promise<ZImagePipe
       allowCpuFallback: options.allowCpuFallback,
     },
     options.offload,
+    options.pacing ? new Pacer(cards[options.pacing.card]) : undefined,
   );
 }

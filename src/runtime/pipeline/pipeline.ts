@@ -11,6 +11,7 @@ import { transformerVariant, unreportedKernel } from '../../contract/runtime.ts'
 import { encodePng, toRgb8 } from './image.ts';
 import type { ModelDir } from './model-dir.ts';
 import { gaussianNoise } from './noise.ts';
+import type { Pacer, StagePace } from './pacing.ts';
 import { eulerStep, flowMatchSchedule } from './scheduler.ts';
 import { asEngineError, SessionPool, type SessionSettings } from './sessions.ts';
 import type { PromptTokenizer } from './tokenizer.ts';
@@ -54,17 +55,21 @@ export class ZImagePipeline implements Pipeline {
   readonly pool: SessionPool;
   /** Set by createPipeline once resolveAttentionKernel has checked it. */
   attentionKernel: string = unreportedKernel;
+  /** Local fleet only: holds stages for the modelled card's time. */
+  readonly pacer: Pacer | undefined;
 
   constructor(
     model: ModelDir,
     tokenizer: PromptTokenizer,
     settings: SessionSettings,
     offload: OffloadMode,
+    pacer?: Pacer,
   ) {
     this.model = model;
     this.tokenizer = tokenizer;
     this.settings = settings;
     this.pool = new SessionPool(model, settings, offload);
+    this.pacer = pacer;
   }
 
   info(): EngineInfo {
@@ -170,6 +175,7 @@ export class ZImagePipeline implements Pipeline {
     w: number,
     steps: number,
     hooks: PipelineHooks = {},
+    pace?: StagePace,
   ) {
     const sched = this.model.manifest.scheduler;
     const { sigmas, timesteps } = flowMatchSchedule(
@@ -196,6 +202,7 @@ export class ZImagePipeline implements Pipeline {
         );
         for (let k = 0; k < out.length; k++) out[k] = -(out[k] ?? 0);
         eulerStep(latents, out, sigma, next);
+        await pace?.transformerStep(started, stepMs.length);
         const ms = performance.now() - started;
         stepMs.push(ms);
         hooks.onStep?.(i, timesteps.length, ms);
@@ -237,13 +244,22 @@ export class ZImagePipeline implements Pipeline {
     const { vae } = this.model.manifest;
     const h = job.height / vae.spatial_scale;
     const w = job.width / vae.spatial_scale;
+    const pace = this.pacer?.begin({
+      ...job,
+      precision: this.settings.precision,
+      offload: this.pool.offload,
+      attention: this.settings.attention,
+      schedule: this.model.manifest.scheduler.sigmas,
+    });
     const caption = await this.encode(this.tokenizer.encode(job.prompt));
+    await pace?.textEncoder(started);
     const encoded = performance.now();
     const latents = initialLatents ?? gaussianNoise(job.seed, vae.latent_channels * h * w);
-    const stepMs = await this.denoise(latents, caption, h, w, job.steps, hooks);
+    const stepMs = await this.denoise(latents, caption, h, w, job.steps, hooks, pace);
     const denoised = performance.now();
     if (hooks.isCancelled?.()) throw new EngineError('CANCELLED', 'cancelled before decoding');
     const image = await this.decode(latents, h, w);
+    await pace?.vae(denoised);
     const png = encodePng(toRgb8(image, job.height, job.width), job.height, job.width);
     const done = performance.now();
     return {

@@ -2,6 +2,7 @@
  * The pipeline's public face, used by the worker thread. The pipeline never imports fastify or
  * the server: it knows jobs, sessions and tensors only.
  */
+import type { CardId } from '../../contract/card.ts';
 import type {
   AttentionBackend,
   ExecutionProvider,
@@ -25,6 +26,8 @@ export interface PipelineOptions {
   allowCpuFallback?: boolean;
   /** The largest request size (ZIMAGE_MAX_RESOLUTION): the attention check's size. Default 1024x1024. */
   maxSize?: { width: number; height: number };
+  /** Local fleet only: hold each stage for the card model's time on this card (pacing.ts). */
+  pacing?: { card: CardId };
 }
 
 export interface PipelineHooks {

@@ -1,0 +1,17 @@
+/**
+ * The open-loop load generator (`npm run load`): used by the demo, tests and benchmarks through
+ * runLoad, by people through cli.ts.
+ */
+export { hardCaps, LoadOptionsError, type LoadOptions } from './options.ts';
+export { progressLine, progressPrinter, type LoadProgress } from './progress.ts';
+export { defaultPrompt, loadClock, runLoad } from './run.ts';
+export {
+  arrivals,
+  scheduleSeconds,
+  type Arrival,
+  type ScheduleSpec,
+  type TraceRow,
+} from './schedule.ts';
+export { formatSummary, percentile, type LoadRecord, type LoadSummary } from './summary.ts';
+export { loopbackTarget, TargetError } from './target.ts';
+export { parseTrace, TraceError } from './trace.ts';
