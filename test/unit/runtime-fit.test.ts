@@ -172,7 +172,7 @@ describe('the generate route refuses what does not fit', () => {
     expect(refused.statusCode).toBe(422);
     expect(refused.json<ErrorBody>().error).toEqual({
       message:
-        '512x512 needs ~20 GiB with attention=flash offload=none on rtx4090-16gb (16 GiB); lower the size or raise offload to model (~12.1 GiB)',
+        '512x512 needs ~20 GiB with attention=cudnn offload=none on rtx4090-16gb (16 GiB); lower the size or raise offload to model (~12.1 GiB)',
       type: 'invalid_request_error',
       param: 'size',
       code: 'does_not_fit',
