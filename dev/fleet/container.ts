@@ -80,10 +80,9 @@ export class ContainerRunner {
     };
   }
 
-  /** Begin the lifecycle; `previousRestarts` continues a count a previous runner left. */
-  start(previousRestarts = 0): void {
-    this.view.restartCount = previousRestarts;
-    this.launched = previousRestarts > 0;
+  /** Begin the lifecycle; `restartCount` continues the count a previous runner left. */
+  start(restartCount = 0): void {
+    this.view.restartCount = restartCount;
     this.done = this.life();
   }
 

@@ -116,7 +116,14 @@ export function podStatus(pod: V1Pod, view: PodView, now: Date): Record<string, 
       before?.status === c.status && before.lastTransitionTime
         ? kubeTime(new Date(before.lastTransitionTime))
         : kubeTime(now);
-    return { ...c, lastProbeTime: null, lastTransitionTime: since };
+    // null, not absent: the strategic merge patch must clear a reason a False condition had.
+    return {
+      reason: null,
+      message: null,
+      ...c,
+      lastProbeTime: null,
+      lastTransitionTime: since,
+    };
   });
   return {
     phase: phaseOf(view),

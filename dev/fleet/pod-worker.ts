@@ -41,6 +41,19 @@ export interface WorkerDeps {
 type Phase = 'starting' | 'running' | 'terminating' | 'gone';
 const retryMs = 2_000;
 
+/**
+ * Restart counts to continue from: a container a previous runner had started (it died with
+ * that runner, or had crashed) starts again now, which is one restart more than it had.
+ */
+function restartsSoFar(pod: V1Pod): Map<string, number> {
+  return new Map(
+    (pod.status?.containerStatuses ?? []).map((s) => {
+      const ran = s.state?.running ?? s.state?.terminated ?? s.lastState?.terminated;
+      return [s.name, s.restartCount + (ran ? 1 : 0)];
+    }),
+  );
+}
+
 export const podKey = (pod: V1Pod) =>
   `${pod.metadata!.namespace}_${pod.metadata!.name}_${pod.metadata!.uid}`;
 
@@ -58,11 +71,14 @@ export class PodWorker {
   private writing: Promise<void> | undefined;
   private dirty = false;
   private terminated: Promise<void> | undefined;
+  private readonly restarts: Map<string, number>;
 
   constructor(pod: V1Pod, deps: WorkerDeps) {
     this.pod = pod;
     this.deps = deps;
     this.podDir = path.join(deps.clusterDir, 'pods', podKey(pod));
+    // Read before this runner writes any status: a previous runner's containers count.
+    this.restarts = restartsSoFar(pod);
     const started = pod.status?.startTime;
     this.startTime = started ? kubeTime(new Date(started)) : kubeTime(new Date());
     void this.run().catch((err: unknown) => deps.log(`${podKey(pod)}: ${String(err)}`));
@@ -92,7 +108,6 @@ export class PodWorker {
 
   private startContainers(): void {
     const { deps } = this;
-    const previous = new Map((this.pod.status?.containerStatuses ?? []).map((s) => [s.name, s]));
     this.containers = (this.pod.spec?.containers ?? []).map(
       (_c, index) =>
         new ContainerRunner({
@@ -112,12 +127,7 @@ export class PodWorker {
     );
     this.phase = 'running';
     this.waiting = undefined;
-    for (const c of this.containers) {
-      const before = previous.get(c.view.name);
-      // A container a previous runner left running died with it: that is one more restart.
-      const restarts = (before?.restartCount ?? 0) + (before?.state?.running ? 1 : 0);
-      c.start(restarts);
-    }
+    for (const c of this.containers) c.start(this.restarts.get(c.view.name) ?? 0);
   }
 
   /** Volumes are retried until they work (a claim may bind later), as kubelet retries mounts. */
@@ -159,7 +169,7 @@ export class PodWorker {
             name: c.name,
             image: c.image ?? '',
             state: { kind: 'waiting', ...(this.waiting ?? { reason: 'ContainerCreating' }) },
-            restartCount: 0,
+            restartCount: this.restarts.get(c.name) ?? 0,
             started: false,
             ready: false,
           }));

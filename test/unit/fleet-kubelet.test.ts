@@ -244,6 +244,8 @@ describe('pod status as kubelet writes it', () => {
     const s = podStatus(before, view(runtime({ ready: true })), now);
     expect(cond(s, 'Initialized')?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
     expect(cond(s, 'Ready')?.lastTransitionTime).toBe('2026-01-01T00:01:00Z');
+    // Sent as null so the strategic merge patch clears the reason the False condition had.
+    expect(cond(s, 'Ready')).toMatchObject({ reason: null, message: null });
   });
 
   it('reports the restart count, the last termination and the process as container id', () => {
