@@ -53,7 +53,7 @@ export const runnerPidsFile = 'pod-runner-pids.json';
 function runnerPids(dir: string): [string, number][] {
   try {
     const pids = JSON.parse(fs.readFileSync(path.join(dir, runnerPidsFile), 'utf8')) as number[];
-    return pids.map((pid) => [`pod process ${pid}`, pid]);
+    return pids.map((pid) => ["a pod's process", pid]);
   } catch {
     return [];
   }
