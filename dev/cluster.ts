@@ -9,7 +9,9 @@ import {
   type ComponentName,
   type Ports,
 } from './components.ts';
-import { buildNodes, defaultNodePools, type NodePool } from './nodes.ts';
+import { splitCidr } from './fleet/cidr.ts';
+import { fleetLabelSelector, installFleet, type FleetOptions } from './fleet/fleet.ts';
+import { buildNodes, defaultNodePools, gpuResource, type NodePool } from './nodes.ts';
 import { freePorts } from './ports.ts';
 import { clusterDir } from './paths.ts';
 import { spawnManaged, waitFor, type ManagedProcess } from './process.ts';
@@ -24,6 +26,11 @@ export interface StartClusterOptions {
   podCidr?: string;
   /** Leave the processes running when this Node process exits (`cluster:up`). */
   persist?: boolean;
+  /**
+   * A fleet cluster (docs/local-cluster.md): our pods run as real processes (the pod runner),
+   * with a dcgm-exporter on every GPU node. Default: off, kwok fakes every pod.
+   */
+  fleet?: boolean | FleetOptions;
   log?: (line: string) => void;
 }
 
@@ -36,6 +43,8 @@ export interface Cluster {
   server: string;
   ports: Ports;
   nodeNames: string[];
+  /** The pod runner's /healthz and /pods (what it runs), in a fleet cluster. */
+  podRunnerUrl?: string;
   /** PID of each running component. */
   pids(): Record<ComponentName, number>;
   /** Stop and start one component on the same ports and data (failure tests). */
@@ -51,6 +60,7 @@ const startTimeoutMs: Record<ComponentName, number> = {
   'kube-controller-manager': 30_000,
   'kube-scheduler': 30_000,
   kwok: 30_000,
+  'pod-runner': 30_000,
 };
 
 /**
@@ -68,7 +78,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
 
   const certs = makeClusterCerts(path.join(dir, 'pki'));
-  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok] = await freePorts(6);
+  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok, podRunner] =
+    await freePorts(7);
   const ports: Ports = {
     etcdClient: etcdClient!,
     etcdPeer: etcdPeer!,
@@ -76,6 +87,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     controllerManager: controllerManager!,
     scheduler: scheduler!,
     kwok: kwok!,
+    podRunner: podRunner!,
   };
   const server = `https://127.0.0.1:${ports.apiserver}`;
   const kubeconfigs = {
@@ -98,13 +110,15 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   fs.copyFileSync(path.join(dir, 'pki', 'client-ca.crt'), path.join(dir, 'client-ca.crt'));
   fs.copyFileSync(path.join(dir, 'pki', 'client-ca.key'), path.join(dir, 'client-ca.key'));
 
+  const fleet = options.fleet === true ? {} : options.fleet || undefined;
   const ctx: ComponentContext = {
     dir,
     ports,
     certs,
     kubeconfigs,
-    podCidr: options.podCidr ?? '127.1.0.0/16',
+    ...podRanges(options.podCidr ?? '127.1.0.0/16', fleet),
   };
+  const order = fleet ? [...componentOrder, 'pod-runner' as const] : componentOrder;
   const procs = new Map<ComponentName, ManagedProcess>();
   const saveState = () =>
     writeState(dir, {
@@ -140,7 +154,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   }
 
   async function stop(): Promise<void> {
-    for (const component of [...componentOrder].reverse()) await stopComponent(component);
+    for (const component of [...order].reverse()) await stopComponent(component);
     fs.rmSync(path.join(dir, 'state.json'), { force: true });
     // Keep certificates and logs for a post-mortem, drop the etcd data (it can be large).
     fs.rmSync(path.join(dir, 'etcd-data'), { recursive: true, force: true });
@@ -151,9 +165,14 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   const nodePools = options.nodePools ?? defaultNodePools;
   const nodes = buildNodes(nodePools);
   try {
-    for (const component of componentOrder) await startComponent(component);
+    for (const component of order) await startComponent(component);
     await registerNodes(kubeConfig, nodes, log);
     await waitUntilUsable(kubeConfig, nodes.length);
+    if (fleet) {
+      const gpuNodes = nodes.filter((n) => Number(n.status?.allocatable?.[gpuResource] ?? 0) > 0);
+      await installFleet(kubeConfig, gpuNodes.length, fleet);
+      log(`  dcgm-exporter Ready on ${gpuNodes.length} GPU nodes`);
+    }
   } catch (err) {
     await stop();
     throw err;
@@ -166,6 +185,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     server,
     ports,
     nodeNames: nodes.map((n) => n.metadata!.name!),
+    ...(fleet ? { podRunnerUrl: `http://127.0.0.1:${ports.podRunner}` } : {}),
     pids: () =>
       Object.fromEntries([...procs].map(([n, p]) => [n, p.pid])) as Record<ComponentName, number>,
     async restart(component, downtimeMs = 0) {
@@ -175,6 +195,23 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     },
     kill: stopComponent,
     stop,
+  };
+}
+
+/** A fleet splits the pod range: kwok's fakes take the lower half, the runner the upper. */
+function podRanges(
+  podCidr: string,
+  fleet: FleetOptions | undefined,
+): Pick<ComponentContext, 'podCidr' | 'fleet'> {
+  if (!fleet) return { podCidr };
+  const [kwokCidr, runnerCidr] = splitCidr(podCidr);
+  return {
+    podCidr: kwokCidr,
+    fleet: {
+      podCidr: runnerCidr,
+      labelSelector: fleetLabelSelector,
+      backoffBaseMs: fleet.backoffBaseMs ?? 10_000,
+    },
   };
 }
 

@@ -6,9 +6,9 @@ import { repoRoot } from './paths.ts';
 import { binaryPath } from './tools.ts';
 
 export type ComponentName =
-  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'pod-runner';
 
-/** Start order; teardown runs it backwards. */
+/** Start order; teardown runs it backwards. The pod runner comes last, in fleet clusters only. */
 export const componentOrder: readonly ComponentName[] = [
   'etcd',
   'kube-apiserver',
@@ -18,7 +18,13 @@ export const componentOrder: readonly ComponentName[] = [
 ];
 
 export type Ports = Record<
-  'etcdClient' | 'etcdPeer' | 'apiserver' | 'controllerManager' | 'scheduler' | 'kwok',
+  | 'etcdClient'
+  | 'etcdPeer'
+  | 'apiserver'
+  | 'controllerManager'
+  | 'scheduler'
+  | 'kwok'
+  | 'podRunner',
   number
 >;
 
@@ -30,6 +36,8 @@ export interface ComponentContext {
   kubeconfigs: { admin: string; controllerManager: string; scheduler: string; kwok: string };
   /** Loopback range kwok hands pod IPs out of. */
   podCidr: string;
+  /** A fleet cluster: the pod runner's IP range and the pods it takes besides annotated ones. */
+  fleet?: { podCidr: string; labelSelector: string; backoffBaseMs: number };
 }
 
 export interface ComponentSpec {
@@ -155,6 +163,10 @@ export function componentSpec(name: ComponentName, ctx: ComponentContext): Compo
           `--config=${path.join(repoRoot, 'dev', 'kwok-stages.yaml')}`,
           `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation}=fake`,
           `--disregard-status-with-annotation-selector=${podRunnerAnnotation}`,
+          // In a fleet cluster our own pods (by label) are the pod runner's too.
+          ...(ctx.fleet
+            ? [`--disregard-status-with-label-selector=${ctx.fleet.labelSelector}`]
+            : []),
           // Pod IPs on loopback: nothing of ours listens on private ranges, and a real
           // process (the pod runner) can bind a pod's own IP.
           `--cidr=${ctx.podCidr}`,
@@ -165,5 +177,24 @@ export function componentSpec(name: ComponentName, ctx: ComponentContext): Compo
         ],
         healthy: async () => ok(`http://${loopback}:${ports.kwok}/healthz`),
       };
+    case 'pod-runner': {
+      if (!ctx.fleet)
+        throw new Error('pod-runner: only in a fleet cluster (startCluster({ fleet }))');
+      return {
+        command: path.join(repoRoot, 'node_modules', '.bin', 'node'),
+        args: [
+          path.join(repoRoot, 'dev', 'fleet', 'runner-main.ts'),
+          // Also what marks the process as this cluster's for cleanup (state.ts ownedBy).
+          `--cluster-dir=${dir}`,
+          // kwok's identity: the runner plays kubelets as kwok does.
+          `--kubeconfig=${kubeconfigs.kwok}`,
+          `--pod-cidr=${ctx.fleet.podCidr}`,
+          `--port=${ports.podRunner}`,
+          `--label-selector=${ctx.fleet.labelSelector}`,
+          `--backoff-base-ms=${ctx.fleet.backoffBaseMs}`,
+        ],
+        healthy: async () => ok(`http://${loopback}:${ports.podRunner}/healthz`),
+      };
+    }
   }
 }

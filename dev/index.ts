@@ -19,6 +19,16 @@ export {
   prometheusOperator,
 } from './monitoring-crds.ts';
 export { startPrometheus, type PrometheusInstance } from './prometheus.ts';
+export { fleetLabelSelector, type FleetOptions } from './fleet/fleet.ts';
+export {
+  fleetQueries,
+  instanceLabel,
+  startFleetPrometheus,
+  dcgmJob,
+  runtimeJob,
+} from './fleet/prometheus-sd.ts';
+export { serviceBackends, type Backend } from './fleet/service.ts';
+export { dcgmNamespace, dcgmPort } from './fleet/daemonset.ts';
 export { binaryPath, ensureTools, goTools } from './tools.ts';
 export { cacheDir, clusterDir, repoRoot } from './paths.ts';
 export { runLoad, type LoadOptions, type LoadSummary } from './load/index.ts';

@@ -17,6 +17,13 @@ export interface StartPrometheusOptions {
   interval?: string;
   /** Where config, file_sd files, data and log go. Default: a fresh temp folder. */
   dir?: string;
+  /** More scrape configs as Prometheus takes them (e.g. kubernetes_sd_configs jobs). */
+  scrapeConfigs?: Record<string, unknown>[];
+  /**
+   * The server binary. Default: Debian's `prometheus` (2.42, no Kubernetes SD); the local
+   * fleet passes the one built from the Go module proxy (dev/tools.ts, with Kubernetes SD).
+   */
+  binary?: string;
 }
 
 export interface PrometheusInstance {
@@ -50,10 +57,13 @@ export async function startPrometheus(
   const config = {
     global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
     rule_files: options.ruleFiles ?? [],
-    scrape_configs: Object.keys(targets).map((job) => ({
-      job_name: job,
-      file_sd_configs: [{ files: [sdFile(job)], refresh_interval: '1s' }],
-    })),
+    scrape_configs: [
+      ...Object.keys(targets).map((job) => ({
+        job_name: job,
+        file_sd_configs: [{ files: [sdFile(job)], refresh_interval: '1s' }],
+      })),
+      ...(options.scrapeConfigs ?? []),
+    ],
   };
   const configPath = path.join(dir, 'prometheus.yml');
   fs.writeFileSync(configPath, stringify(config));
@@ -62,7 +72,7 @@ export async function startPrometheus(
   const url = `http://127.0.0.1:${port}`;
   const proc = spawnManaged(
     'prometheus',
-    'prometheus',
+    options.binary ?? 'prometheus',
     [
       `--config.file=${configPath}`,
       `--storage.tsdb.path=${path.join(dir, 'data')}`,

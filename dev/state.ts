@@ -30,14 +30,32 @@ export function readState(dir: string): ClusterState | undefined {
 }
 
 /**
- * A recorded pid is ours only if its command line still mentions the cluster folder: pids are
- * reused, and killing a stranger's process would be far worse than leaving an orphan.
+ * A recorded pid is ours only if its command line (components) or environment (the pod
+ * runner's processes: ZIMAGE_POD_ROOT lies in the cluster folder) still mentions the cluster
+ * folder: pids are reused, and killing a stranger's process would be far worse than leaving
+ * an orphan.
  */
 function ownedBy(pid: number, dir: string): boolean {
+  for (const file of ['cmdline', 'environ']) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/${file}`, 'utf8').includes(dir)) return true;
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return false;
+}
+
+/** Pids of every process the pod runner started (dev/fleet/runner.ts keeps it current). */
+export const runnerPidsFile = 'pod-runner-pids.json';
+
+/** Processes the pod runner started. */
+function runnerPids(dir: string): [string, number][] {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+    const pids = JSON.parse(fs.readFileSync(path.join(dir, runnerPidsFile), 'utf8')) as number[];
+    return pids.map((pid) => ["a pod's process", pid]);
   } catch {
-    return false;
+    return [];
   }
 }
 
@@ -51,7 +69,8 @@ export async function cleanupStale(
 ): Promise<number> {
   const state = readState(dir);
   if (!state) return 0;
-  const running = Object.entries(state.pids).filter(
+  // Pod processes die with the runner (PDEATHSIG); these are for a runner that could not.
+  const running = [...Object.entries(state.pids), ...runnerPids(dir).reverse()].filter(
     ([, pid]) => pidAlive(pid) && ownedBy(pid, dir),
   );
   // Reverse start order: kwok and the controllers go before the API server and etcd.
@@ -63,6 +82,7 @@ export async function cleanupStale(
   for (const [, pid] of running) if (pidAlive(pid)) killGroup(pid, 'SIGKILL');
   for (let i = 0; i < 20 && running.some(([, pid]) => pidAlive(pid)); i++) await sleep(100);
   fs.rmSync(path.join(dir, 'state.json'), { force: true });
+  fs.rmSync(path.join(dir, runnerPidsFile), { force: true });
   return running.length;
 }
 

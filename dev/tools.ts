@@ -50,6 +50,16 @@ export const goTools = {
     binaries: { helm: 'helm.sh/helm/v3/cmd/helm' },
     ldflags: ['helm.sh/helm/v3/internal/version.version=v3.22.0'],
   },
+  // Module v0.316.0 is Prometheus 3.16.0. Debian's prometheus has no Kubernetes service
+  // discovery (removed in its packaging), which the local fleet's Prometheus needs; the build
+  // tags keep only it (plus file and HTTP SD, always in): 1275 packages instead of 1518.
+  prometheus: {
+    module: 'github.com/prometheus/prometheus',
+    version: 'v0.316.0',
+    binaries: { prometheus: 'github.com/prometheus/prometheus/cmd/prometheus' },
+    ldflags: ['github.com/prometheus/common/version.Version=3.16.0'],
+    tags: ['remove_all_sd', 'enable_kubernetes_sd'],
+  },
 } as const;
 
 export type GoToolName = keyof typeof goTools;
@@ -140,9 +150,16 @@ async function run(command: string, args: string[], cwd: string, onLine: Log): P
   }
 }
 
+/** Go build tags of a tool (none for most). */
+function tagArgs(tool: GoToolName): string[] {
+  const spec = goTools[tool];
+  return 'tags' in spec ? [`-tags=${spec.tags.join(',')}`] : [];
+}
+
 /** Count the packages a build links, for a progress percentage. */
 function countPackages(tool: GoToolName): number {
-  const out = execFileSync('go', ['list', '-deps', ...Object.values(goTools[tool].binaries)], {
+  const packages = Object.values(goTools[tool].binaries);
+  const out = execFileSync('go', ['list', '-deps', ...tagArgs(tool), ...packages], {
     cwd: wrapperDir(tool),
     env: goEnv(),
     maxBuffer: 64 * 1024 * 1024,
@@ -194,6 +211,7 @@ export async function buildTool(
         'build',
         '-v',
         '-trimpath',
+        ...tagArgs(tool),
         `-ldflags=${ldflags}`,
         '-o',
         tmp + path.sep,

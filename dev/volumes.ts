@@ -1,4 +1,5 @@
 import { CoreV1Api, type KubeConfig, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { tinyModelDir } from './paths.ts';
 import { waitFor } from './process.ts';
 
 export interface ModelVolumeOptions {
@@ -9,7 +10,10 @@ export interface ModelVolumeOptions {
   size?: string;
   /** Default ReadOnlyMany, the mode a shared model volume should have. */
   accessMode?: 'ReadOnlyMany' | 'ReadWriteOnce' | 'ReadWriteMany';
-  /** Host folder the PV points at (nothing mounts it: kwok runs no containers). */
+  /**
+   * Host folder the PV points at. Default: the tiny model (dev/paths.ts), which the local
+   * fleet's pod runner mounts for runtime pods; kwok's fake pods never read it.
+   */
   hostPath?: string;
 }
 
@@ -36,7 +40,7 @@ export async function createModelVolume(
         accessModes,
         persistentVolumeReclaimPolicy: 'Retain',
         storageClassName: modelStorageClass,
-        hostPath: { path: options.hostPath ?? `/var/lib/zimage-models/${pvName}`, type: '' },
+        hostPath: { path: options.hostPath ?? tinyModelDir, type: '' },
         // Pre-bound to its claim so no other claim can take it.
         claimRef: { namespace: options.namespace, name: options.name },
       },

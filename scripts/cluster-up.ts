@@ -1,17 +1,24 @@
 /**
  * Start the local GPU cluster in the background and print how to use it. The processes keep
  * running after this script exits; `npm run cluster:down` stops them. Running it again first
- * cleans up whatever a previous run left.
+ * cleans up whatever a previous run left. `-- --fleet` (or ZIMAGE_FLEET=1) makes it a fleet
+ * cluster: our pods run as real processes, with dcgm-exporter on every GPU node.
  */
 import { execFileSync } from 'node:child_process';
 import { startCluster } from '../dev/cluster.ts';
 import { binaryPath, ensureTools } from '../dev/tools.ts';
 
 const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
+const fleet = process.argv.includes('--fleet') || process.env['ZIMAGE_FLEET'] === '1';
 await ensureTools();
 const started = Date.now();
 console.log(`starting cluster "${name}"`);
-const cluster = await startCluster({ name, persist: true, log: (line) => console.log(line) });
+const cluster = await startCluster({
+  name,
+  persist: true,
+  fleet,
+  log: (line) => console.log(line),
+});
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const kubectl = binaryPath('kubectl');
 console.log(`cluster "${name}" is up in ${seconds} s\n`);
@@ -30,5 +37,5 @@ console.log(`Use it:
   export KUBECONFIG=${cluster.kubeconfigPath}
   alias kubectl=${kubectl}
   kubectl get nodes -o custom-columns=NAME:.metadata.name,GPUS:.status.allocatable.nvidia\\.com/gpu
-Logs: ${cluster.dir}/logs
+Logs: ${cluster.dir}/logs${fleet ? `\nPod runner: ${cluster.podRunnerUrl}/pods (what runs where); pod logs: ${cluster.dir}/pods` : ''}
 Stop: npm run cluster:down`);

@@ -21,3 +21,11 @@ export const podRunnerAnnotation = `${apiGroup}/pod-runner`;
 
 /** Extended resource name of NVIDIA GPUs (device plugin / GPU Operator). */
 export const nvidiaGpuResource = 'nvidia.com/gpu';
+
+/**
+ * Set only by the local fleet's pod runner (dev/fleet), never by the operator: the folder that
+ * stands for the pod's root filesystem. The runner has no mount namespace, so it places each
+ * volume at `<root><mountPath>` (kubelet would mount it at `<mountPath>`); in-cluster config
+ * then reads the projected ServiceAccount token under it. Unset in real pods.
+ */
+export const podRootEnv = 'ZIMAGE_POD_ROOT';

@@ -8,6 +8,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { podRootEnv } from '../contract/labels.ts';
 import { runtimeEnv, type LiveConfig } from '../contract/runtime.ts';
 import { buildApp, createQueue } from './app.ts';
 import { ConfigError, loadConfig, type RuntimeConfig } from './config.ts';
@@ -118,9 +119,10 @@ void follower.follow(live().offload);
 
 function liveConfigWatcher(target: { configMap: string; namespace: string }) {
   const kubeConfig = new KubeConfig();
-  // In the pod: the ServiceAccount token. KUBECONFIG (tests, local runs) when set.
+  // In the pod: the ServiceAccount token (under the local fleet's pod root when it sets one).
+  // KUBECONFIG (tests, local runs) when set.
   if (process.env['KUBECONFIG']) kubeConfig.loadFromDefault();
-  else kubeConfig.loadFromCluster();
+  else kubeConfig.loadFromCluster(process.env[podRootEnv] ?? '');
   return new LiveConfigWatcher({
     kubeConfig,
     namespace: target.namespace,

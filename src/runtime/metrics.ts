@@ -50,15 +50,69 @@ export interface MetricSource {
   pacing?(): string;
 }
 
+/**
+ * Time the engine spends generating, and the size of the image it generates now: what a GPU
+ * exporter would see as utilization and activation memory (the local fleet's dcgm-exporter
+ * stand-in reads both). Read at scrape time with the running generation included, so a 10 s
+ * image counts as busy in every 1 s collection interval, not as one 10 s jump at its end.
+ */
+export class BusyTime {
+  private doneSeconds = 0;
+  private running: { since: number; pixels: number } | undefined;
+  private readonly now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.now = now;
+  }
+
+  /** Count `work` (one image of this size) as busy until it settles. */
+  async track<T>(size: { width: number; height: number }, work: Promise<T>): Promise<T> {
+    const since = this.now();
+    this.running = { since, pixels: size.width * size.height };
+    try {
+      return await work;
+    } finally {
+      this.doneSeconds += (this.now() - since) / 1000;
+      this.running = undefined;
+    }
+  }
+
+  seconds(): number {
+    return this.doneSeconds + (this.running ? (this.now() - this.running.since) / 1000 : 0);
+  }
+
+  pixels(): number {
+    return this.running?.pixels ?? 0;
+  }
+}
+
 /** Components the pipeline has; each keeps a resident-session series even at 0. */
 const components = ['text_encoder', 'transformer', 'vae_decoder'];
 
-export function createRuntimeMetrics(source?: MetricSource) {
+export function createRuntimeMetrics(source?: MetricSource, busy = new BusyTime()) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: runtimeMetricPrefix });
   const registers = [registry];
   return {
     registry,
+    busy,
+    generationBusy: new Counter({
+      name: 'zimage_generation_busy_seconds_total',
+      help: 'Time the engine spent generating images, the running one included.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(busy.seconds());
+      },
+    }),
+    generatingPixels: new Gauge({
+      name: 'zimage_generation_inflight_pixels',
+      help: 'Width x height of the image generating now; 0 when idle.',
+      registers,
+      collect() {
+        this.set(busy.pixels());
+      },
+    }),
     generationDuration: new Histogram({
       name: runtimeMetrics.generationDuration,
       help: 'Time to generate one image in the engine (no queueing, no HTTP).',

@@ -72,9 +72,12 @@ async function handle(deps: GenerateDeps, request: FastifyRequest, reply: Fastif
     const results: GenerateResult[] = [];
     for (let i = 0; i < req.n; i++) {
       const job = { prompt: req.prompt, width: req.width, height: req.height, steps };
-      const result = await engine.generate(
-        { ...job, seed: (seed + i) % (maxSeed + 1) },
-        { signal, onStep: (_index, _total, ms) => metrics.stepDuration.observe(ms / 1000) },
+      const result = await metrics.busy.track(
+        job,
+        engine.generate(
+          { ...job, seed: (seed + i) % (maxSeed + 1) },
+          { signal, onStep: (_index, _total, ms) => metrics.stepDuration.observe(ms / 1000) },
+        ),
       );
       const { denoiseMs, totalMs } = result.timings;
       queue.estimator.observe({ width: req.width, height: req.height, steps, denoiseMs, totalMs });
