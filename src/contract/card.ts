@@ -1,0 +1,344 @@
+/**
+ * A model of Z-Image-Turbo on one GPU card: VRAM of weights and activations, and seconds per
+ * stage, for a resolution, steps, precision, offload mode and attention setting. Pure data
+ * and arithmetic, shared by the runtime (refusing what cannot fit, pacing in the local fleet)
+ * and the local fleet's dcgm-exporter stand-in (memory).
+ *
+ * Every figure says where it comes from. Most are estimates calibrated to the seed's RTX 4090
+ * table (../shared/seed/README.md: flash 13-14 GB and 8-10 s at 1024^2, SDPA 18+ GB OOM,
+ * offload 12-15 s) and to the H200 kernel timings in ../shared/gpu/README.md; the GPU issue
+ * replaces them with measured ones. Sizes are in bytes (GB = 1e9), times in seconds.
+ *
+ * Two of the seed's rows do not carry over: its "+ CPU offload: 6-8 GB" is below the
+ * transformer's own 12.3 GB of bf16 weights, so it must be diffusers' sequential offload
+ * (weights streamed layer by layer), which the runtime has no mode for; and with no offload
+ * the text encoder and transformer alone take 20.4 GB, so on the 16 GB budget 1024^2 fits
+ * only with `model` or `cpu` offload (a real 24 GB 4090 holds all of it, as the seed ran).
+ */
+import type { AttentionBackend, OffloadMode, Precision } from './runtime.ts';
+
+const GB = 1e9;
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+export const cardIds = ['rtx4090-16gb', 'h100-80gb', 'h200-141gb'] as const;
+export type CardId = (typeof cardIds)[number];
+
+export interface Card {
+  id: CardId;
+  /** dcgm-exporter's `modelName` label (the driver's name). */
+  modelName: string;
+  /** GPU Feature Discovery's `nvidia.com/gpu.product` node label. */
+  product: string;
+  /** Framebuffer size (dcgm reports FB_USED + FB_FREE = this, in MiB). */
+  memoryBytes: number;
+  /** Dense bf16 tensor throughput relative to the H100/H200 (datasheets). */
+  computeVsH200: number;
+  /** Host-to-device weight upload rate when `offload: model` recreates sessions. */
+  uploadBytesPerSecond: number;
+  /** Board power at idle and at full load (DCGM_FI_DEV_POWER_USAGE). */
+  idleWatts: number;
+  maxWatts: number;
+}
+
+export const cards: Record<CardId, Card> = {
+  'rtx4090-16gb': {
+    id: 'rtx4090-16gb',
+    modelName: 'NVIDIA GeForce RTX 4090',
+    product: 'NVIDIA-GeForce-RTX-4090',
+    // The seed's target is a 16 GB card ("16 GB VRAM deployment tuning"); a real RTX 4090 has
+    // 24 GB. This profile is the 16 GB budget the seed tunes for, on the 4090's compute.
+    memoryBytes: 16_384 * MiB,
+    // The datasheets' ratio is 165 / 989 = 0.167 (dense bf16, fp32 accumulate, vs H100/H200
+    // SXM); 0.135 makes 1024^2 at 9 steps take the seed's 9 s (midpoint of its 8-10 s).
+    computeVsH200: 0.135,
+    // Calibrated: the seed's offload row is ~4.5 s slower than flash (12-15 vs 8-10 s), which
+    // re-uploading 20.4 GB of weights per request explains at ~4.5 GB/s over PCIe 4.0.
+    uploadBytesPerSecond: 4.5 * GB,
+    // Datasheet TGP 450 W; ~20 W idle (estimate).
+    idleWatts: 20,
+    maxWatts: 450,
+  },
+  'h100-80gb': {
+    id: 'h100-80gb',
+    modelName: 'NVIDIA H100 80GB HBM3',
+    product: 'NVIDIA-H100-80GB-HBM3',
+    // 81559 MiB: what nvidia-smi and GFD's nvidia.com/gpu.memory report for the SXM part.
+    memoryBytes: 81_559 * MiB,
+    // Same GH100 compute as the H200 (989 TFLOP/s dense bf16, datasheets).
+    computeVsH200: 1,
+    // PCIe 5.0 x16: twice the 4090's link (estimate, not measured).
+    uploadBytesPerSecond: 9 * GB,
+    idleWatts: 70,
+    maxWatts: 700,
+  },
+  'h200-141gb': {
+    id: 'h200-141gb',
+    modelName: 'NVIDIA H200',
+    product: 'NVIDIA-H200',
+    // 143771 MiB as nvidia-smi reports it (141 GB HBM3e).
+    memoryBytes: 143_771 * MiB,
+    computeVsH200: 1,
+    uploadBytesPerSecond: 9 * GB,
+    idleWatts: 75,
+    maxWatts: 700,
+  },
+};
+
+/** The card a GPU Feature Discovery product label names, if we model it. */
+export function cardForProduct(product: string | undefined): Card | undefined {
+  return Object.values(cards).find((c) => c.product === product);
+}
+
+/** The model's parts, in pipeline order. */
+export const components = ['text_encoder', 'transformer', 'vae_decoder'] as const;
+export type Component = (typeof components)[number];
+
+/**
+ * Z-Image-Turbo's shape (../shared/ANCHORS.md, diffusers' transformer_z_image.py): 6.15B
+ * transformer parameters, Qwen3-4B text encoder (4.02B), 30 heads; a 16x16 pixel patch per
+ * image token (VAE /8, patch 2), captions up to 512 tokens.
+ */
+export const zimage = {
+  params: { text_encoder: 4.02e9, transformer: 6.15e9, vae_decoder: 0.05e9 },
+  heads: 30,
+  pixelsPerToken: 16 * 16,
+  /** The worst case a refusal must assume; 1024^2 + 512 = 4608 tokens, as measured. */
+  captionTokens: 512,
+  /** 30 layers + 2 noise refiners see the image tokens; the caption refiners are negligible. */
+  attentionCallsPerForward: 32,
+} as const;
+
+/** Every weight in bf16 or fp16 takes 2 bytes: 12.3 GB transformer, 8.0 GB text encoder. */
+export function weightBytes(component: Component, _precision: Precision): number {
+  return zimage.params[component] * 2;
+}
+
+/**
+ * Where each component's session lives per offload mode (DESIGN.md's runtime contract):
+ * `none` keeps all three on the GPU, `model` creates one at a time on the GPU, `cpu` puts the
+ * text encoder and the VAE on the CPU EP and keeps only the transformer on the GPU.
+ */
+export function onGpu(component: Component, offload: OffloadMode): boolean {
+  return offload !== 'cpu' || component === 'transformer';
+}
+
+/** CUDA context plus cuBLAS/cuDNN workspaces; ~0.3-0.6 GB on these cards (estimate). */
+export const contextBytes = 0.5 * GB;
+
+/**
+ * The kernel ORT 1.30 runs for an attention setting (../shared/gpu/README.md, H200, sm90): its
+ * own flash kernel takes no bf16, so `flash` in bf16 runs the cutlass memory-efficient one.
+ * Assumed the same on the 4090 (sm89), where the same kernels build.
+ */
+export type Kernel = 'flash' | 'efficient' | 'cudnn' | 'math';
+export function kernelFor(attention: AttentionBackend, precision: Precision): Kernel {
+  return attention === 'flash' && precision === 'bf16' ? 'efficient' : attention;
+}
+
+/** MultiHeadAttention per call at 4608 tokens on the H200 (../shared/gpu/README.md), in ms. */
+const attentionMsH200: Record<Kernel, number> = {
+  flash: 0.74,
+  efficient: 1.84,
+  // 0.32 ms in bf16, 0.49 ms in fp16; the bf16 figure (the seed's precision).
+  cudnn: 0.32,
+  // All fused kernels off: 3.1 ms (fp16; bf16 crashed with CUBLAS failure 13).
+  math: 3.1,
+};
+const referenceTokens = 4608;
+
+/**
+ * Transformer activations: fused kernels are linear in tokens. 150 kB per token is what the
+ * seed's 13-14 GB flash peak leaves after 12.3 GB of weights and the 0.5 GB context
+ * (0.7 GB at 4608 tokens): about two copies of the largest live set of a block (SwiGLU
+ * 2 x 10240 + residual and QKV 4 x 3840 values, 72 kB in bf16) for arena slack.
+ */
+const transformerBytesPerToken = 150e3;
+/**
+ * The unfused (math) kernel also holds the scores and their softmax: 5.3 GiB peak at 4608
+ * tokens (ORT, ../shared/gpu/README.md; PyTorch's math: +5.7 GiB), i.e. 8.9 bytes per
+ * head x token^2 element, quadratic in tokens. So math at 1024^2 needs 19.2 GB: the seed's
+ * "SDPA 18+ GB (OOM)" on the 16 GB budget.
+ */
+const mathBytesPerScore = (5.3 * GiB) / (zimage.heads * referenceTokens ** 2);
+/** Text encoder activations for 512 tokens (estimate: a 4B decoder without a KV cache). */
+const textEncoderActivationBytes = 0.2 * GB;
+/** VAE decoder activations without tiling: ~2 GB per megapixel (estimate, not measured). */
+const vaeBytesPerPixel = (2 * GB) / 2 ** 20;
+
+/** What one generation asks of the card. */
+export interface Workload {
+  width: number;
+  height: number;
+  /** Scheduler steps (9 for Turbo). */
+  steps: number;
+  precision: Precision;
+  offload: OffloadMode;
+  attention: AttentionBackend;
+  /**
+   * `terminal-zero` (the original pipeline: the last step has dt 0, so 9 steps = 8 forwards)
+   * or `linear-to-1/n` (one forward per step); the model directory's zimage.json says which.
+   */
+  schedule?: 'terminal-zero' | 'linear-to-1/n';
+}
+
+export function tokensFor(w: Pick<Workload, 'width' | 'height'>): number {
+  return (w.width * w.height) / zimage.pixelsPerToken + zimage.captionTokens;
+}
+
+export function forwardsFor(w: Pick<Workload, 'steps' | 'schedule'>): number {
+  return (w.schedule ?? 'terminal-zero') === 'terminal-zero' ? Math.max(1, w.steps - 1) : w.steps;
+}
+
+/** Activations of one component while it runs a generation of this size. */
+export function activationBytes(
+  component: Component,
+  w: Pick<Workload, 'width' | 'height' | 'attention' | 'precision'>,
+): number {
+  switch (component) {
+    case 'text_encoder':
+      return textEncoderActivationBytes;
+    case 'vae_decoder':
+      return w.width * w.height * vaeBytesPerPixel;
+    case 'transformer': {
+      const tokens = tokensFor(w);
+      const linear = tokens * transformerBytesPerToken;
+      const scores = kernelFor(w.attention, w.precision) === 'math' ? mathBytesPerScore : 0;
+      return linear + zimage.heads * tokens ** 2 * scores;
+    }
+  }
+}
+
+export interface StageMemory {
+  component: Component;
+  /** Weights on the GPU while this stage runs. */
+  weightBytes: number;
+  /** This stage's activations on the GPU (0 when it runs on the CPU). */
+  activationBytes: number;
+  /** Context + weights + activations. */
+  totalBytes: number;
+}
+
+export interface MemoryPlan {
+  stages: StageMemory[];
+  /** The largest stage: what must fit. */
+  peakBytes: number;
+  /** Between requests: context plus the weights that stay resident. */
+  idleBytes: number;
+  fits: boolean;
+  card: Card;
+}
+
+/** Resident GPU weights while `running` runs (all GPU components, or only it for `model`). */
+function residentWeights(w: Workload, running: Component | undefined): number {
+  return components
+    .filter((c) => onGpu(c, w.offload))
+    .filter((c) => w.offload !== 'model' || c === running)
+    .reduce((sum, c) => sum + weightBytes(c, w.precision), 0);
+}
+
+/** VRAM per stage of one generation, its peak, and whether it fits the card. */
+export function memoryPlan(card: Card, w: Workload): MemoryPlan {
+  const stages = components.map((component): StageMemory => {
+    const weights = residentWeights(w, component);
+    const act = onGpu(component, w.offload) ? activationBytes(component, w) : 0;
+    return {
+      component,
+      weightBytes: weights,
+      activationBytes: act,
+      totalBytes: contextBytes + weights + act,
+    };
+  });
+  const peakBytes = Math.max(...stages.map((s) => s.totalBytes));
+  return {
+    stages,
+    peakBytes,
+    idleBytes: contextBytes + residentWeights(w, undefined),
+    fits: peakBytes <= card.memoryBytes,
+    card,
+  };
+}
+
+/**
+ * VRAM in use now, from what a runtime reports: its config, the sessions resident at this
+ * moment (zimage_resident_sessions) and the size of the image generating (none when idle).
+ * With sessions known, `model` offload needs no guess about which stage runs.
+ */
+export function memoryInUse(
+  w: Pick<Workload, 'precision' | 'offload' | 'attention'>,
+  resident: readonly Component[],
+  generating?: { width: number; height: number },
+): number {
+  const gpu = resident.filter((c) => onGpu(c, w.offload));
+  const weights = gpu.reduce((sum, c) => sum + weightBytes(c, w.precision), 0);
+  const act = generating
+    ? Math.max(0, ...gpu.map((c) => activationBytes(c, { ...w, ...generating })))
+    : 0;
+  return contextBytes + weights + act;
+}
+
+/**
+ * Matmul throughput on the H200: 630 TFLOP/s (MatMul 4608x3840 @ 3840x3840 in 0.21 ms,
+ * ../shared/gpu/README.md); the other cards scale by `computeVsH200`.
+ */
+const h200FlopsPerSecond = 630e12;
+/**
+ * VAE decoder convolutions: ~6.5 TFLOP per megapixel (3x3 convs at 128-512 channels over four
+ * resolutions; estimate) at half the matmul rate.
+ */
+const vaeFlopsPerPixel = 6.5e12 / 2 ** 20 / 0.5;
+/**
+ * The CPU EP's share under `offload: cpu` (host-bound, the same on every card): calibrated so
+ * that the seed's offload row (12-15 s at 1024^2 on the 4090) holds with the transformer's
+ * 8 forwards on the GPU: text encoder (512 tokens, fp32) 2 s, VAE decoder 4 s per megapixel.
+ */
+const cpuTextEncoderSeconds = 2;
+const cpuVaeSecondsPerPixel = 4 / 2 ** 20;
+
+export interface StageSeconds {
+  /** Text encoder, with its weight upload under `offload: model`. */
+  textEncoder: number;
+  /** Uploading the transformer's weights (only under `offload: model`). */
+  transformerLoad: number;
+  /** One transformer forward (one denoising step). */
+  transformerStep: number;
+  forwards: number;
+  /** VAE decoder, with its upload under `offload: model`. */
+  vae: number;
+  total: number;
+}
+
+/**
+ * Seconds per stage of one image. E.g. the 4090 profile at 1024^2, bf16, flash (which runs
+ * the memory-efficient kernel), 9 steps: a forward is 5.67e13 FLOP / (630e12 x 0.135) = 0.67 s
+ * plus 32 attention calls x 1.84 ms / 0.135 = 0.44 s, so 8 forwards take 8.8 s and the image
+ * 9.0 s (the seed: 8-10 s); `model` offload adds 20.4 GB / 4.5 GB/s = 4.5 s (seed: 12-15 s).
+ */
+export function stageSeconds(card: Card, w: Workload): StageSeconds {
+  const rate = h200FlopsPerSecond * card.computeVsH200;
+  const tokens = tokensFor(w);
+  const upload = (c: Component) =>
+    w.offload === 'model' ? weightBytes(c, w.precision) / card.uploadBytesPerSecond : 0;
+  const attentionMs = attentionMsH200[kernelFor(w.attention, w.precision)] / card.computeVsH200;
+  const transformerStep =
+    (2 * zimage.params.transformer * tokens) / rate +
+    (zimage.attentionCallsPerForward * attentionMs * (tokens / referenceTokens) ** 2) / 1000;
+  const pixels = w.width * w.height;
+  const gpu = (c: Component) => onGpu(c, w.offload);
+  const textEncoder = gpu('text_encoder')
+    ? (2 * zimage.params.text_encoder * zimage.captionTokens) / rate + upload('text_encoder')
+    : cpuTextEncoderSeconds;
+  const vae = gpu('vae_decoder')
+    ? (pixels * vaeFlopsPerPixel) / rate + upload('vae_decoder')
+    : pixels * cpuVaeSecondsPerPixel;
+  const forwards = forwardsFor(w);
+  const transformerLoad = upload('transformer');
+  return {
+    textEncoder,
+    transformerLoad,
+    transformerStep,
+    forwards,
+    vae,
+    total: textEncoder + transformerLoad + forwards * transformerStep + vae,
+  };
+}
