@@ -44,7 +44,11 @@ export const holdRows: Row[] = [
         set: { missing: { gpuUtilization: 'Stale' } },
         want: { actions: [], rules: { 'gpu-saturated': 'Pending' } },
       },
-      { at: 11, set: { missing: {}, gpu: 95 }, want: { actions: ['scale 2 -> 3'] } },
+      {
+        at: 11,
+        set: { missing: {}, gpu: 95 },
+        want: { actions: ['scale 2 -> 3', 'steps 9 -> 8'] },
+      },
     ],
   },
   {
@@ -93,9 +97,13 @@ export const holdRows: Row[] = [
         at: 0,
         to: 5,
         set: { gpu: 95 },
-        want: { actions: [], recorded: ['scale 2 -> 3 (dry run)'] },
+        want: { actions: [], recorded: ['scale 2 -> 3 (dry run)', 'steps 9 -> 8 (dry run)'] },
       },
-      { at: 6, to: 35, want: { actions: [], recorded: ['scale 2 -> 3 (dry run)'] } },
+      {
+        at: 6,
+        to: 35,
+        want: { actions: [], recorded: ['scale 2 -> 3 (dry run)', 'steps 9 -> 8 (dry run)'] },
+      },
     ],
   },
   {
@@ -150,7 +158,14 @@ export const holdRows: Row[] = [
       rule({ name: 'util' }),
       rule({ name: 'queue', signal: 'queueDepth', threshold: 4 }),
     ),
-    script: [{ at: 0, to: 5, set: { gpu: 95, queue: 10 }, want: { actions: ['scale 2 -> 3'] } }],
+    script: [
+      {
+        at: 0,
+        to: 5,
+        set: { gpu: 95, queue: 10 },
+        want: { actions: ['scale 2 -> 3', 'steps 9 -> 8'] },
+      },
+    ],
   },
   {
     name: 'quality comes back only once every pressure rule has cleared (85% holds Firing)',
@@ -161,7 +176,7 @@ export const holdRows: Row[] = [
     ],
   },
   {
-    name: 'quality debt: when giving a notch back would overload the fleet, one pod more first',
+    name: 'quality debt at maxReplicas: the notch stays, no pod past max',
     replicas: 3,
     script: [
       {
@@ -170,12 +185,12 @@ export const holdRows: Row[] = [
         set: { gpu: 95, starting: 1 },
         want: { actions: ['scale 3 -> 4', 'steps 9 -> 8'] },
       },
-      // 75% x 8/7 passes = 86% >= 81: the notch stays; a pod more. Max 4: no further pod.
-      { at: 6, to: 35, set: { gpu: 75, starting: 0 }, want: { actions: [], steps: 8 } },
+      // 75% x 8/7 passes = 86% >= 81: the notch stays; a pod more would make room, but 4 is max.
+      { at: 6, to: 120, set: { gpu: 75, starting: 0 }, want: { actions: [], steps: 8 } },
     ],
   },
   {
-    name: 'quality debt scales out when there is room',
+    name: 'quality debt: when giving a notch back would overload the fleet, one pod more first',
     spec: { autoscaling: { maxReplicas: 6 } },
     replicas: 3,
     script: [
@@ -185,13 +200,15 @@ export const holdRows: Row[] = [
         set: { gpu: 95, starting: 1 },
         want: { actions: ['scale 3 -> 4', 'steps 9 -> 8'] },
       },
+      // Calm from 6 s (gpu-saturated cleared) for its 30 s cooldown: at 36 s the restore is
+      // refused on load and a pod is added instead; with it the load falls and 8 -> 9 goes.
       {
         at: 6,
-        to: 35,
+        to: 36,
         set: { gpu: 75, starting: 0 },
         want: { actions: ['scale 4 -> 5'], steps: 8 },
       },
-      { at: 36, to: 66, set: { gpu: 60 }, want: { actions: ['steps 8 -> 9'], level: 0 } },
+      { at: 37, set: { gpu: 60 }, want: { actions: ['steps 8 -> 9'], level: 0 } },
     ],
   },
   {

@@ -24,15 +24,19 @@ export const scaleRows: Row[] = [
     name: 'a breach as long as the window fires when the window closes',
     script: [
       { at: 0, to: 4, set: { gpu: 95 }, want: { actions: [] } },
-      { at: 5, want: { actions: ['scale 2 -> 3'], rules: { 'gpu-saturated': 'Firing' } } },
+      // The new pod serves in ~105 s: quality bridges the wait from the first decision on.
+      {
+        at: 5,
+        want: { actions: ['scale 2 -> 3', 'steps 9 -> 8'], rules: { 'gpu-saturated': 'Firing' } },
+      },
     ],
   },
   {
     name: 'a sustained breach fires once, then cools down for 30 s',
     script: [
-      { at: 0, to: 5, set: { gpu: 95 }, want: { actions: ['scale 2 -> 3'] } },
+      { at: 0, to: 5, set: { gpu: 95 }, want: { actions: ['scale 2 -> 3', 'steps 9 -> 8'] } },
       { at: 6, to: 34, want: { actions: [], replicas: 3 } },
-      { at: 35, want: { actions: ['scale 3 -> 4'] } },
+      { at: 35, want: { actions: ['scale 3 -> 4', 'steps 8 -> 7'] } },
     ],
   },
   {
@@ -42,26 +46,33 @@ export const scaleRows: Row[] = [
   {
     name: 'once firing, a wobble in the band holds Firing; it acts again on a breach after the cooldown',
     script: [
-      { at: 0, to: 5, set: { gpu: 95 }, want: { actions: ['scale 2 -> 3'] } },
+      { at: 0, to: 5, set: { gpu: 95 }, want: { actions: ['scale 2 -> 3', 'steps 9 -> 8'] } },
       ...wobble(6, 34, 85, 92),
       { at: 35, set: { gpu: 86 }, want: { actions: [], rules: { 'gpu-saturated': 'Firing' } } },
-      { at: 36, set: { gpu: 92 }, want: { actions: ['scale 3 -> 4'] } },
+      { at: 36, set: { gpu: 92 }, want: { actions: ['scale 3 -> 4', 'steps 8 -> 7'] } },
     ],
   },
   {
     name: 'falling past the clear level ends Firing; a new breach needs a whole new window',
     script: [
-      { at: 0, to: 5, set: { gpu: 95 }, want: { actions: ['scale 2 -> 3'] } },
+      { at: 0, to: 5, set: { gpu: 95 }, want: { actions: ['scale 2 -> 3', 'steps 9 -> 8'] } },
       { at: 6, set: { gpu: 80 }, want: { rules: { 'gpu-saturated': 'Inactive' } } },
       { at: 7, to: 11, set: { gpu: 95 }, want: { rules: { 'gpu-saturated': 'Pending' } } },
       { at: 12, to: 34, want: { actions: [], rules: { 'gpu-saturated': 'Firing' } } },
-      { at: 35, want: { actions: ['scale 3 -> 4'] } },
+      { at: 35, want: { actions: ['scale 3 -> 4', 'steps 8 -> 7'] } },
     ],
   },
   {
     name: 'bounds: a rule of +5 stops at maxReplicas',
     spec: withRules(rule({ action: { type: 'Scale', scale: { by: 5 } } })),
-    script: [{ at: 0, to: 5, set: { gpu: 95 }, want: { actions: ['scale 2 -> 4'], replicas: 4 } }],
+    script: [
+      {
+        at: 0,
+        to: 5,
+        set: { gpu: 95 },
+        want: { actions: ['scale 2 -> 4', 'steps 9 -> 8'], replicas: 4 },
+      },
+    ],
   },
   {
     name: 'bounds: replicas above a lowered maxReplicas come inside at once',
@@ -168,13 +179,14 @@ export const scaleRows: Row[] = [
     ],
   },
   {
-    name: 'idle restores quality, newest notch first, before it scales in',
+    name: 'idle restores quality, newest first, after a cooldown of calm, before it scales in',
     replicas: 4,
     script: [
       ...twoNotchesAtMax,
-      { at: 36, to: 64, set: { gpu: 20 }, want: { actions: [], rules: { idle: 'Pending' } } },
-      { at: 65, to: 95, want: { actions: ['steps 7 -> 8', 'steps 8 -> 9'], level: 0 } },
-      { at: 96, to: 335, want: { actions: [] } },
+      // gpu-saturated clears at 36 s: the first notch comes back 30 s (its cooldown) later.
+      { at: 36, to: 65, set: { gpu: 20 }, want: { actions: [], rules: { idle: 'Pending' } } },
+      { at: 66, to: 96, want: { actions: ['steps 7 -> 8', 'steps 8 -> 9'], level: 0 } },
+      { at: 97, to: 335, want: { actions: [] } },
       { at: 336, want: { actions: ['scale 4 -> 3'] } },
     ],
   },
@@ -190,8 +202,8 @@ export const scaleRows: Row[] = [
     spec: { gpu: { memoryGiB: 80 } },
     script: [
       { at: 0, to: 5, set: { vram: 0.9 }, want: { actions: ['offload none -> model'] } },
-      { at: 6, to: 35, set: { vram: 0.3, gpu: 10 }, want: { actions: ['offload model -> none'] } },
-      { at: 36, to: 306, want: { actions: ['scale 2 -> 1'] } },
+      { at: 6, to: 36, set: { vram: 0.3, gpu: 10 }, want: { actions: ['offload model -> none'] } },
+      { at: 37, to: 306, want: { actions: ['scale 2 -> 1'] } },
     ],
   },
   {

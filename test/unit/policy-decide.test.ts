@@ -42,7 +42,7 @@ describe('decide() state in status', () => {
       spec,
       [
         { at: 4, want: { actions: [] } },
-        { at: 5, want: { actions: ['scale 2 -> 3'] } },
+        { at: 5, want: { actions: ['scale 2 -> 3', 'steps 9 -> 8'] } },
       ],
       restarted,
     );

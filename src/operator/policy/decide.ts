@@ -114,10 +114,19 @@ function actOnRules(d: Draft): void {
 /** Pushing for capacity or lower quality: anything but a scale-in rule. */
 const presses = (d: Draft, r: PolicyRule) => !wantsIn(d, r) && underPressure(d, r);
 
+/** Seconds since the last pressure rule went Inactive (Infinity when none ever fired). */
+function calmSeconds(d: Draft): number {
+  const cleared = d.spec.rules
+    .filter((r) => !wantsIn(d, r))
+    .map((r) => parseTime(d.steps.get(r.name)?.next.since))
+    .filter((t): t is number => t !== undefined);
+  return cleared.length === 0 ? Infinity : (d.now - Math.max(...cleared)) / 1000;
+}
+
 function giveBack(d: Draft): void {
   if (d.held || d.spec.rules.some((r) => presses(d, r))) return;
   if (d.ladder.length > 0) {
-    const refused = restoreQuality(d);
+    const refused = restoreQuality(d, calmSeconds(d));
     if (refused && !refused.refused.ok && refused.refused.blockedBy === 'load')
       scaleForQuality(d, refused.notch.cooldownSeconds, refused.refused.message);
     return;

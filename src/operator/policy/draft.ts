@@ -40,9 +40,13 @@ export function startingPods(d: Draft): number {
   return Math.max(0, f.replicas - f.readyReplicas - pendingPods(d));
 }
 
-/** Pods holding a GPU: what N is in the N/(N-1) scale-in guard. */
-export function podsWithGpus(d: Draft): number {
-  return Math.max(0, d.signals.fleet.replicas - pendingPods(d));
+/**
+ * Pods serving: what N is in the N/(N-1) scale-in guard. gpuUtilization is the mean over
+ * these (a pod loading its weights serves nothing: counting its idle GPU would dilute 2 busy
+ * pods' 100% to 67% and clear a saturated rule while the third pod is still 100 s away).
+ */
+export function servingPods(d: Draft): number {
+  return d.signals.fleet.readyReplicas;
 }
 
 export function since(d: Draft, time: number | undefined, seconds: number): boolean {

@@ -102,13 +102,20 @@ export function ruleQualityAction(d: Draft, r: PolicyRule): void {
 }
 
 /**
- * The newest notch back, once its cooldown has passed since the last quality move and the
- * prediction says no pressure rule would trip. Returns the refusal (with the notch) so the
+ * The newest notch back, once its cooldown has passed since the last quality move and since
+ * the last pressure rule cleared, and the prediction says no pressure rule would trip. Returns the refusal (with the notch) so the
  * caller can make room when load is what stands in the way.
  */
-export function restoreQuality(d: Draft): { refused: Prediction; notch: Notch } | undefined {
+export function restoreQuality(
+  d: Draft,
+  calmSeconds: number,
+): { refused: Prediction; notch: Notch } | undefined {
   const top = d.ladder[d.ladder.length - 1];
   if (!top || d.held || !since(d, d.lastQualityChangeTime, top.cooldownSeconds)) return;
+  // Load must have stayed down for the notch's cooldown, not just dipped: without it a fleet
+  // at 75% of its full-quality capacity (noise alone trips a 5 s window over 90%) went 9 -> 7
+  // -> 9 every 3 min in the seed scenario.
+  if (calmSeconds < top.cooldownSeconds) return;
   const prediction = predictRestore(d.effective, top.before, d.signals, d.spec);
   if (!prediction.ok) return { refused: prediction, notch: top };
   d.ladder.pop();

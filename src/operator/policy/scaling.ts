@@ -6,7 +6,7 @@ import {
   evidence,
   markActed,
   pendingPods,
-  podsWithGpus,
+  servingPods,
   setReplicas,
   since,
   startingPods,
@@ -67,13 +67,15 @@ export function scaleOut(d: Draft, r: PolicyRule): void {
   const target = Math.min(d.spec.maxReplicas, wanted(d, r));
   if (room && target > d.replicas)
     markActed(d, r, setReplicas(d, r.name, target, policyReasons.ScaledOut, evidence(d, r)));
-  const blocked = !room || startingPods(d) > 0;
+  // The pod this decision starts is one of the new pods still starting: ~105 s from now.
+  const blocked = !room || startingPods(d) > 0 || d.replicas > d.startReplicas;
   if (blocked && !d.held) lowerQuality(d, r);
 }
 
 /**
  * In, one pod at a time, only at full quality (the ladder gives quality back first), with an
- * empty queue, and only while the survivors would stay under every load rule's clear level:
+ * empty queue and no pod coming up, and only while the survivors would stay under every load
+ * rule's clear level:
  * N pods at u% leave N-1 pods at u x N/(N-1) (4 pods at 28% -> 3 at 37%, under 81). Without it
  * a scale-in lifts the load over the scale-out threshold and the fleet oscillates 2 <-> 1
  * (dynamo PR #9294).
@@ -81,8 +83,8 @@ export function scaleOut(d: Draft, r: PolicyRule): void {
 export function scaleIn(d: Draft, r: PolicyRule): void {
   if (d.held || d.ladder.length > 0 || d.replicas <= d.spec.minReplicas) return;
   if (d.replicas !== d.startReplicas) return;
-  if (valueOf(d.signals.queueDepth) !== 0) return;
-  const n = podsWithGpus(d);
+  if (valueOf(d.signals.queueDepth) !== 0 || startingPods(d) > 0) return;
+  const n = servingPods(d);
   if (survivorsOver(d, n)) return;
   const target = Math.max(d.spec.minReplicas, d.replicas - 1);
   markActed(d, r, setReplicas(d, r.name, target, policyReasons.ScaledIn, evidence(d, r)));

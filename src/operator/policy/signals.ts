@@ -8,7 +8,13 @@
  * KEDA (keda#3065) and Knative (serving#8610) scaled fleets down during outages.
  */
 
-/** Signals decide() reads. The first four are the ones a rule can name (autoscaling.ts). */
+/**
+ * Signals decide() reads. The first four are the ones a rule can name (autoscaling.ts).
+ * gpuUtilization is the mean over the Ready pods (percent), vramUsedRatio the fullest card's
+ * used/total, latencyP95Seconds the engine time per image (no queueing), queueDepth and
+ * inflight the sums over the pods, pendingPods those unschedulable for lack of GPUs (not
+ * those waiting for a terminating pod's GPU in a roll).
+ */
 export const signalNames = [
   'gpuUtilization',
   'vramUsedRatio',
