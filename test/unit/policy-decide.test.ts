@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/operator/policy/decide.ts';
+import { lastActionText } from '../../src/operator/policy/outcome.ts';
 import { holdRows } from '../support/policy-rows-hold.ts';
 import { scaleRows } from '../support/policy-rows-scale.ts';
 import { twoNotchesAtMax } from '../support/policy-rows.ts';
@@ -70,5 +71,6 @@ describe('decide() state in status', () => {
       dryRun: false,
     });
     expect(entry?.reason).toMatch(/^ManualScaleOverruled: spec.replicas was changed to 4/);
+    expect(lastActionText(run.state!.history)).toBe('scale 4 -> 2 by policy:manual-scale');
   });
 });

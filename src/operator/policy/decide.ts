@@ -10,10 +10,11 @@
  *  2. Every rule steps its state machine on its reading (rules.ts).
  *  3. Replicas start from what the autoscaler set (a manual change is set back) within bounds.
  *  4. Due rules act: offload/attention/steps rules apply their action, then scale-out rules
- *     scale out, and walk the quality ladder down when scaling out cannot help now.
- *  5. With no pressure rule Pending or Firing and every signal in: quality comes back one
- *     notch (or a pod is added so it can); only at full quality may a due scale-in rule remove
- *     one pod, and only while the survivors stay under the thresholds.
+ *     scale out, and walk the quality ladder down when scaling out cannot help now (at max,
+ *     pods Pending, pods starting: the pod this very decision starts serves in ~105 s).
+ *  5. With no pressure rule Pending or Firing for a cooldown and every signal in: quality
+ *     comes back one notch (or a pod is added so it can); only at full quality may a due
+ *     scale-in rule remove one pod, and only while the survivors stay under the thresholds.
  *  6. Missing data holds 4 and 5 (scale-out may still happen): no scale-in, no quality change.
  * DryRun runs all of it against what runs (the spec) and records; nothing is applied.
  */

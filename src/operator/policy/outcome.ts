@@ -63,3 +63,13 @@ export function appendHistory(
 export function shortForm(a: Pick<Action, 'knob' | 'from' | 'to'>): string {
   return `${a.knob === 'replicas' ? 'scale' : a.knob} ${a.from} -> ${a.to}`;
 }
+
+/**
+ * status.lastAction (the printer column) from the newest history entry:
+ * "scale 2 -> 3 by gpu-saturated" or, in DryRun, "would scale 2 -> 3 by gpu-saturated".
+ */
+export function lastActionText(history: readonly HistoryEntry[]): string | undefined {
+  const h = history.at(-1);
+  if (!h) return undefined;
+  return `${h.dryRun ? 'would ' : ''}${h.action} ${h.from} -> ${h.to} by ${h.rule}`.slice(0, 256);
+}
