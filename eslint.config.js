@@ -142,6 +142,31 @@ export default tseslint.config(
       },
     };
   }),
+  {
+    // Decisions take `now` as a parameter (STYLE.md): the policy reads no clock and sets no
+    // timer, so a test passes time in as a value and the simulator replays hours in seconds.
+    files: ['src/operator/policy/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'decide() takes now as a parameter' },
+        { object: 'performance', property: 'now', message: 'decide() takes now as a parameter' },
+        { object: 'process', property: 'hrtime', message: 'decide() takes now as a parameter' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'new Date() reads the clock: decide() takes now as a parameter',
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'the policy is pure: no timers' },
+        { name: 'setInterval', message: 'the policy is pure: no timers' },
+      ],
+    },
+  },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   prettier,
 );

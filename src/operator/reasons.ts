@@ -1,3 +1,5 @@
+import { policyReasons } from './policy/reasons.ts';
+
 /**
  * Every reason the operator writes, in one list: status conditions, Events and metric labels
  * say the same thing, and a dashboard can group by reason.
@@ -28,6 +30,8 @@ export const reasons = {
   // Events
   Created: 'Created',
   Updated: 'Updated',
+  // The autoscaler policy's (policy/reasons.ts)
+  ...policyReasons,
 } as const;
 
 export type Reason = (typeof reasons)[keyof typeof reasons];

@@ -130,16 +130,21 @@ ${table(schema.spec, 'spec')}
 ## status
 
 Written only by the operator. Conditions follow \`metav1.Condition\`; \`lastTransitionTime\` moves
-only when a condition's status flips. \`MetricsAvailable\` and \`ScalingLimited\` belong to the
-autoscaler and start as \`Unknown\` (reason \`AutoscalerNotEvaluated\`).
+only when a condition's status flips. \`MetricsAvailable\`, \`ScalingLimited\` and
+\`SamplingSufficient\` belong to the autoscaler: the first two start as \`Unknown\` (reason
+\`AutoscalerNotEvaluated\`), the third comes with the first decision; all three are \`Unknown\`
+with reason \`AutoscalingOff\` while \`spec.autoscaling.mode\` is Off.
+\`status.autoscaler\` holds the policy's state (rule windows, overrides, the quality ladder and the
+last 20 decisions), so an operator restart or failover continues where it left off.
 
 | condition | True means | reasons |
 |---|---|---|
 | Ready | every desired replica is ready | Available; False: PodsNotReady, InvalidSpec, GpuResourceUnknown, ModelClaimMissing, ChildRejected, ReplicaFailure, PodsUnschedulable, ProgressDeadlineExceeded |
 | Progressing | a rollout is under way | RollingOut; False: RolloutComplete, or the reason Ready is False for |
 | Degraded | it runs, but not as it should | ModelClaimReadWriteOnce; False: AsExpected |
-| MetricsAvailable | the autoscaler has fresh signals | (autoscaler) |
-| ScalingLimited | a rule wanted to go past min/max | (autoscaler) |
+| MetricsAvailable | every signal the rules read has a value | SignalsAvailable; False: SourceDown, NoSeries, NotANumber, Stale, MissingLabels, SeveralSeries (the autoscaler holds: no scale-in, no quality change) |
+| ScalingLimited | more replicas cannot help now | AtMaxReplicas, PodsPending; False: WithinBounds |
+| SamplingSufficient | every rule's window is at least its signal's sampling interval | WindowsCovered; False: WindowShorterThanSampling (the message names the rule and what to change) |
 
 ${table(schema.status, 'status')}
 

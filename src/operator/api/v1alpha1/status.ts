@@ -4,7 +4,12 @@
  * start as Unknown so clients can tell "not evaluated yet" from "missing".
  */
 import { z } from 'zod';
-import { attentionBackends, executionProviders, offloadModes } from '../../../contract/runtime.ts';
+import {
+  attentionBackends,
+  executionProviders,
+  offloadModes,
+  stepsRange,
+} from '../../../contract/runtime.ts';
 
 const time = z.string().max(64).meta({ format: 'date-time' });
 
@@ -14,6 +19,7 @@ export const conditionTypes = [
   'Degraded',
   'MetricsAvailable',
   'ScalingLimited',
+  'SamplingSufficient',
 ] as const;
 export type ConditionType = (typeof conditionTypes)[number];
 
@@ -23,7 +29,9 @@ export const condition = z
       .string()
       .min(1)
       .max(316)
-      .describe('Condition type (Ready, Progressing, Degraded, MetricsAvailable, ScalingLimited).'),
+      .describe(
+        'Condition type (Ready, Progressing, Degraded, MetricsAvailable, ScalingLimited, SamplingSufficient).',
+      ),
     status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
     observedGeneration: z
       .number()
@@ -53,6 +61,88 @@ export const historyEntry = z
     dryRun: z.boolean().describe('True when recorded in DryRun mode and not applied.'),
   })
   .strict();
+
+/** The quality knobs the autoscaler may override, as they run. */
+export const qualitySettings = z
+  .object({
+    steps: z.number().int().min(stepsRange.min).max(stepsRange.max).describe('Diffusion steps.'),
+    offload: z.enum(offloadModes).describe('Offload mode.'),
+    attention: z.enum(attentionBackends).describe('Attention kernel.'),
+  })
+  .strict();
+
+/**
+ * The autoscaler's memory, kept in status so that an operator restart or a failover neither
+ * resets a window nor reverts an action: decide() reads it back from here (policy/decide.ts).
+ */
+export const autoscalerState = z
+  .object({
+    mode: z.enum(['Off', 'DryRun', 'Enforce']).describe('Mode of the last decision.'),
+    replicas: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'Replicas the autoscaler last set (Enforce); a different spec.replicas is a manual change.',
+      ),
+    lastScaleTime: time.optional().describe('When replicas last changed by the autoscaler.'),
+    rules: z
+      .array(
+        z
+          .object({
+            name: z.string().max(63).describe('Rule name.'),
+            state: z
+              .enum(['Inactive', 'Pending', 'Firing'])
+              .describe('Inactive, Pending or Firing.'),
+            since: time
+              .optional()
+              .describe('When the rule entered this state (Pending: breach onset).'),
+            lastActionTime: time
+              .optional()
+              .describe('When the rule last acted (its cooldown counts from here).'),
+            lastAction: z
+              .string()
+              .max(128)
+              .optional()
+              .describe('What it did then, e.g. scale 2 -> 3.'),
+          })
+          .strict(),
+      )
+      .max(16)
+      .describe('Each rule of the spec, in spec order.'),
+    base: qualitySettings.describe('The spec values the overrides depart from.'),
+    effective: qualitySettings.describe('What the autoscaler makes run now (spec + overrides).'),
+    ladder: z
+      .array(
+        z
+          .object({
+            rule: z.string().max(63).describe('Rule that took the notch.'),
+            time: time.describe('When.'),
+            cooldownSeconds: z
+              .number()
+              .min(0)
+              .max(86400)
+              .describe('The earliest restore comes this long after the last quality change.'),
+            before: qualitySettings.describe(
+              'Settings before the notch: what a restore returns to.',
+            ),
+          })
+          .strict(),
+      )
+      .max(64)
+      .describe('Quality notches taken, oldest first; restored newest first.'),
+    qualityLevel: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Notches below the spec (the ladder length): 0 is full quality.'),
+    lastQualityChangeTime: time.optional().describe('When quality last moved, down or up.'),
+    history: z.array(historyEntry).max(20).describe('Last 20 decisions, newest last.'),
+  })
+  .strict();
+export type AutoscalerState = z.infer<typeof autoscalerState>;
+export type QualitySettings = z.infer<typeof qualitySettings>;
 
 export const zimageDeploymentStatus = z
   .object({
@@ -122,6 +212,9 @@ export const zimageDeploymentStatus = z
       .max(256)
       .optional()
       .describe('Short form of the newest history entry (printer column).'),
+    autoscaler: autoscalerState
+      .optional()
+      .describe('The autoscaler policy state (rules, overrides, quality ladder, history).'),
   })
   .strict();
 

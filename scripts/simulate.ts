@@ -1,0 +1,126 @@
+/**
+ * `npm run simulate -- --zid deploy/examples/x.yaml --trace file.csv`: try a ZImageDeployment's
+ * autoscaling offline. Replays the trace through a simulated GPU fleet (src/sim) under the
+ * policy the operator would run and under replica-only baselines with their default
+ * settings, prints the table, then every decision the policy took, with its reason.
+ *
+ * --trace takes a CSV in the load generator's format (offset,size,steps,n) or builtin:NAME
+ * (bursty, daily-ramp, constant, seed), generated for the spec's card with --seed.
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
+import { zimageDeploymentSpec } from '../src/operator/api/v1alpha1/spec.ts';
+import { formatTrace, parseTrace, type TraceRow } from '../src/contract/trace.ts';
+import { stageSeconds } from '../src/contract/card.ts';
+import { compare } from '../src/sim/compare.ts';
+import { modelOf } from '../src/sim/model.ts';
+import { table } from '../src/sim/report.ts';
+import { builtinTrace, shapes, type ShapeName } from '../src/sim/traces.ts';
+
+const usage = `usage: npm run simulate -- --zid FILE.yaml --trace FILE.csv|builtin:NAME
+  [--seed N] [--gpus N] [--startup SECONDS] [--hpa-target PCT[,PCT]] [--write-trace FILE.csv]
+  [--decisions N (default 200; 0: none)]
+builtin traces: ${Object.keys(shapes).join(', ')}`;
+
+function fail(message: string): never {
+  console.error(`simulate: ${message}\n${usage}`);
+  process.exit(2);
+}
+
+function positive(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number, got "${text}"`);
+  return n;
+}
+
+function readSpec(file: string) {
+  let doc: unknown;
+  try {
+    doc = parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    fail(`cannot read --zid ${file}: ${(err as Error).message}`);
+  }
+  const spec = (doc as { spec?: unknown } | null)?.spec;
+  const parsed = zimageDeploymentSpec.safeParse(spec);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`);
+    fail(`${file} is not a valid ZImageDeployment:\n  ${issues.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+function readTrace(arg: string, spec: ReturnType<typeof readSpec>, seed: number): TraceRow[] {
+  if (arg.startsWith('builtin:')) {
+    const name = arg.slice('builtin:'.length);
+    if (!(name in shapes)) fail(`no builtin trace "${name}"`);
+    const q = {
+      steps: spec.runtime.steps,
+      offload: spec.runtime.offload,
+      attention: spec.runtime.attention,
+    };
+    return builtinTrace(name as ShapeName, modelOf(spec).card, q, spec.model.precision, seed);
+  }
+  try {
+    return parseTrace(fs.readFileSync(arg, 'utf8'));
+  } catch (err) {
+    fail(`--trace ${arg}: ${(err as Error).message}`);
+  }
+}
+
+const { values } = parseArgs({
+  options: {
+    zid: { type: 'string' },
+    trace: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    gpus: { type: 'string' },
+    startup: { type: 'string' },
+    'hpa-target': { type: 'string', default: '80' },
+    'write-trace': { type: 'string' },
+    decisions: { type: 'string', default: '200' },
+  },
+});
+if (!values.zid || !values.trace) fail('--zid and --trace are required');
+const seed = Number(values.seed);
+if (!Number.isInteger(seed)) fail(`--seed must be a whole number, got "${values.seed}"`);
+const spec = readSpec(values.zid);
+const trace = readTrace(values.trace, spec, seed);
+if (values['write-trace']) fs.writeFileSync(values['write-trace'], formatTrace(trace));
+const hpaTargets = values['hpa-target'].split(',').map((t) => positive('hpa-target', t)!);
+const over: { gpus?: number; startupSeconds?: number } = {};
+const gpus = positive('gpus', values.gpus);
+if (gpus !== undefined) over.gpus = gpus;
+const startup = positive('startup', values.startup);
+if (startup !== undefined) over.startupSeconds = startup;
+const model = modelOf(spec, over);
+
+const q = spec.runtime;
+const perImage = stageSeconds(model.card, {
+  width: 1024,
+  height: 1024,
+  steps: q.steps,
+  precision: spec.model.precision,
+  offload: q.offload,
+  attention: q.attention,
+}).total;
+const images = trace.reduce((s, r) => s + r.n, 0);
+console.log(
+  `${values.zid}: ${model.card.id}, steps ${q.steps}, offload ${q.offload}, attention ${q.attention}: ` +
+    `${perImage.toFixed(2)} s per 1024x1024 image; pods ready ${model.startupSeconds.toFixed(0)} s after scheduling; ` +
+    `${model.gpus} GPUs; replicas ${spec.autoscaling.minReplicas}..${spec.autoscaling.maxReplicas}`,
+);
+console.log(
+  `trace ${values.trace}: ${trace.length} requests, ${images} images over ${((trace.at(-1)?.offset ?? 0) / 60).toFixed(1)} min, seed ${seed}; ` +
+    `random Service load balancing, maxQueue ${model.maxQueue} per pod, 429 retried ${model.retries}x\n`,
+);
+const runs = compare(spec, trace, { seed, model: over, hpaTargets });
+console.log(table(runs, model.sloSeconds));
+const limit = Number(values.decisions);
+const log = runs[0]!.log;
+if (limit > 0) {
+  console.log(
+    `\nDecisions the policy would take (${log.length}${log.length > limit ? `, first ${limit}` : ''}):`,
+  );
+  for (const line of log.slice(0, limit)) console.log(`  ${line}`);
+}

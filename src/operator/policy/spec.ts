@@ -1,0 +1,63 @@
+/**
+ * The policy's view of a ZImageDeployment spec: durations as seconds, clear levels filled in,
+ * the rules in force (the spec's or the defaults), and what full quality is.
+ */
+import type { Rule } from '../api/v1alpha1/autoscaling.ts';
+import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
+import type { ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
+import type { QualitySettings } from '../api/v1alpha1/status.ts';
+import { rulesOf } from './default-rules.ts';
+
+export type Mode = ZImageDeploymentSpec['autoscaling']['mode'];
+
+export interface PolicyRule {
+  rule: Rule;
+  name: string;
+  forSeconds: number;
+  cooldownSeconds: number;
+  /** Where the rule clears once firing: clearThreshold, or threshold without hysteresis. */
+  clear: number;
+}
+
+export interface PolicySpec {
+  mode: Mode;
+  minReplicas: number;
+  maxReplicas: number;
+  rules: PolicyRule[];
+  /** The quality the spec asks for: what every override departs from and returns to. */
+  base: QualitySettings;
+  precision: ZImageDeploymentSpec['model']['precision'];
+  /** One GPU's memory, from spec.gpu.memoryGiB (the VRAM ratio's denominator). */
+  memoryBytes: number;
+  /** The largest image a request may ask for: what a VRAM prediction must assume. */
+  maxImage: { width: number; height: number };
+}
+
+export function policyRuleOf(rule: Rule): PolicyRule {
+  return {
+    rule,
+    name: rule.name,
+    forSeconds: durationSeconds(rule.for),
+    cooldownSeconds: durationSeconds(rule.cooldown),
+    clear: rule.clearThreshold ?? rule.threshold,
+  };
+}
+
+export function policySpecOf(spec: ZImageDeploymentSpec): PolicySpec {
+  const a = spec.autoscaling;
+  const [width = 1024, height = 1024] = spec.runtime.maxResolution.split('x').map(Number);
+  return {
+    mode: a.mode,
+    minReplicas: a.minReplicas,
+    maxReplicas: a.maxReplicas,
+    rules: rulesOf(a).map(policyRuleOf),
+    base: {
+      steps: spec.runtime.steps,
+      offload: spec.runtime.offload,
+      attention: spec.runtime.attention,
+    },
+    precision: spec.model.precision,
+    memoryBytes: spec.gpu.memoryGiB * 2 ** 30,
+    maxImage: { width, height },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The comparison the simulator prints: the policy of a ZImageDeployment against replica-only
+ * baselines with the anchors' defaults, on one trace, one seed.
+ */
+import type { TraceRow } from '../contract/trace.ts';
+import type { ZImageDeploymentSpec } from '../operator/api/v1alpha1/spec.ts';
+import type { Controller } from './controllers/controller.ts';
+import { gpuUtilization, hpa } from './controllers/hpa.ts';
+import { keda } from './controllers/keda.ts';
+import { kpa } from './controllers/kpa.ts';
+import { policyController } from './controllers/policy.ts';
+import { modelOf, type SimModel } from './model.ts';
+import { simulate, type Run } from './run.ts';
+
+export interface CompareOptions {
+  seed: number;
+  /** GPUs the cluster has (default maxReplicas); pod start-up (default from the card). */
+  model?: Partial<Pick<SimModel, 'gpus' | 'startupSeconds'>>;
+  /** HPA utilization targets to run (default 80%: one baseline per target). */
+  hpaTargets?: number[];
+}
+
+export function baselines(spec: ZImageDeploymentSpec, hpaTargets: number[]): Controller[] {
+  const b = spec.autoscaling;
+  return [
+    ...hpaTargets.map((target) =>
+      hpa({ ...b, name: `HPA gpu ${target}%`, target, metric: (r) => gpuUtilization(r) }),
+    ),
+    keda(b),
+    kpa(b),
+  ];
+}
+
+export function compare(
+  spec: ZImageDeploymentSpec,
+  trace: readonly TraceRow[],
+  o: CompareOptions,
+): Run[] {
+  const model = modelOf(spec, o.model);
+  const quality = {
+    steps: spec.runtime.steps,
+    offload: spec.runtime.offload,
+    attention: spec.runtime.attention,
+  };
+  const a = spec.autoscaling;
+  const replicas = Math.min(a.maxReplicas, Math.max(a.minReplicas, spec.replicas));
+  const controllers = [policyController(spec), ...baselines(spec, o.hpaTargets ?? [80])];
+  return controllers.map((c) => simulate(trace, c, { model, quality, replicas, seed: o.seed }));
+}

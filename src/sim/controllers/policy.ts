@@ -1,0 +1,102 @@
+/**
+ * The operator's own policy in the simulator: the very decide() the operator runs, at the
+ * spec's interval, on signals shaped as the signal sources give them, with its state stored
+ * and read back through JSON and the status schema every tick, as the CR's status would.
+ *
+ * Sampling follows spec.autoscaling.metrics.direct: direct scrapes give every signal each
+ * second; without them dcgm-exporter's default 30 s collection and a 15 s ServiceMonitor
+ * scrape hold a value that long (ANCHORS.md).
+ */
+import { durationSeconds } from '../../operator/api/v1alpha1/schema-kit.ts';
+import type { ZImageDeploymentSpec } from '../../operator/api/v1alpha1/spec.ts';
+import { autoscalerState, type AutoscalerState } from '../../operator/api/v1alpha1/status.ts';
+import { decide } from '../../operator/policy/decide.ts';
+import type { Reading, Signals } from '../../operator/policy/signals.ts';
+import type { Sample, SampleSource } from '../recorder.ts';
+import type { Controller } from './controller.ts';
+
+/** decide() works in epoch ms; the simulation starts at this instant. */
+export const simEpoch = Date.parse('2026-12-01T00:00:00.000Z');
+
+const sampling = {
+  direct: { gpu: 1, runtime: 1 },
+  // dcgm-exporter -c 30000 (pkg/cmd/app.go); a 15 s ServiceMonitor interval.
+  prometheus: { gpu: 30, runtime: 15 },
+} as const;
+
+/** The sample the source would hold at `now`: the last one on its sampling grid. */
+function held(recorder: SampleSource, now: number, every: number): Sample | undefined {
+  const at = Math.floor(now / every) * every;
+  return recorder.samples.findLast((s) => s.t <= at + 1e-9);
+}
+
+const reading = (value: number, every: number): Reading => ({ value, everySeconds: every });
+
+export function signalsAt(
+  recorder: SampleSource,
+  now: number,
+  direct: boolean,
+): Signals | undefined {
+  const every = direct ? sampling.direct : sampling.prometheus;
+  const gpu = held(recorder, now, every.gpu);
+  const rt = held(recorder, now, every.runtime);
+  const k8s = recorder.samples.at(-1);
+  if (!gpu || !rt || !k8s) return undefined;
+  return {
+    gpuUtilization: reading(gpu.util, every.gpu),
+    vramUsedRatio: reading(gpu.vramRatio, every.gpu),
+    vramUsedBytes: reading(gpu.vramBytes, every.gpu),
+    latencyP95Seconds:
+      rt.latencyP95 === undefined
+        ? { missing: 'NoImages', everySeconds: every.runtime }
+        : reading(rt.latencyP95, every.runtime),
+    queueDepth: reading(rt.queue, every.runtime),
+    inflight: reading(rt.inflight, every.runtime),
+    pendingPods: reading(k8s.pending, 1),
+    fleet: { replicas: k8s.replicas, readyReplicas: k8s.ready },
+  };
+}
+
+const clock = (seconds: number) => {
+  const s = Math.round(seconds);
+  const hms = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
+  return hms.map((n) => String(n).padStart(2, '0')).join(':');
+};
+
+/** The policy in Enforce mode, whatever the file says: the simulator shows what it would do. */
+export function policyController(spec: ZImageDeploymentSpec, name = 'zimage policy'): Controller {
+  const enforced: ZImageDeploymentSpec = {
+    ...spec,
+    autoscaling: { ...spec.autoscaling, mode: 'Enforce' },
+  };
+  let state: AutoscalerState | undefined;
+  const log: string[] = [];
+  const shown = new Map<string, string>();
+  return {
+    name,
+    periodSeconds: durationSeconds(spec.autoscaling.interval),
+    log,
+    tick(now, recorder) {
+      const signals = signalsAt(recorder, now, spec.autoscaling.metrics.direct);
+      if (!signals) return {};
+      const decision = decide(signals, state, enforced, simEpoch + Math.round(now * 1000));
+      state = autoscalerState.parse(JSON.parse(JSON.stringify(decision.state)));
+      for (const a of decision.actions)
+        log.push(
+          `${clock(now)}  ${a.rule}: ${a.knob} ${a.from} -> ${a.to}  ${a.reason}: ${a.message}`,
+        );
+      // Conditions when their status or reason changes, as `kubectl describe` would show them.
+      for (const c of decision.conditions) {
+        const key = `${c.status}/${c.reason}`;
+        if (shown.get(c.type) === key) continue;
+        shown.set(c.type, key);
+        log.push(`${clock(now)}  condition ${c.type}=${c.status} ${c.reason}: ${c.message}`);
+      }
+      const command: { replicas?: number; quality: AutoscalerState['effective'] } = {
+        quality: state.effective,
+      };
+      if (state.replicas !== undefined) command.replicas = state.replicas;
+      return command;
+    },
+  };
+}

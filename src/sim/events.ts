@@ -1,0 +1,67 @@
+/**
+ * The simulator's event queue: a binary heap ordered by time, then priority (at one instant
+ * requests finish and arrive before the metrics sample, and the sample before a controller
+ * reads it), then insertion order, so a run is the same on every machine.
+ */
+export interface SimEvent {
+  at: number;
+  priority: number;
+  run: () => void;
+}
+
+interface Entry extends SimEvent {
+  seq: number;
+}
+
+const before = (a: Entry, b: Entry) =>
+  a.at !== b.at ? a.at < b.at : a.priority !== b.priority ? a.priority < b.priority : a.seq < b.seq;
+
+export class EventQueue {
+  private heap: Entry[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(event: SimEvent): void {
+    const heap = this.heap;
+    heap.push({ ...event, seq: this.seq++ });
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): SimEvent | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length > 0 && last) {
+      heap[0] = last;
+      this.sink(0);
+    }
+    return top;
+  }
+
+  private sink(start: number): void {
+    const heap = this.heap;
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let best = i;
+      if (l < heap.length && before(heap[l]!, heap[best]!)) best = l;
+      if (r < heap.length && before(heap[r]!, heap[best]!)) best = r;
+      if (best === i) return;
+      [heap[i], heap[best]] = [heap[best]!, heap[i]!];
+      i = best;
+    }
+  }
+}
+
+/** Same-instant order: work first, then the metrics sample, then controllers. */
+export const priorities = { work: 0, sample: 1, control: 2 } as const;

@@ -1,0 +1,76 @@
+/**
+ * The simulated fleet's fixed facts: the card, what a pod costs to start, how the runtime
+ * admits requests, how clients retry. Every number says where it comes from.
+ */
+import { cardForProduct, cards, stageSeconds, weightBytes, components } from '../contract/card.ts';
+import type { Card, Workload } from '../contract/card.ts';
+import type { ZImageDeploymentSpec } from '../operator/api/v1alpha1/spec.ts';
+
+export interface SimModel {
+  card: Card;
+  precision: ZImageDeploymentSpec['model']['precision'];
+  /** Requests waiting behind the running one before a 429 (spec.runtime.maxQueue). */
+  maxQueue: number;
+  /** Per-request deadline from arrival at the pod (spec.runtime.requestTimeoutSeconds). */
+  deadlineSeconds: number;
+  /** GPU held to pod Ready: the weight load plus one warm-up image. */
+  startupSeconds: number;
+  /** GPUs the cluster has for this deployment; pods past them stay Pending. */
+  gpus: number;
+  /** ConfigMap change to the runtime applying it (a watch event, ~1 s). */
+  liveConfigDelaySeconds: number;
+  /** Client retries of a 429 or 503, after Retry-After: the OpenAI SDK's max_retries 2. */
+  retries: number;
+  /** The SLO the table counts against (the seed's "> 15 s per image"). */
+  sloSeconds: number;
+}
+
+/**
+ * Weights from a network volume at ~200 MB/s (docs/operator.md, the startup probe's budget):
+ * 20.4 GB of bf16 weights take 102 s, inside the 60-120 s GPU cold starts that kserve#1247 and
+ * knative/serving#15316 report; then the runtime's warm-up image before /readyz.
+ */
+export const volumeBytesPerSecond = 200e6;
+
+export function startupSeconds(card: Card, w: Workload): number {
+  const weights = components.reduce((sum, c) => sum + weightBytes(c, w.precision), 0);
+  return weights / volumeBytesPerSecond + stageSeconds(card, w).total;
+}
+
+/** The card a spec runs on: its GFD product label, else the modelled card of its memory. */
+export function cardOf(spec: ZImageDeploymentSpec): Card {
+  const product = spec.gpu.nodeSelector?.['nvidia.com/gpu.product'];
+  const named = cardForProduct(product);
+  if (named) return named;
+  const byMemory = Object.values(cards).find(
+    (c) => Math.abs(c.memoryBytes / 2 ** 30 - spec.gpu.memoryGiB) < 2,
+  );
+  return byMemory ?? cards['h100-80gb'];
+}
+
+export function modelOf(
+  spec: ZImageDeploymentSpec,
+  over: Partial<Pick<SimModel, 'gpus' | 'startupSeconds' | 'card'>> = {},
+): SimModel {
+  const card = over.card ?? cardOf(spec);
+  const [width = 1024, height = 1024] = spec.runtime.maxResolution.split('x').map(Number);
+  const warm: Workload = {
+    width,
+    height,
+    steps: spec.runtime.steps,
+    precision: spec.model.precision,
+    offload: spec.runtime.offload,
+    attention: spec.runtime.attention,
+  };
+  return {
+    card,
+    precision: spec.model.precision,
+    maxQueue: spec.runtime.maxQueue,
+    deadlineSeconds: spec.runtime.requestTimeoutSeconds,
+    startupSeconds: over.startupSeconds ?? startupSeconds(card, warm),
+    gpus: over.gpus ?? spec.autoscaling.maxReplicas,
+    liveConfigDelaySeconds: 1,
+    retries: 2,
+    sloSeconds: 15,
+  };
+}

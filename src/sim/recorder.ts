@@ -1,0 +1,135 @@
+/**
+ * The fleet as its exporters see it, once a second: what dcgm-exporter reports (utilization as
+ * the share of the second a kernel ran, memory used), what the runtime's /metrics reports
+ * (queue, in flight, the generation-duration histogram) and what Kubernetes reports (replicas,
+ * Ready, Pending). Controllers read these samples, never the fleet itself.
+ */
+import type { Fleet, Pod } from './fleet.ts';
+import { quantile } from './results.ts';
+
+export interface Sample {
+  t: number;
+  /**
+   * The policy's gpuUtilization: busy share of the Ready pods over the last 10 s, percent, as
+   * rate(zimage_generation_busy_seconds_total[10s]) from 1 s direct scrapes gives it. One
+   * second of one pod is 0 or 100% for 1-10 s images: too coarse for a 5 min idle window.
+   */
+  util: number;
+  /** dcgm-exporter's view: the last second's mean over every pod holding a GPU, percent. */
+  utilGpus: number;
+  gpuPods: number;
+  /** The fullest card, 0..1 of its memory. */
+  vramRatio: number;
+  vramBytes: number;
+  queue: number;
+  inflight: number;
+  pending: number;
+  replicas: number;
+  ready: number;
+  /** p95 of engine seconds per image over the last 60 s (the PromQL rate window, 1m). */
+  latencyP95: number | undefined;
+}
+
+/** The latency signal's window: signals/promql.ts latencyRateWindow. */
+const latencyWindowSeconds = 60;
+const smoothSeconds = 10;
+
+/** What controllers read: the samples so far. */
+export interface SampleSource {
+  readonly samples: readonly Sample[];
+  /** Samples in (newest - seconds, newest]. */
+  window(seconds: number): Sample[];
+}
+
+export class Recorder implements SampleSource {
+  readonly samples: Sample[] = [];
+  private readonly lastBusy = new Map<number, number>();
+  /** Each pod's busy seconds at the last samples, oldest first. */
+  private readonly history = new Map<number, number[]>();
+  private readonly fleet: Fleet;
+  private readonly memoryBytes: number;
+  private latencyFrom = 0;
+
+  constructor(fleet: Fleet, memoryBytes: number) {
+    this.fleet = fleet;
+    this.memoryBytes = memoryBytes;
+  }
+
+  sample(): Sample {
+    const f = this.fleet;
+    const holding = f.pods.filter((p) => p.gpuAt !== undefined && p.phase !== 'Draining');
+    const ready = holding.filter((p) => p.phase === 'Ready');
+    const vramBytes = Math.max(0, ...holding.map((p) => p.vramBytes));
+    const s: Sample = {
+      t: f.now,
+      util: mean(ready.map((p) => this.smoothed(p))),
+      utilGpus: mean(holding.map((p) => this.utilOf(p))),
+      gpuPods: holding.length,
+      vramRatio: vramBytes / this.memoryBytes,
+      vramBytes,
+      queue: sum(f.pods.map((p) => p.queue.length)),
+      inflight: f.pods.filter((p) => p.running).length,
+      pending: f.pendingForGpus(),
+      replicas: f.replicas,
+      ready: f.pods.filter((p) => p.phase === 'Ready').length,
+      latencyP95: this.latency(),
+    };
+    for (const p of f.pods) {
+      this.lastBusy.set(p.id, f.busyAt(p));
+      const h = this.history.get(p.id) ?? [];
+      h.push(f.busyAt(p));
+      if (h.length > smoothSeconds + 1) h.shift();
+      this.history.set(p.id, h);
+    }
+    this.samples.push(s);
+    return s;
+  }
+
+  /** Busy share since min(10 s ago, Ready). */
+  private smoothed(pod: Pod): number {
+    const f = this.fleet;
+    const h = this.history.get(pod.id) ?? [];
+    const span = Math.min(smoothSeconds, h.length, f.now - (pod.readyAt ?? f.now));
+    if (span <= 0) return 0;
+    const then = h[h.length - Math.floor(span)] ?? f.busyAt(pod);
+    return Math.min(100, (100 * (f.busyAt(pod) - then)) / Math.floor(span));
+  }
+
+  private utilOf(pod: Pod): number {
+    const f = this.fleet;
+    const since = Math.max(f.now - 1, pod.gpuAt ?? f.now);
+    const span = f.now - since;
+    if (span <= 0) return 0;
+    const busy = f.busyAt(pod) - (this.lastBusy.get(pod.id) ?? f.busyAt(pod));
+    return Math.min(100, (100 * busy) / Math.max(1, span));
+  }
+
+  private latency(): number | undefined {
+    const f = this.fleet;
+    const done = f.finished;
+    while (
+      this.latencyFrom < done.length &&
+      done[this.latencyFrom]!.at < f.now - latencyWindowSeconds
+    )
+      this.latencyFrom++;
+    return quantile(
+      done.slice(this.latencyFrom).map((d) => d.seconds),
+      0.95,
+    );
+  }
+
+  window(seconds: number): Sample[] {
+    return windowOf(this.samples, this.fleet.now, seconds);
+  }
+}
+
+/** Samples in (now - seconds, now]. */
+export function windowOf(samples: readonly Sample[], now: number, seconds: number): Sample[] {
+  const out: Sample[] = [];
+  for (let i = samples.length - 1; i >= 0 && samples[i]!.t > now - seconds; i--)
+    out.push(samples[i]!);
+  return out.reverse();
+}
+
+export const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+export const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : sum(xs) / xs.length);

@@ -1,0 +1,76 @@
+/**
+ * One run: a trace through the fleet under one controller, deterministic for a seed.
+ */
+import type { TraceRow } from '../contract/trace.ts';
+import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
+import type { Controller } from './controllers/controller.ts';
+import { priorities } from './events.ts';
+import { Fleet } from './fleet.ts';
+import type { SimModel } from './model.ts';
+import { Recorder, type Sample } from './recorder.ts';
+import { ActionCounter, emptyResults, type Results } from './results.ts';
+
+export interface RunOptions {
+  model: SimModel;
+  /** The spec's quality: what every pod starts with. */
+  quality: QualitySettings;
+  /** Ready pods at the start (a warm fleet). */
+  replicas: number;
+  seed: number;
+}
+
+export interface Run {
+  controller: string;
+  results: Results;
+  log: string[];
+  /** The fleet once a second, as its exporters saw it. */
+  samples: readonly Sample[];
+}
+
+const sameQuality = (a: QualitySettings, b: QualitySettings) =>
+  a.steps === b.steps && a.offload === b.offload && a.attention === b.attention;
+
+export function simulate(trace: readonly TraceRow[], controller: Controller, o: RunOptions): Run {
+  const results = emptyResults();
+  const fleet = new Fleet(o.model, results, o.quality, o.seed);
+  fleet.warm(o.replicas);
+  const recorder = new Recorder(fleet, o.model.card.memoryBytes);
+  const counter = new ActionCounter(results);
+  // After the last arrival, one deadline to drain what is queued.
+  const end = (trace.at(-1)?.offset ?? 0) + o.model.deadlineSeconds;
+  let quality = o.quality;
+  for (const row of trace) fleet.at(row.offset, () => fleet.arrive(row));
+  const every = (period: number, priority: number, run: () => void) => {
+    const tick = (t: number) =>
+      fleet.at(
+        t,
+        () => {
+          run();
+          if (t + period <= end) tick(t + period);
+        },
+        priority,
+      );
+    tick(period);
+  };
+  every(1, priorities.sample, () => recorder.sample());
+  every(controller.periodSeconds, priorities.control, () => {
+    const command = controller.tick(fleet.now, recorder);
+    if (command.replicas !== undefined && command.replicas !== fleet.replicas) {
+      counter.replicas(fleet.replicas, command.replicas);
+      fleet.scaleTo(command.replicas);
+    }
+    if (command.quality && !sameQuality(command.quality, quality)) {
+      counter.quality(quality, command.quality);
+      quality = command.quality;
+      fleet.setQuality(quality);
+    }
+  });
+  for (let e = fleet.events.pop(); e && e.at <= end; e = fleet.events.pop()) {
+    fleet.now = e.at;
+    e.run();
+  }
+  fleet.now = end;
+  fleet.close();
+  results.seconds = end;
+  return { controller: controller.name, results, log: controller.log, samples: recorder.samples };
+}

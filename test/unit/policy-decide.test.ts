@@ -1,0 +1,76 @@
+/**
+ * decide() as a table: each row a named script of signals over time (one decision per
+ * second, time passed in as a value) and what the decisions must add up to. Default rules
+ * unless a row says otherwise (policy/default-rules.ts): gpu-saturated > 90 (clears 81) for
+ * 5 s, cooldown 30 s, +1 pod; vram-pressure > 0.875 for 5 s -> offload; slow-generation p95
+ * > 15 s for 30 s, cooldown 60 s, +1 pod; idle < 30 (clears 33) for 5 min, -1 pod. Bounds
+ * 1..4, 2 replicas to start, steps 9 (8 passes; the floor is 5 steps = 4 passes).
+ */
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/operator/policy/decide.ts';
+import { lastActionText } from '../../src/operator/policy/outcome.ts';
+import { holdRows } from '../support/policy-rows-hold.ts';
+import { scaleRows } from '../support/policy-rows-scale.ts';
+import { twoNotchesAtMax } from '../support/policy-rows.ts';
+import { fromStatus, play, signalsOf, specOf, t0, type Run } from '../support/policy-script.ts';
+
+const rows = [...scaleRows, ...holdRows];
+
+describe('decide() table', () => {
+  it('has at least 30 rows', () => expect(rows.length).toBeGreaterThanOrEqual(30));
+
+  it.each(rows.map((r) => [r.name, r] as const))('%s', (_name, row) => {
+    play(specOf(row.spec), row.script, {
+      state: undefined,
+      replicas: row.replicas ?? 2,
+      world: {},
+    });
+  });
+});
+
+describe('decide() state in status', () => {
+  it('an operator restart mid-window continues the window from status', () => {
+    const spec = specOf();
+    const first: Run = { state: undefined, replicas: 2, world: {} };
+    play(spec, [{ at: 0, to: 3, set: { gpu: 95 }, want: { actions: [] } }], first);
+    const stored: unknown = JSON.parse(JSON.stringify(first.state));
+    const restarted: Run = {
+      state: fromStatus(stored),
+      replicas: 2,
+      world: { gpu: 95 },
+    };
+    play(
+      spec,
+      [
+        { at: 4, want: { actions: [] } },
+        { at: 5, want: { actions: ['scale 2 -> 3', 'steps 9 -> 8'] } },
+      ],
+      restarted,
+    );
+  });
+
+  it('a spec edit of steps drops the overrides and starts from the new value', () => {
+    const run: Run = { state: undefined, replicas: 4, world: {} };
+    play(specOf(), twoNotchesAtMax, run);
+    expect(run.state?.effective.steps).toBe(7);
+    const edited = specOf({ runtime: { steps: 12 } });
+    const next = decide(signalsOf({ gpu: 50 }, 4), run.state, edited, t0 + 36_000);
+    expect(next.state.effective.steps).toBe(12);
+    expect(next.state.qualityLevel).toBe(0);
+  });
+
+  it('a manual scale leaves a history entry whose reason says it was overruled', () => {
+    const run: Run = { state: undefined, replicas: 2, world: {} };
+    play(specOf(), [{ at: 0 }, { at: 1, set: { replicas: 4 } }], run);
+    const entry = run.state?.history.at(-1);
+    expect(entry).toMatchObject({
+      rule: 'policy:manual-scale',
+      action: 'scale',
+      from: '4',
+      to: '2',
+      dryRun: false,
+    });
+    expect(entry?.reason).toMatch(/^ManualScaleOverruled: spec.replicas was changed to 4/);
+    expect(lastActionText(run.state!.history)).toBe('scale 4 -> 2 by policy:manual-scale');
+  });
+});

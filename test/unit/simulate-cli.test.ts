@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../dev/paths.ts';
+
+const run = promisify(execFile);
+const cli = (...args: string[]) =>
+  run(process.execPath, ['scripts/simulate.ts', ...args], { cwd: repoRoot }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+
+describe('npm run simulate', () => {
+  it('prints the table for the seed example and its trace file, then the decisions', async () => {
+    const out = await cli(
+      '--zid',
+      'deploy/examples/seed-rules.yaml',
+      '--trace',
+      'deploy/examples/traces/seed.csv',
+      '--decisions',
+      '3',
+    );
+    expect(out.code).toBe(0);
+    const rows = out.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('| ') && !l.startsWith('| policy'));
+    expect(rows.map((r) => r.split('|')[1]!.trim())).toEqual([
+      'zimage policy',
+      'HPA gpu 80%',
+      'KEDA queue/pod 2',
+      'Knative KPA',
+    ]);
+    expect(out.stdout).toMatch(/Decisions the policy would take \(\d+, first 3\):/);
+  });
+
+  it.each([
+    ['a spec field', 'maxReplicas: 0', /spec\.autoscaling\.maxReplicas/],
+    ['a rule field', 'threshold: 900', /spec\.autoscaling\.rules\.1\.threshold/],
+  ])('refuses a file with %s out of range, naming it (exit 2)', async (_what, patch, message) => {
+    const seed = fs.readFileSync(path.join(repoRoot, 'deploy/examples/seed-rules.yaml'), 'utf8');
+    const bad = patch.startsWith('max')
+      ? seed.replace('maxReplicas: 4', patch)
+      : seed.replace('threshold: 90\n', `${patch}\n`);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sim-')), 'bad.yaml');
+    fs.writeFileSync(file, bad);
+    const out = await cli('--zid', file, '--trace', 'builtin:constant');
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(message);
+  });
+
+  it('refuses a bad trace line, naming line and column', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sim-')), 't.csv');
+    fs.writeFileSync(file, 'offset,size,steps,n\n0,1024x1024,,1\n1,huge,,1\n');
+    const out = await cli('--zid', 'deploy/examples/seed-rules.yaml', '--trace', file);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/trace line 3, size: "huge" must look like 1024x1024/);
+  });
+});
