@@ -164,6 +164,7 @@ describe('/metrics after the requests above', () => {
           attention: 'flash',
           ep: 'cpu',
           transformer: 'fused',
+          kernel: 'UNREPORTED',
           pacing: 'off',
         },
         value: 1,
