@@ -5,8 +5,8 @@
  * and the local fleet's dcgm-exporter stand-in (memory).
  *
  * Every figure says where it comes from. Most are estimates calibrated to the seed's RTX 4090
- * table (../shared/seed/README.md: flash 13-14 GB and 8-10 s at 1024^2, SDPA 18+ GB OOM,
- * offload 12-15 s) and to the H200 kernel timings in ../shared/gpu/README.md; the GPU issue
+ * table (the seed article: flash 13-14 GB and 8-10 s at 1024^2, SDPA 18+ GB OOM,
+ * offload 12-15 s) and to the H200 kernel timings in docs/performance.md (H200, CUDA EP); the GPU issue
  * replaces them with measured ones. Sizes are in bytes (GB = 1e9), times in seconds.
  *
  * Two of the seed's rows do not carry over: its "+ CPU offload: 6-8 GB" is below the
@@ -109,7 +109,7 @@ export const components = ['text_encoder', 'transformer', 'vae_decoder'] as cons
 export type Component = (typeof components)[number];
 
 /**
- * Z-Image-Turbo's shape (../shared/ANCHORS.md, diffusers' transformer_z_image.py): 6.15B
+ * Z-Image-Turbo's shape (diffusers' transformer_z_image.py): 6.15B
  * transformer parameters, Qwen3-4B text encoder (4.02B), 30 heads; a 16x16 pixel patch per
  * image token (VAE /8, patch 2), captions up to 512 tokens.
  */
@@ -150,7 +150,7 @@ export function kernelFor(attention: AttentionBackend, precision: Precision): Ke
   return attention === 'flash' && precision === 'bf16' ? 'efficient' : attention;
 }
 
-/** MultiHeadAttention per call at 4608 tokens on the H200 (../shared/gpu/README.md), in ms. */
+/** MultiHeadAttention per call at 4608 tokens on the H200 (measured on an H200: docs/performance.md), in ms. */
 const attentionMsH200: Record<Kernel, number> = {
   flash: 0.74,
   efficient: 1.84,

@@ -11,7 +11,7 @@ const oomPattern =
  * CUDA errors after which the context is gone ("sticky" errors: every later CUDA call in the
  * process fails). Seen on an H200 with ORT 1.30's unfused attention at 4608 tokens in bf16:
  * "CUBLAS failure 13" (CUBLAS_STATUS_EXECUTION_FAILED), then "CUDA failure 700: an illegal
- * memory access was encountered" on every run after (../shared/gpu/README.md).
+ * memory access was encountered" on every run after (measured on an H200: docs/performance.md).
  */
 const gpuFailurePattern =
   /illegal memory access|illegal address|CUBLAS failure 1[34]|EXECUTION_FAILED|unspecified launch failure|device-side assert|misaligned address|CUDA failure (?:700|701|710|714|715|716|719|999)|cudaErrorIllegal|launch timed out|uncorrectable ECC/i;

@@ -104,7 +104,7 @@ export const dailyRamp: Shape = (t) => {
 export const constant: Shape = () => 3;
 
 /**
- * The seed's scenario (../shared/seed/README.md): one request per image at 1024x1024 queued
+ * The seed's scenario (the seed article, a Chinese blog post on serving Z-Image-Turbo): one request per image at 1024x1024 queued
  * per pod on a 16 GB card, with its three alert rules. 40 min: 1 pod of load for 10 min,
  * saturation at 3 pods for 15 min, a burst at 6 (past 4 GPUs) for 3 min, then near idle.
  */

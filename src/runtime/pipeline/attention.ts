@@ -24,7 +24,7 @@ import type { SessionSettings } from './sessions.ts';
  * The largest attention sequence the unfused graph may run on a GPU: 1024x1024 with a full
  * caption (4608 tokens, 5.1 GB of score scratch at 30 heads). Above it the scratch grows with the
  * square (2048x2048: 16896 tokens, 69 GB), and ORT 1.30's unfused attention broke the CUDA
- * context at 16384 tokens on an H200 (../shared/gpu/README.md).
+ * context at 16384 tokens on an H200 (measured on an H200: docs/performance.md).
  */
 export const mathTokenLimit = attentionTokens(1024, 1024);
 

@@ -6,7 +6,7 @@
  * a child process (kernel-probe-main.ts) runs a MultiHeadAttention graph of the model's heads and
  * head size with the same environment and the parent reads its output.
  *
- * Seen on an H200 (ORT 1.30, ../shared/gpu/README.md): `flash` in bf16 silently ran the
+ * Seen on an H200 (ORT 1.30, docs/performance.md): `flash` in bf16 silently ran the
  * memory-efficient kernel, 6x slower than cuDNN flash. The probe is how the runtime refuses that.
  */
 import { spawn } from 'node:child_process';
