@@ -141,7 +141,7 @@ export function onGpu(component: Component, offload: OffloadMode): boolean {
 export const contextBytes = 0.5 * GB;
 
 /**
- * The kernel ORT 1.30 runs for an attention setting (../shared/gpu/README.md, H200, sm90): its
+ * The kernel ORT 1.30 runs for an attention setting (H200, sm90; docs/performance.md): its
  * own flash kernel takes no bf16, so `flash` in bf16 runs the cutlass memory-efficient one.
  * Assumed the same on the 4090 (sm89), where the same kernels build.
  */
@@ -170,7 +170,7 @@ const referenceTokens = 4608;
 const transformerBytesPerToken = 150e3;
 /**
  * The unfused (math) kernel also holds the scores and their softmax: 5.3 GiB peak at 4608
- * tokens (ORT, ../shared/gpu/README.md; PyTorch's math: +5.7 GiB), i.e. 8.9 bytes per
+ * tokens (ORT on an H200, docs/performance.md; PyTorch's math: +5.7 GiB), i.e. 8.9 bytes per
  * head x token^2 element, quadratic in tokens. So math at 1024^2 needs 19.2 GB: the seed's
  * "SDPA 18+ GB (OOM)" on the 16 GB budget.
  */
@@ -293,7 +293,7 @@ export function memoryInUse(
 
 /**
  * Matmul throughput on the H200: 630 TFLOP/s (MatMul 4608x3840 @ 3840x3840 in 0.21 ms,
- * ../shared/gpu/README.md); the other cards scale by `computeVsH200`.
+ * docs/performance.md); the other cards scale by `computeVsH200`.
  */
 const h200FlopsPerSecond = 630e12;
 /**
