@@ -77,8 +77,9 @@ export type LoadOptions = z.input<typeof loadOptionsSchema> & {
 export class LoadOptionsError extends Error {
   override name = 'LoadOptionsError';
   readonly issues: { path: string; message: string }[];
-  constructor(issues: { path: string; message: string }[]) {
-    super(`invalid load options:\n  ${issues.map((i) => `${i.path}: ${i.message}`).join('\n  ')}`);
+  constructor(issues: { path: string; message: string }[], options?: ErrorOptions) {
+    const lines = issues.map((i) => `${i.path}: ${i.message}`);
+    super(`invalid load options:\n  ${lines.join('\n  ')}`, options);
     this.issues = issues;
   }
 }
