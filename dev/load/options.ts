@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { Clock } from '../../src/contract/clock.ts';
 import type { LoadProgress } from './progress.ts';
-import { scheduleSchema, sizePattern } from './schedule.ts';
+import { sizePattern } from '../../src/contract/trace.ts';
+import { scheduleSchema } from './schedule.ts';
 import type { LoadRecord } from './summary.ts';
 
 /** Hard caps: no option goes past these. */

@@ -37,8 +37,6 @@ const seed = z
   .min(0)
   .max(2 ** 32 - 1);
 
-export const sizePattern = /^\d{2,5}x\d{2,5}$/;
-
 export const scheduleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('constant'), rate, durationSeconds: duration }).strict(),
   z.object({ kind: z.literal('poisson'), rate, durationSeconds: duration, seed }).strict(),

@@ -70,7 +70,8 @@ export class TraceError extends Error {
 }
 
 const isNumber = (field: string) => field !== '' && Number.isFinite(Number(field));
-const sizePattern = /^([0-9]{2,5})x([0-9]{2,5})$/;
+/** WIDTHxHEIGHT as a trace and the load generator's --size write it. */
+export const sizePattern = /^([0-9]{2,5})x([0-9]{2,5})$/;
 
 /** Parse a trace; throws TraceError naming every bad row, and `source` (the file) first. */
 export function parseTrace(text: string, source = 'trace'): TraceRow[] {
