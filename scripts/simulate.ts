@@ -4,14 +4,14 @@
  * policy the operator would run and under replica-only baselines with their default
  * settings, prints the table, then every decision the policy took, with its reason.
  *
- * --trace takes a CSV in the load generator's format (offset,size,steps,n) or builtin:NAME
+ * --trace takes a CSV in the load generator's format (offset_seconds,size,steps,n) or builtin:NAME
  * (bursty, daily-ramp, constant, seed), generated for the spec's card with --seed.
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { zimageDeploymentSpec } from '../src/operator/api/v1alpha1/spec.ts';
-import { formatTrace, parseTrace, type TraceRow } from '../src/contract/trace.ts';
+import { formatTrace, parseTrace, traceDefaults, type TraceRow } from '../src/contract/trace.ts';
 import { stageSeconds } from '../src/contract/card.ts';
 import { compare } from '../src/sim/compare.ts';
 import { modelOf } from '../src/sim/model.ts';
@@ -62,10 +62,16 @@ function readTrace(arg: string, spec: ReturnType<typeof readSpec>, seed: number)
     };
     return builtinTrace(name as ShapeName, modelOf(spec).card, q, spec.model.precision, seed);
   }
+  let text: string;
   try {
-    return parseTrace(fs.readFileSync(arg, 'utf8'));
+    text = fs.readFileSync(arg, 'utf8');
   } catch (err) {
     fail(`--trace ${arg}: ${(err as Error).message}`);
+  }
+  try {
+    return parseTrace(text, `--trace ${arg}`);
+  } catch (err) {
+    fail((err as Error).message);
   }
 }
 
@@ -104,14 +110,14 @@ const perImage = stageSeconds(model.card, {
   offload: q.offload,
   attention: q.attention,
 }).total;
-const images = trace.reduce((s, r) => s + r.n, 0);
+const images = trace.reduce((s, r) => s + (r.n ?? traceDefaults.n), 0);
 console.log(
   `${values.zid}: ${model.card.id}, steps ${q.steps}, offload ${q.offload}, attention ${q.attention}: ` +
     `${perImage.toFixed(2)} s per 1024x1024 image; pods ready ${model.startupSeconds.toFixed(0)} s after scheduling; ` +
     `${model.gpus} GPUs; replicas ${spec.autoscaling.minReplicas}..${spec.autoscaling.maxReplicas}`,
 );
 console.log(
-  `trace ${values.trace}: ${trace.length} requests, ${images} images over ${((trace.at(-1)?.offset ?? 0) / 60).toFixed(1)} min, seed ${seed}; ` +
+  `trace ${values.trace}: ${trace.length} requests, ${images} images over ${((trace.at(-1)?.offsetSeconds ?? 0) / 60).toFixed(1)} min, seed ${seed}; ` +
     `random Service load balancing, maxQueue ${model.maxQueue} per pod, 429 retried ${model.retries}x\n`,
 );
 const runs = compare(spec, trace, { seed, model: over, hpaTargets });

@@ -13,7 +13,7 @@ import { runLoad } from './run.ts';
 import type { ScheduleSpec } from './schedule.ts';
 import { formatSummary } from './summary.ts';
 import { TargetError } from './target.ts';
-import { parseTrace, TraceError } from './trace.ts';
+import { parseTrace, TraceError } from '../../src/contract/trace.ts';
 
 const usage = `usage: npm run load -- --target URL [schedule] [request] [limits]
 
@@ -122,9 +122,8 @@ function readTrace(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new TraceError(`--trace: cannot read ${file} (${(err as Error).message})`, {
-      cause: err,
-    });
+    const message = `cannot read ${file} (${(err as Error).message})`;
+    throw new LoadOptionsError([{ path: '--trace', message }], { cause: err });
   }
 }
 
@@ -152,8 +151,11 @@ function schedule(v: Values): ScheduleSpec {
       });
       break;
     case 'trace':
-      if (!v.trace) throw new TraceError('--trace: a CSV file is required with --schedule trace');
-      Object.assign(spec, { rows: parseTrace(readTrace(v.trace), v.trace) });
+      if (!v.trace) {
+        const message = 'a CSV file is required with --schedule trace';
+        throw new LoadOptionsError([{ path: '--trace', message }]);
+      }
+      Object.assign(spec, { rows: parseTrace(readTrace(v.trace), `--trace ${v.trace}`) });
       break;
   }
   // Unset flags are left out, so the schema says "required" rather than "expected number".

@@ -5,13 +5,7 @@
 export { hardCaps, LoadOptionsError, type LoadOptions } from './options.ts';
 export { progressLine, progressPrinter, type LoadProgress } from './progress.ts';
 export { defaultPrompt, loadClock, runLoad } from './run.ts';
-export {
-  arrivals,
-  scheduleSeconds,
-  type Arrival,
-  type ScheduleSpec,
-  type TraceRow,
-} from './schedule.ts';
+export { arrivals, scheduleSeconds, type Arrival, type ScheduleSpec } from './schedule.ts';
 export { formatSummary, percentile, type LoadRecord, type LoadSummary } from './summary.ts';
 export { loopbackTarget, TargetError } from './target.ts';
-export { parseTrace, TraceError } from './trace.ts';
+export { formatTrace, parseTrace, TraceError, type TraceRow } from '../../src/contract/trace.ts';

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { Clock } from '../../src/contract/clock.ts';
 import type { LoadProgress } from './progress.ts';
-import { scheduleSchema, sizePattern } from './schedule.ts';
+import { sizePattern } from '../../src/contract/trace.ts';
+import { scheduleSchema } from './schedule.ts';
 import type { LoadRecord } from './summary.ts';
 
 /** Hard caps: no option goes past these. */
@@ -77,8 +78,9 @@ export type LoadOptions = z.input<typeof loadOptionsSchema> & {
 export class LoadOptionsError extends Error {
   override name = 'LoadOptionsError';
   readonly issues: { path: string; message: string }[];
-  constructor(issues: { path: string; message: string }[]) {
-    super(`invalid load options:\n  ${issues.map((i) => `${i.path}: ${i.message}`).join('\n  ')}`);
+  constructor(issues: { path: string; message: string }[], options?: ErrorOptions) {
+    const lines = issues.map((i) => `${i.path}: ${i.message}`);
+    super(`invalid load options:\n  ${lines.join('\n  ')}`, options);
     this.issues = issues;
   }
 }

@@ -15,7 +15,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { z } from 'zod';
-import { stepsRange } from '../../src/contract/runtime.ts';
+import { traceRowSchema } from '../../src/contract/trace.ts';
 
 /** One request of a schedule: when, and what a trace row asks for instead of the defaults. */
 export interface Arrival {
@@ -36,22 +36,6 @@ const seed = z
   .int()
   .min(0)
   .max(2 ** 32 - 1);
-
-export const sizePattern = /^\d{2,5}x\d{2,5}$/;
-const whole = (min: number, max: number) => {
-  const error = `must be a whole number from ${min} to ${max}`;
-  return z.number().int({ error }).min(min, { error }).max(max, { error });
-};
-export const traceRowSchema = z
-  .object({
-    offsetSeconds: z.number().min(0, { error: 'must be 0 or more seconds' }),
-    size: z.string().regex(sizePattern, 'must be WIDTHxHEIGHT, e.g. 512x512').optional(),
-    steps: whole(stepsRange.min, stepsRange.max).optional(),
-    /** The runtime's own cap is ZIMAGE_MAX_IMAGES_PER_REQUEST (at most 16). */
-    n: whole(1, 16).optional(),
-  })
-  .strict();
-export type TraceRow = z.infer<typeof traceRowSchema>;
 
 export const scheduleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('constant'), rate, durationSeconds: duration }).strict(),
@@ -123,8 +107,10 @@ export function arrivals(spec: ScheduleSpec, limit: number): Arrival[] {
       burstArrivals(spec, push);
       break;
     case 'trace':
-      for (const { offsetSeconds, ...row } of spec.rows)
-        push({ atMs: offsetSeconds * 1000, ...row });
+      for (const { offsetSeconds, size, ...row } of spec.rows) {
+        const asked = size ? { size: `${size.width}x${size.height}` } : {};
+        push({ atMs: offsetSeconds * 1000, ...asked, ...row });
+      }
       break;
   }
   return out.sort((a, b) => a.atMs - b.atMs);

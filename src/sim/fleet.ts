@@ -16,7 +16,7 @@
  *   work, which drains its queue before it gives the GPU back.
  */
 import { forwardsFor, memoryPlan, stageSeconds, type Workload } from '../contract/card.ts';
-import type { TraceRow } from '../contract/trace.ts';
+import { traceDefaults, type TraceRow } from '../contract/trace.ts';
 import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -24,8 +24,17 @@ import { EventQueue, priorities } from './events.ts';
 import type { SimModel } from './model.ts';
 import type { Results } from './results.ts';
 
+/** A trace row with the server's defaults filled in for what it leaves empty. */
+interface Request {
+  width: number;
+  height: number;
+  /** Undefined: the deployment's live steps. */
+  steps?: number | undefined;
+  n: number;
+}
+
 interface Job {
-  row: TraceRow;
+  row: Request;
   /** First attempt: the client's clock starts here. */
   arrival: number;
   attempt: number;
@@ -88,8 +97,9 @@ export class Fleet {
     return pod.busy + (r ? Math.min(this.now, r.endsAt) - r.startedAt : 0);
   }
 
-  arrive(row: TraceRow): void {
-    this.results.images += row.n;
+  arrive({ size, steps, n = traceDefaults.n }: TraceRow): void {
+    const row = { ...(size ?? traceDefaults.size), steps, n };
+    this.results.images += n;
     this.route({ row, arrival: this.now, attempt: 0, attemptAt: this.now });
   }
 

@@ -37,9 +37,9 @@ export function simulate(trace: readonly TraceRow[], controller: Controller, o: 
   const recorder = new Recorder(fleet, o.model.card.memoryBytes);
   const counter = new ActionCounter(results);
   // After the last arrival, one deadline to drain what is queued.
-  const end = (trace.at(-1)?.offset ?? 0) + o.model.deadlineSeconds;
+  const end = (trace.at(-1)?.offsetSeconds ?? 0) + o.model.deadlineSeconds;
   let quality = o.quality;
-  for (const row of trace) fleet.at(row.offset, () => fleet.arrive(row));
+  for (const row of trace) fleet.at(row.offsetSeconds, () => fleet.arrive(row));
   const every = (period: number, priority: number, run: () => void) => {
     const tick = (t: number) =>
       fleet.at(

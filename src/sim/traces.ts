@@ -75,8 +75,8 @@ function request(
 ): TraceRow {
   let acc = 0;
   const size = sizes.find((m) => (acc += m.p) >= u) ?? sizes[0]!;
-  const offset = Math.round(t * 1000) / 1000;
-  return { offset, width: size.width, height: size.height, n: pair ? 2 : 1 };
+  const offsetSeconds = Math.round(t * 1000) / 1000;
+  return { offsetSeconds, size: { width: size.width, height: size.height }, n: pair ? 2 : 1 };
 }
 
 const minute = 60;

@@ -32,10 +32,9 @@ function scripted(commands: Record<number, Command> = {}): Controller {
   };
 }
 
-const at = (offset: number, n = 1, size = 1024): TraceRow => ({
-  offset,
-  width: size,
-  height: size,
+const at = (offsetSeconds: number, n = 1, size = 1024): TraceRow => ({
+  offsetSeconds,
+  size: { width: size, height: size },
   n,
 });
 const run = (trace: TraceRow[], c = scripted(), m = model(), replicas = 1) =>

@@ -53,9 +53,9 @@ describe('npm run simulate', () => {
 
   it('refuses a bad trace line, naming line and column', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sim-')), 't.csv');
-    fs.writeFileSync(file, 'offset,size,steps,n\n0,1024x1024,,1\n1,huge,,1\n');
+    fs.writeFileSync(file, 'offset_seconds,size,steps,n\n0,1024x1024,,1\n1,huge,,1\n');
     const out = await cli('--zid', 'deploy/examples/seed-rules.yaml', '--trace', file);
     expect(out.code).toBe(2);
-    expect(out.stderr).toMatch(/trace line 3, size: "huge" must look like 1024x1024/);
+    expect(out.stderr).toMatch(/t\.csv: 1 bad row\n {2}line 3: size "huge": must be WIDTHxHEIGHT/);
   });
 });
