@@ -162,7 +162,7 @@ export const scaleRows: Row[] = [
         at: 0,
         to: 5,
         set: { gpu: 95, vram: 0.9 },
-        want: { actions: ['attention flash -> efficient'] },
+        want: { actions: ['attention cudnn -> efficient'] },
       },
       { at: 6, to: 35, want: { actions: ['offload none -> model'], attention: 'efficient' } },
     ],
