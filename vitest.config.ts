@@ -9,6 +9,10 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // A few unit tests spawn a process (the operator CLI, the CUDA EP install script, the
+          // exporter import check): on 2 loaded cores those took over vitest's 5 s default.
+          // Speed is the benchmarks' business, not a unit test's.
+          testTimeout: 30_000,
           // Groups run one after another (unit, then integration, then runtime): on 2 cores the
           // runtime's generations starve the control plane (kwok's fake nodes miss heartbeats and
           // the scheduler stops placing pods on them), so no generation runs while the cluster
