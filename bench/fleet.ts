@@ -52,28 +52,47 @@ async function watchPods(cluster: Cluster) {
   return { seen, stop: () => request.abort() };
 }
 
-/** Component class of every process of the fleet, by pid (descendants included later). */
+/**
+ * Every process of the fleet by component class, descendants included, each pid in one class
+ * only: the pod runner is the parent of every pod's process, which count as pods, not runner.
+ */
 function fleetProcesses(cluster: Cluster, operatorPid: number, promPid: number) {
-  const classes = new Map<string, number[]>();
-  const add = (cls: string, pid: number) => classes.set(cls, [...(classes.get(cls) ?? []), pid]);
-  for (const [component, pid] of Object.entries(cluster.pids())) add(component, pid);
-  add('operator', operatorPid);
-  add('prometheus', promPid);
   const runnerPids = JSON.parse(
     fs.readFileSync(path.join(cluster.dir, runnerPidsFile), 'utf8'),
   ) as number[];
-  for (const pid of runnerPids) {
+  const podClass = (pid: number) => {
     const cmd = commandLine(pid);
-    add(
-      cmd.includes('runtime/main.ts')
-        ? 'runtime pods'
-        : cmd.includes('dcgm-exporter')
-          ? 'dcgm-exporter stand-ins'
-          : 'other pods',
-      pid,
-    );
+    if (cmd.includes('runtime/main.ts')) return 'runtime pods';
+    return cmd.includes('dcgm-exporter') ? 'dcgm-exporter stand-ins' : 'other pods';
+  };
+  const roots: [string, number][] = [
+    ...runnerPids.map((pid): [string, number] => [podClass(pid), pid]),
+    ...Object.entries(cluster.pids()),
+    ['operator', operatorPid],
+    ['prometheus', promPid],
+  ];
+  const claimed = new Set<number>();
+  const classes = new Map<string, number[]>();
+  for (const [cls, root] of roots) {
+    const own = withDescendants([root]).filter((pid) => !claimed.has(pid));
+    for (const pid of own) claimed.add(pid);
+    classes.set(cls, [...(classes.get(cls) ?? []), ...own]);
   }
-  return new Map([...classes].map(([cls, pids]) => [cls, withDescendants(pids)]));
+  return classes;
+}
+
+/** Scale 8 -> 9 on the otherwise idle fleet: one pod's Ready time without the other 7 starting. */
+async function lonePodReady(cluster: Cluster, watch: Awaited<ReturnType<typeof watchPods>>) {
+  const before = new Set(watch.seen.keys());
+  await zidClient(cluster.kubeConfig).patchSpec(namespace, name, { replicas: replicas + 1 });
+  return eventually(
+    'the 9th pod Ready',
+    () => {
+      const added = [...watch.seen].find(([pod, t]) => !before.has(pod) && t.ready !== undefined);
+      return added ? (added[1].ready! - added[1].scheduled!) / 1000 : undefined;
+    },
+    60_000,
+  );
 }
 
 async function scrapeCost(prom: PrometheusInstance) {
@@ -94,6 +113,7 @@ export async function benchFleet(): Promise<Row[]> {
   const cluster = await startCluster({ name: `bench-fleet-${process.pid}`, fleet: true });
   let prom: PrometheusInstance | undefined;
   let stopOperator: () => Promise<unknown> = () => Promise.resolve();
+  let stopWatch = () => {};
   try {
     installOperatorManifests(cluster.kubeconfigPath);
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
@@ -104,6 +124,7 @@ export async function benchFleet(): Promise<Row[]> {
     });
     stopOperator = () => op.stop();
     const watch = await watchPods(cluster);
+    stopWatch = watch.stop;
     const created = performance.now();
     await zidClient(cluster.kubeConfig).create(namespace, name, fleetSpec(replicas));
     await eventually(
@@ -115,7 +136,6 @@ export async function benchFleet(): Promise<Row[]> {
       180_000,
     );
     const allReady = (performance.now() - created) / 1000;
-    watch.stop();
     const readySeconds = [...watch.seen.values()].map((t) => (t.ready! - t.scheduled!) / 1000);
 
     prom = await startFleetPrometheus(cluster);
@@ -142,6 +162,7 @@ export async function benchFleet(): Promise<Row[]> {
     const total = memoryMiB(all());
     const cost = await scrapeCost(prom);
     const machine = machineMemoryGiB();
+    const lone = await lonePodReady(cluster, watch);
     const fmt = (n: number) => Math.round(n).toString();
     const runtimeCount = processes.get('runtime pods')?.length ?? 0;
     return [
@@ -152,6 +173,11 @@ export async function benchFleet(): Promise<Row[]> {
           .sort((a, b) => a - b)
           .map((s) => s.toFixed(1))
           .join(', ')} s`,
+      },
+      {
+        name: 'pod Ready after scheduling (one pod alone, fleet idle)',
+        value: `${lone.toFixed(1)} s`,
+        detail: 'the 9th replica, scaled up after the measurements below',
       },
       {
         name: `fleet memory: ${runtimeCount} runtime pods + control plane + operator + Prometheus`,
@@ -176,6 +202,7 @@ export async function benchFleet(): Promise<Row[]> {
         })),
     ];
   } finally {
+    stopWatch();
     await prom?.stop();
     await stopOperator();
     await cluster.stop();
