@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --cold] [--repeats N] [--only cluster,operator,runtime] [--objects 500] [--steady 60]`: run the benchmarks and print a Markdown table
+ * `npm run bench [-- --cold] [--repeats N] [--only cluster,operator,runtime,fleet] [--objects 500] [--steady 60]`: run the benchmarks and print a Markdown table
  * for docs/performance.md. Results go to bench/results/<date>.json as well.
  */
 import fs from 'node:fs';
@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchColdBuild, benchWarmStart, type Row } from './cluster.ts';
+import { benchFleet } from './fleet.ts';
 import { benchOperator } from './operator.ts';
 import { benchRuntime } from './runtime.ts';
 import { ensureTools } from '../dev/tools.ts';
@@ -15,7 +16,7 @@ const { values } = parseArgs({
   options: {
     cold: { type: 'boolean', default: false },
     repeats: { type: 'string', default: '5' },
-    /** Which benchmarks: cluster, operator, runtime (comma-separated). */
+    /** Which benchmarks: cluster, operator, runtime, fleet (comma-separated; fleet only when named). */
     only: { type: 'string', default: 'cluster,operator,runtime' },
     objects: { type: 'string', default: '500' },
     steady: { type: 'string', default: '60' },
@@ -30,6 +31,7 @@ if (only.includes('cluster')) rows.push(...(await benchWarmStart(Number(values.r
 if (only.includes('runtime')) rows.push(...(await benchRuntime(Number(values.repeats))));
 if (only.includes('operator'))
   rows.push(...(await benchOperator(Number(values.objects), Number(values.steady))));
+if (only.includes('fleet')) rows.push(...(await benchFleet()));
 
 const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`\nMachine: ${machine}\n`);

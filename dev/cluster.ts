@@ -211,6 +211,7 @@ function podRanges(
       podCidr: runnerCidr,
       labelSelector: fleetLabelSelector,
       backoffBaseMs: fleet.backoffBaseMs ?? 10_000,
+      pacing: fleet.pacing ?? true,
     },
   };
 }

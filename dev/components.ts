@@ -37,7 +37,7 @@ export interface ComponentContext {
   /** Loopback range kwok hands pod IPs out of. */
   podCidr: string;
   /** A fleet cluster: the pod runner's IP range and the pods it takes besides annotated ones. */
-  fleet?: { podCidr: string; labelSelector: string; backoffBaseMs: number };
+  fleet?: { podCidr: string; labelSelector: string; backoffBaseMs: number; pacing: boolean };
 }
 
 export interface ComponentSpec {
@@ -192,6 +192,7 @@ export function componentSpec(name: ComponentName, ctx: ComponentContext): Compo
           `--port=${ports.podRunner}`,
           `--label-selector=${ctx.fleet.labelSelector}`,
           `--backoff-base-ms=${ctx.fleet.backoffBaseMs}`,
+          `--pacing=${ctx.fleet.pacing}`,
         ],
         healthy: async () => ok(`http://${loopback}:${ports.podRunner}/healthz`),
       };

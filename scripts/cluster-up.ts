@@ -2,14 +2,17 @@
  * Start the local GPU cluster in the background and print how to use it. The processes keep
  * running after this script exits; `npm run cluster:down` stops them. Running it again first
  * cleans up whatever a previous run left. `-- --fleet` (or ZIMAGE_FLEET=1) makes it a fleet
- * cluster: our pods run as real processes, with dcgm-exporter on every GPU node.
+ * cluster: our pods run as real processes, with dcgm-exporter on every GPU node, paced to the
+ * node's card unless `--no-pacing`.
  */
 import { execFileSync } from 'node:child_process';
 import { startCluster } from '../dev/cluster.ts';
 import { binaryPath, ensureTools } from '../dev/tools.ts';
 
 const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
-const fleet = process.argv.includes('--fleet') || process.env['ZIMAGE_FLEET'] === '1';
+const fleetOn = process.argv.includes('--fleet') || process.env['ZIMAGE_FLEET'] === '1';
+// `--no-pacing`: runtime pods run at the tiny model's own speed (dev/fleet/fleet.ts pacing).
+const fleet = fleetOn && { pacing: !process.argv.includes('--no-pacing') };
 await ensureTools();
 const started = Date.now();
 console.log(`starting cluster "${name}"`);

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { Card } from '../../src/contract/card.ts';
 import { podRootEnv } from '../../src/contract/labels.ts';
 import { repoRoot } from '../paths.ts';
 import { killGroup } from '../process.ts';
@@ -30,6 +31,10 @@ export interface ContainerDeps {
   volumes: PodVolumes;
   lookup: DataLookup;
   allocatable: Record<string, string>;
+  /** The card model of the node's GPUs, if it has any. */
+  card: Card | undefined;
+  /** The fleet paces runtime pods (programs.ts runtimeOverrides). */
+  pacing: boolean;
   /** Where pods reach the API server (KUBERNETES_SERVICE_HOST/PORT). */
   apiServer: { host: string; port: number };
   backoff?: BackoffOptions;
@@ -186,7 +191,7 @@ export class ContainerRunner {
       KUBERNETES_SERVICE_PORT: String(deps.apiServer.port),
       KUBERNETES_SERVICE_PORT_HTTPS: String(deps.apiServer.port),
       ...Object.fromEntries(podEnv),
-      ...program.env(deps.podIp, podEnv),
+      ...program.env({ podIp: deps.podIp, podEnv, card: deps.card, pacing: deps.pacing }),
       [podRootEnv]: root,
     };
     return { argv: [projectNode, path.join(repoRoot, program.entry), ...(spec.args ?? [])], env };

@@ -21,6 +21,14 @@ export interface FleetOptions {
   dcgmIntervalMs?: number;
   /** First crash back-off step after the immediate restart. Default 10 000 ms, as kubelet. */
   backoffBaseMs?: number;
+  /**
+   * Runtime pods on GPU nodes hold each stage for the card model's time of the real model on
+   * the node's card (ZIMAGE_PACING, dev/fleet/programs.ts). Default true: the fleet is there to
+   * model GPU capacity, and unpaced the tiny model's capacity is that of two shared CPU cores,
+   * so a second pod adds almost nothing and the autoscaler would chase the CPU. False: pods
+   * run as fast as the tiny model does (for measuring the runtime itself).
+   */
+  pacing?: boolean;
 }
 
 const isReady = (p: V1Pod) =>

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { cardForProduct, type Card } from '../../src/contract/card.ts';
+import { cardForProduct, cards, type Card } from '../../src/contract/card.ts';
 import { nvidiaGpuResource } from '../../src/contract/labels.ts';
 
 export interface GpuDevice {
@@ -43,11 +43,24 @@ export interface NodeGpus {
 /** Bus ids as an 8-GPU HGX board lists them (nvidia-smi on an H100 host). */
 const busIds = ['18', '2A', '3A', '5D', '9A', 'AB', 'BA', 'DB'];
 
+/**
+ * The card model of a node's GPUs: by GPU Feature Discovery's product label, and where one
+ * product has several profiles (the RTX 4090 as the 16 GB budget and as the retail 24 GB card)
+ * the one whose memory matches the node's `nvidia.com/gpu.memory` (MiB); else cardForProduct's.
+ */
+export function cardForNode(node: V1Node | undefined): Card | undefined {
+  const labels = node?.metadata?.labels ?? {};
+  const product = labels['nvidia.com/gpu.product'];
+  const labelMiB = Number(labels['nvidia.com/gpu.memory']);
+  const same = Object.values(cards).filter((c) => c.product === product);
+  return same.find((c) => c.memoryBytes / 2 ** 20 === labelMiB) ?? cardForProduct(product);
+}
+
 export function nodeDevices(node: V1Node): GpuDevice[] {
   const name = node.metadata?.name ?? '';
   const count = Number(node.status?.allocatable?.[nvidiaGpuResource] ?? 0);
   const product = node.metadata?.labels?.['nvidia.com/gpu.product'] ?? 'NVIDIA-Unknown';
-  const card: Card | undefined = cardForProduct(product);
+  const card = cardForNode(node);
   const labelMiB = Number(node.metadata?.labels?.['nvidia.com/gpu.memory']);
   const memoryMiB = card ? card.memoryBytes / 2 ** 20 : Number.isFinite(labelMiB) ? labelMiB : 0;
   return Array.from({ length: count }, (_, index) => {

@@ -13,6 +13,7 @@ import {
   type CoreV1Api,
   type V1Pod,
 } from '@kubernetes/client-node';
+import type { Card } from '../../src/contract/card.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { IpPool } from './cidr.ts';
 import { ContainerRunner } from './container.ts';
@@ -29,6 +30,9 @@ export interface WorkerDeps {
   hostIp: string;
   ips: IpPool;
   allocatable: (node: string) => Record<string, string>;
+  /** The card model of a node's GPUs (gpus.ts cardForNode). */
+  card: (node: string) => Card | undefined;
+  pacing: boolean;
   backoff?: BackoffOptions;
   onPid: (pid: number, alive: boolean) => void;
   /** The pod has its IP (the GPU map records where its metrics are). */
@@ -118,6 +122,8 @@ export class PodWorker {
           volumes: this.volumes!,
           lookup: deps.lookup,
           allocatable: deps.allocatable(this.pod.spec?.nodeName ?? ''),
+          card: deps.card(this.pod.spec?.nodeName ?? ''),
+          pacing: deps.pacing,
           apiServer: deps.apiServer,
           ...(deps.backoff ? { backoff: deps.backoff } : {}),
           onChange: () => this.sync(),

@@ -1,7 +1,7 @@
 /**
  * The pod runner as a process of the local cluster (a component next to kwok):
  * `node dev/fleet/runner-main.ts --cluster-dir=DIR --kubeconfig=FILE --pod-cidr=CIDR
- * --port=PORT [--label-selector=SEL] [--backoff-base-ms=MS]`. /healthz answers once nodes
+ * --port=PORT [--label-selector=SEL] [--backoff-base-ms=MS] [--pacing=true|false]`. /healthz answers once nodes
  * and pods are listed; /pods shows what it runs. SIGTERM stops every pod's processes first.
  */
 import http from 'node:http';
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'label-selector': { type: 'string', default: '' },
     'backoff-base-ms': { type: 'string', default: '10000' },
+    pacing: { type: 'string', default: 'true' },
   },
 });
 
@@ -40,6 +41,11 @@ if (!Number.isInteger(baseMs) || baseMs < 0) {
   );
   process.exit(2);
 }
+const pacing = values.pacing;
+if (pacing !== 'true' && pacing !== 'false') {
+  process.stderr.write(`pod-runner: --pacing: "${pacing}" must be true or false\n`);
+  process.exit(2);
+}
 const runner = new PodRunner({
   kubeConfig,
   clusterDir: required('cluster-dir'),
@@ -47,6 +53,7 @@ const runner = new PodRunner({
   apiServer: { host: server.hostname, port: Number(server.port || 443) },
   labelSelector: values['label-selector'] ?? '',
   backoff: { baseMs },
+  pacing: pacing === 'true',
   log,
 });
 
@@ -80,4 +87,6 @@ process.on('uncaughtException', (err) => {
 
 await runner.start();
 ready = true;
-log(`pod runner up (pods in ${values['pod-cidr']}, label selector "${values['label-selector']}")`);
+log(
+  `pod runner up (pods in ${values['pod-cidr']}, label selector "${values['label-selector']}", pacing ${pacing})`,
+);

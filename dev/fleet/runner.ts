@@ -26,7 +26,7 @@ import type { BackoffOptions } from './backoff.ts';
 import { IpPool } from './cidr.ts';
 import { podResourcesDir, podResourcesFile } from './dcgm-exporter.ts';
 import type { DataLookup } from './env.ts';
-import { GpuAllocator, nodeDevices, type NodeGpus } from './gpus.ts';
+import { cardForNode, GpuAllocator, nodeDevices, type NodeGpus } from './gpus.ts';
 import { PodWorker } from './pod-worker.ts';
 import { parseSelector } from './selector.ts';
 
@@ -40,6 +40,8 @@ export interface RunnerOptions {
   /** kwok's --disregard-status-with-label-selector, if any (the annotation always counts). */
   labelSelector?: string;
   backoff?: BackoffOptions;
+  /** Runtime pods hold each stage for the card model's time (programs.ts). Default true. */
+  pacing?: boolean;
   log?: (line: string) => void;
 }
 
@@ -219,6 +221,8 @@ export class PodRunner {
       hostIp: this.o.hostIp ?? '127.0.0.1',
       ips: this.ips,
       allocatable: (node) => this.nodes.get(node)?.status?.allocatable ?? {},
+      card: (node) => cardForNode(this.nodes.get(node)),
+      pacing: this.o.pacing ?? true,
       ...(this.o.backoff ? { backoff: this.o.backoff } : {}),
       onPid: (pid, alive) => this.trackPid(pid, alive),
       onAddress: (p, ip) => {

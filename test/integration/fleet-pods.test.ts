@@ -54,7 +54,12 @@ describe('a ZImageDeployment pod is a real runtime process', () => {
       ZIMAGE_HOST: ip,
       ZIMAGE_EXECUTION_PROVIDER: 'cpu',
       KUBERNETES_SERVICE_HOST: '127.0.0.1',
+      // The local fleet's overrides (dev/fleet/programs.ts): the node's card, paced.
+      ZIMAGE_GPU_CARD: 'h100-80gb',
+      ZIMAGE_PACING: 'true',
     });
+    const readyz: unknown = await (await fetch(`http://${ip}:8080/readyz`)).json();
+    expect(readyz).toMatchObject({ gpu: { card: 'h100-80gb', pacing: true } });
     // The model volume resolved through claim and PersistentVolume to the tiny model.
     expect(fs.realpathSync(env['ZIMAGE_MODEL_DIR']!)).toMatch(/test\/fixtures\/zimage-tiny$/);
     expect((await fetch(`http://${ip}:8080/readyz`)).status).toBe(200);
