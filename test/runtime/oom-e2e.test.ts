@@ -47,6 +47,7 @@ async function measurePeaks(): Promise<{ small: number; big: number }> {
 describe('out of memory under RLIMIT_AS', () => {
   let rt: RuntimeProcess;
   let limit: number;
+  let gap: number;
 
   beforeAll(async () => {
     try {
@@ -59,7 +60,8 @@ describe('out of memory under RLIMIT_AS', () => {
     // above the small image's peak (plenty for 128x64 and for recreating sessions), ~1.1 GiB
     // short of the big image's (its 1 GiB attention scores cannot fit).
     expect(peaks.big - peaks.small, JSON.stringify(peaks)).toBeGreaterThan(1 * GiB);
-    limit = Math.round(peaks.small + (peaks.big - peaks.small) / 2);
+    gap = peaks.big - peaks.small;
+    limit = Math.round(peaks.small + gap / 2);
     rt = await startRuntime({ wrapper: ['prlimit', `--as=${limit}`, '--'] });
   });
   afterAll(async () => {
@@ -70,7 +72,10 @@ describe('out of memory under RLIMIT_AS', () => {
     const { body } = await generateOk(rt, small);
     expect(decodePng(body.data[0]?.b64_json).width).toBe(128);
     const peak = procMemory(rt.proc.pid)['VmPeak'] ?? Number.NaN;
-    expect(limit - peak).toBeGreaterThan(0.5 * GiB);
+    // Half the gap was left as room; a second process's VmPeak differs from the measuring one's
+    // by a few 64 MiB malloc arenas (seen: 444 MiB of room left), so ask for 256 MiB: still far
+    // more than a 128x64 image needs, and the gap itself is checked above (> 1 GiB).
+    expect(limit - peak, `gap ${gap}`).toBeGreaterThan(256 * 2 ** 20);
   });
 
   it('answers a 1024x1024 image with 503 out_of_memory, recovers, then serves again', async () => {
