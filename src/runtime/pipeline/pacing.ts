@@ -56,7 +56,10 @@ export class Pacer {
   }
 
   private async holdUntil(end: number): Promise<void> {
-    const remaining = end - this.now();
-    if (remaining > 0) await sleep(this.clock, remaining);
+    // A loop, not one sleep: Node's timers run on libuv's loop time (whole ms, cached per loop
+    // turn), so a 48.4 ms timer can fire when performance.now() has moved 47.2 ms (seen in CI).
+    for (let remaining = end - this.now(); remaining > 0; remaining = end - this.now()) {
+      await sleep(this.clock, remaining);
+    }
   }
 }
