@@ -16,7 +16,7 @@ import { installOperatorManifests, operatorKubeconfig, startOperator } from '../
 import { runnerPidsFile } from '../dev/state.ts';
 import { createModelVolume } from '../dev/volumes.ts';
 import type { PrometheusInstance } from '../dev/prometheus.ts';
-import { eventually } from '../test/support/k8s.ts';
+import { eventually } from '../dev/wait.ts';
 import { fleetSpec } from '../test/support/fleet.ts';
 import { zidClient } from '../test/support/zid.ts';
 import type { Row } from './cluster.ts';

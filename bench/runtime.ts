@@ -7,7 +7,7 @@
  *   baseline), measured in the same run.
  */
 import { loadPipeline } from '../src/runtime/pipeline/index.ts';
-import { tinyModelDir } from '../test/support/references.ts';
+import { tinyModelDir } from '../dev/paths.ts';
 import { startRuntime } from '../dev/runtime-process.ts';
 import type { Row } from './cluster.ts';
 
