@@ -68,7 +68,8 @@ const boundaries = [
     paths: ['fastify', '@fastify/*'],
   },
   {
-    files: ['src/operator/policy/**/*.ts', 'src/operator/autoscaler/**/*.ts'],
+    // autoscaler/ is the glue between the sources, the policy and the reconciler: not pure.
+    files: ['src/operator/policy/**/*.ts'],
     patterns: [
       {
         group: ['**/k8s/**', '**/kube/**', '**/prometheus/**', '**/metrics/**'],

@@ -76,6 +76,17 @@ export const configSchema = z
     requestTimeoutSeconds: int(1, 300, 30),
     /** How often to re-check whether monitoring.coreos.com (ServiceMonitor, PrometheusRule) is served. */
     monitoringPollSeconds: int(1, 3_600, 30),
+    /**
+     * Run the autoscaler loop (objects in DryRun or Enforce). false: every object runs as its
+     * spec says, whatever its mode, e.g. while another autoscaler owns spec.replicas.
+     */
+    autoscaler: bool.default(true).describe('true or false'),
+    /** Label selector of the dcgm-exporter pods the direct source scrapes, in every namespace. */
+    dcgmExporterSelector: z
+      .string()
+      .min(1)
+      .default('app.kubernetes.io/name=dcgm-exporter')
+      .describe('a label selector, e.g. app=nvidia-dcgm-exporter (the GPU Operator)'),
   })
   .strict();
 
@@ -97,6 +108,8 @@ const flagToKey: Record<string, Key> = {
   'relist-seconds': 'relistSeconds',
   'monitoring-poll-seconds': 'monitoringPollSeconds',
   'request-timeout-seconds': 'requestTimeoutSeconds',
+  autoscaler: 'autoscaler',
+  'dcgm-exporter-selector': 'dcgmExporterSelector',
 };
 const flags = Object.keys(flagToKey);
 

@@ -7,7 +7,13 @@
  * Deployment restarts the process with a clean slate.
  * A bad flag or variable: one line per problem on stderr, exit 2 (as the runtime), no stack.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AutoscalerLoop } from './autoscaler/loop.ts';
+import { createAutoscalerMetrics } from './autoscaler/metrics.ts';
+import { DirectSource } from './signals/direct.ts';
+import { exporterLister } from './signals/exporters.ts';
+import { createSignalMetrics, SignalMetricsObserver } from './signals/metrics.ts';
+import { PrometheusSource } from './signals/prometheus.ts';
 import { pino } from 'pino';
 import { every, systemClock } from '../contract/clock.ts';
 import { ConfigError, loadConfig, type OperatorConfig } from './config.ts';
@@ -72,6 +78,26 @@ const caches = new Caches({
   relistMs: config.relistSeconds * 1000,
 });
 
+const signalObserver = new SignalMetricsObserver(createSignalMetrics(metrics.registry));
+const autoscalerLoop = new AutoscalerLoop({
+  listCrs: () => caches.listCrs(),
+  podsOf: (namespace, name) => caches.podsOf(namespace, name),
+  direct: new DirectSource({
+    exporters: exporterLister({
+      list: (selector) => kube.list<V1Pod>('v1', 'Pod', undefined, selector),
+      selector: config.dcgmExporterSelector,
+      clock: systemClock,
+    }),
+    observer: signalObserver,
+  }),
+  prometheus: new PrometheusSource({ observer: signalObserver }),
+  leading: () => leading,
+  enqueue: (key) => queue.add(key),
+  clock: systemClock,
+  log,
+  onSample: (sample) => signalObserver.recordUse(sample, systemClock.now()),
+});
+
 const reconciler = new Reconciler({
   kube,
   caches,
@@ -79,6 +105,14 @@ const reconciler = new Reconciler({
   log,
   monitoringAvailable: () => monitoring,
   clock: systemClock,
+  ...(config.autoscaler
+    ? {
+        autoscaler: {
+          loop: autoscalerLoop,
+          metrics: createAutoscalerMetrics(metrics.registry),
+        },
+      }
+    : {}),
 });
 
 /** Re-check for the Prometheus Operator CRDs while running: install them later, get monitors. */
@@ -110,6 +144,7 @@ const monitoringTimer = every(
 );
 await caches.start();
 synced = true;
+if (config.autoscaler) autoscalerLoop.start();
 log.info(
   { namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all' },
   'caches synced',
@@ -147,6 +182,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, 'shutting down: finishing in-flight reconciles');
   leading = false;
+  autoscalerLoop.stop();
   monitoringTimer.stop();
   await queue.shutdown();
   caches.stop();

@@ -6,6 +6,8 @@ import { belowDeployment } from './below.ts';
 import { selectorString } from './builders/names.ts';
 import { setConditions, type ConditionInput } from './conditions.ts';
 import { reasons, type Reason } from './reasons.ts';
+import type { AutoscalerOutcome } from './autoscaler/decision.ts';
+import { lastActionText } from './policy/outcome.ts';
 
 export interface Problem {
   reason: Reason;
@@ -28,6 +30,8 @@ export interface ObserveInput {
   problem?: Problem | undefined;
   /** Runs, but not as well as it should (RWO model claim shared by several pods). */
   degraded?: Problem | undefined;
+  /** A decision the autoscaler took in this reconcile (absent: its part of status stands). */
+  autoscaler?: Pick<AutoscalerOutcome, 'decision' | 'summary'> | undefined;
   now: string;
 }
 
@@ -117,7 +121,9 @@ export function observe(input: ObserveInput): ZImageDeploymentStatus {
       readiness(input, blocked),
       progress(input, blocked),
       degraded,
-      ...autoscalerOwned(input.previous),
+      ...(input.autoscaler
+        ? input.autoscaler.decision.conditions
+        : autoscalerOwned(input.previous)),
     ],
     input.generation,
     input.now,
@@ -131,5 +137,18 @@ export function observe(input: ObserveInput): ZImageDeploymentStatus {
     selector: selectorString(input.name),
     conditions,
     ...(effective ? { effective: { ...effective } } : {}),
+    ...(input.autoscaler ? autoscalerPart(input.autoscaler) : {}),
+  };
+}
+
+function autoscalerPart(
+  a: NonNullable<ObserveInput['autoscaler']>,
+): Pick<ZImageDeploymentStatus, 'autoscaler' | 'signals' | 'lastAction'> {
+  const { state } = a.decision;
+  const last = lastActionText(state.history);
+  return {
+    autoscaler: state,
+    ...(state.mode === 'Off' ? {} : { signals: a.summary }),
+    ...(last ? { lastAction: last } : {}),
   };
 }

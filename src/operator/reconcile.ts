@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from '../contract/clock.ts';
-import type { ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
+import type { AutoscalerState, ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
 import { zimageDeploymentName } from './api/v1alpha1/object-name.ts';
 import { zimageDeploymentSpec } from './api/v1alpha1/spec.ts';
 import type { Effective, ZImageDeployment, ZImageDeploymentObject } from './api/v1alpha1/types.ts';
@@ -23,6 +23,17 @@ import { statusCode } from './k8s/instrument.ts';
 import { observe, type ObserveInput, type Problem } from './observe.ts';
 import type { WorkResult } from './queue.ts';
 import { reasons } from './reasons.ts';
+import {
+  actionEvent,
+  decideOn,
+  effectiveOf,
+  onsetOf,
+  turnedConditions,
+  type AutoscalerOutcome,
+} from './autoscaler/decision.ts';
+import type { AutoscalerLoop } from './autoscaler/loop.ts';
+import type { AutoscalerMetrics } from './autoscaler/metrics.ts';
+import { seriesLabels } from '../contract/metrics.ts';
 
 /**
  * Recheck blocked objects (missing claim, unknown GPU) this often. Claims and nodes are watched,
@@ -47,7 +58,8 @@ const belowReasons: ReadonlySet<string> = new Set([
 ]);
 
 /** The API calls the reconciler makes (a fake one in the unit table test). */
-export type ReconcilerKube = ApplierDeps['kube'] & Pick<Kube, 'replaceStatus' | 'event'>;
+export type ReconcilerKube = ApplierDeps['kube'] &
+  Pick<Kube, 'replaceStatus' | 'event' | 'replaceScale'>;
 /** What the reconciler reads from the informer caches. */
 export type ReconcilerCaches = Pick<
   Caches,
@@ -62,6 +74,11 @@ export interface ReconcilerDeps {
   /** Whether monitoring.coreos.com is served (kept fresh by the operator's poller). */
   monitoringAvailable: () => boolean;
   clock: Clock;
+  /** The autoscaler's samples (absent: objects run as their spec says, as in Off mode). */
+  autoscaler?: {
+    loop: Pick<AutoscalerLoop, 'take' | 'consumed'>;
+    metrics?: AutoscalerMetrics;
+  };
 }
 
 /** Field paths and reasons of a zod failure, e.g. "spec.runtime.steps: Too big: expected number to be <=50". */
@@ -77,17 +94,6 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return path
     .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`))
     .join('');
-}
-
-export function effectiveOf(cr: ZImageDeployment): Effective {
-  // The autoscaler (a later issue) will override these from its state; for now the spec rules.
-  return {
-    replicas: cr.spec.replicas,
-    steps: cr.spec.runtime.steps,
-    offload: cr.spec.runtime.offload,
-    attention: cr.spec.runtime.attention,
-    executionProvider: cr.spec.runtime.executionProvider,
-  };
 }
 
 /** A ReadWriteOnce model claim cannot be mounted by pods on several nodes. */
@@ -146,32 +152,19 @@ export class Reconciler {
     const parsed = zimageDeploymentSpec.safeParse(raw.spec);
     // The name too: an object admitted under an older CRD may hold a name no child can take.
     const named = zimageDeploymentName.safeParse(raw);
-    if (!parsed.success || !named.success) {
-      // Terminal: retrying cannot fix a spec. The next edit of the object triggers a new run.
-      const message = [
-        ...(named.success ? [] : named.error.issues.map((i) => `metadata.name: ${i.message}`)),
-        ...(parsed.success ? [] : [describeIssues(parsed.error)]),
-      ].join('; ');
-      const problem = { reason: reasons.InvalidSpec, message };
-      await this.writeStatus(raw, { problem });
-      await this.d.events.warn(raw, problem);
-      return {};
-    }
+    if (!parsed.success || !named.success) return this.invalid(raw, [named, parsed]);
     // A copy with the parsed spec: `raw` is the informer cache's own object, shared by every
     // reader; writing into it would corrupt the cache.
     const cr: ZImageDeployment = { ...(raw as ZImageDeployment), spec: parsed.data };
-    const effective = effectiveOf(cr);
     const { namespace, name } = cr.metadata;
     const deployment = () => this.d.caches.getChild<V1Deployment>('Deployment', namespace, name);
+    const pods = this.d.caches.podsOf(namespace, name);
+    // A fresh sample (or Off mode) decides now; otherwise what status holds runs.
+    const auto = this.autoscale(cr, pods);
+    const effective = effectiveOf(cr, auto?.outcome.decision.state ?? cr.status?.autoscaler);
 
     const { problem, claim } = this.preflight(cr);
-    if (problem) {
-      this.d.log.info({ key: `${namespace}/${name}`, ...problem }, 'blocked');
-      // Leave running children untouched: a missing claim or GPU type must not take pods down.
-      await this.writeStatus(raw, { problem, effective, deployment: deployment() });
-      await this.d.events.warn(raw, problem);
-      return { requeueAfterMs: blockedRecheckMs };
-    }
+    if (problem) return this.blocked(raw, problem, effective, deployment());
 
     const outcomes = await runPlan(
       childPlan(cr, effective, this.d.monitoringAvailable()),
@@ -181,7 +174,6 @@ export class Reconciler {
     for (const o of outcomes.values()) if (o.status === 'failed') throw o.error;
     const applied = outcomes.get('Deployment');
     const live = applied && isApplied(applied) ? (applied.obj as V1Deployment) : deployment();
-    const pods = this.d.caches.podsOf(namespace, name);
     const rejections = [...outcomes.values()].flatMap((o) =>
       o.status === 'rejected' ? [o.rejection] : [],
     );
@@ -192,7 +184,31 @@ export class Reconciler {
       deployment: live,
       pods,
       degraded: degraded(cr, claim),
+      ...(auto ? { autoscaler: auto.outcome } : {}),
     });
+    if (auto) await this.applied(cr, auto, effective);
+    await this.warnBelow(raw, status);
+    return {};
+  }
+
+  /** Leave running children untouched: a missing claim or GPU type must not take pods down. */
+  private async blocked(
+    raw: ZImageDeploymentObject,
+    problem: Problem,
+    effective: Effective,
+    deployment: V1Deployment | undefined,
+  ): Promise<WorkResult> {
+    this.d.log.info(
+      { key: `${raw.metadata.namespace}/${raw.metadata.name}`, ...problem },
+      'blocked',
+    );
+    await this.writeStatus(raw, { problem, effective, deployment });
+    await this.d.events.warn(raw, problem);
+    return { requeueAfterMs: blockedRecheckMs };
+  }
+
+  /** Trouble below the Deployment (a ReplicaSet, the scheduler) is worth an Event on the object. */
+  private async warnBelow(raw: ZImageDeploymentObject, status: ZImageDeploymentStatus) {
     const ready = status.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'False' && belowReasons.has(ready.reason)) {
       await this.d.events.warn(raw, {
@@ -200,6 +216,20 @@ export class Reconciler {
         message: ready.message,
       });
     }
+  }
+
+  /** Terminal: retrying cannot fix a spec. The next edit of the object triggers a new run. */
+  private async invalid(
+    raw: ZImageDeploymentObject,
+    [named, parsed]: [{ error?: z.ZodError | undefined }, { error?: z.ZodError | undefined }],
+  ): Promise<WorkResult> {
+    const message = [
+      ...(named.error ? named.error.issues.map((i) => `metadata.name: ${i.message}`) : []),
+      ...(parsed.error ? [describeIssues(parsed.error)] : []),
+    ].join('; ');
+    const problem = { reason: reasons.InvalidSpec, message };
+    await this.writeStatus(raw, { problem });
+    await this.d.events.warn(raw, problem);
     return {};
   }
 
@@ -223,6 +253,93 @@ export class Reconciler {
     await this.writeStatus(raw, { problem, deployment, pods });
     await this.d.events.warn(raw, problem);
     return { requeueAfterMs: rejectedRecheckMs };
+  }
+
+  /**
+   * Decide on the loop's newest sample, or in Off mode on nothing (overrides drop and the
+   * conditions say Off). Undefined: DryRun/Enforce with no new sample (status stands).
+   */
+  private autoscale(cr: ZImageDeployment, pods: readonly V1Pod[]) {
+    const a = this.d.autoscaler;
+    if (!a) return undefined;
+    const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+    const sample = cr.spec.autoscaling.mode === 'Off' ? undefined : a.loop.take(key);
+    if (cr.spec.autoscaling.mode !== 'Off' && !sample) return undefined;
+    const end = a.metrics?.decideSeconds.startTimer();
+    const outcome = decideOn({ cr, pods, sampled: sample, now: this.d.clock.now() });
+    end?.();
+    return { outcome, key, ...(sample ? { seq: sample.seq } : {}) };
+  }
+
+  /**
+   * After status holds the decision: spec.replicas through the scale subresource, one Event
+   * per action and per turned condition, the metrics, and the sample marked as used. A
+   * failed scale write throws (the queue retries); the Deployment already has the replicas.
+   */
+  private async applied(
+    cr: ZImageDeployment,
+    auto: NonNullable<ReturnType<Reconciler['autoscale']>>,
+    effective: Effective,
+  ): Promise<void> {
+    const { decision } = auto.outcome;
+    const before = cr.status?.autoscaler;
+    if (auto.seq !== undefined) this.d.autoscaler?.loop.consumed(auto.key, auto.seq);
+    if (decision.state.mode === 'Enforce' && cr.spec.replicas !== effective.replicas) {
+      await this.d.kube.replaceScale(cr, effective.replicas);
+    }
+    await this.announce(cr, auto.outcome, before, auto.key);
+    this.recordGauges(cr, auto.outcome, effective);
+  }
+
+  /** Events and counters of one decision: each action, and each autoscaler condition turned. */
+  private async announce(
+    cr: ZImageDeployment,
+    { decision }: AutoscalerOutcome,
+    before: AutoscalerState | undefined,
+    key: string,
+  ): Promise<void> {
+    const dryRun = decision.state.mode === 'DryRun';
+    const m = this.d.autoscaler?.metrics;
+    const now = this.d.clock.now();
+    for (const a of decision.recorded) {
+      const e = actionEvent(a, dryRun);
+      await this.d.events.normal(cr, e.reason, e.message);
+      this.d.log.info({ key, dryRun, ...a }, 'autoscaler action');
+      m?.decisions.inc({
+        namespace: cr.metadata.namespace,
+        [seriesLabels.deployment]: cr.metadata.name,
+        rule: a.rule,
+        knob: a.knob,
+        reason: a.reason,
+        dry_run: String(dryRun),
+      });
+      const onset = dryRun ? undefined : onsetOf(a, before);
+      if (onset !== undefined)
+        m?.reaction.observe({ rule: a.rule, knob: a.knob }, (now - onset) / 1000);
+    }
+    for (const c of turnedConditions(decision.conditions, cr.status)) {
+      const warn = c.type !== 'ScalingLimited' && c.status === 'False';
+      if (warn) await this.d.events.warn(cr, { reason: c.reason, message: c.message });
+      else if (c.type === 'ScalingLimited' && c.status === 'True')
+        await this.d.events.normal(cr, c.reason, c.message);
+    }
+  }
+
+  private recordGauges(cr: ZImageDeployment, outcome: AutoscalerOutcome, effective: Effective) {
+    const m = this.d.autoscaler?.metrics;
+    if (!m) return;
+    const labels = {
+      namespace: cr.metadata.namespace,
+      [seriesLabels.deployment]: cr.metadata.name,
+    };
+    const { state, conditions } = outcome.decision;
+    m.evaluations.inc({ mode: state.mode });
+    m.replicas.set(labels, effective.replicas);
+    m.steps.set(labels, effective.steps);
+    m.qualityLevel.set(labels, state.qualityLevel);
+    const available = conditions.find((c) => c.type === 'MetricsAvailable');
+    if (state.mode === 'Off') m.metricsAvailable.remove(labels);
+    else m.metricsAvailable.set(labels, available?.status === 'True' ? 1 : 0);
   }
 
   /** What must hold before children are touched: a node offers the GPU, the claim exists. */

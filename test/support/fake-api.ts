@@ -14,8 +14,8 @@ import type {
 } from '../../src/operator/api/v1alpha1/types.ts';
 import { EventRecorder } from '../../src/operator/events.ts';
 import type { ChildKind } from '../../src/operator/k8s/caches.ts';
+import { effectiveOf } from '../../src/operator/autoscaler/decision.ts';
 import {
-  effectiveOf,
   Reconciler,
   type ReconcilerCaches,
   type ReconcilerKube,
@@ -163,6 +163,12 @@ export class FakeWorld implements ReconcilerCaches {
         this.statusWrites.push(cr.status!);
         this.putCr(cr);
         return cr;
+      },
+      replaceScale: async (cr, replicas) => {
+        this.calls.push(`scale ${replicas}`);
+        await later();
+        this.putCr({ ...cr, spec: { ...(cr.spec as object), replicas } });
+        return {};
       },
       event: (_cr, type, reason, message) => {
         this.calls.push(`event ${type} ${reason}`);

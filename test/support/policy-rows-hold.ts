@@ -58,7 +58,7 @@ export const holdRows: Row[] = [
       {
         at: 0,
         to: 120,
-        set: { gpu: 95, missing: { queueDepth: 'NoSeries' } },
+        set: { gpu: 95, missing: { queueDepth: 'NoData' } },
         want: { actions: [], steps: 9 },
       },
     ],
@@ -84,7 +84,7 @@ export const holdRows: Row[] = [
       {
         at: 0,
         to: 300,
-        set: { gpu: 10, latency: 'NoImages' },
+        set: { gpu: 10, latency: 'NoObservations' },
         want: { actions: ['scale 2 -> 1'], conditions: ['MetricsAvailable=True/SignalsAvailable'] },
       },
     ],

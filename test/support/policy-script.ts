@@ -14,6 +14,7 @@ import { autoscalerState, type AutoscalerState } from '../../src/operator/api/v1
 import { decide, type Decision } from '../../src/operator/policy/decide.ts';
 import { shortForm } from '../../src/operator/policy/outcome.ts';
 import type { MissingReason, Reading, Signals } from '../../src/operator/policy/signals.ts';
+import { missing } from '../../src/operator/signals/sample.ts';
 import { baseSpec } from './specs.ts';
 
 export const t0 = Date.parse('2026-12-01T08:00:00.000Z');
@@ -21,7 +22,7 @@ export const t0 = Date.parse('2026-12-01T08:00:00.000Z');
 export interface World {
   gpu?: number;
   vram?: number;
-  latency?: number | 'NoImages';
+  latency?: number | 'NoObservations';
   queue?: number;
   inflight?: number;
   pending?: number;
@@ -73,7 +74,12 @@ export function specOf(patch: SpecPatch = {}) {
   });
 }
 
-const value = (v: number, every: number): Reading => ({ value: v, everySeconds: every });
+const value = (v: number, every: number): Reading => ({
+  ok: true,
+  value: v,
+  intervalSeconds: every,
+  at: t0,
+});
 
 export function signalsOf(world: World, replicas: number): Signals {
   const every = world.everySeconds ?? 1;
@@ -85,8 +91,8 @@ export function signalsOf(world: World, replicas: number): Signals {
     vramUsedRatio: value(vram, every),
     vramUsedBytes: value(vram * 16 * 2 ** 30, every),
     latencyP95Seconds:
-      world.latency === 'NoImages'
-        ? { missing: 'NoImages', everySeconds: every }
+      world.latency === 'NoObservations'
+        ? missing('NoObservations', 'no image finished in the window')
         : value(world.latency ?? 9, every),
     queueDepth: value(world.queue ?? 0, every),
     inflight: value(world.inflight ?? 1, every),
@@ -94,7 +100,7 @@ export function signalsOf(world: World, replicas: number): Signals {
     fleet: { replicas, readyReplicas: ready },
   };
   for (const [name, reason] of Object.entries(world.missing ?? {}))
-    Object.assign(s, { [name]: { missing: reason, everySeconds: every } satisfies Reading });
+    Object.assign(s, { [name]: missing(reason, `${name} is ${reason} (test)`) });
   return s;
 }
 

@@ -130,6 +130,31 @@ export class Kube {
     );
   }
 
+  /**
+   * Set spec.replicas through the scale subresource, as HPA does (the autoscaler in Enforce
+   * mode). No resourceVersion: an unconditional update of one field, which cannot clobber
+   * anything else of the object.
+   */
+  replaceScale(cr: ZImageDeploymentObject, replicas: number): Promise<unknown> {
+    const { name, namespace } = cr.metadata as { name: string; namespace: string };
+    return instrumented(this.metrics, 'scale', () =>
+      this.custom.replaceNamespacedCustomObjectScale({
+        group: crdNames.group,
+        version: crdNames.version,
+        namespace,
+        plural: crdNames.plural,
+        name,
+        body: {
+          apiVersion: 'autoscaling/v1',
+          kind: 'Scale',
+          metadata: { name, namespace },
+          spec: { replicas },
+        },
+        fieldManager,
+      }),
+    );
+  }
+
   /** Whether the API server serves an API group (e.g. monitoring.coreos.com). */
   async servesGroup(group: string): Promise<boolean> {
     const list = await instrumented(this.metrics, 'get', () => this.apis.getAPIVersions());

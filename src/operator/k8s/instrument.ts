@@ -10,6 +10,8 @@ export type Verb =
   | 'patch'
   | 'delete'
   | 'status'
+  /** spec.replicas through the scale subresource (the autoscaler). */
+  | 'scale'
   /** A dry-run create (writes nothing): is the desired object acceptable on its own? */
   | 'dryrun';
 

@@ -24,7 +24,7 @@ export function outages(signals: Signals, spec: PolicySpec): Outage[] {
   return requiredSignals(spec).flatMap((signal) => {
     const reading = signals[signal];
     if (!isOutage(reading)) return [];
-    return [{ signal, reason: reading.missing, detail: reading.detail ?? '' }];
+    return [{ signal, reason: reading.reason, detail: reading.message }];
   });
 }
 
@@ -95,7 +95,9 @@ const samplingKnob: Record<string, string> = {
  */
 export function samplingCondition(signals: Signals, spec: PolicySpec): ConditionInput {
   const short = spec.rules.flatMap((r) => {
-    const every = signals[r.rule.signal].everySeconds;
+    const reading = signals[r.rule.signal];
+    // A missing reading tells nothing of its sampling; MetricsAvailable says it is missing.
+    const every = reading.ok ? reading.intervalSeconds : undefined;
     if (every === undefined || r.forSeconds === 0 || r.forSeconds >= every) return [];
     const fix = samplingKnob[r.rule.signal] ?? 'sample it more often';
     return [

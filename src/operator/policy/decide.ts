@@ -48,6 +48,8 @@ import { iso, parseTime } from './time.ts';
 export interface Decision {
   /** Changes to apply, in order (Enforce only; empty in DryRun and Off). */
   actions: Action[];
+  /** What this decision wrote to history: the actions in Enforce, what it would do in DryRun. */
+  recorded: Action[];
   /** What to write to status.autoscaler. */
   state: AutoscalerState;
   conditions: ConditionInput[];
@@ -66,7 +68,7 @@ function offDecision(spec: PolicySpec, prev: AutoscalerState | undefined): Decis
     qualityLevel: 0,
     history: prev?.history ?? [],
   };
-  return { actions: [], state, conditions: offConditions() };
+  return { actions: [], recorded: [], state, conditions: offConditions() };
 }
 
 function draftOf(
@@ -184,5 +186,10 @@ export function decide(
     limitedCondition(d.replicas, pendingPods(d), p, quality(d)),
     samplingCondition(signals, p),
   ];
-  return { actions: enforce ? d.actions : [], state: nextState(d, enforce, state), conditions };
+  return {
+    actions: enforce ? d.actions : [],
+    recorded: d.actions,
+    state: nextState(d, enforce, state),
+    conditions,
+  };
 }

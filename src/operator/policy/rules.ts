@@ -52,7 +52,7 @@ function transition(
   now: number,
 ): RuleState {
   const breach = value !== undefined && breaches(r, value);
-  // No image finished in the latency window: nothing is slow (signals.ts, NoImages).
+  // No image finished in the latency window: nothing is slow (signals.ts, NoObservations).
   const clear = value === undefined || clears(r, value);
   const enter = (state: RuleState['state']): RuleState => ({ ...prev, state, since: iso(now) });
   switch (prev.state) {

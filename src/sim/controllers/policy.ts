@@ -12,6 +12,7 @@ import type { ZImageDeploymentSpec } from '../../operator/api/v1alpha1/spec.ts';
 import { autoscalerState, type AutoscalerState } from '../../operator/api/v1alpha1/status.ts';
 import { decide } from '../../operator/policy/decide.ts';
 import type { Reading, Signals } from '../../operator/policy/signals.ts';
+import { missing } from '../../operator/signals/sample.ts';
 import type { Sample, SampleSource } from '../recorder.ts';
 import type { Controller } from './controller.ts';
 
@@ -30,7 +31,12 @@ function held(recorder: SampleSource, now: number, every: number): Sample | unde
   return recorder.samples.findLast((s) => s.t <= at + 1e-9);
 }
 
-const reading = (value: number, every: number): Reading => ({ value, everySeconds: every });
+const reading = (value: number, every: number, at: number): Reading => ({
+  ok: true,
+  value,
+  intervalSeconds: every,
+  at,
+});
 
 export function signalsAt(
   recorder: SampleSource,
@@ -42,17 +48,19 @@ export function signalsAt(
   const rt = held(recorder, now, every.runtime);
   const k8s = recorder.samples.at(-1);
   if (!gpu || !rt || !k8s) return undefined;
+  const at = simEpoch + Math.round(now * 1000);
+  const r = (value: number, every: number) => reading(value, every, at);
   return {
-    gpuUtilization: reading(gpu.util, every.gpu),
-    vramUsedRatio: reading(gpu.vramRatio, every.gpu),
-    vramUsedBytes: reading(gpu.vramBytes, every.gpu),
+    gpuUtilization: r(gpu.util, every.gpu),
+    vramUsedRatio: r(gpu.vramRatio, every.gpu),
+    vramUsedBytes: r(gpu.vramBytes, every.gpu),
     latencyP95Seconds:
       rt.latencyP95 === undefined
-        ? { missing: 'NoImages', everySeconds: every.runtime }
-        : reading(rt.latencyP95, every.runtime),
-    queueDepth: reading(rt.queue, every.runtime),
-    inflight: reading(rt.inflight, every.runtime),
-    pendingPods: reading(k8s.pending, 1),
+        ? missing('NoObservations', 'no image finished in the latency window')
+        : r(rt.latencyP95, every.runtime),
+    queueDepth: r(rt.queue, every.runtime),
+    inflight: r(rt.inflight, every.runtime),
+    pendingPods: r(k8s.pending, 1),
     fleet: { replicas: k8s.replicas, readyReplicas: k8s.ready },
   };
 }

@@ -183,30 +183,23 @@ export const zimageDeploymentStatus = z
       .describe('What runs now (spec, plus the autoscaler’s changes).'),
     signals: z
       .object({
-        gpuUtilization: z.number().optional(),
-        vramUsedBytes: z.number().optional(),
-        vramTotalBytes: z.number().optional(),
-        latencyP95Seconds: z.number().optional(),
-        queueDepth: z.number().optional(),
-        sampledAt: time.optional(),
+        gpuUtilization: z
+          .number()
+          .optional()
+          .describe('Mean GPU utilization of the Ready pods, %.'),
+        vramUsedRatio: z.number().optional().describe('Fullest card: used / total memory.'),
+        vramUsedBytes: z.number().optional().describe('Fullest card: used memory, bytes.'),
+        latencyP95Seconds: z.number().optional().describe('p95 engine seconds per image.'),
+        queueDepth: z.number().optional().describe('Requests queued, all pods.'),
+        inflight: z.number().optional().describe('Requests generating, all pods.'),
+        pendingPods: z.number().optional().describe('Pods Pending for lack of GPUs.'),
+        sampledAt: time.optional().describe('When the signals were sampled.'),
       })
       .strict()
       .optional()
-      .describe('Last aggregated signals.'),
-    rules: z
-      .array(
-        z
-          .object({
-            name: z.string().max(63),
-            state: z.enum(['Inactive', 'Pending', 'Firing']),
-            since: time.optional(),
-          })
-          .strict(),
-      )
-      .max(16)
-      .optional()
-      .describe('State of each rule.'),
-    history: z.array(historyEntry).max(20).optional().describe('Last 20 actions, newest last.'),
+      .describe(
+        'Signals of the last decision; a missing one is absent here and named in MetricsAvailable.',
+      ),
     lastAction: z
       .string()
       .max(256)

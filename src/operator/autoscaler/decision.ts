@@ -1,0 +1,136 @@
+/**
+ * The autoscaler inside the reconcile: what runs (spec plus the autoscaler's overrides), one
+ * decision on a fresh sample, and what of it goes to status, Events and metrics. Pure: the
+ * reconciler does the writes.
+ *
+ * Where each knob reaches the cluster (the reconciler stays the only writer):
+ *  - replicas: the Deployment at once, and spec.replicas through the scale subresource after
+ *    status holds the decision (so `kubectl get zid` and HPA-style tools see the target);
+ *  - steps and offload: the runtime ConfigMap, which the pods reload live (no restart);
+ *  - attention: the pod template's env (a rolling update).
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
+import type { AutoscalerState, ZImageDeploymentStatus } from '../api/v1alpha1/status.ts';
+import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
+import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
+import type { ConditionInput } from '../conditions.ts';
+import { decide, type Decision } from '../policy/decide.ts';
+import { policyActors, shortForm, type Action } from '../policy/outcome.ts';
+import { valueOf, type Signals } from '../policy/signals.ts';
+import { allMissing } from '../signals/sample.ts';
+import { policySignals, type Sampled } from './signals.ts';
+
+const specQuality = (spec: ZImageDeploymentSpec) => ({
+  steps: spec.runtime.steps,
+  offload: spec.runtime.offload,
+  attention: spec.runtime.attention,
+});
+
+/**
+ * What runs: the spec, or in Enforce mode what the autoscaler decided last (`state`, from
+ * status or from this very reconcile's decision). Overrides taken on another spec (the user
+ * edited steps, offload or attention since) do not apply: the next decision starts over.
+ */
+export function effectiveOf(cr: ZImageDeployment, state?: AutoscalerState): Effective {
+  const { spec } = cr;
+  const fromSpec: Effective = {
+    replicas: spec.replicas,
+    ...specQuality(spec),
+    executionProvider: spec.runtime.executionProvider,
+  };
+  if (spec.autoscaling.mode !== 'Enforce' || state?.mode !== 'Enforce') return fromSpec;
+  const { minReplicas, maxReplicas } = spec.autoscaling;
+  const replicas = Math.min(maxReplicas, Math.max(minReplicas, state.replicas ?? spec.replicas));
+  const base = specQuality(spec);
+  const same =
+    state.base.steps === base.steps &&
+    state.base.offload === base.offload &&
+    state.base.attention === base.attention;
+  return { ...fromSpec, replicas, ...(same ? state.effective : base) };
+}
+
+export interface DecisionInput {
+  cr: ZImageDeployment;
+  pods: readonly V1Pod[];
+  /** The loop's sample for this object; undefined in Off mode (nothing is sampled). */
+  sampled: Sampled | undefined;
+  now: number;
+}
+
+export interface AutoscalerOutcome {
+  decision: Decision;
+  signals: Signals;
+  /** status.signals: the readings that have a value, for `kubectl get -o yaml` and the demo. */
+  summary: NonNullable<ZImageDeploymentStatus['signals']>;
+}
+
+/** Off mode reads no signals; decide() returns before looking at them. */
+function offSignals(replicas: number): Signals {
+  const none = allMissing('NotConfigured', 'spec.autoscaling.mode is Off');
+  return { ...none, pendingPods: none.queueDepth, fleet: { replicas, readyReplicas: 0 } };
+}
+
+/** decide() on the sample; Off mode decides too (no signals read) to drop overrides and say so. */
+export function decideOn(input: DecisionInput): AutoscalerOutcome {
+  const { cr, pods, sampled, now } = input;
+  const spec = cr.spec;
+  const signals: Signals = sampled
+    ? policySignals(sampled, {
+        replicas: spec.replicas,
+        pods,
+        gpuResource: spec.gpu.resource,
+        now,
+        intervalSeconds: durationSeconds(spec.autoscaling.interval),
+      })
+    : offSignals(spec.replicas);
+  const decision = decide(signals, cr.status?.autoscaler, spec, now);
+  return { decision, signals, summary: summaryOf(signals, sampled?.at ?? now) };
+}
+
+function summaryOf(s: Signals, at: number): NonNullable<ZImageDeploymentStatus['signals']> {
+  const out: NonNullable<ZImageDeploymentStatus['signals']> = {
+    sampledAt: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+  const put = (k: keyof typeof out, v: number | undefined) => {
+    if (v !== undefined) Object.assign(out, { [k]: Math.round(v * 1000) / 1000 });
+  };
+  put('gpuUtilization', valueOf(s.gpuUtilization));
+  put('vramUsedRatio', valueOf(s.vramUsedRatio));
+  put('vramUsedBytes', valueOf(s.vramUsedBytes));
+  put('latencyP95Seconds', valueOf(s.latencyP95Seconds));
+  put('queueDepth', valueOf(s.queueDepth));
+  put('inflight', valueOf(s.inflight));
+  put('pendingPods', valueOf(s.pendingPods));
+  return out;
+}
+
+/** One Event per action: "scale 2 -> 3 by gpu-saturated: gpuUtilization 95 > 90 for 5s". */
+export function actionEvent(a: Action, dryRun: boolean): { reason: string; message: string } {
+  const by = a.rule.startsWith('policy:') ? `the policy (${a.rule.slice(7)})` : `rule ${a.rule}`;
+  const what = `${dryRun ? 'DryRun, not applied: would ' : ''}${shortForm(a)} by ${by}`;
+  return { reason: a.reason, message: `${what}: ${a.message}` };
+}
+
+/**
+ * Breach onset of the rule behind an action: when it went Pending (the first breaching
+ * sample), from the state before the decision. Undefined for the policy's own actors and for
+ * a rule that acted again after its cooldown (no new onset).
+ */
+export function onsetOf(a: Action, before: AutoscalerState | undefined): number | undefined {
+  if (Object.values(policyActors).includes(a.rule as never)) return undefined;
+  const prev = before?.rules.find((r) => r.name === a.rule);
+  if (prev?.state !== 'Pending' || !prev.since) return undefined;
+  return Date.parse(prev.since);
+}
+
+/** Autoscaler conditions that turned (status or reason) since the last status: Event-worthy. */
+export function turnedConditions(
+  next: readonly ConditionInput[],
+  previous: ZImageDeploymentStatus | undefined,
+): ConditionInput[] {
+  return next.filter((c) => {
+    const old = previous?.conditions?.find((p) => p.type === c.type);
+    return !old || old.status !== c.status || old.reason !== c.reason;
+  });
+}
