@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { instanceMetaLabel, seriesLabels } from '../../src/contract/metrics.ts';
 import { runtimePaths, runtimePortName } from '../../src/contract/runtime.ts';
 import { labelKeys, selectorLabels } from '../../src/operator/builders/names.ts';
 import { startPrometheus, type PrometheusInstance } from '../prometheus.ts';
@@ -66,6 +67,9 @@ export function fleetScrapeConfigs(access: SdAccess): Record<string, unknown>[] 
         copy(meta('container_name'), 'container'),
         copy(meta('container_port_name'), 'endpoint'),
         copy(meta(`label_${promLabel(labelKeys.instance)}`), instanceLabel),
+        // What the operator's own ServiceMonitor adds (builders/monitoring.ts): the label its
+        // PrometheusRule and its Prometheus signal source select one ZImageDeployment by.
+        copy(instanceMetaLabel, seriesLabels.deployment),
       ],
     },
     {

@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { defaultExporterSelector } from './signals/dcgm.ts';
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 // Every input is a string (a flag or an env variable), so true/false arrive as text.
@@ -85,8 +86,8 @@ export const configSchema = z
     dcgmExporterSelector: z
       .string()
       .min(1)
-      .default('app.kubernetes.io/name=dcgm-exporter')
-      .describe('a label selector, e.g. app=nvidia-dcgm-exporter (the GPU Operator)'),
+      .default(defaultExporterSelector)
+      .describe('a label selector, e.g. app.kubernetes.io/name=dcgm-exporter (its Helm chart)'),
   })
   .strict();
 

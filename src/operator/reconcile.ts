@@ -170,6 +170,8 @@ export class Reconciler {
       childPlan(cr, effective, this.d.monitoringAvailable()),
       (child) => this.applier.ensure(cr, child),
     );
+    // When the cluster has the decision (the Deployment's replicas, the ConfigMap, the template).
+    const appliedAt = this.d.clock.now();
     await this.recordChanges(cr, outcomes);
     for (const o of outcomes.values()) if (o.status === 'failed') throw o.error;
     const applied = outcomes.get('Deployment');
@@ -186,7 +188,7 @@ export class Reconciler {
       degraded: degraded(cr, claim),
       ...(auto ? { autoscaler: auto.outcome } : {}),
     });
-    if (auto) await this.applied(cr, auto, effective);
+    if (auto) await this.applied(cr, auto, effective, appliedAt);
     await this.warnBelow(raw, status);
     return {};
   }
@@ -268,7 +270,7 @@ export class Reconciler {
     const end = a.metrics?.decideSeconds.startTimer();
     const outcome = decideOn({ cr, pods, sampled: sample, now: this.d.clock.now() });
     end?.();
-    return { outcome, key, ...(sample ? { seq: sample.seq } : {}) };
+    return { outcome, key, sampledAt: sample?.at, ...(sample ? { seq: sample.seq } : {}) };
   }
 
   /**
@@ -280,6 +282,7 @@ export class Reconciler {
     cr: ZImageDeployment,
     auto: NonNullable<ReturnType<Reconciler['autoscale']>>,
     effective: Effective,
+    appliedAt: number,
   ): Promise<void> {
     const { decision } = auto.outcome;
     const before = cr.status?.autoscaler;
@@ -287,7 +290,11 @@ export class Reconciler {
     if (decision.state.mode === 'Enforce' && cr.spec.replicas !== effective.replicas) {
       await this.d.kube.replaceScale(cr, effective.replicas);
     }
-    await this.announce(cr, auto.outcome, before, auto.key);
+    await this.announce(cr, auto.outcome, before, {
+      key: auto.key,
+      appliedAt,
+      sampledAt: auto.sampledAt,
+    });
     this.recordGauges(cr, auto.outcome, effective);
   }
 
@@ -296,15 +303,19 @@ export class Reconciler {
     cr: ZImageDeployment,
     { decision }: AutoscalerOutcome,
     before: AutoscalerState | undefined,
-    key: string,
+    at: { key: string; appliedAt: number; sampledAt: number | undefined },
   ): Promise<void> {
+    const { key, appliedAt } = at;
     const dryRun = decision.state.mode === 'DryRun';
     const m = this.d.autoscaler?.metrics;
-    const now = this.d.clock.now();
     for (const a of decision.recorded) {
       const e = actionEvent(a, dryRun);
       await this.d.events.normal(cr, e.reason, e.message);
-      this.d.log.info({ key, dryRun, ...a }, 'autoscaler action');
+      const onset = dryRun ? undefined : onsetOf(a, before);
+      this.d.log.info(
+        { key, dryRun, ...a, onset, sampledAt: at.sampledAt, appliedAt },
+        'autoscaler action',
+      );
       m?.decisions.inc({
         namespace: cr.metadata.namespace,
         [seriesLabels.deployment]: cr.metadata.name,
@@ -313,9 +324,8 @@ export class Reconciler {
         reason: a.reason,
         dry_run: String(dryRun),
       });
-      const onset = dryRun ? undefined : onsetOf(a, before);
       if (onset !== undefined)
-        m?.reaction.observe({ rule: a.rule, knob: a.knob }, (now - onset) / 1000);
+        m?.reaction.observe({ rule: a.rule, knob: a.knob }, (appliedAt - onset) / 1000);
     }
     for (const c of turnedConditions(decision.conditions, cr.status)) {
       const warn = c.type !== 'ScalingLimited' && c.status === 'False';

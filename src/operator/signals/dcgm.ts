@@ -9,7 +9,11 @@ import { dcgmLabels, dcgmMetrics } from '../../contract/metrics.ts';
 import type { TextMetrics } from './text-format.ts';
 
 /** The label selector of dcgm-exporter pods: its Helm chart's name label. */
-export const defaultExporterSelector = 'app.kubernetes.io/name=dcgm-exporter';
+/**
+ * The NVIDIA GPU Operator's label (what most GPU clusters run); dcgm-exporter's own Helm chart
+ * labels app.kubernetes.io/name=dcgm-exporter (--dcgm-exporter-selector).
+ */
+export const defaultExporterSelector = 'app=nvidia-dcgm-exporter';
 /** dcgm-exporter's metrics port (its `:9400` default address). */
 export const defaultExporterPort = 9400;
 /** dcgm-exporter's default collection interval (-c / DCGM_EXPORTER_INTERVAL), ms. */

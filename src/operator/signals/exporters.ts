@@ -11,7 +11,7 @@ import { defaultExporterSelector, exporterFromPod, type ExporterRef } from './dc
 export interface ExporterListerOptions {
   /** Lists pods in every namespace by label selector (Kube.list('v1', 'Pod', undefined, s)). */
   list: (labelSelector: string) => Promise<{ items: V1Pod[] }>;
-  /** Default app.kubernetes.io/name=dcgm-exporter (its Helm chart); the GPU Operator's is app=nvidia-dcgm-exporter. */
+  /** Default app=nvidia-dcgm-exporter (the GPU Operator); its own Helm chart's is app.kubernetes.io/name=dcgm-exporter. */
   selector?: string;
   /** Default 30 000. */
   ttlMs?: number;
