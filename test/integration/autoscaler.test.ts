@@ -383,7 +383,6 @@ describe('the operator restarted in the middle of a window', () => {
     );
     const onset = Date.parse(pending.since!);
     await new Promise((r) => setTimeout(r, Math.max(0, onset + 4_000 - Date.now())));
-    const stopAt = Date.now();
     await operator.stop();
     operator = await startOperator(await operatorKubeconfig(fleet.cluster.kubeconfigPath), {
       identity: `op-restarted-${process.pid}`,
@@ -398,16 +397,6 @@ describe('the operator restarted in the middle of a window', () => {
     );
     await loading;
     const fired = Date.parse(autoscalerOf(z)!.history.at(-1)!.time);
-    console.log(
-      `restart: onset ${onset}, stop at +${stopAt - onset} ms, fired at +${fired - onset} ms`,
-    );
-    console.log(
-      operator
-        .logs()
-        .split('\n')
-        .filter((l) => /leader|synced|action|lease/i.test(l))
-        .join('\n'),
-    );
     // From the onset before the restart: a window begun anew would fire 14 s or more after it.
     expect(fired - onset).toBeGreaterThanOrEqual(10_000);
     expect(fired - onset).toBeLessThan(13_000);
