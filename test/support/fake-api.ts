@@ -15,6 +15,7 @@ import type {
 import { EventRecorder } from '../../src/operator/events.ts';
 import type { ChildKind } from '../../src/operator/k8s/caches.ts';
 import { effectiveOf } from '../../src/operator/autoscaler/decision.ts';
+import type { PendingSample } from '../../src/operator/autoscaler/loop.ts';
 import {
   Reconciler,
   type ReconcilerCaches,
@@ -96,8 +97,12 @@ export class FakeWorld implements ReconcilerCaches {
     return { ...(raw as ZImageDeployment), spec: zimageDeploymentSpec.parse(raw.spec) };
   }
 
-  reconciler(): Reconciler {
+  /** Samples handed to the reconciler as the autoscaler's loop would (key -> sample). */
+  readonly samples = new Map<string, PendingSample>();
+
+  reconciler(options: { autoscaler?: boolean } = {}): Reconciler {
     const log = pino({ level: 'silent' });
+    const samples = this.samples;
     return new Reconciler({
       kube: this.kube(),
       caches: this,
@@ -105,6 +110,18 @@ export class FakeWorld implements ReconcilerCaches {
       log,
       monitoringAvailable: () => false,
       clock: this.clock,
+      ...(options.autoscaler
+        ? {
+            autoscaler: {
+              loop: {
+                take: (key: string) => samples.get(key),
+                consumed: (key: string, seq: number) => {
+                  if (samples.get(key)?.seq === seq) samples.delete(key);
+                },
+              },
+            },
+          }
+        : {}),
     });
   }
 
@@ -167,7 +184,14 @@ export class FakeWorld implements ReconcilerCaches {
       replaceScale: async (cr, replicas) => {
         this.calls.push(`scale ${replicas}`);
         await later();
-        this.putCr({ ...cr, spec: { ...(cr.spec as object), replicas } });
+        // The scale subresource changes spec.replicas of the stored object, nothing else.
+        const stored = this.crs.get(`${cr.metadata.namespace}/${cr.metadata.name}`)!;
+        const spec = { ...(stored.spec as Record<string, unknown>), replicas };
+        this.putCr({
+          ...stored,
+          spec,
+          metadata: { ...stored.metadata, generation: (stored.metadata.generation ?? 0) + 1 },
+        });
         return {};
       },
       event: (_cr, type, reason, message) => {

@@ -61,8 +61,10 @@ function blockers(d: Draft): string {
   if (d.replicas >= d.spec.maxReplicas) return `at maxReplicas ${d.spec.maxReplicas}`;
   const pending = pendingPods(d);
   if (pending > 0) return `${pending} pod(s) Pending for lack of GPUs`;
+  // The pods not Ready yet, and those this very decision adds (the fleet does not have them).
   const f = d.signals.fleet;
-  return `${f.replicas - f.readyReplicas} pod(s) still starting`;
+  const starting = f.replicas - f.readyReplicas + Math.max(0, d.replicas - d.startReplicas);
+  return `${starting} new pod(s) still to load the model`;
 }
 
 /**
