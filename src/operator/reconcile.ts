@@ -96,6 +96,26 @@ export function fieldPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
+/**
+ * status.signals is a window onto the last decision's readings, refreshed at most this often
+ * on its own: a status write a second per object (the autoscaler's interval) would be 1000
+ * writes/s at 1000 objects. Anything else that changes (a rule's state, an action, a
+ * condition) is written at once; the live values are the operator's metrics.
+ */
+const signalsRefreshMs = 30_000;
+
+function onlySignalsMoved(
+  next: ZImageDeploymentStatus,
+  previous: ZImageDeploymentStatus | undefined,
+  now: number,
+): boolean {
+  const written = previous?.signals?.sampledAt;
+  if (!previous || written === undefined || now - Date.parse(written) >= signalsRefreshMs) {
+    return false;
+  }
+  return isDeepStrictEqual({ ...next, signals: undefined }, { ...previous, signals: undefined });
+}
+
 /** A ReadWriteOnce model claim cannot be mounted by pods on several nodes. */
 function degraded(
   cr: ZImageDeployment,
@@ -408,7 +428,10 @@ export class Reconciler {
       previous: raw.status,
       now: new Date(this.d.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     });
-    if (!isDeepStrictEqual(status, raw.status)) await this.d.kube.replaceStatus({ ...raw, status });
+    const changed = !isDeepStrictEqual(status, raw.status);
+    if (changed && !onlySignalsMoved(status, raw.status, this.d.clock.now())) {
+      await this.d.kube.replaceStatus({ ...raw, status });
+    }
     return status;
   }
 }

@@ -157,6 +157,18 @@ describe('Reconciler with the autoscaler', () => {
     expect(cr.status?.autoscaler?.history.length).toBeGreaterThan(0);
   });
 
+  it('steady signals write status once, then every 30 s, not every second', async () => {
+    const w = world('Enforce');
+    await tick(w, signals(w, 50));
+    w.resetCalls();
+    let gpu = 50;
+    for (let i = 0; i < 28; i++) await tick(w, signals(w, (gpu += 0.5)));
+    expect(w.statusWrites).toHaveLength(0);
+    await tick(w, signals(w, gpu), 3);
+    expect(w.statusWrites).toHaveLength(1);
+    expect(w.statusWrites[0]!.signals?.gpuUtilization).toBe(gpu);
+  });
+
   it('without the autoscaler (--autoscaler=false) an Enforce object runs its spec', async () => {
     const w = world('Enforce');
     w.samples.set(key, { seq: ++seq, at: w.clock.now(), direct: signals(w, 95) });
