@@ -17,8 +17,8 @@ import { runnerPidsFile } from '../dev/state.ts';
 import { createModelVolume } from '../dev/volumes.ts';
 import type { PrometheusInstance } from '../dev/prometheus.ts';
 import { eventually } from '../dev/wait.ts';
-import { fleetSpec } from '../test/support/fleet.ts';
-import { zidClient } from '../test/support/zid.ts';
+import { fleetSpec } from '../dev/specs.ts';
+import { zidClient } from '../dev/zid.ts';
 import type { Row } from './cluster.ts';
 import { commandLine, cpuSeconds, machineMemoryGiB, memoryMiB, withDescendants } from './proc.ts';
 

@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { startCluster } from '../dev/cluster.ts';
 import { createModelVolume } from '../dev/volumes.ts';
-import { clients } from '../test/support/k8s.ts';
+import { clients } from '../dev/zid.ts';
 import { installOperatorManifests, operatorKubeconfig, startOperator } from '../dev/operator.ts';
-import { baseSpec } from '../test/support/specs.ts';
-import { zidClient } from '../test/support/zid.ts';
+import { baseSpec } from '../dev/specs.ts';
+import { zidClient } from '../dev/zid.ts';
 import type { Row } from './cluster.ts';
 
 /** Writes a reconcile can make. Lease renewals ('update', every 2 s while leading) are counted apart. */

@@ -15,7 +15,6 @@ import {
 } from '../../dev/operator.ts';
 import { pidAlive } from '../../dev/process.ts';
 import { createModelVolume } from '../../dev/volumes.ts';
-import { baseSpec } from './specs.ts';
 import { eventually, isReady } from './k8s.ts';
 import { zidClient } from './zid.ts';
 
@@ -49,12 +48,7 @@ export interface TestFleet {
 }
 
 /** The spec every fleet test runs: the CPU EP (no GPU here), on the H100 pool, tiny warm-up. */
-export const fleetSpec = (replicas = 1) => ({
-  ...baseSpec(),
-  replicas,
-  runtime: { ...baseSpec().runtime, executionProvider: 'cpu', maxResolution: '512x512' },
-  gpu: { nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' } },
-});
+export { fleetSpec } from '../../dev/specs.ts';
 
 export async function startTestFleet(name: string): Promise<TestFleet> {
   // A 1 s crash back-off base instead of kubelet's 10 s keeps restart tests short.

@@ -1,19 +1,8 @@
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  type CoreV1Event,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { CoreV1Api, CoreV1Event, V1Pod } from '@kubernetes/client-node';
 
 export { eventually } from '../../dev/wait.ts';
 
-/** Admin clients for a kubeconfig file. */
-export function clients(kubeconfigPath: string) {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
-}
+export { clients } from '../../dev/zid.ts';
 
 export function isReady(pod: V1Pod): boolean {
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;

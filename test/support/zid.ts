@@ -1,48 +1,12 @@
 /** Helpers for ZImageDeployment objects in tests. */
-import {
-  ApiException,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
+import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import type { Condition } from '../../src/operator/api/v1alpha1/status.ts';
 import type { ZImageDeploymentObject } from '../../src/operator/api/v1alpha1/types.ts';
 import { eventually } from './k8s.ts';
 
-const gvr = { group: 'zimage.dev', version: 'v1alpha1', plural: 'zimagedeployments' } as const;
+import { zidClient } from '../../dev/zid.ts';
 
-export function zidClient(kc: KubeConfig) {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  return {
-    create: (namespace: string, name: string, spec: unknown) =>
-      custom.createNamespacedCustomObject({
-        ...gvr,
-        namespace,
-        fieldValidation: 'Strict',
-        body: {
-          apiVersion: 'zimage.dev/v1alpha1',
-          kind: 'ZImageDeployment',
-          metadata: { name },
-          spec,
-        },
-      }) as Promise<ZImageDeploymentObject>,
-    get: (namespace: string, name: string) =>
-      custom.getNamespacedCustomObject({
-        ...gvr,
-        namespace,
-        name,
-      }) as Promise<ZImageDeploymentObject>,
-    /** JSON merge patch of the spec. */
-    patchSpec: (namespace: string, name: string, spec: unknown) =>
-      custom.patchNamespacedCustomObject(
-        { ...gvr, namespace, name, body: { spec } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ) as Promise<ZImageDeploymentObject>,
-    delete: (namespace: string, name: string) =>
-      custom.deleteNamespacedCustomObject({ ...gvr, namespace, name }),
-  };
-}
+export { gvr, zidClient } from '../../dev/zid.ts';
 
 /** A Status body's message, decoded (JSON writes `<` as \u003c); the raw body otherwise. */
 function statusMessage(body: unknown): string {

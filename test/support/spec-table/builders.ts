@@ -1,17 +1,9 @@
 /** Row shapes and spec builders of the shared spec table (see ../specs.ts). */
 import { maxObjectNameLength } from '../../../src/operator/api/v1alpha1/object-name.ts';
 
-type Spec = Record<string, unknown> & {
-  runtime: Record<string, unknown>;
-  model: Record<string, unknown>;
-  autoscaling?: Record<string, unknown>;
-  gpu?: Record<string, unknown>;
-};
+import { baseSpec } from '../../../dev/specs.ts';
 
-export const baseSpec = (): Spec => ({
-  model: { source: { pvc: { claimName: 'zimage-models' } } },
-  runtime: { image: 'registry.example/zimage-runtime:0.1.0' },
-});
+export { baseSpec };
 
 export const rule = (extra: Record<string, unknown>) => ({
   name: 'r1',
