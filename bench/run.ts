@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --cold] [--repeats N] [--only cluster,operator,runtime,fleet] [--objects 500] [--steady 60]`: run the benchmarks and print a Markdown table
+ * `npm run bench [-- --cold] [--repeats N] [--only cluster,operator,runtime,autoscaler,fleet,reaction] [--objects 500] [--steady 60]`: run the benchmarks and print a Markdown table
  * for docs/performance.md. Results go to bench/results/<date>.json as well.
  */
 import fs from 'node:fs';
@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchColdBuild, benchWarmStart, type Row } from './cluster.ts';
+import { benchAutoscalerScale, benchReaction } from './autoscaler.ts';
 import { benchFleet } from './fleet.ts';
 import { benchOperator } from './operator.ts';
 import { benchRuntime } from './runtime.ts';
@@ -16,8 +17,8 @@ const { values } = parseArgs({
   options: {
     cold: { type: 'boolean', default: false },
     repeats: { type: 'string', default: '5' },
-    /** Which benchmarks: cluster, operator, runtime, fleet (comma-separated; fleet only when named). */
-    only: { type: 'string', default: 'cluster,operator,runtime' },
+    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction (comma-separated; fleet and reaction only when named). */
+    only: { type: 'string', default: 'cluster,operator,runtime,autoscaler' },
     objects: { type: 'string', default: '500' },
     steady: { type: 'string', default: '60' },
   },
@@ -32,6 +33,9 @@ if (only.includes('runtime')) rows.push(...(await benchRuntime(Number(values.rep
 if (only.includes('operator'))
   rows.push(...(await benchOperator(Number(values.objects), Number(values.steady))));
 if (only.includes('fleet')) rows.push(...(await benchFleet()));
+if (only.includes('autoscaler')) rows.push(...(await benchAutoscalerScale()));
+if (only.includes('reaction'))
+  rows.push(...(await benchReaction(Math.max(10, Number(values.repeats)))));
 
 const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`\nMachine: ${machine}\n`);

@@ -57,6 +57,11 @@ export class AutoscalerLoop {
   private readonly pending = new Map<string, PendingSample>();
   /** When each object last got a sample (its interval counts from there). */
   private readonly lastDue = new Map<string, number>();
+  /**
+   * Parsed specs by cached object: the informer hands out the same object until it changes,
+   * so 1000 objects are not parsed anew every tick (zod, ~0.2 ms each).
+   */
+  private readonly parsed = new WeakMap<object, ZImageDeploymentSpec | undefined>();
   private timer: TimerHandle | undefined;
   private running = false;
   private seq = 0;
@@ -138,10 +143,9 @@ export class AutoscalerLoop {
   /** Objects in DryRun or Enforce whose spec parses (an invalid one has its status already). */
   private autoscaled(): Autoscaled[] {
     return this.d.listCrs().flatMap((cr) => {
-      const parsed = zimageDeploymentSpec.safeParse(cr.spec);
-      if (!parsed.success || parsed.data.autoscaling.mode === 'Off') return [];
+      const spec = this.specOf(cr);
+      if (!spec || spec.autoscaling.mode === 'Off') return [];
       const { namespace = '', name = '' } = cr.metadata;
-      const spec = parsed.data;
       const url = spec.autoscaling.metrics.prometheus?.url;
       const target: SignalTarget = {
         namespace,
@@ -151,6 +155,14 @@ export class AutoscalerLoop {
       };
       return [{ key: keyOf({ namespace, name }), spec, target }];
     });
+  }
+
+  private specOf(cr: ZImageDeploymentObject): ZImageDeploymentSpec | undefined {
+    if (this.parsed.has(cr)) return this.parsed.get(cr);
+    const parsed = zimageDeploymentSpec.safeParse(cr.spec);
+    const spec = parsed.success ? parsed.data : undefined;
+    this.parsed.set(cr, spec);
+    return spec;
   }
 
   private schedule(ms: number): void {
