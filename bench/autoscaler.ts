@@ -124,9 +124,18 @@ export async function benchReaction(repeats: number): Promise<Row[]> {
         20_000,
       );
       reaction.outside.push((Date.now() - started) / 1000);
-      const sum = await operator.metric(
-        'zimage_operator_autoscaler_reaction_seconds_sum',
-        metricLabels,
+      // The operator records the reaction once status holds the decision, just after the
+      // Deployment: wait for it.
+      const sum = await eventually(
+        'reaction recorded',
+        async () => {
+          const v = await operator.metric(
+            'zimage_operator_autoscaler_reaction_seconds_sum',
+            metricLabels,
+          );
+          return v > sumBefore ? v : undefined;
+        },
+        10_000,
       );
       reaction.internal.push(sum - sumBefore);
       await loading;

@@ -1,10 +1,16 @@
 /**
- * The README's main job: build the tools (first run only), start the local GPU cluster, install
- * the CRD and the operator's RBAC, run the operator in the background under its own
- * ServiceAccount, create a model volume, apply deploy/examples/turbo.yaml, wait until it is
- * Ready and show `kubectl get zid`. Everything keeps running; `npm run cluster:down` stops it.
+ * The README's main job: build the tools (first run only), start the local GPU cluster with
+ * its live fleet (pods run the real runtime on the tiny model, dcgm-exporter stand-ins on the
+ * GPU nodes), install the CRD and the operator's RBAC, run the operator in the background
+ * under its own ServiceAccount, create a model volume, apply deploy/examples/turbo.yaml, then
+ * the autoscaler at work (scripts/demo-autoscaler.ts): deploy/examples/autoscaling-demo.yaml
+ * on the 16 GiB pool under a scripted load, a line per second, `kubectl describe` at the end.
+ * Everything keeps running; `npm run cluster:down` stops it.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { demoAutoscaler } from './demo-autoscaler.ts';
+import { tinyModelDir } from '../dev/paths.ts';
 import { startCluster } from '../dev/cluster.ts';
 import { repoRoot } from '../dev/paths.ts';
 import { spawnManaged, waitFor } from '../dev/process.ts';
@@ -22,7 +28,12 @@ step('tools (built once, then cached)');
 await ensureTools();
 
 step(`local GPU cluster "${name}"`);
-const cluster = await startCluster({ name, persist: true, log: (line) => console.log(line) });
+const cluster = await startCluster({
+  name,
+  persist: true,
+  fleet: true,
+  log: (line) => console.log(line),
+});
 const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, ...args);
 
 step('CRD, operator namespace and RBAC (deploy/)');
@@ -60,13 +71,34 @@ await waitFor(
 console.log(`  operator is up (pid ${operator.pid}, metrics http://127.0.0.1:${port}/metrics)`);
 
 step('model volume (ReadOnlyMany claim default/zimage-models) and deploy/examples/turbo.yaml');
-await createModelVolume(cluster.kubeConfig, { namespace: 'default', name: 'zimage-models' });
+// The examples name the model folder on the claim (subPath z-image-turbo-onnx): here it is
+// the tiny test model, under that name.
+const models = path.join(cluster.dir, 'models');
+fs.mkdirSync(models, { recursive: true });
+const link = path.join(models, 'z-image-turbo-onnx');
+if (!fs.existsSync(link)) fs.symlinkSync(tinyModelDir, link);
+await createModelVolume(cluster.kubeConfig, {
+  namespace: 'default',
+  name: 'zimage-models',
+  hostPath: models,
+}).catch((err: unknown) => {
+  // A second demo run on the kept cluster finds the claim there already.
+  if (!String(err).includes('AlreadyExists') && !String(err).includes('409')) throw err;
+});
 k('apply', '-f', path.join(repoRoot, 'deploy', 'examples', 'turbo.yaml'));
 k('wait', '--for=condition=Ready', '--timeout=60s', 'zid/turbo');
 
 step('kubectl get zid,deploy,pods -o wide');
 console.log(k('get', 'zid'));
 console.log(k('get', 'deploy,pods', '-l', 'app.kubernetes.io/instance=turbo', '-o', 'wide'));
+
+step('the autoscaler at work: deploy/examples/autoscaling-demo.yaml on the 16 GiB pool');
+await demoAutoscaler({
+  kubeconfigPath: cluster.kubeconfigPath,
+  kubeConfig: cluster.kubeConfig,
+  operatorUrl: `http://127.0.0.1:${port}`,
+  kubectl: k,
+});
 
 console.log(`Try it:
   export KUBECONFIG=${cluster.kubeconfigPath}
