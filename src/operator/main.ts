@@ -8,8 +8,8 @@
  * A bad flag or variable: one line per problem on stderr, exit 2 (as the runtime), no stack.
  */
 import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { AutoscalerLoop } from './autoscaler/loop.ts';
-import { createAutoscalerMetrics } from './autoscaler/metrics.ts';
+import { AutoscalerLoop } from './autoscaling/loop.ts';
+import { createAutoscalerMetrics } from './autoscaling/metrics.ts';
 import { DirectSource } from './signals/direct.ts';
 import { exporterLister } from './signals/exporters.ts';
 import { createSignalMetrics, SignalMetricsObserver } from './signals/metrics.ts';

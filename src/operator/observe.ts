@@ -6,7 +6,7 @@ import { belowDeployment } from './below.ts';
 import { selectorString } from './builders/names.ts';
 import { setConditions, type ConditionInput } from './conditions.ts';
 import { reasons, type Reason } from './reasons.ts';
-import type { AutoscalerOutcome } from './autoscaler/decision.ts';
+import type { AutoscalerOutcome } from './autoscaling/decision.ts';
 import { lastActionText } from './policy/outcome.ts';
 
 export interface Problem {

@@ -30,9 +30,9 @@ import {
   onsetOf,
   turnedConditions,
   type AutoscalerOutcome,
-} from './autoscaler/decision.ts';
-import type { AutoscalerLoop } from './autoscaler/loop.ts';
-import type { AutoscalerMetrics } from './autoscaler/metrics.ts';
+} from './autoscaling/decision.ts';
+import type { AutoscalerLoop } from './autoscaling/loop.ts';
+import type { AutoscalerMetrics } from './autoscaling/metrics.ts';
 import { seriesLabels } from '../contract/metrics.ts';
 
 /**

@@ -28,7 +28,7 @@ import {
   buildServiceAccount,
 } from '../../src/operator/builders/children.ts';
 import { childNames } from '../../src/operator/builders/names.ts';
-import { effectiveOf } from '../../src/operator/autoscaler/decision.ts';
+import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
 import { clients, createNamespace, eventually } from '../support/k8s.ts';
 import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
 import { serviceAccountCredentials } from '../support/service-account.ts';

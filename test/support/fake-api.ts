@@ -14,8 +14,8 @@ import type {
 } from '../../src/operator/api/v1alpha1/types.ts';
 import { EventRecorder } from '../../src/operator/events.ts';
 import type { ChildKind } from '../../src/operator/k8s/caches.ts';
-import { effectiveOf } from '../../src/operator/autoscaler/decision.ts';
-import type { PendingSample } from '../../src/operator/autoscaler/loop.ts';
+import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
+import type { PendingSample } from '../../src/operator/autoscaling/loop.ts';
 import {
   Reconciler,
   type ReconcilerCaches,

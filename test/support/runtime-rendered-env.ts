@@ -6,7 +6,7 @@ import type { V1EnvVar } from '@kubernetes/client-node';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
 import { buildDeployment } from '../../src/operator/builders/deployment.ts';
-import { effectiveOf } from '../../src/operator/autoscaler/decision.ts';
+import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
 
 /** A ZImageDeployment from a spec the CRD (its zod schema) accepts; throws otherwise. */
 export function zimageDeployment(spec: unknown, name = 'turbo'): ZImageDeployment {

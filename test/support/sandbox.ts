@@ -21,7 +21,7 @@ import path from 'node:path';
 import { mountPaths, runtimeUid } from '../../src/contract/runtime.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import { buildDeployment } from '../../src/operator/builders/deployment.ts';
-import { effectiveOf } from '../../src/operator/autoscaler/decision.ts';
+import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
 import { baseSpec } from './specs.ts';
 
 export interface SandboxOptions {

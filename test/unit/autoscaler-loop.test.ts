@@ -6,12 +6,12 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { AutoscalerLoop } from '../../src/operator/autoscaler/loop.ts';
+import { AutoscalerLoop } from '../../src/operator/autoscaling/loop.ts';
 import {
   pendingForGpus,
   policySignals,
   sampledPods,
-} from '../../src/operator/autoscaler/signals.ts';
+} from '../../src/operator/autoscaling/signals.ts';
 import type { ZImageDeploymentObject } from '../../src/operator/api/v1alpha1/types.ts';
 import {
   allMissing,

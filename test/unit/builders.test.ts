@@ -9,7 +9,7 @@ import {
   buildServiceMonitor,
 } from '../../src/operator/builders/monitoring.ts';
 import { promDuration } from '../../src/operator/signals/promql.ts';
-import { effectiveOf } from '../../src/operator/autoscaler/decision.ts';
+import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { renderedRuntimeEnv } from '../support/runtime-rendered-env.ts';
 import { baseSpec } from '../support/specs.ts';
