@@ -288,7 +288,11 @@ export class Reconciler {
     const sample = cr.spec.autoscaling.mode === 'Off' ? undefined : a.loop.take(key);
     if (cr.spec.autoscaling.mode !== 'Off' && !sample) return undefined;
     const end = a.metrics?.decideSeconds.startTimer();
-    const outcome = decideOn({ cr, pods, sampled: sample, now: this.d.clock.now() });
+    // Decided at the sample's time: what the readings say is as of then, and ticks are at least
+    // an interval apart there (a 5 s window is 5 ticks), where the reconcile's own time
+    // jitters by the sampling time and made a window one tick late about half the time.
+    const now = sample?.at ?? this.d.clock.now();
+    const outcome = decideOn({ cr, pods, sampled: sample, now });
     end?.();
     return { outcome, key, sampledAt: sample?.at, ...(sample ? { seq: sample.seq } : {}) };
   }
