@@ -5,7 +5,8 @@
  * with the history at the end. Phases:
  *   1. saturation: 512x512 at 2.4x one pod's modelled capacity -> a second pod (+ a steps
  *      notch while it loads), and slow images lower the steps at maxReplicas;
- *   2. VRAM pressure: 1024x1024 images fill the card past 77% -> offload one level up;
+ *   2. VRAM pressure: 1024x1024 images fill the card past 77% -> the memory-efficient
+ *      attention kernel (the pods roll);
  *   3. idle: quality comes back, newest notch first, then one pod goes.
  */
 import path from 'node:path';
@@ -61,6 +62,7 @@ function line(t0: number, phase: string, s: Record<string, number>, z: ZImageDep
     `| replicas ${replicas} (ready ${st?.readyReplicas ?? 0})`,
     `steps ${st?.effective?.steps ?? '-'}`,
     `offload ${st?.effective?.offload ?? '-'}`,
+    `attention ${st?.effective?.attention ?? '-'}`,
     `| ${st?.lastAction ?? ''}`,
   ].join('  ');
 }
@@ -78,14 +80,14 @@ export async function demoAutoscaler(o: DemoOptions): Promise<void> {
   );
   o.kubectl('apply', '-f', file);
   o.kubectl('wait', '--for=condition=Ready', '--timeout=120s', `zid/${name}`);
-  const runtime = doc.spec['runtime'] as { steps: number };
+  const runtime = doc.spec['runtime'] as { steps: number; offload: 'none' | 'model' | 'cpu' };
   const perImage = (size: number) =>
     stageSeconds(cards['rtx4090-16gb'], {
       width: size,
       height: size,
       steps: runtime.steps,
       precision: 'bf16',
-      offload: 'model',
+      offload: runtime.offload,
       attention: 'cudnn',
     }).total;
 

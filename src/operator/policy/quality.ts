@@ -58,13 +58,13 @@ export function lowerQuality(d: Draft, r: PolicyRule): void {
 }
 
 function blockers(d: Draft): string {
+  const added = d.replicas - d.startReplicas;
+  if (added > 0) return `the ${added} pod(s) this decision adds must load the model first`;
   if (d.replicas >= d.spec.maxReplicas) return `at maxReplicas ${d.spec.maxReplicas}`;
   const pending = pendingPods(d);
   if (pending > 0) return `${pending} pod(s) Pending for lack of GPUs`;
-  // The pods not Ready yet, and those this very decision adds (the fleet does not have them).
   const f = d.signals.fleet;
-  const starting = f.replicas - f.readyReplicas + Math.max(0, d.replicas - d.startReplicas);
-  return `${starting} new pod(s) still to load the model`;
+  return `${f.replicas - f.readyReplicas} new pod(s) still loading the model`;
 }
 
 /**
