@@ -7,8 +7,15 @@
  *      tokens and the time per MultiHeadAttention (chains of 1 and 17 ops: difference / 16);
  *   2. transformer: forwards at 1024^2 through the runtime's session options, 2 and N layers
  *      (per-layer = difference / (N - 2)), checked against PyTorch's output, plus the host copies;
+ *      for cudnn also tools/export/fuse_graph.py's rewrites of the same graphs (fusedr: RoPE as
+ *      one fp32 RotaryEmbedding; fusedn: RMSNorm as SimplifiedLayerNormalization; fusedx: both,
+ *      RoPE in the graph's precision), graphOptimizationLevel 'extended' (fusedE), ORT's
+ *      TunableOp GEMMs (cudnn-tunable), and the VAE decoder at 1024^2 with the host work after it;
  *   3. http: the runtime server, 1024^2, 8 transformer passes, per offload mode and attention;
- *   4. card16: the same with a ballast process leaving a 16 GB card.
+ *   4. card16: the same with a ballast process leaving a 16 GB card, and the out-of-memory path
+ *      (a ballast leaving the weights and a little more: squeeze).
+ * Order of the run: kernels (while the exports finish), http, card16, transformer, then the
+ * refusal and unfused cases.
  * Usage: node bench/gpu/cuda-bench.ts --prep /tmp/zbench --out DIR [--layers 8] [--phases ...]
  */
 import { spawn } from 'node:child_process';
@@ -48,6 +55,8 @@ const { values } = parseArgs({
     'wait-s': { type: 'string', default: '1500' },
     /** Only the HTTP cases whose name matches this regular expression (a second, shorter run). */
     only: { type: 'string' },
+    /** Only these transformer-phase configurations (comma-separated names, e.g. cudnn). */
+    'transformer-configs': { type: 'string' },
     /** Kernel-check sizes; a CPU smoke test takes small ones. */
     tokens: { type: 'string', default: probeTokens.join(',') },
   },
@@ -58,6 +67,7 @@ const ep = values.ep === 'cpu' ? 'cpu' : 'cuda';
 const phases = new Set(values.phases.split(','));
 const precisions: Precision[] = ['bf16', 'fp16'];
 const kernelTokens = values.tokens.split(',').map(Number);
+const onlyConfigs = values['transformer-configs']?.split(',');
 const results: Record<string, unknown> = { started: new Date().toISOString(), layers };
 const save = () =>
   writeFileSync(path.join(values.out, 'results.json'), JSON.stringify(results, null, 2));
@@ -122,33 +132,57 @@ async function kernels() {
 function runChild(
   args: string[],
   env: NodeJS.ProcessEnv,
+  timeoutMs = 240_000,
 ): Promise<{ out: string; err: string; code: number | null }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    // A hung child (a CUDA hang, endless tuning) must not eat the device time of later phases.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('close', (code) => resolve({ out, err, code }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ out, err, code });
+    });
   });
 }
+
+/** Graph variants from tools/export/fuse_graph.py that torch_reference.py wrote beside `fused`. */
+const rewrites = ['fusedr', 'fusedn', 'fusedx'];
 
 /** The graphs one attention setting times: 2 and N layers (+ the host-copy probe), or unfused. */
 function graphsFor(config: EnvConfig, precision: Precision) {
   const ref = (n: number) => `${prep}/ref-${precision}-${n}.bin`;
+  const dir = (n: number) => `${prep}/fw${n}/transformer`;
   if (config.name === 'math')
-    return [
-      { name: 'unfused-2', file: `${prep}/fw2/transformer/unfused.${precision}.onnx`, ref: ref(2) },
-    ];
-  return [
-    { name: 'fused-2', file: `${prep}/fw2/transformer/fused.${precision}.onnx`, ref: ref(2) },
-    {
-      name: `fused-${layers}`,
-      file: `${prep}/fw${layers}/transformer/fused.${precision}.onnx`,
-      ref: ref(layers),
-    },
-    ...(config.name === 'cudnn' ? [{ name: 'io-probe', file: 'io-probe' }] : []),
-  ];
+    return [{ name: 'unfused-2', file: `${dir(2)}/unfused.${precision}.onnx`, ref: ref(2) }];
+  const pair = (prefix: string, file = prefix, extra: object = {}) =>
+    [2, layers].map((n) => ({
+      name: `${prefix}-${n}`,
+      file: `${dir(n)}/${file}.${precision}.onnx`,
+      ref: ref(n),
+      ...extra,
+    }));
+  const graphs: Record<string, unknown>[] = pair('fused');
+  if (config.name !== 'cudnn') return graphs;
+  graphs.push({ name: 'io-probe', file: 'io-probe' });
+  if (precision === 'bf16') {
+    // The VAE at 1024^2 (its fp16 file: the runtime's choice under bf16, sessions.ts).
+    graphs.push({
+      name: 'vae-1024',
+      file: `${prep}/fw${layers}/vae_decoder/model.fp16.onnx`,
+      feeds: 'vae',
+      latent: Number(values.size) / 8,
+    });
+    graphs.push(...pair('fusedE', 'fused', { options: { graphOptimizationLevel: 'extended' } }));
+  }
+  // Last: a rewrite that broke the CUDA context would take the graphs after it down too.
+  for (const v of rewrites)
+    if ([2, layers].every((n) => existsSync(`${dir(n)}/${v}.${precision}.onnx`)))
+      graphs.push(...pair(v));
+  return graphs;
 }
 
 async function transformerCase(config: EnvConfig, precision: Precision) {
@@ -163,9 +197,15 @@ async function transformerCase(config: EnvConfig, precision: Precision) {
     [script, JSON.stringify(request)],
     envWith({ ...config.env, ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO: '1' }),
   );
-  const line = r.out.split('\n').find((l) => l.startsWith('ZRESULT '));
+  const lines = r.out.split('\n');
+  const line = lines.find((l) => l.startsWith('ZRESULT '));
   const byGraph = [attributeReports(r.out), attributeReports(r.err)];
-  const graphs = line ? (JSON.parse(line.slice(8)) as Record<string, unknown>[]) : [];
+  // A child that died (crash, timeout) still reported each finished graph on a ZPARTIAL line.
+  const graphs = line
+    ? (JSON.parse(line.slice(8)) as Record<string, unknown>[])
+    : lines
+        .filter((l) => l.startsWith('ZPARTIAL '))
+        .map((l) => JSON.parse(l.slice(9)) as Record<string, unknown>);
   for (const g of graphs) {
     const ks = byGraph.flatMap((m) => m.get(String(g['name'])) ?? []);
     g['kernels'] = Object.fromEntries(
@@ -185,13 +225,13 @@ async function transformer() {
   // From the kernel check of the first H200 run: bf16 runs only cuDNN flash (flash and efficient
   // fall back to the unfused kernel, which breaks); ORT's own choice is cuDNN flash in both.
   const wanted: Record<Precision, string[]> = {
-    bf16: ['cudnn', 'math'],
+    bf16: ['cudnn', 'cudnn-tunable', 'math'],
     fp16: ['cudnn', 'flash', 'efficient', 'math'],
   };
   const rows: Record<string, unknown>[] = [];
   for (const precision of precisions)
-    for (const config of [...envConfigs, mathConfig].filter((c) =>
-      wanted[precision].includes(c.name),
+    for (const config of [...envConfigs, mathConfig, tunableConfig].filter(
+      (c) => wanted[precision].includes(c.name) && (!onlyConfigs || onlyConfigs.includes(c.name)),
     )) {
       const row = await transformerCase(config, precision);
       log('transformer', JSON.stringify(row).slice(0, 600));
@@ -206,11 +246,22 @@ const mathConfig: EnvConfig = {
   env: envConfigs.find((c) => c.name === 'mha-unfused')?.env ?? {},
 };
 
+/** cudnn with ORT's TunableOp (GEMM algorithms tuned on the first run, env switches of the EP). */
+const tunableConfig: EnvConfig = {
+  name: 'cudnn-tunable',
+  backend: 'cudnn',
+  env: {
+    ...(envConfigs.find((c) => c.name === 'cudnn')?.env ?? {}),
+    ORT_CUDA_TUNABLE_OP_ENABLE: '1',
+    ORT_CUDA_TUNABLE_OP_TUNING_ENABLE: '1',
+  },
+};
+
 async function http(which: 'http' | 'card16' | 'extra') {
   const card16 = which === 'card16';
   const mem = gpuMemorySampler();
   const ctx: HttpContext = {
-    models: { big: `${prep}/fw${layers}`, small: `${prep}/fw2` },
+    models: { big: `${prep}/fw${layers}`, small: `${prep}/fw2`, fused: `${prep}/fw${layers}x` },
     size: Number(values.size),
     steps: 8,
     ep,
@@ -248,6 +299,7 @@ async function http(which: 'http' | 'card16' | 'extra') {
       log('http', JSON.stringify(row).slice(0, 700));
       rows.push(row);
     } catch (err) {
+      log('http', c.name, 'failed:', (err as Error).message.slice(-500));
       rows.push({ ...c, error: (err as Error).message.slice(-2000) });
     } finally {
       ballast?.stop();
@@ -269,10 +321,12 @@ async function main() {
   const ok = await waitFor('prep.done');
   results['prepOk'] = ok;
   log('prep', ok ? 'done' : 'NOT done');
-  if (ok && phases.has('transformer')) results['transformer'] = await transformer();
-  save();
+  // The pipeline first (the cases the first H200 run could not start), then the transformer's
+  // kernel comparison and variants, then the refusals.
   if (ok && phases.has('http')) await http('http');
   if (ok && phases.has('card16')) await http('card16');
+  if (ok && phases.has('transformer')) results['transformer'] = await transformer();
+  save();
   if (ok && phases.has('http')) await http('extra');
   results['finished'] = new Date().toISOString();
   save();

@@ -15,7 +15,16 @@ const torchName: Record<string, string> = {
   efficient: 'EFFICIENT_ATTENTION',
   math: 'MATH',
   auto: 'CUDNN_ATTENTION',
+  'cudnn-tunable': 'CUDNN_ATTENTION',
 };
+/** Graph name prefixes of one transformer case and what they are (cuda-bench.ts graphsFor). */
+const variants: [string, string][] = [
+  ['fused', ''],
+  ['fusedE', ", graphOptimizationLevel 'extended'"],
+  ['fusedr', ', RoPE as RotaryEmbedding (fp32)'],
+  ['fusedn', ', RMSNorm as SimplifiedLayerNormalization'],
+  ['fusedx', ', both rewrites (RoPE in the graph precision)'],
+];
 const f = (x: unknown, digits = 1) =>
   typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '-';
 // Run 1 stored ORT's colour codes with the kernel names (the probe strips them since).
@@ -58,7 +67,13 @@ const est = (t2: number | undefined, tn: number | undefined, n: number) =>
 const div = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined ? a / b : undefined;
 
-function transformerRow(t: Row, n: number, torchRows: Row[]): string {
+function transformerRow(
+  t: Row,
+  n: number,
+  torchRows: Row[],
+  prefix: string,
+  label: string,
+): string {
   const tms = (layers: number) =>
     num(
       torchRows.find(
@@ -68,15 +83,16 @@ function transformerRow(t: Row, n: number, torchRows: Row[]): string {
           r['backend'] === torchName[s(t['config'])],
       )?.['medianMs'],
     );
-  const small = graph(t, t['config'] === 'math' ? 'unfused-2' : 'fused-2');
-  const big = graph(t, `fused-${n}`);
+  const small = graph(t, t['config'] === 'math' ? 'unfused-2' : `${prefix}-2`);
+  const big = graph(t, `${prefix}-${n}`);
   const [o2, on] = [num(small?.['medianMs']), num(big?.['medianMs'])];
   const [p2, pn] = [tms(2), tms(n)];
   const [o30, p30] = [est(o2, on, n), est(p2, pn, n)];
   const ratio = div(o30, p30) ?? div(o2, p2);
   const shown = big ?? small;
   const kernels = shown?.['kernels'] ?? small?.['error'] ?? t['tail'];
-  return `| ${s(t['precision'])} | ${s(t['config'])} | ${f(o2)} | ${f(on)} | ${f(o30)} | ${f(p2)} | ${f(pn)} | ${f(p30)} | ${f(ratio, 3)} | ${f(shown?.['relErrorVsTorch'], 4)} | ${s(shown?.['gpuPeakDeltaMiB'])} | ${s(kernels)} |`;
+  const perLayer = o2 !== undefined && on !== undefined ? (on - o2) / (n - 2) : undefined;
+  return `| ${s(t['precision'])} | ${s(t['config'])}${label} | ${f(o2)} | ${f(on)} | ${f(o30)} | ${f(perLayer, 2)} | ${f(p2)} | ${f(pn)} | ${f(p30)} | ${f(ratio, 3)} | ${f(shown?.['relErrorVsTorch'], 4)} | ${s(shown?.['gpuPeakDeltaMiB'])} | ${s(kernels)} |`;
 }
 
 function transformerTable(results: Row, torchRows: Row[]): string[] {
@@ -84,16 +100,21 @@ function transformerTable(results: Row, torchRows: Row[]): string[] {
   const lines = [
     `## Transformer forward at 1024^2 (4608 tokens), ms; 30-layer estimate = T(2) + 28 (T(${n}) - T(2)) / ${n - 2}`,
     '',
-    `| precision | attention | ORT 2 | ORT ${n} | ORT est. 30 | PyTorch 2 | PyTorch ${n} | PyTorch est. 30 | ratio ORT/PyTorch | rel. err vs PyTorch | GPU peak +MiB | kernels |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| precision | attention | ORT 2 | ORT ${n} | ORT est. 30 | ORT per layer | PyTorch 2 | PyTorch ${n} | PyTorch est. 30 | ratio ORT/PyTorch | rel. err vs PyTorch | GPU peak +MiB | kernels |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const transformer = rows(results['transformer']);
-  for (const t of transformer)
-    lines.push(
-      t['skipped']
-        ? `| ${s(t['precision'])} | ${s(t['config'])} | skipped: ${s(t['skipped'])} |||||||||`
-        : transformerRow(t, n, torchRows),
-    );
+  for (const t of transformer) {
+    if (t['skipped']) {
+      lines.push(
+        `| ${s(t['precision'])} | ${s(t['config'])} | skipped: ${s(t['skipped'])} ||||||||||`,
+      );
+      continue;
+    }
+    for (const [prefix, label] of variants)
+      if (prefix === 'fused' || graph(t, `${prefix}-2`) || graph(t, `${prefix}-${n}`))
+        lines.push(transformerRow(t, n, torchRows, prefix, label));
+  }
   const io = graph(
     transformer.find((t) => graph(t, 'io-probe')),
     'io-probe',
@@ -103,6 +124,50 @@ function transformerTable(results: Row, torchRows: Row[]): string[] {
       '',
       `Host copies + run overhead per transformer pass (same inputs/output, no work): ${f(io['medianMs'], 2)} ms; JS patchify + unpatchify ${f(io['hostJsMs'], 2)} ms.`,
     );
+  const vae = graph(
+    transformer.find((t) => graph(t, 'vae-1024')),
+    'vae-1024',
+  );
+  if (vae)
+    lines.push(
+      '',
+      vae['error']
+        ? `VAE decoder at 1024^2: ${s(vae['error']).slice(0, 300)}`
+        : `VAE decoder at 1024^2 (fp16 file): ${f(vae['medianMs'])} ms, GPU peak +${s(vae['gpuPeakDeltaMiB'])} MiB; then toRgb8 ${f(vae['toRgb8Ms'])} ms, PNG (node:zlib) ${f(vae['pngMs'])} ms (${s(vae['pngBytes'])} bytes), fast-png ${f(vae['fastPngMs'])} ms (${s(vae['fastPngBytes'])} bytes).`,
+    );
+  return lines;
+}
+
+function prepNotes(torch: Row): string[] {
+  const lines: string[] = [];
+  const rw = rows(torch['rewrites']);
+  if (rw.length)
+    lines.push(
+      '## Graph rewrites (tools/export/fuse_graph.py)',
+      '',
+      '| variant | precision | dir | norms | ropes | nodes before -> after | error |',
+      '|---|---|---|---|---|---|---|',
+      ...rw.map(
+        (r) =>
+          `| ${s(r['variant'])} | ${s(r['precision'])} | ${s(r['dir'])} | ${s(r['norms'])} | ${s(r['ropes'])} | ${s(r['nodesBefore'])} -> ${s(r['nodesAfter'])} | ${s(r['error'] ?? '').slice(0, 200)} |`,
+      ),
+      '',
+    );
+  const prof = torch['profile'] as Row | undefined;
+  if (prof) {
+    const groups = (prof['groupsMs'] ?? {}) as Record<string, number>;
+    lines.push(
+      '## PyTorch eager kernel time per forward (bf16, 2 layers, cuDNN SDPA; torch.profiler)',
+      '',
+      prof['error']
+        ? `profile failed: ${s(prof['error'])}`
+        : `total ${f(prof['totalMs'], 2)} ms in ${s(prof['kernels'])} kernels: ` +
+            Object.entries(groups)
+              .map(([k, v]) => `${k} ${f(v, 2)} ms`)
+              .join(', '),
+      '',
+    );
+  }
   return lines;
 }
 
@@ -113,22 +178,36 @@ function note(h: Row): string {
       .find((l) => /ZIMAGE_|error|fatal|memory/i.test(l));
     return `did not start: ${line?.slice(0, 300) ?? ''}`;
   }
-  if (h['freeForRuntimeMiB'] === undefined) return '';
-  return `free ${s(h['freeForRuntimeMiB'])} MiB (missing ${s(h['missingWeightsMiB'])}); readyz after ${s(h['readyzAfter'])}; ${s(h['lastError'] ?? '')}`;
+  const parts: string[] = [];
+  if (h['started'] === undefined && h['error'] !== undefined)
+    return `case failed: ${s(h['error']).split('\n')[0]?.slice(0, 300) ?? ''}`;
+  if (h['freeForRuntimeMiB'] !== undefined)
+    parts.push(`free ${s(h['freeForRuntimeMiB'])} MiB (missing ${s(h['missingWeightsMiB'])})`);
+  const recovering = h['readyzWhileRecovering'];
+  if (Array.isArray(recovering) && recovering.length)
+    parts.push(
+      `ready again after ${recovering.map((x) => f(x, 0)).join(', ')} ms (-1: exited or not ready in 60 s)`,
+    );
+  if (h['exitCode'] !== undefined) parts.push(`exit ${s(h['exitCode'])}`);
+  if (h['readyzAfter'] !== undefined && h['readyzAfter'] !== 200)
+    parts.push(`readyz after ${s(h['readyzAfter'])}`);
+  const err = h['lastError'] as Row | undefined;
+  if (err) parts.push(`${s(err['code'])}: ${s(err['message']).slice(0, 160)}`);
+  return parts.join('; ');
 }
 
 function httpTable(results: Row): string[] {
   const lines = [
     '## Pipeline over HTTP at 1024^2, 8 transformer passes',
     '',
-    '| case | kernel | ready s | HTTP ms | pipeline ms | denoise ms | GPU peak +MiB | statuses | note |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| case | kernel | ready s | HTTP ms | pipeline ms | text enc. ms | denoise ms | VAE + PNG ms | GPU peak +MiB | statuses | note |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const all = [...rows(results['http']), ...rows(results['card16']), ...rows(results['extra'])];
   for (const h of all) {
     const engine = h['engine'] as Row | undefined;
     lines.push(
-      `| ${s(h['name'])} | ${s(engine?.['attentionKernel'])} | ${f((h['readyMs'] as number) / 1000)} | ${f(h['httpMs'])} | ${f(h['pipelineMs'])} | ${f(h['denoiseMs'])} | ${s(h['gpuPeakDeltaMiB'])} | ${s(h['statuses'] ?? [])} | ${note(h)} |`,
+      `| ${s(h['name'])} | ${s(engine?.['attentionKernel'])} | ${f((h['readyMs'] as number) / 1000)} | ${f(h['httpMs'])} | ${f(h['pipelineMs'])} | ${f(h['encodeMs'])} | ${f(h['denoiseMs'])} | ${f(h['decodeMs'])} | ${s(h['gpuPeakDeltaMiB'])} | ${s(h['statuses'] ?? [])} | ${note(h)} |`,
     );
   }
   return lines;
@@ -142,6 +221,7 @@ export function printTables(results: Row, prep: string, outDir: string): void {
     '',
     ...transformerTable(results, rows(torch['torch_rows'])),
     '',
+    ...prepNotes(torch),
     ...httpTable(results),
   ].join('\n');
   writeFileSync(path.join(outDir, 'table.md'), `${text}\n`);

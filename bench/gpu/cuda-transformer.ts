@@ -5,16 +5,21 @@
  * framed by `ZPROBE begin/end <name>` markers (ORT's kernel lines fall between them), timed runs
  * with the pipeline's fp32 CPU tensors, and the output checked against PyTorch's (rel. error).
  * Also times a probe graph with the same inputs and output but no work: the binding's host
- * copies and run overhead per transformer pass. Prints one `ZRESULT <json>` line.
+ * copies and run overhead per transformer pass. A graph may carry session-option overrides
+ * (e.g. graphOptimizationLevel), and `feeds: 'vae'` times the VAE decoder at the latent size
+ * instead, followed by the host work after it (toRgb8, the runtime's PNG writer, fast-png's).
+ * Prints one `ZRESULT <json>` line.
  * Usage: node bench/gpu/cuda-transformer.ts '<json: {graphs, inputs, repeats, ep}>'
  */
 import { existsSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { encode as fastPngEncode } from 'fast-png';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { gpuMemorySampler, median } from './gpu-memory.ts';
 import { onnxType, writeOnnxModel, type OnnxNode } from '../../src/runtime/pipeline/onnx-writer.ts';
 import { sessionOptions } from '../../src/runtime/pipeline/sessions.ts';
 import { imageTokens, unpatchify } from '../../src/runtime/pipeline/tokens.ts';
+import { encodePng, toRgb8 } from '../../src/runtime/pipeline/image.ts';
 import type { ExecutionProvider } from '../../src/contract/runtime.ts';
 
 interface Graph {
@@ -23,6 +28,11 @@ interface Graph {
   file: string;
   /** PyTorch's output for the same inputs (fp32 [16, h, w]), when there is one. */
   ref?: string;
+  /** Overrides of the runtime's session options (sessions.ts sessionOptions). */
+  options?: Partial<InferenceSession.SessionOptions>;
+  /** 'vae': a VAE decoder graph fed random latents [1, 16, latent, latent]. */
+  feeds?: 'vae';
+  latent?: number;
 }
 interface Request {
   graphs: Graph[];
@@ -103,13 +113,38 @@ function relError(a: Float32Array, b: Float32Array): number {
   return diff / Math.max(scale, 1e-12);
 }
 
-async function runGraph(g: Graph, req: Request, feeds: Record<string, Tensor>) {
+function vaeFeeds(latent: number): Record<string, Tensor> {
+  const n = 16 * latent * latent;
+  const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 0.9);
+  return { latents: new Tensor('float32', data, [1, 16, latent, latent]) };
+}
+
+/** The host work after the VAE: float image -> RGB bytes -> PNG, the runtime's and fast-png's. */
+function hostAfterVae(image: Float32Array, side: number) {
+  const t0 = performance.now();
+  const rgb = toRgb8(image, side, side);
+  const t1 = performance.now();
+  const png = encodePng(rgb, side, side);
+  const t2 = performance.now();
+  const old = fastPngEncode({ width: side, height: side, data: rgb, channels: 3, depth: 8 });
+  const t3 = performance.now();
+  return {
+    toRgb8Ms: t1 - t0,
+    pngMs: t2 - t1,
+    pngBytes: png.length,
+    fastPngMs: t3 - t2,
+    fastPngBytes: old.length,
+  };
+}
+
+async function runGraph(g: Graph, req: Request, transformerFeeds: Record<string, Tensor>) {
+  const feeds = g.feeds === 'vae' ? vaeFeeds(g.latent ?? 128) : transformerFeeds;
   const mem = gpuMemorySampler();
   await new Promise((r) => setTimeout(r, 300));
   const baseline = mem.last();
   mem.reset();
   const t0 = performance.now();
-  const options = sessionOptions(req.ep, { intraOpThreads: 4 });
+  const options = { ...sessionOptions(req.ep, { intraOpThreads: 4 }), ...g.options };
   const session =
     g.file === 'io-probe'
       ? await InferenceSession.create(ioProbe(feeds), options)
@@ -125,28 +160,32 @@ async function runGraph(g: Graph, req: Request, feeds: Record<string, Tensor>) {
     times.push(performance.now() - t);
   }
   const pred = out[session.outputNames[0] ?? '']?.data as Float32Array;
-  const x = feeds['x_tokens'];
-  const nx = x?.dims[1] ?? 0;
-  const side = Math.round(Math.sqrt(nx)) * 2; // latent side: tokens are 2x2 patches
-  // The host-side work of one step besides run(): patchify and unpatchify in JS (tokens.ts).
-  const latents = new Float32Array(16 * side * side);
-  const h0 = performance.now();
-  imageTokens(latents, 16, side, side, nx);
-  const image = unpatchify(pred, 16, side, side);
-  const hostJsMs = performance.now() - h0;
   const result: Record<string, unknown> = {
     name: g.name,
     createMs,
     medianMs: median(times),
     times,
-    hostJsMs,
     gpuBaselineMiB: baseline,
     gpuPeakDeltaMiB: mem.peak() - baseline,
+    ...(g.options ? { options: g.options } : {}),
   };
-  if (g.ref && existsSync(g.ref)) {
-    const buf = readFileSync(g.ref);
-    const ref = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
-    result['relErrorVsTorch'] = relError(image, ref);
+  if (g.feeds === 'vae') {
+    Object.assign(result, hostAfterVae(pred, (g.latent ?? 128) * 8));
+  } else {
+    const x = feeds['x_tokens'];
+    const nx = x?.dims[1] ?? 0;
+    const side = Math.round(Math.sqrt(nx)) * 2; // latent side: tokens are 2x2 patches
+    // The host-side work of one step besides run(): patchify and unpatchify in JS (tokens.ts).
+    const latents = new Float32Array(16 * side * side);
+    const h0 = performance.now();
+    imageTokens(latents, 16, side, side, nx);
+    const image = unpatchify(pred, 16, side, side);
+    result['hostJsMs'] = performance.now() - h0;
+    if (g.ref && existsSync(g.ref)) {
+      const buf = readFileSync(g.ref);
+      const ref = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+      result['relErrorVsTorch'] = relError(image, ref);
+    }
   }
   await session.release();
   mem.stop();
@@ -165,3 +204,6 @@ for (const g of req.graphs) {
   writeSync(1, `ZPARTIAL ${JSON.stringify(results.at(-1))}\n`);
 }
 writeSync(1, `ZRESULT ${JSON.stringify(results)}\n`);
+// After a session that failed to initialise on the CUDA EP, ORT 1.30's Node binding kept the
+// process from exiting (twice on an H200, killed by the parent's timeout): exit explicitly.
+process.exit(0);

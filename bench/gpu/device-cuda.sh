@@ -15,14 +15,22 @@
 #
 # The device tool sends the session's main checkout, not a helper's worktree: then the packs and
 # a copy of this tree travel as carried folders of it, and PARTS, BUNDLE and DEVICE say where
-# (relative to the copy of this tree the script runs from). As run on 2026-12-01 (H200), with
-# tmp/gpu-helper/ in the main checkout (ignored there) holding p1..p4, dev (= .device), bundle
-# (= .gpubundle) and repo (this tree without test/fixtures):
-#   cd tmp/gpu-helper/repo && LAYERS=6 PARTS=.. BUNDLE=../bundle DEVICE=../dev bash bench/gpu/device-cuda.sh part 1
-#       carry [tmp/gpu-helper/p1, tmp/gpu-helper/bundle, tmp/gpu-helper/repo]
-#   ... part 2, 3, 4 with PARTS=..   carry [tmp/gpu-helper/pN, tmp/gpu-helper/repo]
-#   ... LAYERS=6 PHASES=transformer,http,card16 BUNDLE=../bundle DEVICE=../dev ... run
+# (relative to the copy of this tree the script runs from). Second H200 run (2026-12-01, results
+# in bench/gpu/results/h200-2026-12-01-2), with tmp/gpu-helper/ in the main checkout (ignored
+# there) holding cuda/p1..p4 (../shared/gpu/pack-cuda-ep.sh), dev (= .device,
+# ../shared/gpu/pack-for-device.sh), pybundle (bundle.sh's pyx.tar.xz), bundle (its
+# node_modules.tar.xz) and repo (this tree without test/fixtures, node_modules, .git):
+#   cd tmp/gpu-helper/repo && LAYERS=6 PARTS=../cuda BUNDLE=../pybundle bash bench/gpu/device-cuda.sh part 1
+#       carry [tmp/gpu-helper/cuda/p1, tmp/gpu-helper/pybundle, tmp/gpu-helper/repo]
+#   ... PARTS=../cuda ... part 2, 3, 4   carry [tmp/gpu-helper/cuda/pN, tmp/gpu-helper/repo]
+#   ... LAYERS=6 WAIT_S=540 BUNDLE=../bundle DEVICE=../dev ... run
 #       carry [tmp/gpu-helper/dev, tmp/gpu-helper/bundle, tmp/gpu-helper/repo], timeout 600
+#   ... WAIT_S=540 ... collect   carry [tmp/gpu-helper/repo]   (only when `run` ran out of time)
+# then a second, shorter sequence (the same four parts and part 1's prep, then a run limited with
+# PHASES=transformer,http,card16 TCONFIGS=cudnn ONLY='^(bf16 cudnn none|bf16 cudnn none, fused
+# graph|fp16 cudnn none, fused graph|squeeze 3072 bf16 cudnn none)$'), after the first one showed
+# a bf16 graph rewrite without a CUDA kernel and the out-of-memory path stuck at 500.
+# (The first run, 2026-12-01, had p1..p4 directly in tmp/gpu-helper and one bundle folder.)
 # Each call must start within 30 s of the last one's end, or the next finds a bare machine.
 set -uo pipefail
 parts=${PARTS:-.device-cuda}
@@ -77,7 +85,7 @@ run)
   ln -sfn /tmp/zdev/node_modules/onnxruntime-common /tmp/zrepo/node_modules/onnxruntime-common
   node --version
   # A new session (setsid) outlives this call; the tree copy in /tmp/zrepo outlives the next.
-  setsid bash -c "cd /tmp/zrepo && node bench/gpu/cuda-bench.ts --prep /tmp/zbench --phases ${PHASES:-kernels,transformer,http,card16} ${ONLY:+--only '$ONLY'} \
+  setsid bash -c "cd /tmp/zrepo && node bench/gpu/cuda-bench.ts --prep /tmp/zbench --phases ${PHASES:-kernels,transformer,http,card16} ${ONLY:+--only '$ONLY'} ${TCONFIGS:+--transformer-configs $TCONFIGS} \
     --out /tmp/zresults --layers $layers > /tmp/zresults/bench.log 2>&1; touch /tmp/zresults/finished" \
     > /dev/null 2>&1 < /dev/null &
   sleep 2

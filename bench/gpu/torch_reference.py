@@ -8,7 +8,11 @@ Writes under --out:
   fw2/          the first 2 of those layers (fused and unfused, fp16 + bf16), TE/VAE hard-linked
   inputs/       the transformer's graph inputs at --size (4096 image + 512 caption tokens at 1024)
   ref-<p>-<n>.bin  PyTorch's output (flash SDPA) per precision and layer count, fp32 [16, h, w]
-  torch.json    timings, peaks, export durations; prep.done (or prep.failed) when finished
+  fw*/transformer/fused{r,n,x}.<p>.onnx  tools/export/fuse_graph.py's rewrites of fused.<p>.onnx
+                (same weights: RoPE as RotaryEmbedding, RMSNorm as SimplifiedLayerNormalization)
+  fw<N>x/       fw<N> with the fusedx transformer (symlinked folders, its own zimage.json)
+  torch.json    timings, peaks, export durations, rewrites, a PyTorch kernel profile (bf16, 2
+                layers, cuDNN SDPA); prep.done (or prep.failed) when finished
 
 Exports run in forked children (copy-on-write views of the same fp32 module, each converting to
 its precision: fp32 -> bf16 directly, as the PyTorch copies here), so the CPU work of export
@@ -39,8 +43,11 @@ from torch import nn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "export"))
+# The exporter's modules (tools/export; export_zimage.py is only its command line since the split
+# into modules without an import cycle).
 import components as comp  # noqa: E402
-import export_zimage as ex  # noqa: E402
+import graph_wrappers as gw  # noqa: E402
+import onnx_writer as ow  # noqa: E402
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 T_NORM = 0.5
@@ -69,7 +76,7 @@ def build(args):  # noqa: ANN001, ANN201
 
 
 def dynamic_shapes() -> dict:
-    d = ex._dyn
+    d = ow._dyn
     return {"x_tokens": d(1), "x_pad_mask": d(1), "cap_feats": d(1), "cap_pad_mask": d(1), "x_cos": d(0),
             "x_sin": d(0), "cap_cos": d(0), "cap_sin": d(0), "timestep": None}
 
@@ -78,16 +85,16 @@ def export_transformer(tr, example, path: Path, precision: str, fused: bool, lay
     tr.layers = nn.ModuleList(list(tr.layers)[:layers])
     tr = tr.to(DTYPES[precision])
     with torch.no_grad():
-        ex.export_onnx(ex.TransformerWrapper(tr, fused).eval(), example, path, dynamic_shapes(), fused=fused)
+        ow.export_onnx(gw.TransformerWrapper(tr, fused).eval(), example, path, dynamic_shapes(), fused=fused)
 
 
 def export_side(te, vae, tok, out: Path, precisions: list[str]) -> None:  # noqa: ANN001
-    ids = comp.chat_ids(tok, ex.TINY_PROMPT)
-    h, w = ex.TINY_SIZE
+    ids = comp.chat_ids(tok, comp.TINY_PROMPT)
+    h, w = comp.TINY_SIZE
     latents = torch.randn(1, 16, h // 8, w // 8)
     for p in ["fp32", *precisions]:  # fp32 first: .to() converts in place
-        ex.export_text_encoder(te, out, p, ids)
-        ex.export_vae(vae, out, p, latents)
+        ow.export_text_encoder(te, out, p, ids)
+        ow.export_vae(vae, out, p, latents)
 
 
 def run_task(name: str, fn, args, status: Path) -> None:  # noqa: ANN001
@@ -102,9 +109,9 @@ def run_task(name: str, fn, args, status: Path) -> None:  # noqa: ANN001
 
 
 def start_exports(args, out: Path, small: Path, tok, te, tr, vae):  # noqa: ANN001, ANN201
-    h, w = ex.TINY_SIZE
+    h, w = comp.TINY_SIZE
     feats = torch.randn(24, tr.config.cap_feat_dim)
-    example = ex.transformer_inputs(ex.transformer_config(tr), torch.randn(1, 16, h // 8, w // 8), feats, T_NORM)
+    example = gw.transformer_inputs(ow.transformer_config(tr), torch.randn(1, 16, h // 8, w // 8), feats, T_NORM)
     tasks = [("side", export_side, (te, vae, tok, out, args.precisions))]
     for p in args.precisions:
         tasks.append((f"fused-{p}-{args.layers}", export_transformer,
@@ -221,7 +228,7 @@ def main() -> None:
     latents = torch.randn(1, 16, args.size // 8, args.size // 8, generator=torch.Generator().manual_seed(5))
     feats = torch.randn(args.caption, tr.config.cap_feat_dim, generator=torch.Generator().manual_seed(6))
     torch.save({"latents": latents, "feats": feats}, args.out / "latents.pt")
-    inputs = ex.transformer_inputs(ex.transformer_config(tr), latents, feats, T_NORM)
+    inputs = gw.transformer_inputs(ow.transformer_config(tr), latents, feats, T_NORM)
     (args.out / "inputs").mkdir(exist_ok=True)
     manifest = {k: save_tensor(args.out / "inputs" / f"{k}.bin", v) for k, v in inputs.items()}
     (args.out / "inputs" / "inputs.json").write_text(json.dumps(manifest, indent=2))
@@ -235,15 +242,104 @@ def main() -> None:
     for e in failed:
         log("export FAILED", e["task"], e["error"])
     link_side(out, small)
+    rewrites = rewrite_graphs(args, out, small) if not args.tiny else []
     (args.out / "exports.done").write_text("")
     log("exports finished in", round(time.time() - t0), "s")
     timing.wait()
     timed = json.loads((args.out / "timing.json").read_text()) if (args.out / "timing.json").exists() else {}
     info = {**timed, "layers": args.layers, "size": args.size, "caption": args.caption,
-            "tokens": (args.size // 16) ** 2 + args.caption, "exports": exports, "seconds": time.time() - t0}
+            "tokens": (args.size // 16) ** 2 + args.caption, "exports": exports, "rewrites": rewrites,
+            "seconds": time.time() - t0}
     (args.out / "torch.json").write_text(json.dumps(info, indent=2))
     (args.out / ("prep.failed" if failed or timing.returncode else "prep.done")).write_text("")
     log("prep finished in", round(time.time() - t0), "s")
+
+
+# fuse_graph.py flags per variant, and the precisions it is made for.
+REWRITES = {
+    "fusedr": (["--rope", "fp32"], ["bf16"]),
+    "fusedn": (["--norm"], ["bf16"]),
+    "fusedx": (["--norm", "--rope", "native"], ["bf16", "fp16"]),
+}
+
+
+def rewrite_graphs(args, out: Path, small: Path) -> list[dict]:  # noqa: ANN001
+    """The graph rewrites (seconds each: graphs only, the weights stay in the exports' data files)
+    and fw<N>x, the N-layer model directory whose fused transformer is the fusedx rewrite."""
+    done = []
+    tool = ROOT / "tools" / "export" / "fuse_graph.py"
+    for variant, (flags, precisions) in REWRITES.items():
+        for p in [p for p in precisions if p in args.precisions]:
+            for d in (small, out):
+                src, dst = d / "transformer" / f"fused.{p}.onnx", d / "transformer" / f"{variant}.{p}.onnx"
+                r = subprocess.run([sys.executable, str(tool), str(src), str(dst), *flags],
+                                   capture_output=True, text=True, check=False)
+                row = {"variant": variant, "precision": p, "dir": d.name, "rc": r.returncode}
+                try:
+                    row.update(json.loads(r.stdout.strip().splitlines()[-1]))
+                except (IndexError, ValueError):
+                    row["error"] = (r.stdout + r.stderr)[-1500:]
+                log("rewrite", row)
+                done.append(row)
+    ok = {row["precision"] for row in done if row["variant"] == "fusedx" and row["dir"] == out.name and row["rc"] == 0
+          and row.get("norms", 0) > 0 and row.get("ropes", 0) > 0}
+    if ok:
+        fused_dir = args.out / f"{out.name}x"
+        fused_dir.mkdir(exist_ok=True)
+        for sub in ("tokenizer", "text_encoder", "vae_decoder", "transformer"):
+            link = fused_dir / sub
+            if not link.exists():
+                link.symlink_to(Path("..") / out.name / sub)
+        manifest = json.loads((out / "zimage.json").read_text())
+        manifest["name"] += "-fusedx"
+        manifest["files"]["transformer"]["fused"].update({p: f"transformer/fusedx.{p}.onnx" for p in sorted(ok)})
+        (fused_dir / "zimage.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return done
+
+
+def torch_profile(args, tr, latents, feats) -> dict:  # noqa: ANN001
+    """Where PyTorch eager's time goes: CUDA kernels of the 2-layer model in bf16 under cuDNN
+    SDPA, per forward, grouped (GEMM, attention, the rest) and the top kernels."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.profiler import ProfilerActivity, profile
+
+    device = torch.device("cuda")
+    m = copy.deepcopy(tr).to(device=device, dtype=torch.bfloat16).eval()
+    m.layers = nn.ModuleList(list(m.layers)[:2])
+    x = [latents[0].unsqueeze(1).to(device, torch.bfloat16)]
+    cap = [feats.to(device, torch.bfloat16)]
+    t = torch.tensor([T_NORM], device=device)
+    runs = 3
+    with torch.no_grad(), sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+        for _ in range(2):
+            m(x, t, cap, return_dict=False)
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(runs):
+                m(x, t, cap, return_dict=False)
+            torch.cuda.synchronize()
+    kernels = []
+    for e in prof.key_averages():
+        us = getattr(e, "self_device_time_total", None) or getattr(e, "self_cuda_time_total", 0)
+        if us > 0 and not e.key.startswith("aten::"):
+            kernels.append({"name": e.key[:160], "msPerForward": us / runs / 1000, "calls": e.count / runs})
+    kernels.sort(key=lambda k: -k["msPerForward"])
+
+    def group(name: str) -> str:
+        n = name.lower()
+        if any(w in n for w in ("flash", "fmha", "cudnn", "attention", "sdpa")):
+            return "attention"
+        if any(w in n for w in ("gemm", "nvjet", "xmma", "cutlass", "matmul")):
+            return "gemm"
+        return "other (elementwise, norms, RoPE, copies)"
+
+    groups: dict[str, float] = {}
+    for k in kernels:
+        groups[group(k["name"])] = groups.get(group(k["name"]), 0) + k["msPerForward"]
+    del m
+    torch.cuda.empty_cache()
+    return {"layers": 2, "precision": "bf16", "backend": "CUDNN_ATTENTION", "groupsMs": groups,
+            "totalMs": sum(groups.values()), "kernels": len(kernels), "top": kernels[:30]}
 
 
 def load_instance(args):  # noqa: ANN001, ANN201
@@ -273,9 +369,14 @@ def timing_main(args) -> None:  # noqa: ANN001
             break
         time.sleep(1)
     recheck = torch_timings(args, tr, data["latents"], data["feats"], ["CUDNN_ATTENTION"], save_refs=False)
+    try:
+        prof = torch_profile(args, tr, data["latents"], data["feats"])
+    except Exception as err:  # noqa: BLE001 (the timings above are the point; a profile is extra)
+        prof = {"error": repr(err)[:800]}
+    log("torch profile", {k: v for k, v in prof.items() if k != "top"})
     (args.out / "timing.json").write_text(json.dumps({
         "device": torch.cuda.get_device_name(), "torch": torch.__version__, "torch_rows": rows,
-        "recheck_rows": recheck}, indent=2))
+        "recheck_rows": recheck, "profile": prof}, indent=2))
 
 
 def write_manifests(args, out: Path, small: Path, tr, te, vae) -> None:  # noqa: ANN001
@@ -288,8 +389,8 @@ def write_manifests(args, out: Path, small: Path, tr, te, vae) -> None:  # noqa:
         for variant in variants:
             for p in args.precisions:
                 tfiles[variant][p] = f"transformer/{variant}.{p}.onnx"
-        tcfg = {**ex.transformer_config(tr), "layers": layers}
-        ex.write_manifest(directory, f"z-image-full-width-{layers}l", tcfg, te_cfg, vae,
+        tcfg = {**ow.transformer_config(tr), "layers": layers}
+        ow.write_manifest(directory, f"z-image-full-width-{layers}l", tcfg, te_cfg, vae,
                           {**side, "transformer": tfiles}, max_size=2048)
 
 

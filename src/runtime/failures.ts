@@ -4,8 +4,15 @@
  * error classified on either side of the thread boundary gets the same code.
  */
 
+// ORT prints a library's status string, not its enum name: a cuBLAS handle that cannot get its
+// workspace reads "CUBLAS failure 3: the resource allocation failed" (CUBLAS_STATUS_ALLOC_FAILED),
+// and cuDNN 9 under memory pressure failed cudnnCreate with CUDNN_STATUS_INTERNAL_ERROR (both seen
+// on an H200 with a ballast holding the rest of the card, docs/performance.md). Creating a library
+// handle fails only for want of resources, so such a failure counts as out of memory: the engine
+// recreates its sessions and, when that does not help, exits, instead of failing every request
+// with 500 while it stays ready.
 const oomPattern =
-  /Failed to allocate memory|BFCArena|bad_alloc|out of memory|Cannot allocate memory|ENOMEM|OOM|ALLOC_FAILED|Array buffer allocation failed/i;
+  /Failed to allocate memory|BFCArena|bad_alloc|out of memory|Cannot allocate memory|ENOMEM|OOM|ALLOC_FAILED|ALLOCATION_FAILED|resource allocation failed|CUBLAS failure 3\b|expr=cu(?:blas|blasLt|dnn)Create\(|Array buffer allocation failed/i;
 
 /**
  * CUDA errors after which the context is gone ("sticky" errors: every later CUDA call in the

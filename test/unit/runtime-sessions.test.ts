@@ -165,6 +165,18 @@ describe('error classification', () => {
       'OUT_OF_MEMORY',
     ],
     ['CUBLAS failure 3: CUBLAS_STATUS_ALLOC_FAILED', 'OUT_OF_MEMORY'],
+    // After an out-of-memory failure and recreated sessions, with a ballast holding the rest of
+    // the H200 (second run, 2026-12-01): every request then failed with 500 as INTERNAL.
+    [
+      'VAE decoder: /onnxruntime_src/onnxruntime/core/providers/cuda/cuda_call.cc:146 std::conditional_t<THRW, void, onnxruntime::common::Status> onnxruntime::CudaCall(ERRTYPE, const char*, const char*, SUCCTYPE, const char*, const char*, int) [with ERRTYPE = cublasStatus_t; bool THRW = true; SUCCTYPE = cublasStatus_t; std::conditional_t<THRW, void, common::Status> = void] CUBLAS failure 3: the resource allocation failed ; GPU=0 ; hostname=vm ; file=/onnxruntime_src/onnxruntime/core/providers/cuda/cuda_stream_handle.cc ; line=79 ; expr=cublasCreate(&cublas_handle_); ',
+      'OUT_OF_MEMORY',
+    ],
+    [
+      'Exception during initialization: CUDNN failure 4000: CUDNN_STATUS_INTERNAL_ERROR ; GPU=0 ; hostname=vm ; file=/onnxruntime_src/onnxruntime/core/providers/cuda/cuda_execution_provider.cc ; line=247 ; expr=cudnnCreate(&cudnn_handle_); ',
+      'OUT_OF_MEMORY',
+    ],
+    ['CUDNN failure 4000: CUDNN_STATUS_INTERNAL_ERROR ; expr=cudnnConvolutionForward(', 'INTERNAL'],
+    ['CUBLAS failure 13: the function failed to launch on the GPU', 'GPU_FAILED'],
     ['Non-zero status code returned while running MatMul node', 'INTERNAL'],
   ])('%s -> %s', (message, code) => {
     expect(asEngineError(new Error(message), 'transformer').code).toBe(code);
