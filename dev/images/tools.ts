@@ -45,11 +45,10 @@ export function ensureImageTools(log: Log = (line) => console.log(line)): void {
   // The cache belongs to root, not to apt's _apt sandbox user.
   const apt = ['-o', `Dir::Cache::Archives=${archives}/`, '-o', 'APT::Sandbox::User=root'];
   execFileSync('apt-get', [...apt, 'update', '-qq'], { stdio: 'inherit', env });
-  execFileSync(
-    'apt-get',
-    [...apt, 'install', '-y', '-qq', '--no-install-recommends', ...missing],
-    { stdio: 'inherit', env },
-  );
+  execFileSync('apt-get', [...apt, 'install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env,
+  });
 }
 
 /**

@@ -1,0 +1,257 @@
+/**
+ * The images, built and run for real (CI runs this after `npm test`; docs/images.md):
+ *
+ * 1. build all three (npm run images:build), then `podman load` each OCI archive into an empty
+ *    store, so what runs is what a registry would get;
+ * 2. the CPU runtime serves the tiny model: read-only root, uid 65532, tmpfs for /tmp and
+ *    /var/cache/zimage, a memory limit, --init; a PNG comes back; SIGTERM stops it;
+ * 3. the operator runs against the local cluster under its ServiceAccount and reconciles
+ *    deploy/examples/turbo.yaml to Ready;
+ * 4. the CUDA 13 image, without a GPU: every shared library of the CUDA EP and of CUDA/cuDNN
+ *    resolves with the image's own loader and library path, except the driver's libcuda.so.1.
+ * Without --init each image must still stop on SIGTERM (PID 1 ignores signals it has no handler for).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { startCluster } from '../dev/cluster.ts';
+import { buildImages, type BuiltImage } from '../dev/images/build.ts';
+import {
+  startContainer,
+  runOnce,
+  type Container,
+  type ContainerOptions,
+} from '../dev/images/container.ts';
+import { podman, storeAt, type Store } from '../dev/images/engine.ts';
+import { imagesCacheDir } from '../dev/images/inputs.ts';
+import { ensureImageTools } from '../dev/images/tools.ts';
+import { installOperatorManifests, kubectl, operatorKubeconfig } from '../dev/operator.ts';
+import { repoRoot, tinyModelDir } from '../dev/paths.ts';
+import { freePorts } from '../dev/ports.ts';
+import { ensureTools } from '../dev/tools.ts';
+import { createModelVolume } from '../dev/volumes.ts';
+import { eventually } from '../dev/wait.ts';
+
+const started = Date.now();
+const seconds: Record<string, number> = {};
+const results: Record<string, unknown> = {};
+const elapsed = () => Math.round((Date.now() - started) / 1000);
+async function phase<T>(name: string, run: () => Promise<T> | T): Promise<T> {
+  console.log(`==> [${elapsed()} s] images:smoke: ${name}`);
+  const t = Date.now();
+  const value = await run();
+  seconds[name] = Math.round((Date.now() - t) / 100) / 10;
+  return value;
+}
+function check(ok: boolean, what: string, detail = ''): void {
+  if (!ok) throw new Error(`images:smoke: ${what}${detail ? `\n${detail}` : ''}`);
+  console.log(`  ok: ${what}`);
+}
+
+const outDir = path.join(repoRoot, 'dist', 'images');
+const running: Container[] = [];
+const smokeStore: Store = storeAt(fs.mkdtempSync(path.join(imagesCacheDir(), 'smoke-')));
+
+async function waitHttp(url: string, what: string, container: Container, timeoutMs = 90_000) {
+  try {
+    await eventually(
+      what,
+      async () => ((await fetch(url)).status === 200 ? true : undefined),
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}\ncontainer log:\n${container.logs().slice(-4000)}`,
+      { cause: error },
+    );
+  }
+}
+
+function start(options: ContainerOptions): Container {
+  const c = startContainer(smokeStore, options);
+  running.push(c);
+  return c;
+}
+
+/** Stop with SIGTERM and a 10 s grace: a clean stop exits 0 well before podman's SIGKILL. */
+function stopsOnSigterm(c: Container, what: string): void {
+  const { seconds: s, exitCode } = c.stop(10);
+  results[`${c.name}-stop`] = { seconds: s, exitCode };
+  check(
+    exitCode === 0 && s < 9,
+    `${what} stops on SIGTERM (exit ${exitCode} after ${s.toFixed(1)} s)`,
+    c.logs().slice(-2000),
+  );
+  c.remove();
+}
+
+async function runtimeCpu(image: BuiltImage): Promise<void> {
+  for (const init of [true, false]) {
+    const [port] = await freePorts(1);
+    const c = start({
+      image: image.ref,
+      name: `zimage-smoke-runtime-${init ? 'init' : 'noinit'}`,
+      init,
+      memory: '1g',
+      tmpfs: ['/tmp', '/var/cache/zimage'],
+      mounts: { [tinyModelDir]: '/models' },
+      env: { ZIMAGE_HOST: '127.0.0.1', ZIMAGE_PORT: String(port), ZIMAGE_INTRA_OP_THREADS: '1' },
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitHttp(`${url}/readyz`, 'runtime /readyz', c);
+    if (init) {
+      const res = await fetch(`${url}/v1/images/generations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'a red fox in snow', size: '128x64', seed: 7 }),
+      });
+      const body = (await res.json()) as { data?: { b64_json?: string }[] };
+      const png = Buffer.from(body.data?.[0]?.b64_json ?? '', 'base64');
+      const signature = png.subarray(0, 8).toString('hex');
+      const size = `${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`;
+      check(
+        res.status === 200 && signature === '89504e470d0a1a0a' && size === '128x64',
+        `runtime returns a 128x64 PNG (${png.length} bytes)`,
+      );
+    }
+    stopsOnSigterm(c, `runtime ${init ? 'with' : 'without'} --init`);
+  }
+}
+
+async function operator(image: BuiltImage): Promise<void> {
+  const cluster = await startCluster({ log: (line) => console.log(line) });
+  try {
+    installOperatorManifests(cluster.kubeconfigPath);
+    const kubeconfig = await operatorKubeconfig(cluster.kubeconfigPath, undefined, {
+      dir: cluster.dir,
+    });
+    // The container runs as 65532 and reads the file through the bind mount.
+    fs.chownSync(kubeconfig, 65532, 65532);
+    await createModelVolume(cluster.kubeConfig, { namespace: 'default', name: 'zimage-models' });
+    for (const init of [true, false]) {
+      const [port] = await freePorts(1);
+      const c = start({
+        image: image.ref,
+        name: `zimage-smoke-operator-${init ? 'init' : 'noinit'}`,
+        init,
+        memory: '512m',
+        mounts: { [kubeconfig]: '/var/run/zimage/kubeconfig' },
+        args: [
+          '--kubeconfig=/var/run/zimage/kubeconfig',
+          '--http-host=127.0.0.1',
+          `--http-port=${port}`,
+        ],
+      });
+      await waitHttp(`http://127.0.0.1:${port}/readyz`, 'operator /readyz', c);
+      if (init) {
+        kubectl(
+          cluster.kubeconfigPath,
+          'apply',
+          '-f',
+          path.join(repoRoot, 'deploy', 'examples', 'turbo.yaml'),
+        );
+        try {
+          kubectl(
+            cluster.kubeconfigPath,
+            'wait',
+            '--for=condition=Ready',
+            '--timeout=120s',
+            'zid/turbo',
+          );
+        } catch (error) {
+          throw new Error(`zid/turbo not Ready; operator log:\n${c.logs().slice(-4000)}`, {
+            cause: error,
+          });
+        }
+        const deploy = kubectl(
+          cluster.kubeconfigPath,
+          'get',
+          'deploy',
+          'turbo',
+          '-o',
+          'jsonpath={.spec.template.spec.containers[0].image}',
+        );
+        check(
+          deploy.length > 0,
+          `operator reconciled zid/turbo to Ready (Deployment turbo runs ${deploy})`,
+        );
+      }
+      stopsOnSigterm(c, `operator ${init ? 'with' : 'without'} --init`);
+    }
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/**
+ * Node in the image runs the image's own loader (/lib64/ld-linux-x86-64.so.2 --list, which is
+ * ldd) on every library, under the image's LD_LIBRARY_PATH; no shell needed.
+ */
+const lddScript = `
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const dirs = ['/app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64', '/usr/local/cuda/lib64'];
+const out = {};
+for (const dir of dirs) for (const f of fs.readdirSync(dir)) {
+  if (!/\\.so|\\.node$/.test(f)) continue;
+  const r = spawnSync('/lib64/ld-linux-x86-64.so.2', ['--list', dir + '/' + f]);
+  out[dir + '/' + f] = r.stdout.toString().split('\\n').filter((l) => l.includes('not found')).map((l) => l.trim().split(' ')[0]);
+}
+console.log(JSON.stringify(out));
+`;
+
+function cudaLibraries(image: BuiltImage): void {
+  const r = runOnce(smokeStore, {
+    image: image.ref,
+    name: 'zimage-smoke-cuda-ldd',
+    entrypoint: '/usr/local/bin/node',
+    args: ['-e', lddScript],
+  });
+  check(r.status === 0, 'node runs in the CUDA image', r.stderr);
+  const missing = JSON.parse(r.stdout) as Record<string, string[]>;
+  const files = Object.keys(missing);
+  const bad = Object.entries(missing).filter(([, libs]) => libs.some((l) => l !== 'libcuda.so.1'));
+  const provider = files.find((f) => f.endsWith('/libonnxruntime_providers_cuda.so'));
+  results['cuda-ldd'] = missing;
+  check(provider !== undefined, 'the CUDA EP (libonnxruntime_providers_cuda.so) is in the image');
+  check(
+    bad.length === 0,
+    `${files.length} shared libraries resolve in the CUDA image (only libcuda.so.1 left to the GPU host)`,
+    JSON.stringify(bad, null, 2),
+  );
+}
+
+try {
+  await phase('tools', async () => {
+    ensureImageTools();
+    await ensureTools();
+  });
+  const built = await phase('build', () =>
+    buildImages({ store: storeAt(imagesCacheDir('store')), outDir }),
+  );
+  const byName = Object.fromEntries(built.map((b) => [b.name, b]));
+  await phase('load archives', () => {
+    for (const b of built) podman(smokeStore, 'load', '--quiet', '--input', b.archive);
+    const loaded = podman(smokeStore, 'images', '--format', '{{.Repository}}:{{.Tag}}').split('\n');
+    check(
+      built.every((b) => loaded.includes(b.ref)),
+      `podman load gives ${built.map((b) => b.ref).join(', ')}`,
+    );
+  });
+  await phase('runtime-cpu', () => runtimeCpu(byName['runtime-cpu']!));
+  await phase('operator', () => operator(byName['operator']!));
+  await phase('runtime-cuda13', () => cudaLibraries(byName['runtime-cuda13']!));
+  results['images'] = built.map(({ name, ref, manifestDigest, bytes, compressedBytes }) => ({
+    name,
+    ref,
+    manifestDigest,
+    bytes,
+    compressedBytes,
+  }));
+  results['seconds'] = { ...seconds, total: elapsed() };
+  fs.writeFileSync(path.join(outDir, 'smoke.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`images:smoke: all checks passed in ${elapsed()} s (${JSON.stringify(seconds)})`);
+} finally {
+  for (const c of running) c.remove();
+  podman(smokeStore, 'rmi', '--all', '--force');
+  fs.rmSync(path.dirname(smokeStore.root), { recursive: true, force: true });
+}
