@@ -250,8 +250,18 @@ try {
   results['seconds'] = { ...seconds, total: elapsed() };
   fs.writeFileSync(path.join(outDir, 'smoke.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`images:smoke: all checks passed in ${elapsed()} s (${JSON.stringify(seconds)})`);
+} catch (error) {
+  // The message says what failed and carries the logs; Node's dump of the cause adds buffers.
+  console.error(`images:smoke FAILED after ${elapsed()} s: ${(error as Error).message}`);
+  process.exitCode = 1;
 } finally {
-  for (const c of running) c.remove();
-  podman(smokeStore, 'rmi', '--all', '--force');
+  // Best effort: a cleanup error must not hide the failure that got us here.
+  try {
+    for (const c of running) c.remove();
+    podman(smokeStore, 'rmi', '--all', '--force');
+  } catch (error) {
+    console.error(`images:smoke: cleanup: ${(error as Error).message}`);
+  }
   fs.rmSync(path.dirname(smokeStore.root), { recursive: true, force: true });
+  fs.rmSync(smokeStore.runroot, { recursive: true, force: true });
 }

@@ -30,13 +30,20 @@ if (unknown.length > 0) {
 }
 
 const started = Date.now();
-ensureImageTools();
-const built = buildImages({
-  store: storeAt(values.store ?? imagesCacheDir('store')),
-  outDir: path.resolve(values.out ?? path.join(repoRoot, 'dist', 'images')),
-  images: positionals.length > 0 ? (positionals as ImageName[]) : imageNames,
-  ...(values.registry ? { registry: values.registry } : {}),
-});
+let built;
+try {
+  ensureImageTools();
+  built = buildImages({
+    store: storeAt(values.store ?? imagesCacheDir('store')),
+    outDir: path.resolve(values.out ?? path.join(repoRoot, 'dist', 'images')),
+    images: positionals.length > 0 ? (positionals as ImageName[]) : imageNames,
+    ...(values.registry ? { registry: values.registry } : {}),
+  });
+} catch (error) {
+  // The message names the failing step and its output; Node's dump of the cause adds buffers.
+  console.error(`images:build FAILED: ${(error as Error).message}`);
+  process.exit(1);
+}
 const mb = (b: number) => `${Math.round(b / 1e6)} MB`;
 for (const b of built) {
   console.log(

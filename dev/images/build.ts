@@ -314,6 +314,13 @@ export function buildImages(options: BuildOptions): BuiltImage[] {
   const inputs = new Inputs(full.epoch, stageDir, full.log);
   const built = full.images.map((name) => buildOne(name, inputs, full, version));
   fs.rmSync(stageDir, { recursive: true, force: true });
-  fs.writeFileSync(path.join(full.outDir, 'images.json'), `${JSON.stringify(built, null, 2)}\n`);
+  // images.json lists every image built into outDir, this run's replacing earlier entries.
+  const index = path.join(full.outDir, 'images.json');
+  const earlier = fs.existsSync(index)
+    ? (JSON.parse(fs.readFileSync(index, 'utf8')) as BuiltImage[])
+    : [];
+  const all = [...earlier.filter((e) => !built.some((b) => b.name === e.name)), ...built];
+  all.sort((a, b) => imageNames.indexOf(a.name) - imageNames.indexOf(b.name));
+  fs.writeFileSync(index, `${JSON.stringify(all, null, 2)}\n`);
   return built;
 }

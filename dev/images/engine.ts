@@ -14,8 +14,19 @@ export interface Store {
   runroot: string;
 }
 
+/**
+ * The store kept in `dir`. Its run state goes under /tmp by a short name: podman refuses a
+ * runroot longer than 50 characters (socket paths), and run state need not survive a reboot.
+ */
 export function storeAt(dir: string): Store {
-  return { root: path.join(dir, 'storage'), runroot: path.join(dir, 'run') };
+  const root = path.resolve(dir, 'storage');
+  return {
+    root,
+    runroot: path.join(
+      '/tmp',
+      `zimage-run-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`,
+    ),
+  };
 }
 
 /** The global flags that put buildah or podman on this store. */
