@@ -183,8 +183,10 @@ async function operator(image: BuiltImage): Promise<void> {
 }
 
 /**
- * Node in the image runs the image's own loader (/lib64/ld-linux-x86-64.so.2 --list, which is
- * ldd) on every library, under the image's LD_LIBRARY_PATH; no shell needed.
+ * Node in the image runs the image's own loader in ldd's mode (LD_TRACE_LOADED_OBJECTS=1: list
+ * every dependency, "not found" for a missing one, rather than stop at the first) on every
+ * library of the CUDA EP folder and of /usr/local/cuda/lib64, under the image's LD_LIBRARY_PATH;
+ * no shell needed. A library that lists nothing, or a loader error, counts as a failure.
  */
 const lddScript = `
 const { spawnSync } = require('node:child_process');
@@ -193,11 +195,25 @@ const dirs = ['/app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64', '/usr/
 const out = {};
 for (const dir of dirs) for (const f of fs.readdirSync(dir)) {
   if (!/\\.so|\\.node$/.test(f)) continue;
-  const r = spawnSync('/lib64/ld-linux-x86-64.so.2', ['--list', dir + '/' + f]);
-  out[dir + '/' + f] = r.stdout.toString().split('\\n').filter((l) => l.includes('not found')).map((l) => l.trim().split(' ')[0]);
+  const env = { ...process.env, LD_TRACE_LOADED_OBJECTS: '1' };
+  const r = spawnSync('/lib64/ld-linux-x86-64.so.2', [dir + '/' + f], { env });
+  const lines = r.stdout.toString().split('\\n').filter((l) => l.includes('=>'));
+  out[dir + '/' + f] = {
+    status: r.status,
+    stderr: r.stderr.toString().trim(),
+    resolved: lines.filter((l) => !l.includes('not found')).length,
+    missing: lines.filter((l) => l.includes('not found')).map((l) => l.trim().split(' ')[0]),
+  };
 }
 console.log(JSON.stringify(out));
 `;
+
+interface LddResult {
+  status: number;
+  stderr: string;
+  resolved: number;
+  missing: string[];
+}
 
 function cudaLibraries(image: BuiltImage): void {
   const r = runOnce(smokeStore, {
@@ -207,16 +223,23 @@ function cudaLibraries(image: BuiltImage): void {
     args: ['-e', lddScript],
   });
   check(r.status === 0, 'node runs in the CUDA image', r.stderr);
-  const missing = JSON.parse(r.stdout) as Record<string, string[]>;
-  const files = Object.keys(missing);
-  const bad = Object.entries(missing).filter(([, libs]) => libs.some((l) => l !== 'libcuda.so.1'));
-  const provider = files.find((f) => f.endsWith('/libonnxruntime_providers_cuda.so'));
-  results['cuda-ldd'] = missing;
+  const listed = JSON.parse(r.stdout) as Record<string, LddResult>;
+  const files = Object.keys(listed);
+  const bad = Object.entries(listed).filter(
+    ([, l]) => l.status !== 0 || l.resolved === 0 || l.missing.some((m) => m !== 'libcuda.so.1'),
+  );
+  const provider = listed[files.find((f) => f.endsWith('/libonnxruntime_providers_cuda.so')) ?? ''];
+  results['cuda-ldd'] = listed;
   check(provider !== undefined, 'the CUDA EP (libonnxruntime_providers_cuda.so) is in the image');
+  check(
+    provider!.resolved > 0 && provider!.missing.join() === 'libcuda.so.1',
+    `the CUDA EP resolves ${provider!.resolved} libraries and needs only libcuda.so.1 from the GPU host`,
+    JSON.stringify(provider),
+  );
   check(
     bad.length === 0,
     `${files.length} shared libraries resolve in the CUDA image (only libcuda.so.1 left to the GPU host)`,
-    JSON.stringify(bad, null, 2),
+    JSON.stringify(Object.fromEntries(bad), null, 2),
   );
 }
 

@@ -10,8 +10,19 @@ import { debCacheDir } from './tools.ts';
 import { hashOf } from './engine.ts';
 import { imagesCacheDir } from './inputs.ts';
 
-/** What Node and ONNX Runtime link against, plus certificates and time zones. */
-export const basePackages = ['libc6', 'libstdc++6', 'libatomic1', 'ca-certificates', 'tzdata'];
+/**
+ * What Node and ONNX Runtime link against, plus certificates and time zones; and zlib1g
+ * (~170 kB), which cuDNN 9's engine libraries link (libz.so.1, found by the smoke test's ldd
+ * check). It sits in the shared base rather than a CUDA-only layer: one base for all three.
+ */
+export const basePackages = [
+  'libc6',
+  'libstdc++6',
+  'libatomic1',
+  'zlib1g',
+  'ca-certificates',
+  'tzdata',
+];
 
 /** Pulled in by maintainer scripts that never run in an image: removed again, not listed. */
 export const droppedPackages = ['debconf', 'openssl', 'libssl3'];
