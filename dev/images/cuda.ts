@@ -13,7 +13,15 @@ import { imagesCacheDir, ortBinDir, readLock, requireFile, type ProdDeps } from 
 type Log = (line: string) => void;
 
 export const wheelsFile = path.join(repoRoot, 'deploy/images/cuda13-wheels.txt');
-const platforms = ['manylinux_2_28_x86_64', 'manylinux_2_27_x86_64', 'manylinux_2_17_x86_64'];
+// pip takes these tags literally: cuBLAS ships as manylinux1 (= manylinux_2_5), which
+// manylinux_2_17 does not admit, so the legacy names are listed too (a cold build failed without).
+const platforms = [
+  'manylinux_2_28_x86_64',
+  'manylinux_2_27_x86_64',
+  'manylinux_2_17_x86_64',
+  'manylinux2014_x86_64',
+  'manylinux1_x86_64',
+];
 
 export interface Wheel {
   name: string;
