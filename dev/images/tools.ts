@@ -32,6 +32,8 @@ export function ensureImageTools(log: Log = (line) => console.log(line)): void {
   const missing = Object.entries(imageToolPackages)
     .filter(([, binary]) => !fs.existsSync(binary))
     .map(([pkg]) => pkg);
+  // pip fetches the CUDA image's wheels; Debian's python3-pip where no pip is on PATH.
+  if (!hasPip()) missing.push('python3-pip');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new Error(
@@ -49,6 +51,15 @@ export function ensureImageTools(log: Log = (line) => console.log(line)): void {
     stdio: 'inherit',
     env,
   });
+}
+
+function hasPip(): boolean {
+  try {
+    execFileSync('python3', ['-m', 'pip', '--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

