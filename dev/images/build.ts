@@ -6,6 +6,7 @@
  * stores give the same digests. Then each image goes to an OCI archive (skopeo) with its
  * Debian package list and SBOM beside it.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../paths.ts';
@@ -275,24 +276,29 @@ function exportArchive(
   fs.mkdirSync(dir, { recursive: true });
   const archive = path.join(dir, `${name}.oci.tar`);
   const idFile = path.join(dir, 'image-id');
+  const manifestFile = path.join(dir, 'manifest.json');
   const current =
-    fs.existsSync(idFile) &&
-    fs.existsSync(archive) &&
+    [idFile, archive, manifestFile].every((f) => fs.existsSync(f)) &&
     fs.readFileSync(idFile, 'utf8').trim() === imageId;
   if (!current) {
     options.log(`[images] ${name}: skopeo copy -> ${path.relative(repoRoot, archive)}`);
     fs.rmSync(archive, { force: true });
+    fs.rmSync(idFile, { force: true });
     tool('skopeo', [
       'copy',
       '--quiet',
       storageRef(options.store, ref),
       `oci-archive:${archive}:${ref}`,
     ]);
+    // Kept beside the archive: skopeo unpacks the whole archive to read it (20 s for CUDA's).
+    fs.writeFileSync(manifestFile, tool('skopeo', ['inspect', '--raw', `oci-archive:${archive}`]));
     fs.writeFileSync(idFile, `${imageId}\n`);
   }
-  const raw = tool('skopeo', ['inspect', '--raw', `oci-archive:${archive}`]);
+  const raw = fs.readFileSync(manifestFile, 'utf8');
   const manifest = JSON.parse(raw) as { layers: { size: number }[]; config: { size: number } };
-  const digest = tool('skopeo', ['inspect', '--format', '{{.Digest}}', `oci-archive:${archive}`]);
+  // The manifest digest is the sha256 of its bytes, exactly as skopeo printed them (`tool`
+  // trims only whitespace, which skopeo's compact JSON does not end with).
+  const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
   fs.writeFileSync(path.join(dir, 'manifest-digest'), `${digest}\n`);
   const compressedBytes = manifest.layers.reduce((s, l) => s + l.size, manifest.config.size);
   return { dir, archive, digest, compressedBytes };
