@@ -49,6 +49,8 @@ function check(ok: boolean, what: string, detail = ''): void {
 
 const outDir = path.join(repoRoot, 'dist', 'images');
 const running: Container[] = [];
+// The cache folder does not exist yet on a fresh machine (a cold run failed here).
+fs.mkdirSync(imagesCacheDir(), { recursive: true });
 const smokeStore: Store = storeAt(fs.mkdtempSync(path.join(imagesCacheDir(), 'smoke-')));
 
 async function waitHttp(url: string, what: string, container: Container, timeoutMs = 90_000) {
