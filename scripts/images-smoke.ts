@@ -210,6 +210,49 @@ for (const dir of dirs) for (const f of fs.readdirSync(dir)) {
 console.log(JSON.stringify(out));
 `;
 
+/**
+ * What the image itself says about its hardening, asked of Node inside it: the uid it runs as, no
+ * shell or package manager on the root, a root that refuses writes, /tmp that takes them.
+ */
+const hardeningScript = `
+const fs = require('node:fs');
+const tools = ['/bin/sh', '/bin/bash', '/bin/dash', '/usr/bin/sh', '/bin/busybox', '/usr/bin/dpkg',
+  '/usr/bin/apt', '/usr/bin/apt-get', '/usr/bin/perl', '/usr/bin/python3', '/usr/sbin/ldconfig', '/sbin/ldconfig'];
+const write = (p) => { try { fs.writeFileSync(p, 'x'); return 'ok'; } catch (e) { return e.code; } };
+console.log(JSON.stringify({
+  uid: process.getuid(), gid: process.getgid(),
+  present: tools.filter((t) => fs.existsSync(t)),
+  rootWrite: write('/app/probe'), tmpWrite: write('/tmp/probe'),
+}));
+`;
+
+function hardening(store: Store, image: BuiltImage): void {
+  const r = runOnce(store, {
+    image: image.ref,
+    name: `zimage-smoke-hardening-${image.name}`,
+    entrypoint: '/usr/local/bin/node',
+    args: ['-e', hardeningScript],
+  });
+  check(r.status === 0, `node runs in ${image.name}`, r.stderr);
+  const seen = JSON.parse(r.stdout) as {
+    uid: number;
+    gid: number;
+    present: string[];
+    rootWrite: string;
+    tmpWrite: string;
+  };
+  results[`hardening-${image.name}`] = seen;
+  check(
+    seen.uid === 65532 &&
+      seen.gid === 65532 &&
+      seen.present.length === 0 &&
+      seen.rootWrite === 'EROFS' &&
+      seen.tmpWrite === 'ok',
+    `${image.name}: uid 65532, no shell or package manager, read-only root (${seen.rootWrite}), writable /tmp`,
+    JSON.stringify(seen),
+  );
+}
+
 interface LddResult {
   status: number;
   stderr: string;
@@ -264,6 +307,9 @@ try {
       run.every((b) => loaded.includes(b.ref)),
       `podman load gives ${run.map((b) => b.ref).join(', ')}`,
     );
+  });
+  await phase('hardening', () => {
+    for (const b of built) hardening(b.name === 'runtime-cuda13' ? buildStore : smokeStore, b);
   });
   await phase('runtime-cpu', () => runtimeCpu(byName['runtime-cpu']!));
   await phase('operator', () => operator(byName['operator']!));
