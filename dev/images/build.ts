@@ -202,6 +202,7 @@ function buildOne(
   inputs: Inputs,
   options: Required<BuildOptions>,
   version: string,
+  stages: Set<string>,
 ): BuiltImage {
   const started = Date.now();
   const { store, epoch, log } = options;
@@ -231,6 +232,7 @@ function buildOne(
       log(`[images] ${name}: layer ${layer.id} built (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     }
     parent = stage;
+    stages.add(stage);
   }
   buildah(store, 'tag', parent!, ref);
   const imageId = podman(store, 'image', 'inspect', '--format', '{{.Id}}', ref);
@@ -304,6 +306,23 @@ function exportArchive(
   return { dir, archive, digest, compressedBytes };
 }
 
+/**
+ * After a build of all three images, drop the layer images no image uses any more (the old code,
+ * node_modules or base layers) and untagged leftovers, so a long-lived CI machine's store stays
+ * at about one set of images (3.4 GB) instead of growing with every change.
+ */
+function pruneStore(store: Store, keep: Set<string>, log: Log): void {
+  const all = buildah(store, 'images', '--format', '{{.Name}}:{{.Tag}}')
+    .split('\n')
+    .filter((ref) => ref.startsWith('localhost/zimage-build/'));
+  const stale = all.filter((ref) => !keep.has(ref));
+  if (stale.length > 0) {
+    log(`[images] pruning ${stale.length} unused layer images from the store`);
+    buildah(store, 'rmi', ...stale);
+  }
+  buildah(store, 'rmi', '--prune');
+}
+
 /** Build the images (all three by default) and write outDir/images.json. */
 export function buildImages(options: BuildOptions): BuiltImage[] {
   const full: Required<BuildOptions> = {
@@ -318,8 +337,10 @@ export function buildImages(options: BuildOptions): BuiltImage[] {
   ).version;
   const stageDir = path.join(full.outDir, '.stage');
   const inputs = new Inputs(full.epoch, stageDir, full.log);
-  const built = full.images.map((name) => buildOne(name, inputs, full, version));
+  const stages = new Set<string>();
+  const built = full.images.map((name) => buildOne(name, inputs, full, version, stages));
   fs.rmSync(stageDir, { recursive: true, force: true });
+  if (imageNames.every((n) => full.images.includes(n))) pruneStore(full.store, stages, full.log);
   // images.json lists every image built into outDir, this run's replacing earlier entries.
   const index = path.join(full.outDir, 'images.json');
   const earlier = fs.existsSync(index)
