@@ -76,6 +76,13 @@ class Inputs {
   wheels = (): Wheel[] => this.once('wheels', () => cudaWheels(this.log));
   cudaLibs = () => this.once('cuda-libs', () => cudaLibs(this.wheels(), this.log));
   cudaEp = () => this.once('cuda-ep', () => cudaEp(this.wheels(), this.deps(), this.stageDir));
+  /** The cache folders this build used (base/<key>, node/<version>, deps/<key>, cuda-libs/<key>). */
+  usedCacheDirs = (): string[] => [
+    path.dirname(this.base().tar),
+    this.node().root,
+    this.deps().root,
+    this.cudaLibs().root,
+  ];
   code = (part: 'operator' | 'runtime') =>
     this.once(`code-${part}`, () => code(part, this.stageDir));
 }
@@ -323,6 +330,23 @@ function pruneStore(store: Store, keep: Set<string>, log: Log): void {
   buildah(store, 'rmi', '--prune');
 }
 
+/**
+ * Likewise for the staged inputs in the cache: each kind keeps the folder this build used (an old
+ * CUDA library set is 2.1 GB, a node_modules 180 MB, a day's base 18 MB). Downloads (.debs,
+ * wheels, npm's cache) are kept: they are what makes the next cold-ish build fast.
+ */
+function pruneInputs(used: string[], log: Log): void {
+  for (const dir of used) {
+    const kind = path.dirname(dir);
+    for (const other of fs.readdirSync(kind)) {
+      const stale = path.join(kind, other);
+      if (stale === dir) continue;
+      log(`[images] pruning ${path.relative(path.dirname(kind), stale)} from the cache`);
+      fs.rmSync(stale, { recursive: true, force: true });
+    }
+  }
+}
+
 /** Build the images (all three by default) and write outDir/images.json. */
 export function buildImages(options: BuildOptions): BuiltImage[] {
   const full: Required<BuildOptions> = {
@@ -340,7 +364,10 @@ export function buildImages(options: BuildOptions): BuiltImage[] {
   const stages = new Set<string>();
   const built = full.images.map((name) => buildOne(name, inputs, full, version, stages));
   fs.rmSync(stageDir, { recursive: true, force: true });
-  if (imageNames.every((n) => full.images.includes(n))) pruneStore(full.store, stages, full.log);
+  if (imageNames.every((n) => full.images.includes(n))) {
+    pruneStore(full.store, stages, full.log);
+    pruneInputs(inputs.usedCacheDirs(), full.log);
+  }
   // images.json lists every image built into outDir, this run's replacing earlier entries.
   const index = path.join(full.outDir, 'images.json');
   const earlier = fs.existsSync(index)
