@@ -18,7 +18,10 @@ FROM ${NODE_BUILD} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No NuGet download: the CUDA EP comes from PyPI in the next stage.
-RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ # Only the Linux x64 binaries of onnxruntime-node (as dev/images builds it): 288 MB -> ~40 MB.
+ && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
+ && find node_modules/onnxruntime-node/bin/napi-v6/linux -mindepth 1 -maxdepth 1 ! -name x64 -exec rm -rf {} +
 COPY src/contract src/contract
 COPY src/runtime src/runtime
 

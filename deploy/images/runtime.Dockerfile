@@ -19,7 +19,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && cd node_modules/onnxruntime-node \
  && ONNXRUNTIME_NODE_INSTALL=cuda12 node ./script/install \
- && test -e bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
+ && test -e bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
+ && cd /app \
+ # Only the Linux x64 binaries of onnxruntime-node (as dev/images builds it): 288 MB -> ~40 MB.
+ && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
+ && find node_modules/onnxruntime-node/bin/napi-v6/linux -mindepth 1 -maxdepth 1 ! -name x64 -exec rm -rf {} +
 COPY src/contract src/contract
 COPY src/runtime src/runtime
 
