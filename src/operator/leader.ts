@@ -88,20 +88,27 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     this.o.metrics.leader.set(0);
-    try {
-      const lease = await this.read();
-      if (lease?.spec?.holderIdentity !== this.o.identity) return;
-      lease.spec = {
-        ...lease.spec,
-        holderIdentity: '',
-        leaseDurationSeconds: 1,
-        renewTime: microTime(this.o.clock.now()),
-        ...(lease.spec.acquireTime ? { acquireTime: microTime(lease.spec.acquireTime) } : {}),
-      };
-      await this.replace(lease);
-      this.o.log.info('released the leader lease');
-    } catch (err) {
-      this.o.log.warn({ err }, 'could not release the leader lease; it expires by itself');
+    // A renewal still in flight when release starts writes between our read and replace
+    // (409): read again, a few times, rather than leave the standby a full lease to wait.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const lease = await this.read();
+        if (lease?.spec?.holderIdentity !== this.o.identity) return;
+        lease.spec = {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: microTime(this.o.clock.now()),
+          ...(lease.spec.acquireTime ? { acquireTime: microTime(lease.spec.acquireTime) } : {}),
+        };
+        await this.replace(lease);
+        this.o.log.info('released the leader lease');
+        return;
+      } catch (err) {
+        if (statusCode(err) === 409 && attempt < 3) continue;
+        this.o.log.warn({ err }, 'could not release the leader lease; it expires by itself');
+        return;
+      }
     }
   }
 

@@ -367,7 +367,8 @@ export class Reconciler {
       [seriesLabels.deployment]: cr.metadata.name,
     };
     const { state, conditions } = outcome.decision;
-    m.evaluations.inc({ mode: state.mode });
+    // Off "decides" on every reconcile (to drop overrides); only real decisions count.
+    if (state.mode !== 'Off') m.evaluations.inc({ mode: state.mode });
     m.replicas.set(labels, effective.replicas);
     m.steps.set(labels, effective.steps);
     m.qualityLevel.set(labels, state.qualityLevel);

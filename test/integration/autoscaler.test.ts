@@ -195,8 +195,14 @@ describe('utilization: the seed rule (> 90% for 5 s -> one more pod)', () => {
       },
       15_000,
     );
-    const events = await eventsFor(fleet.core, fleet.namespace, name);
-    expect(events.some((e) => e.reason === 'ManualScaleOverruled')).toBe(true);
+    await eventually(
+      'a ManualScaleOverruled Event',
+      async () => {
+        const events = await eventsFor(fleet.core, fleet.namespace, name);
+        return events.some((e) => e.reason === 'ManualScaleOverruled') ? true : undefined;
+      },
+      5_000,
+    );
   }, 30_000);
 });
 
@@ -340,8 +346,17 @@ describe('Prometheus as the source, and killed', () => {
     );
     expect(down.reason).toBe('SourceDown');
     expect(down.message).toMatch(/gpuUtilization: SourceDown/);
-    const events = await eventsFor(fleet.core, fleet.namespace, name);
-    expect(events.some((e) => e.type === 'Warning' && e.reason === 'SourceDown')).toBe(true);
+    // The Event follows the status write that carries the condition.
+    await eventually(
+      'a Warning Event SourceDown',
+      async () => {
+        const events = await eventsFor(fleet.core, fleet.namespace, name);
+        return events.some((e) => e.type === 'Warning' && e.reason === 'SourceDown')
+          ? true
+          : undefined;
+      },
+      5_000,
+    );
     // Longer than the idle rule's window: still 2 pods, no history.
     await new Promise((r) => setTimeout(r, 16_000));
     const z = await get(name);

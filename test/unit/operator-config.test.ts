@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/operator/config.ts';
 
 const flagList =
-  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds';
+  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -29,6 +29,8 @@ describe('operator configuration', () => {
       relistSeconds: 600,
       requestTimeoutSeconds: 30,
       monitoringPollSeconds: 30,
+      autoscaler: true,
+      dcgmExporterSelector: 'app=nvidia-dcgm-exporter',
     });
   });
 

@@ -179,7 +179,7 @@ describe('dcgm-exporter pods', () => {
       clock: new FakeClock(),
       list: () => Promise.reject(new Error('forbidden')),
     });
-    await expect(list()).rejects.toThrow(/app.kubernetes.io\/name=dcgm-exporter/);
+    await expect(list()).rejects.toThrow(/app=nvidia-dcgm-exporter/);
   });
 });
 
