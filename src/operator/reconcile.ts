@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from '../contract/clock.ts';
-import type { AutoscalerState, ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
+import type { ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
 import { zimageDeploymentName } from './api/v1alpha1/object-name.ts';
 import { zimageDeploymentSpec } from './api/v1alpha1/spec.ts';
 import type { Effective, ZImageDeployment, ZImageDeploymentObject } from './api/v1alpha1/types.ts';
@@ -23,17 +23,10 @@ import { statusCode } from './k8s/instrument.ts';
 import { observe, type ObserveInput, type Problem } from './observe.ts';
 import type { WorkResult } from './queue.ts';
 import { reasons } from './reasons.ts';
-import {
-  actionEvent,
-  decideOn,
-  effectiveOf,
-  onsetOf,
-  turnedConditions,
-  type AutoscalerOutcome,
-} from './autoscaling/decision.ts';
+import { effectiveOf } from './autoscaling/decision.ts';
+import { AutoscalerStep } from './autoscaling/step.ts';
 import type { AutoscalerLoop } from './autoscaling/loop.ts';
 import type { AutoscalerMetrics } from './autoscaling/metrics.ts';
-import { seriesLabels } from '../contract/metrics.ts';
 
 /**
  * Recheck blocked objects (missing claim, unknown GPU) this often. Claims and nodes are watched,
@@ -133,10 +126,21 @@ function degraded(
 export class Reconciler {
   private readonly d: ReconcilerDeps;
   private readonly applier: ChildApplier;
+  private readonly autoscaler: AutoscalerStep | undefined;
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
     this.applier = new ChildApplier(deps);
+    this.autoscaler = deps.autoscaler
+      ? new AutoscalerStep({
+          loop: deps.autoscaler.loop,
+          metrics: deps.autoscaler.metrics,
+          kube: deps.kube,
+          events: deps.events,
+          log: deps.log,
+          clock: deps.clock,
+        })
+      : undefined;
   }
 
   async reconcile(key: string): Promise<WorkResult> {
@@ -179,9 +183,7 @@ export class Reconciler {
     const { namespace, name } = cr.metadata;
     const deployment = () => this.d.caches.getChild<V1Deployment>('Deployment', namespace, name);
     const pods = this.d.caches.podsOf(namespace, name);
-    // A fresh sample (or Off mode) decides now; otherwise what status holds runs.
-    const auto = this.autoscale(cr, pods);
-    const effective = effectiveOf(cr, auto?.outcome.decision.state ?? cr.status?.autoscaler);
+    const { auto, effective } = this.running(cr, pods);
 
     const { problem, claim } = this.preflight(cr);
     if (problem) return this.blocked(raw, problem, effective, deployment());
@@ -208,9 +210,16 @@ export class Reconciler {
       degraded: degraded(cr, claim),
       ...(auto ? { autoscaler: auto.outcome } : {}),
     });
-    if (auto) await this.applied(cr, auto, effective, appliedAt);
+    if (auto) await this.autoscaler?.applied(cr, auto, effective, appliedAt);
     await this.warnBelow(raw, status);
     return {};
+  }
+
+  /** What runs: a fresh sample (or Off mode) decides now; otherwise what status holds. */
+  private running(cr: ZImageDeployment, pods: readonly V1Pod[]) {
+    const auto = this.autoscaler?.decide(cr, pods);
+    const effective = effectiveOf(cr, auto?.outcome.decision.state ?? cr.status?.autoscaler);
+    return { auto, effective };
   }
 
   /** Leave running children untouched: a missing claim or GPU type must not take pods down. */
@@ -275,106 +284,6 @@ export class Reconciler {
     await this.writeStatus(raw, { problem, deployment, pods });
     await this.d.events.warn(raw, problem);
     return { requeueAfterMs: rejectedRecheckMs };
-  }
-
-  /**
-   * Decide on the loop's newest sample, or in Off mode on nothing (overrides drop and the
-   * conditions say Off). Undefined: DryRun/Enforce with no new sample (status stands).
-   */
-  private autoscale(cr: ZImageDeployment, pods: readonly V1Pod[]) {
-    const a = this.d.autoscaler;
-    if (!a) return undefined;
-    const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
-    const sample = cr.spec.autoscaling.mode === 'Off' ? undefined : a.loop.take(key);
-    if (cr.spec.autoscaling.mode !== 'Off' && !sample) return undefined;
-    const end = a.metrics?.decideSeconds.startTimer();
-    // Decided at the sample's time: what the readings say is as of then, and ticks are at least
-    // an interval apart there (a 5 s window is 5 ticks), where the reconcile's own time
-    // jitters by the sampling time and made a window one tick late about half the time.
-    const now = sample?.at ?? this.d.clock.now();
-    const outcome = decideOn({ cr, pods, sampled: sample, now });
-    end?.();
-    return { outcome, key, sampledAt: sample?.at, ...(sample ? { seq: sample.seq } : {}) };
-  }
-
-  /**
-   * After status holds the decision: spec.replicas through the scale subresource, one Event
-   * per action and per turned condition, the metrics, and the sample marked as used. A
-   * failed scale write throws (the queue retries); the Deployment already has the replicas.
-   */
-  private async applied(
-    cr: ZImageDeployment,
-    auto: NonNullable<ReturnType<Reconciler['autoscale']>>,
-    effective: Effective,
-    appliedAt: number,
-  ): Promise<void> {
-    const { decision } = auto.outcome;
-    const before = cr.status?.autoscaler;
-    if (auto.seq !== undefined) this.d.autoscaler?.loop.consumed(auto.key, auto.seq);
-    if (decision.state.mode === 'Enforce' && cr.spec.replicas !== effective.replicas) {
-      await this.d.kube.replaceScale(cr, effective.replicas);
-    }
-    await this.announce(cr, auto.outcome, before, {
-      key: auto.key,
-      appliedAt,
-      sampledAt: auto.sampledAt,
-    });
-    this.recordGauges(cr, auto.outcome, effective);
-  }
-
-  /** Events and counters of one decision: each action, and each autoscaler condition turned. */
-  private async announce(
-    cr: ZImageDeployment,
-    { decision }: AutoscalerOutcome,
-    before: AutoscalerState | undefined,
-    at: { key: string; appliedAt: number; sampledAt: number | undefined },
-  ): Promise<void> {
-    const { key, appliedAt } = at;
-    const dryRun = decision.state.mode === 'DryRun';
-    const m = this.d.autoscaler?.metrics;
-    for (const a of decision.recorded) {
-      const e = actionEvent(a, dryRun);
-      await this.d.events.normal(cr, e.reason, e.message);
-      const onset = dryRun ? undefined : onsetOf(a, before);
-      this.d.log.info(
-        { key, dryRun, ...a, onset, sampledAt: at.sampledAt, appliedAt },
-        'autoscaler action',
-      );
-      m?.decisions.inc({
-        namespace: cr.metadata.namespace,
-        [seriesLabels.deployment]: cr.metadata.name,
-        rule: a.rule,
-        knob: a.knob,
-        reason: a.reason,
-        dry_run: String(dryRun),
-      });
-      if (onset !== undefined)
-        m?.reaction.observe({ rule: a.rule, knob: a.knob }, (appliedAt - onset) / 1000);
-    }
-    for (const c of turnedConditions(decision.conditions, cr.status)) {
-      const warn = c.type !== 'ScalingLimited' && c.status === 'False';
-      if (warn) await this.d.events.warn(cr, { reason: c.reason, message: c.message });
-      else if (c.type === 'ScalingLimited' && c.status === 'True')
-        await this.d.events.normal(cr, c.reason, c.message);
-    }
-  }
-
-  private recordGauges(cr: ZImageDeployment, outcome: AutoscalerOutcome, effective: Effective) {
-    const m = this.d.autoscaler?.metrics;
-    if (!m) return;
-    const labels = {
-      namespace: cr.metadata.namespace,
-      [seriesLabels.deployment]: cr.metadata.name,
-    };
-    const { state, conditions } = outcome.decision;
-    // Off "decides" on every reconcile (to drop overrides); only real decisions count.
-    if (state.mode !== 'Off') m.evaluations.inc({ mode: state.mode });
-    m.replicas.set(labels, effective.replicas);
-    m.steps.set(labels, effective.steps);
-    m.qualityLevel.set(labels, state.qualityLevel);
-    const available = conditions.find((c) => c.type === 'MetricsAvailable');
-    if (state.mode === 'Off') m.metricsAvailable.remove(labels);
-    else m.metricsAvailable.set(labels, available?.status === 'True' ? 1 : 0);
   }
 
   /** What must hold before children are touched: a node offers the GPU, the claim exists. */
