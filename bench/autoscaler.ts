@@ -16,9 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { cards, stageSeconds } from '../src/contract/card.ts';
 import { systemClock } from '../src/contract/clock.ts';
-import { defaultAttention } from '../src/contract/runtime.ts';
 import { decideOn } from '../src/operator/autoscaling/decision.ts';
 import { AutoscalerLoop } from '../src/operator/autoscaling/loop.ts';
 import { zimageDeploymentSpec } from '../src/operator/api/v1alpha1/spec.ts';
@@ -29,7 +27,7 @@ import { startCluster } from '../dev/cluster.ts';
 import { serviceBackends } from '../dev/fleet/service.ts';
 import { runLoad } from '../dev/load/index.ts';
 import { installOperatorManifests, operatorKubeconfig, startOperator } from '../dev/operator.ts';
-import { baseSpec, fleetSpec } from '../dev/specs.ts';
+import { baseSpec, fleetSpec, pacedWorkload } from '../dev/specs.ts';
 import { createModelVolume } from '../dev/volumes.ts';
 import { eventually } from '../dev/wait.ts';
 import { zidClient } from '../dev/zid.ts';
@@ -66,15 +64,7 @@ export async function benchReaction(repeats: number): Promise<Row[]> {
     await createModelVolume(cluster.kubeConfig, { namespace, name: 'zimage-models' });
     const operator = await startOperator(await operatorKubeconfig(cluster.kubeconfigPath));
     const zid = zidClient(cluster.kubeConfig);
-    const steps = 50;
-    const perImage = stageSeconds(cards['h100-80gb'], {
-      width: 64,
-      height: 64,
-      steps,
-      precision: 'bf16',
-      offload: 'none',
-      attention: defaultAttention,
-    }).total;
+    const { steps, perImageSeconds: perImage } = pacedWorkload;
     const base = fleetSpec(1);
     const autoscaling = { mode: 'Enforce', minReplicas: 1, maxReplicas: 2 };
     await zid.create(namespace, name, {
@@ -113,7 +103,7 @@ export async function benchReaction(repeats: number): Promise<Row[]> {
       const loading = runLoad({
         target: backend!.url,
         schedule: { kind: 'constant', rate: 2.4 / perImage, durationSeconds: 9 },
-        request: { size: '64x64' },
+        request: { size: pacedWorkload.size },
         maxDurationSeconds: 25,
         requestTimeoutSeconds: 10,
         progressIntervalMs: 1_000,

@@ -1,3 +1,6 @@
+import { cards, stageSeconds } from '../src/contract/card.ts';
+import { defaultAttention } from '../src/contract/runtime.ts';
+
 /**
  * Specs the local cluster's users start from: the smallest valid ZImageDeployment (the model
  * claim and an image), and the fleet's (the tiny model on the CPU EP, on the H100 pool), which
@@ -23,3 +26,24 @@ export const fleetSpec = (replicas = 1) => ({
   runtime: { ...baseSpec().runtime, executionProvider: 'cpu', maxResolution: '512x512' },
   gpu: { nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' } },
 });
+
+/**
+ * A workload the modelled card paces, not this machine's cores: 64x64 at 50 steps on the
+ * modelled H100 is 6.5 ms of text encoder + 49 x 10.4 ms of transformer steps, ~0.52 s an
+ * image (src/contract/card.ts), while the tiny model computes it in a fraction of that.
+ * 2.4x `capacity` keeps one pod's GPU at ~100%.
+ */
+export const pacedWorkload = (() => {
+  const width = 64;
+  const height = 64;
+  const steps = 50;
+  const perImageSeconds = stageSeconds(cards['h100-80gb'], {
+    width,
+    height,
+    steps,
+    precision: 'bf16',
+    offload: 'none',
+    attention: defaultAttention,
+  }).total;
+  return { size: `${width}x${height}`, steps, perImageSeconds, capacity: 1 / perImageSeconds };
+})();

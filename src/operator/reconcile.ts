@@ -22,6 +22,7 @@ import type { Kube } from './k8s/client.ts';
 import { statusCode } from './k8s/instrument.ts';
 import { observe, type ObserveInput, type Problem } from './observe.ts';
 import type { WorkResult } from './queue.ts';
+import { isoSeconds } from './policy/time.ts';
 import { reasons } from './reasons.ts';
 import { effectiveOf } from './autoscaling/decision.ts';
 import { AutoscalerStep } from './autoscaling/step.ts';
@@ -340,7 +341,7 @@ export class Reconciler {
       name: raw.metadata.name!,
       generation: raw.metadata.generation ?? 0,
       previous: raw.status,
-      now: new Date(this.d.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      now: isoSeconds(this.d.clock.now()),
     });
     const changed = !isDeepStrictEqual(status, raw.status);
     if (changed && !onlySignalsMoved(status, raw.status, this.d.clock.now())) {

@@ -11,10 +11,11 @@
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ZImageDeploymentObject } from '../../src/operator/api/v1alpha1/types.ts';
-import { cards, components, memoryInUse, stageSeconds } from '../../src/contract/card.ts';
+import { cards, components, memoryInUse } from '../../src/contract/card.ts';
 import { defaultAttention, liveConfigKey } from '../../src/contract/runtime.ts';
 import { serviceBackends } from '../../dev/fleet/service.ts';
 import { runLoad } from '../../dev/load/index.ts';
+import { pacedWorkload } from '../../dev/specs.ts';
 import { operatorKubeconfig, startOperator, type OperatorProcess } from '../../dev/operator.ts';
 import { startFleetPrometheus } from '../../dev/fleet/prometheus-sd.ts';
 import type { PrometheusInstance } from '../../dev/prometheus.ts';
@@ -32,16 +33,7 @@ let fleet: TestFleet;
 /** The operator leading now (tests replace it). */
 let operator: OperatorProcess;
 let prom: PrometheusInstance | undefined;
-const steps = 50;
-const size = { width: 64, height: 64 };
-const perImageSeconds = stageSeconds(cards['h100-80gb'], {
-  ...size,
-  steps,
-  precision: 'bf16',
-  offload: 'none',
-  attention: defaultAttention,
-}).total;
-const capacity = 1 / perImageSeconds;
+const { steps, perImageSeconds, capacity } = pacedWorkload;
 
 beforeAll(async () => {
   fleet = await startTestFleet(`autoscaler-${process.pid}`);
@@ -78,7 +70,7 @@ async function load(name: string, seconds: number, times = 2.4) {
       runLoad({
         target: b.url,
         schedule: { kind: 'constant', rate: times * capacity, durationSeconds: seconds },
-        request: { size: `${size.width}x${size.height}` },
+        request: { size: pacedWorkload.size },
         maxDurationSeconds: seconds + 15,
         requestTimeoutSeconds: 10,
         progressIntervalMs: 1_000,

@@ -13,26 +13,15 @@
  * 3.40/s (none refused), ratio 1.89.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cards, stageSeconds } from '../../src/contract/card.ts';
-import { defaultAttention } from '../../src/contract/runtime.ts';
 import { serviceBackends } from '../../dev/fleet/service.ts';
 import { runLoad, type LoadRecord } from '../../dev/load/index.ts';
+import { pacedWorkload } from '../../dev/specs.ts';
 import { fleetSpec, readyPods, startTestFleet, type TestFleet } from '../support/fleet.ts';
 
 let fleet: TestFleet;
 const name = 'paced';
-const steps = 50;
+const { steps, capacity } = pacedWorkload;
 const windowSeconds = 10;
-const perImageSeconds = stageSeconds(cards['h100-80gb'], {
-  width: 64,
-  height: 64,
-  steps,
-  precision: 'bf16',
-  offload: 'none',
-  attention: defaultAttention,
-}).total;
-/** One pod's modelled capacity, images per second. */
-const capacity = 1 / perImageSeconds;
 const offeredTotal = 2.4 * capacity;
 
 beforeAll(async () => {

@@ -18,6 +18,7 @@ import type { ConditionInput } from '../conditions.ts';
 import { decide, type Decision } from '../policy/decide.ts';
 import { policyActors, shortForm, type Action } from '../policy/outcome.ts';
 import { valueOf, type Signals } from '../policy/signals.ts';
+import { isoSeconds } from '../policy/time.ts';
 import { allMissing } from '../signals/sample.ts';
 import { policySignals, type Sampled } from './signals.ts';
 
@@ -90,7 +91,7 @@ export function decideOn(input: DecisionInput): AutoscalerOutcome {
 
 function summaryOf(s: Signals, at: number): NonNullable<ZImageDeploymentStatus['signals']> {
   const out: NonNullable<ZImageDeploymentStatus['signals']> = {
-    sampledAt: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    sampledAt: isoSeconds(at),
   };
   const put = (k: keyof typeof out, v: number | undefined) => {
     if (v !== undefined) Object.assign(out, { [k]: Math.round(v * 1000) / 1000 });

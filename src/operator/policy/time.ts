@@ -4,5 +4,8 @@
  */
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** metav1.Time as the API server writes it (whole seconds): condition and status times. */
+export const isoSeconds = (ms: number): string => iso(ms).replace(/\.\d{3}Z$/, 'Z');
+
 export const parseTime = (t: string | undefined): number | undefined =>
   t === undefined ? undefined : Date.parse(t);
