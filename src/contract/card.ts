@@ -4,10 +4,12 @@
  * and arithmetic, shared by the runtime (refusing what cannot fit, pacing in the local fleet)
  * and the local fleet's dcgm-exporter stand-in (memory).
  *
- * Every figure says where it comes from. Most are estimates calibrated to the seed's RTX 4090
- * table (the seed article: flash 13-14 GB and 8-10 s at 1024^2, SDPA 18+ GB OOM,
- * offload 12-15 s) and to the H200 kernel timings in docs/performance.md (H200, CUDA EP); the GPU issue
- * replaces them with measured ones. Sizes are in bytes (GB = 1e9), times in seconds.
+ * Every figure says where it comes from. The H-class times and the memory of the transformer
+ * and VAE are measured: ORT 1.30's CUDA EP through this runtime on an NVIDIA H200, 2026-12-01
+ * (docs/performance.md, "Runtime on the CUDA EP"; bench/gpu/results/h200-2026-12-01-2). The
+ * RTX 4090's compute is fitted to the seed's table (the seed article, diffusers on a 4090:
+ * flash 13-14 GB and 8-10 s at 1024^2, SDPA 18+ GB OOM, offload 12-15 s). What is still an
+ * estimate says so. Sizes are in bytes (GB = 1e9), times in seconds.
  *
  * Two of the seed's rows do not carry over: its "+ CPU offload: 6-8 GB" is below the
  * transformer's own 12.3 GB of bf16 weights, so it must be diffusers' sequential offload
@@ -20,6 +22,12 @@ import type { AttentionBackend, OffloadMode, Precision } from './runtime.ts';
 const GB = 1e9;
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
+
+/**
+ * `offload: model` re-created the three sessions in 1.9 s for 4.0 GB of weights on the H200
+ * host (2.1 GB/s, bench/gpu/results/h200-2026-12-01-2 a/): for the real 20.4 GB, 9.7 s per image.
+ */
+const sessionBytesPerSecond = 2.1 * GB;
 
 export const cardIds = ['rtx4090-16gb', 'h100-80gb', 'h200-141gb', 'rtx4090-24gb'] as const;
 export type CardId = (typeof cardIds)[number];
@@ -34,7 +42,10 @@ export interface Card {
   memoryBytes: number;
   /** Dense bf16 tensor throughput relative to the H100/H200 (datasheets). */
   computeVsH200: number;
-  /** Host-to-device weight upload rate when `offload: model` recreates sessions. */
+  /**
+   * Weight bytes per second when `offload: model` re-creates the sessions for each request:
+   * ORT's session creation (graph transforms, initializers to the device), not the PCIe link.
+   */
   uploadBytesPerSecond: number;
   /** Board power at idle and at full load (DCGM_FI_DEV_POWER_USAGE). */
   idleWatts: number;
@@ -50,11 +61,13 @@ export const cards: Record<CardId, Card> = {
     // 24 GB. This profile is the 16 GB budget the seed tunes for, on the 4090's compute.
     memoryBytes: 16_384 * MiB,
     // The datasheets' ratio is 165 / 989 = 0.167 (dense bf16, fp32 accumulate, vs H100/H200
-    // SXM); 0.135 makes 1024^2 at 9 steps take the seed's 9 s (midpoint of its 8-10 s).
-    computeVsH200: 0.135,
-    // Calibrated: the seed's offload row is ~4.5 s slower than flash (12-15 vs 8-10 s), which
-    // re-uploading 20.4 GB of weights per request explains at ~4.5 GB/s over PCIe 4.0.
-    uploadBytesPerSecond: 4.5 * GB,
+    // SXM); 0.149 makes 1024^2 at 9 steps (8 forwards, bf16, flash, no offload) take the seed's
+    // 9 s, the midpoint of its 8-10 s: 1.339 s of H200 time (stageSeconds) / 0.149.
+    computeVsH200: 0.149,
+    // Session re-creation as measured on the H200 host (h200-141gb); host-bound, so the same
+    // here. The seed's offload row (12-15 s) is diffusers' enable_model_cpu_offload, which
+    // moves tensors instead and is faster than re-creating ORT sessions.
+    uploadBytesPerSecond: sessionBytesPerSecond,
     // Datasheet TGP 450 W; ~20 W idle (estimate).
     idleWatts: 20,
     maxWatts: 450,
@@ -65,10 +78,10 @@ export const cards: Record<CardId, Card> = {
     product: 'NVIDIA-H100-80GB-HBM3',
     // 81559 MiB: what nvidia-smi and GFD's nvidia.com/gpu.memory report for the SXM part.
     memoryBytes: 81_559 * MiB,
-    // Same GH100 compute as the H200 (989 TFLOP/s dense bf16, datasheets).
+    // Same GH100 compute as the H200 (989 TFLOP/s dense bf16, datasheets). Not measured with
+    // the CUDA EP: its 3.35 TB/s against the H200's 4.8 would slow the memory-bound share.
     computeVsH200: 1,
-    // PCIe 5.0 x16: twice the 4090's link (estimate, not measured).
-    uploadBytesPerSecond: 9 * GB,
+    uploadBytesPerSecond: sessionBytesPerSecond,
     idleWatts: 70,
     maxWatts: 700,
   },
@@ -78,8 +91,9 @@ export const cards: Record<CardId, Card> = {
     product: 'NVIDIA-H200',
     // 143771 MiB as nvidia-smi reports it (141 GB HBM3e).
     memoryBytes: 143_771 * MiB,
+    // The reference: every H200 rate below is measured on this card.
     computeVsH200: 1,
-    uploadBytesPerSecond: 9 * GB,
+    uploadBytesPerSecond: sessionBytesPerSecond,
     idleWatts: 75,
     maxWatts: 700,
   },
@@ -92,8 +106,8 @@ export const cards: Record<CardId, Card> = {
     modelName: 'NVIDIA GeForce RTX 4090',
     product: 'NVIDIA-GeForce-RTX-4090',
     memoryBytes: 24_564 * MiB,
-    computeVsH200: 0.135,
-    uploadBytesPerSecond: 4.5 * GB,
+    computeVsH200: 0.149,
+    uploadBytesPerSecond: sessionBytesPerSecond,
     idleWatts: 20,
     maxWatts: 450,
   },
@@ -141,33 +155,33 @@ export function onGpu(component: Component, offload: OffloadMode): boolean {
 export const contextBytes = 0.5 * GB;
 
 /**
- * The kernel ORT 1.30 runs for an attention setting (H200, sm90; docs/performance.md): its
- * own flash kernel takes no bf16, so `flash` in bf16 runs the cutlass memory-efficient one.
- * Assumed the same on the 4090 (sm89), where the same kernels build.
+ * Each attention setting is modelled with the kernel it names. On the CUDA EP that is what
+ * ORT's own kernel report showed on an H200 (src/contract/runtime.ts `attentionEnv`), except
+ * `flash` and `efficient` in bf16, where ORT falls back to its unfused MATH path and the runtime
+ * refuses them at start-up; for modelled cards (pacing, the simulator) those two keep the time
+ * of their own kernel, as PyTorch runs them in bf16 (the seed's flash rows).
  */
-export type Kernel = 'flash' | 'efficient' | 'cudnn' | 'math';
-export function kernelFor(attention: AttentionBackend, precision: Precision): Kernel {
-  return attention === 'flash' && precision === 'bf16' ? 'efficient' : attention;
-}
-
-/** MultiHeadAttention per call at 4608 tokens on the H200 (measured on an H200: docs/performance.md), in ms. */
-const attentionMsH200: Record<Kernel, number> = {
+/** One attention call at 4608 tokens on the H200, in ms (ORT 1.30's kernel check, a/). */
+const attentionMsH200: Record<AttentionBackend, number> = {
   flash: 0.74,
   efficient: 1.84,
   // 0.32 ms in bf16, 0.49 ms in fp16; the bf16 figure (the seed's precision).
   cudnn: 0.32,
-  // All fused kernels off: 3.1 ms (fp16; bf16 crashed with CUBLAS failure 13).
-  math: 3.1,
+  // The unfused graph (MatMul, Softmax): its 2-layer forward (4 calls at 4608 tokens) took
+  // 40.8 ms against the cudnn graph's 24.8, i.e. 4.0 ms more per call (bf16).
+  math: 4.3,
 };
 const referenceTokens = 4608;
 
 /**
- * Transformer activations: fused kernels are linear in tokens. 150 kB per token is what the
- * seed's 13-14 GB flash peak leaves after 12.3 GB of weights and the 0.5 GB context
- * (0.7 GB at 4608 tokens): about two copies of the largest live set of a block (SwiGLU
- * 2 x 10240 + residual and QKV 4 x 3840 values, 72 kB in bf16) for arena slack.
+ * Transformer activations: fused kernels are linear in tokens. Measured: with `offload: cpu`
+ * only the transformer is on the GPU, and its 1024^2 run peaked at 5858 MiB above idle with
+ * 3.63 GB of weights (6-layer export, bf16; a/): 6.14 - 3.63 - 0.5 (context) = 2.0 GB at 4608
+ * tokens, 434 kB per token (ORT's arena, rounded up in powers of two, included). With the real
+ * 12.3 GB of weights that is 14.8 GB (13.8 GiB): the seed's "13-14 GB" read in GiB, as
+ * nvidia-smi prints it.
  */
-const transformerBytesPerToken = 150e3;
+const transformerBytesPerToken = 2.0e9 / 4608;
 /**
  * The unfused (math) kernel also holds the scores and their softmax: 5.3 GiB peak at 4608
  * tokens (ORT on an H200, docs/performance.md; PyTorch's math: +5.7 GiB), i.e. 8.9 bytes per
@@ -177,8 +191,14 @@ const transformerBytesPerToken = 150e3;
 const mathBytesPerScore = (5.3 * GiB) / (zimage.heads * referenceTokens ** 2);
 /** Text encoder activations for 512 tokens (estimate: a 4B decoder without a KV cache). */
 const textEncoderActivationBytes = 0.2 * GB;
-/** VAE decoder activations without tiling: ~2 GB per megapixel (estimate, not measured). */
-const vaeBytesPerPixel = (2 * GB) / 2 ** 20;
+/**
+ * VAE decoder activations without tiling, cuDNN's convolution workspace included: 5.5 GB per
+ * megapixel. Measured at 1024^2: alone on an empty H200 it peaked at +6.4 GiB (cuDNN takes a
+ * larger workspace when there is room: the Node binding cannot cap it); under the 16 GB ballast
+ * the whole `model` run peaked at 5808 MiB, so its VAE stage took at most 6.09 - 0.5 - 0.1 GB;
+ * with 3 GiB to spare beside the resident weights its Conv nodes could not get memory (a/, b/).
+ */
+const vaeBytesPerPixel = (5.5 * GB) / 2 ** 20;
 
 /** What one generation asks of the card. */
 export interface Workload {
@@ -217,7 +237,7 @@ export function activationBytes(
     case 'transformer': {
       const tokens = tokensFor(w);
       const linear = tokens * transformerBytesPerToken;
-      const scores = kernelFor(w.attention, w.precision) === 'math' ? mathBytesPerScore : 0;
+      const scores = w.attention === 'math' ? mathBytesPerScore : 0;
       return linear + zimage.heads * tokens ** 2 * scores;
     }
   }
@@ -292,22 +312,24 @@ export function memoryInUse(
 }
 
 /**
- * Matmul throughput on the H200: 630 TFLOP/s (MatMul 4608x3840 @ 3840x3840 in 0.21 ms,
- * docs/performance.md); the other cards scale by `computeVsH200`.
+ * The transformer's effective throughput on the H200, everything but attention: 431 TFLOP/s.
+ * Measured: the 30-layer forward at 4608 tokens (estimated from 2 and 6 layers) takes 141.6 ms
+ * in bf16 with the exporter's graph rewrites (138.8 ms fp16; 177.1 ms without the rewrites,
+ * PyTorch eager 160.3 ms), of which 32 cudnn attention calls are 10.2 ms: 2 x 6.15e9 x 4608
+ * FLOP in 131.4 ms. A single MatMul runs at 630 TFLOP/s; the rest is elementwise traffic.
+ * The text encoder is assumed to run at the same rate. Other cards scale by `computeVsH200`.
  */
-const h200FlopsPerSecond = 630e12;
+const h200FlopsPerSecond = 431e12;
+/** The VAE decoder at 1024^2 on the H200 took 88 ms (real size, fp16, a/ `vae-1024`). */
+const vaeSecondsPerPixelH200 = 0.088 / 2 ** 20;
 /**
- * VAE decoder convolutions: ~6.5 TFLOP per megapixel (3x3 convs at 128-512 channels over four
- * resolutions; estimate) at half the matmul rate.
- */
-const vaeFlopsPerPixel = 6.5e12 / 2 ** 20 / 0.5;
-/**
- * The CPU EP's share under `offload: cpu` (host-bound, the same on every card): calibrated so
- * that the seed's offload row (12-15 s at 1024^2 on the 4090) holds with the transformer's
- * 8 forwards on the GPU: text encoder (512 tokens, fp32) 2 s, VAE decoder 4 s per megapixel.
+ * The CPU EP's share under `offload: cpu` (host-bound, the same on every card). Measured on
+ * the H200 host's 16 cores: the VAE decoder at 1024^2 in fp32 took 15.6 s (a/, the 16 GB card).
+ * The text encoder (Qwen3-4B, fp32) was measured with 2 of its 36 layers only; 2 s is an
+ * estimate (about 4 TFLOP at 512 tokens; real captions are shorter).
  */
 const cpuTextEncoderSeconds = 2;
-const cpuVaeSecondsPerPixel = 4 / 2 ** 20;
+const cpuVaeSecondsPerPixel = 15.6 / 2 ** 20;
 
 export interface StageSeconds {
   /** Text encoder, with its weight upload under `offload: model`. */
@@ -323,17 +345,20 @@ export interface StageSeconds {
 }
 
 /**
- * Seconds per stage of one image. E.g. the 4090 profile at 1024^2, bf16, flash (which runs
- * the memory-efficient kernel), 9 steps: a forward is 5.67e13 FLOP / (630e12 x 0.135) = 0.67 s
- * plus 32 attention calls x 1.84 ms / 0.135 = 0.44 s, so 8 forwards take 8.8 s and the image
- * 9.0 s (the seed: 8-10 s); `model` offload adds 20.4 GB / 4.5 GB/s = 4.5 s (seed: 12-15 s).
+ * Seconds per stage of one image. E.g. the H200 at 1024^2, bf16, cudnn, 9 steps: a forward is
+ * 5.67e13 FLOP / 431e12 = 131.5 ms plus 32 attention calls x 0.32 ms = 141.8 ms; the text
+ * encoder 9.6 ms and the VAE 88 ms, so 1.23 s per image (measured over HTTP with the 6-layer
+ * export and scaled to 30 layers: 1.46 s, the rest being host work the model leaves out). The
+ * 4090 profile divides every GPU stage by 0.149: 8.3 s with cudnn, 9.0 s with flash (the seed's
+ * flash row: 8-10 s); `model` offload adds 20.4 GB / 2.1 GB/s = 9.7 s (the seed: 12-15 s in all,
+ * with diffusers' offload); `cpu` adds the CPU EP's 17.6 s and saves the GPU's TE and VAE.
  */
 export function stageSeconds(card: Card, w: Workload): StageSeconds {
   const rate = h200FlopsPerSecond * card.computeVsH200;
   const tokens = tokensFor(w);
   const upload = (c: Component) =>
     w.offload === 'model' ? weightBytes(c, w.precision) / card.uploadBytesPerSecond : 0;
-  const attentionMs = attentionMsH200[kernelFor(w.attention, w.precision)] / card.computeVsH200;
+  const attentionMs = attentionMsH200[w.attention] / card.computeVsH200;
   const transformerStep =
     (2 * zimage.params.transformer * tokens) / rate +
     (zimage.attentionCallsPerForward * attentionMs * (tokens / referenceTokens) ** 2) / 1000;
@@ -343,7 +368,7 @@ export function stageSeconds(card: Card, w: Workload): StageSeconds {
     ? (2 * zimage.params.text_encoder * zimage.captionTokens) / rate + upload('text_encoder')
     : cpuTextEncoderSeconds;
   const vae = gpu('vae_decoder')
-    ? (pixels * vaeFlopsPerPixel) / rate + upload('vae_decoder')
+    ? (pixels * vaeSecondsPerPixelH200) / card.computeVsH200 + upload('vae_decoder')
     : pixels * cpuVaeSecondsPerPixel;
   const forwards = forwardsFor(w);
   const transformerLoad = upload('transformer');

@@ -73,4 +73,38 @@ describe('decide() state in status', () => {
     expect(entry?.reason).toMatch(/^ManualScaleOverruled: spec.replicas was changed to 4/);
     expect(lastActionText(run.state!.history)).toBe('scale 4 -> 2 by policy:manual-scale');
   });
+
+  it('a rule that raises steps against the ladder unwinds it instead of stacking notches', () => {
+    // The seed's rule 3 ("slower than 15 s -> steps 16") at maxReplicas with images that stay
+    // slow: the ladder lowers steps one notch per cooldown and the rule sets 16 again. Before,
+    // each round stacked two notches, and status stopped validating at 64 (`ladderLimit`).
+    const spec = specOf({
+      autoscaling: {
+        rules: [
+          {
+            name: 'gpu-over-90-for-5s',
+            signal: 'gpuUtilization',
+            operator: 'Above',
+            threshold: 90,
+            for: '5s',
+            action: { type: 'Scale', scale: { by: 1 } },
+          },
+          {
+            name: 'slower-than-15s',
+            signal: 'latencyP95Seconds',
+            operator: 'Above',
+            threshold: 15,
+            for: '0s',
+            action: { type: 'Steps', steps: { set: 16 } },
+          },
+        ],
+      },
+    });
+    const run: Run = { state: undefined, replicas: 4, world: {} };
+    const last = play(spec, [{ at: 0, to: 3600, set: { gpu: 99, latency: 19 } }], run);
+    const moves = last.state.history.filter((h) => h.action === 'steps').map((h) => h.to);
+    expect(moves.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(moves)).toEqual(new Set(['15', '16']));
+    expect(last.state.ladder.length).toBeLessThanOrEqual(2);
+  });
 });

@@ -105,10 +105,10 @@ describe('what fits (card model) and what the refusal says', () => {
       budget('rtx4090-16gb'),
       512,
       flash('none'),
-      /^512x512 needs ~20 GiB with attention=flash offload=none on rtx4090-16gb \(16 GiB\); lower the size or raise offload to model \(~12\.1 GiB\)$/,
+      /^512x512 needs ~20\.8 GiB with attention=flash offload=none on rtx4090-16gb \(16 GiB\); lower the size or raise offload to model \(~12\.5 GiB\)$/,
     ],
     [
-      '16 GB, model offload: 1024^2 fits (the seed 13-14 GB)',
+      '16 GB, model offload: 1024^2 fits (13.8 GiB, as measured)',
       budget('rtx4090-16gb'),
       1024,
       flash('model'),
@@ -119,22 +119,29 @@ describe('what fits (card model) and what the refusal says', () => {
       budget('rtx4090-16gb'),
       1024,
       { ...flash('model'), attention: 'math' },
-      /^1024x1024 needs ~17\.9 GiB with attention=math offload=model .*; lower the size \(the largest square that fits is 912x912\)$/,
+      /^1024x1024 needs ~19\.1 GiB with attention=math offload=model .*; lower the size \(the largest square that fits is 832x832\)$/,
     ],
-    ['24 GB, no offload: 1536^2 fits', budget('rtx4090-24gb'), 1536, flash('none'), undefined],
+    ['24 GB, no offload: 768^2 fits', budget('rtx4090-24gb'), 768, flash('none'), undefined],
+    [
+      '24 GB, no offload: 1024^2 does not (the VAE beside 20.4 GB of weights), model offload does',
+      budget('rtx4090-24gb'),
+      1024,
+      flash('none'),
+      /^1024x1024 needs ~24\.6 GiB .* on rtx4090-24gb \(24 GiB\); lower the size or raise offload to model \(~13\.8 GiB\)$/,
+    ],
     [
       '24 GB, no offload: 2048^2 does not (its VAE decode), model offload does',
       budget('rtx4090-24gb'),
       2048,
       flash('none'),
-      /^2048x2048 needs ~27 GiB .* on rtx4090-24gb \(24 GiB\); lower the size or raise offload to model/,
+      /^2048x2048 needs ~40 GiB .* on rtx4090-24gb \(24 GiB\); lower the size or raise offload to model \(~21 GiB\)$/,
     ],
     [
       'a 10 GiB slice: nothing fits at all',
       budget('h100-80gb', 10),
       512,
       flash('none'),
-      /on h100-80gb \(10 GiB\); nothing fits: even 64x64 with offload=cpu needs ~12 GiB$/,
+      /on h100-80gb \(10 GiB\); nothing fits: even 64x64 with offload=cpu needs ~12\.1 GiB$/,
     ],
   ];
   it.each(rows)('%s', (_name, b, px, settings, message) => {
@@ -157,7 +164,7 @@ describe('what fits (card model) and what the refusal says', () => {
       offload: 'none',
     });
     expect(problem).toMatch(
-      / on a GPU with 80 GiB; lower the size \(the largest square that fits is 1936x1936\)$/,
+      / on a GPU with 80 GiB; lower the size \(the largest square that fits is 1904x1904\)$/,
     );
   });
 });
@@ -172,7 +179,7 @@ describe('the generate route refuses what does not fit', () => {
     expect(refused.statusCode).toBe(422);
     expect(refused.json<ErrorBody>().error).toEqual({
       message:
-        '512x512 needs ~20 GiB with attention=cudnn offload=none on rtx4090-16gb (16 GiB); lower the size or raise offload to model (~12.1 GiB)',
+        '512x512 needs ~20.8 GiB with attention=cudnn offload=none on rtx4090-16gb (16 GiB); lower the size or raise offload to model (~12.5 GiB)',
       type: 'invalid_request_error',
       param: 'size',
       code: 'does_not_fit',

@@ -117,9 +117,9 @@ describe('simulated fleet', () => {
       replicas: 1,
       seed: 1,
     });
-    // The seed's offload row: 12-15 s on the 4090.
-    expect(ok.results.latencies[0]).toBeGreaterThan(12);
-    expect(ok.results.latencies[0]).toBeLessThan(15);
+    // 8-10 s of compute plus 9.7 s of session creation (the seed's diffusers offload: 12-15 s).
+    expect(ok.results.latencies[0]).toBeGreaterThan(17);
+    expect(ok.results.latencies[0]).toBeLessThan(20);
   });
 
   it('is deterministic for a seed, and the seed is what picks the pods', () => {

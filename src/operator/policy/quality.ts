@@ -3,7 +3,7 @@
  * a notch given back.
  */
 import type { Action as RuleAction } from '../api/v1alpha1/autoscaling.ts';
-import type { QualitySettings } from '../api/v1alpha1/status.ts';
+import { ladderLimit, type QualitySettings } from '../api/v1alpha1/status.ts';
 import { offloadModes, stepsRange } from '../../contract/runtime.ts';
 import {
   evidence,
@@ -34,7 +34,15 @@ function move(
   d.lastQualityChangeTime = d.now;
 }
 
+/**
+ * A move to settings some notch already returns to unwinds the ladder to that notch instead of
+ * stacking another: a rule that raises what the ladder lowers (the seed's "slower than 15 s ->
+ * steps 16" against steps lowered at maxReplicas, with 19 s images under `offload: model`)
+ * otherwise stacked a notch per cooldown without end, until status no longer validated.
+ */
 function push(d: Draft, r: PolicyRule, to: QualitySettings, reason: PolicyReason, why: string) {
+  const back = d.ladder.findIndex((n) => changedKnobs(n.before, to).length === 0);
+  if (back < 0 && d.ladder.length >= ladderLimit) return;
   const notch: Notch = {
     rule: r.name,
     time: iso(d.now),
@@ -43,7 +51,8 @@ function push(d: Draft, r: PolicyRule, to: QualitySettings, reason: PolicyReason
   };
   const count = d.actions.length;
   move(d, r.name, to, reason, why);
-  d.ladder.push(notch);
+  if (back >= 0) d.ladder.length = back;
+  else d.ladder.push(notch);
   const last = d.actions[d.actions.length - 1];
   if (last && d.actions.length > count) markActed(d, r, last);
 }

@@ -3,7 +3,7 @@
  * deploy/): each stage of a generation (text encoder, every transformer step, VAE decoder) is
  * held until the card model's time for the real Z-Image on the modelled card has passed since
  * the stage began. The tiny model then stands in for a GPU: E.g. 64x64 at 9 steps on
- * rtx4090-24gb is 48 ms of text encoder + 9 x 82 ms of steps + 1 ms of VAE = 0.79 s per image,
+ * rtx4090-24gb is 64 ms of text encoder + 9 x 103 ms of steps + 2 ms of VAE = 1.0 s per image,
  * whatever the CPU did in that time, so two pods serve twice the images of one, as two GPUs
  * would, while the CPU stays mostly idle.
  *

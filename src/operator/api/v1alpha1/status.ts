@@ -11,6 +11,8 @@ import {
   stepsRange,
 } from '../../../contract/runtime.ts';
 
+/** The most quality notches status holds; the policy holds a notch past it. */
+export const ladderLimit = 64;
 const time = z.string().max(64).meta({ format: 'date-time' });
 
 export const conditionTypes = [
@@ -130,7 +132,7 @@ export const autoscalerState = z
           })
           .strict(),
       )
-      .max(64)
+      .max(ladderLimit)
       .describe('Quality notches taken, oldest first; restored newest first.'),
     qualityLevel: z
       .number()
