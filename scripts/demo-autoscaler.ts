@@ -5,7 +5,7 @@
  * with the history at the end. Phases:
  *   1. saturation: 512x512 at 2.4x one pod's modelled capacity -> a second pod (+ a steps
  *      notch while it loads), and slow images lower the steps at maxReplicas;
- *   2. VRAM pressure: 1024x1024 images fill the card past 77% -> the memory-efficient
+ *   2. VRAM pressure: 1024x1024 images fill the card past 80% -> the memory-efficient
  *      attention kernel (the pods roll);
  *   3. idle: quality comes back, newest notch first, then one pod goes.
  */
@@ -81,12 +81,13 @@ export async function demoAutoscaler(o: DemoOptions): Promise<void> {
   o.kubectl('apply', '-f', file);
   o.kubectl('wait', '--for=condition=Ready', '--timeout=120s', `zid/${name}`);
   const runtime = doc.spec['runtime'] as { steps: number; offload: 'none' | 'model' | 'cpu' };
+  const precision = (doc.spec['model'] as { precision?: 'bf16' | 'fp16' }).precision ?? 'bf16';
   const perImage = (size: number) =>
     stageSeconds(cards['rtx4090-16gb'], {
       width: size,
       height: size,
       steps: runtime.steps,
-      precision: 'bf16',
+      precision,
       offload: runtime.offload,
       attention: 'cudnn',
     }).total;
