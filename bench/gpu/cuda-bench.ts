@@ -7,9 +7,10 @@
  *      tokens and the time per MultiHeadAttention (chains of 1 and 17 ops: difference / 16);
  *   2. transformer: forwards at 1024^2 through the runtime's session options, 2 and N layers
  *      (per-layer = difference / (N - 2)), checked against PyTorch's output, plus the host copies;
- *      for cudnn also tools/export/fuse_graph.py's rewrites of the same graphs (fusedr: RoPE as
- *      one fp32 RotaryEmbedding; fusedn: RMSNorm as SimplifiedLayerNormalization; fusedx: both,
- *      RoPE in the graph's precision), graphOptimizationLevel 'extended' (fusedE), ORT's
+ *      `fused` is the exporter's graph (tools/export/fuse_graph.py's RMSNorm and RoPE rewrites,
+ *      RoPE in the graph's precision); for cudnn also the plain export (plain) and one rewrite
+ *      each of it (fusedr: RoPE as one fp32 RotaryEmbedding; fusedn: RMSNorm as
+ *      SimplifiedLayerNormalization), graphOptimizationLevel 'extended' (fusedE), ORT's
  *      TunableOp GEMMs (cudnn-tunable), and the VAE decoder at 1024^2 with the host work after it;
  *   3. http: the runtime server, 1024^2, 8 transformer passes, per offload mode and attention;
  *   4. card16: the same with a ballast process leaving a 16 GB card, and the out-of-memory path
@@ -149,8 +150,11 @@ function runChild(
   });
 }
 
-/** Graph variants from tools/export/fuse_graph.py that torch_reference.py wrote beside `fused`. */
-const rewrites = ['fusedr', 'fusedn', 'fusedx'];
+/**
+ * Graphs torch_reference.py wrote beside the exporter's `fused`: the plain export (what `fused`
+ * is rewritten from) and one tools/export/fuse_graph.py rewrite each of it.
+ */
+const rewrites = ['plain', 'fusedr', 'fusedn'];
 
 /** The graphs one attention setting times: 2 and N layers (+ the host-copy probe), or unfused. */
 function graphsFor(config: EnvConfig, precision: Precision) {
@@ -261,7 +265,7 @@ async function http(which: 'http' | 'card16' | 'extra') {
   const card16 = which === 'card16';
   const mem = gpuMemorySampler();
   const ctx: HttpContext = {
-    models: { big: `${prep}/fw${layers}`, small: `${prep}/fw2`, fused: `${prep}/fw${layers}x` },
+    models: { big: `${prep}/fw${layers}`, small: `${prep}/fw2`, plain: `${prep}/fw${layers}p` },
     size: Number(values.size),
     steps: 8,
     ep,

@@ -41,10 +41,11 @@ export const probeTokens = [64, 1056, 4608]; // warm-up size, 512x512, 1024x1024
 export interface HttpCase {
   name: string;
   /**
-   * Which model directory: the N-layer one, the 2-layer one (which has the unfused graph), or the
-   * N-layer one whose fused transformer is tools/export/fuse_graph.py's rewrite (norms + RoPE).
+   * Which model directory: the N-layer one (its fused transformer as the exporter writes it, with
+   * tools/export/fuse_graph.py's norm and RoPE rewrites), the 2-layer one (which has the unfused
+   * graph), or the N-layer one whose fused transformer is the plain export (no rewrites).
    */
-  model: 'big' | 'small' | 'fused';
+  model: 'big' | 'small' | 'plain';
   precision: Precision;
   attention: AttentionBackend;
   offload: OffloadMode;
@@ -61,7 +62,7 @@ const base = { attention: 'cudnn' as const, precision: 'bf16' as const };
 export const httpCases: HttpCase[] = [
   { ...base, name: 'bf16 cudnn none', model: 'big', offload: 'none', requests: 3 },
   { ...base, name: 'bf16 cudnn model', model: 'big', offload: 'model', requests: 2 },
-  { ...base, name: 'bf16 cudnn none, fused graph', model: 'fused', offload: 'none', requests: 3 },
+  { ...base, name: 'bf16 cudnn none, plain export', model: 'plain', offload: 'none', requests: 3 },
   {
     ...base,
     name: 'fp16 cudnn none',
@@ -72,8 +73,8 @@ export const httpCases: HttpCase[] = [
   },
   {
     ...base,
-    name: 'fp16 cudnn none, fused graph',
-    model: 'fused',
+    name: 'fp16 cudnn none, plain export',
+    model: 'plain',
     precision: 'fp16',
     offload: 'none',
     requests: 3,

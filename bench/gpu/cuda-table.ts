@@ -17,12 +17,18 @@ const torchName: Record<string, string> = {
   auto: 'CUDNN_ATTENTION',
   'cudnn-tunable': 'CUDNN_ATTENTION',
 };
-/** Graph name prefixes of one transformer case and what they are (cuda-bench.ts graphsFor). */
+/**
+ * Graph name prefixes of one transformer case and what they are (cuda-bench.ts graphsFor).
+ * `fused` is the exporter's graph: since the exporter applies both rewrites (after the
+ * 2026-12-01 runs) that is what `fusedx` was, and the results folders before that have `fused` =
+ * the plain export and a `fusedx` row.
+ */
 const variants: [string, string][] = [
   ['fused', ''],
+  ['plain', ', plain export (no graph rewrites)'],
   ['fusedE', ", graphOptimizationLevel 'extended'"],
-  ['fusedr', ', RoPE as RotaryEmbedding (fp32)'],
-  ['fusedn', ', RMSNorm as SimplifiedLayerNormalization'],
+  ['fusedr', ', RoPE as RotaryEmbedding (fp32) only'],
+  ['fusedn', ', RMSNorm as SimplifiedLayerNormalization only'],
   ['fusedx', ', both rewrites (RoPE in the graph precision)'],
 ];
 const f = (x: unknown, digits = 1) =>

@@ -4,15 +4,21 @@ components once, exports them with the project's exporter from that one module i
 diffusers' own ZImageTransformer2DModel.forward with the very same weights under each SDPA backend.
 
 Writes under --out:
-  fw<N>/        model directory, N main layers (fused fp16 + bf16), TE and VAE (fp32, fp16, bf16)
-  fw2/          the first 2 of those layers (fused and unfused, fp16 + bf16), TE/VAE hard-linked
+  fw<N>/        model directory, N main layers (fp16 + bf16), TE and VAE (fp32, fp16, bf16);
+                transformer/plain.<p>.onnx is the plain export (export_zimage.py
+                --no-graph-rewrites), fused.<p>.onnx what the exporter writes: plain rewritten by
+                onnx_writer.rewrite_fused (RMSNorm and RoPE as one kernel each), naming plain's
+                data file
+  fw2/          the first 2 of those layers (plain, fused and unfused, fp16 + bf16), TE/VAE hard-linked
   inputs/       the transformer's graph inputs at --size (4096 image + 512 caption tokens at 1024)
   ref-<p>-<n>.bin  PyTorch's output (flash SDPA) per precision and layer count, fp32 [16, h, w]
-  fw*/transformer/fused{r,n,x}.<p>.onnx  tools/export/fuse_graph.py's rewrites of fused.<p>.onnx
-                (same weights: RoPE as RotaryEmbedding, RMSNorm as SimplifiedLayerNormalization)
-  fw<N>x/       fw<N> with the fusedx transformer (symlinked folders, its own zimage.json)
-  torch.json    timings, peaks, export durations, rewrites, a PyTorch kernel profile (bf16, 2
-                layers, cuDNN SDPA); prep.done (or prep.failed) when finished
+  fw*/transformer/fused{r,n}.<p>.onnx  one rewrite each of plain.<p>.onnx (tools/export/fuse_graph.py:
+                RoPE only as an fp32 RotaryEmbedding, RMSNorm only as SimplifiedLayerNormalization)
+  fw<N>p/       fw<N> with the plain transformer as its fused graph (symlinked folders, its own
+                zimage.json): the pipeline over HTTP without the rewrites
+  torch.json    timings, peaks, export durations, rewrites (the exporter's `fused` and the single
+                ones), a PyTorch kernel profile (bf16, 2 layers, cuDNN SDPA); prep.done (or
+                prep.failed) when finished
 
 Exports run in forked children (copy-on-write views of the same fp32 module, each converting to
 its precision: fp32 -> bf16 directly, as the PyTorch copies here), so the CPU work of export
@@ -81,11 +87,18 @@ def dynamic_shapes() -> dict:
             "x_sin": d(0), "cap_cos": d(0), "cap_sin": d(0), "timestep": None}
 
 
-def export_transformer(tr, example, path: Path, precision: str, fused: bool, layers: int) -> None:  # noqa: ANN001
+def export_transformer(tr, example, folder: Path, precision: str, fused: bool, layers: int) -> dict | None:  # noqa: ANN001, PLR0913
+    """unfused.<p>.onnx, or plain.<p>.onnx and the exporter's fused.<p>.onnx from it (the same
+    rewrite export_zimage.py applies, so `fused` is what the runtime loads from an export)."""
     tr.layers = nn.ModuleList(list(tr.layers)[:layers])
     tr = tr.to(DTYPES[precision])
+    path = folder / f"{'plain' if fused else 'unfused'}.{precision}.onnx"
     with torch.no_grad():
         ow.export_onnx(gw.TransformerWrapper(tr, fused).eval(), example, path, dynamic_shapes(), fused=fused)
+    if not fused:
+        return None
+    summary = ow.rewrite_fused(path, folder / f"fused.{precision}.onnx")
+    return {"variant": "fused", "precision": precision, "dir": folder.parent.name, "rc": 0, **summary}
 
 
 def export_side(te, vae, tok, out: Path, precisions: list[str]) -> None:  # noqa: ANN001
@@ -101,8 +114,8 @@ def run_task(name: str, fn, args, status: Path) -> None:  # noqa: ANN001
     t0 = time.time()
     try:
         torch.set_num_threads(2)
-        fn(*args)
-        status.write_text(json.dumps({"task": name, "ok": True, "seconds": time.time() - t0}))
+        result = fn(*args)
+        status.write_text(json.dumps({"task": name, "ok": True, "seconds": time.time() - t0, "result": result}))
     except BaseException as err:  # noqa: BLE001 (a child reports everything, SystemExit included)
         status.write_text(json.dumps({"task": name, "ok": False, "seconds": time.time() - t0,
                                       "error": f"{err!r}\n{traceback.format_exc()[-2000:]}"}))
@@ -115,10 +128,10 @@ def start_exports(args, out: Path, small: Path, tok, te, tr, vae):  # noqa: ANN0
     tasks = [("side", export_side, (te, vae, tok, out, args.precisions))]
     for p in args.precisions:
         tasks.append((f"fused-{p}-{args.layers}", export_transformer,
-                      (tr, example, out / "transformer" / f"fused.{p}.onnx", p, True, args.layers)))
+                      (tr, example, out / "transformer", p, True, args.layers)))
         for variant in ("fused", "unfused"):
             tasks.append((f"{variant}-{p}-2", export_transformer,
-                          (tr, example, small / "transformer" / f"{variant}.{p}.onnx", p, variant == "fused", 2)))
+                          (tr, example, small / "transformer", p, variant == "fused", 2)))
     ctx = mp.get_context("fork")
     status_dir = args.out / "status"
     status_dir.mkdir(exist_ok=True)
@@ -242,7 +255,10 @@ def main() -> None:
     for e in failed:
         log("export FAILED", e["task"], e["error"])
     link_side(out, small)
-    rewrites = rewrite_graphs(args, out, small) if not args.tiny else []
+    plain_dir(args, out)
+    # The exporter's rewrite (each fused export task's), then the single rewrites of the plain graph.
+    rewrites = [e["result"] for e in exports if e.get("result")]
+    rewrites += rewrite_graphs(args, out, small) if not args.tiny else []
     (args.out / "exports.done").write_text("")
     log("exports finished in", round(time.time() - t0), "s")
     timing.wait()
@@ -255,23 +271,23 @@ def main() -> None:
     log("prep finished in", round(time.time() - t0), "s")
 
 
-# fuse_graph.py flags per variant, and the precisions it is made for.
+# fuse_graph.py flags per variant, and the precisions it is made for: one rewrite each, applied
+# to the plain export (both together, --norm --rope native, are the exporter's `fused`).
 REWRITES = {
     "fusedr": (["--rope", "fp32"], ["bf16"]),
     "fusedn": (["--norm"], ["bf16"]),
-    "fusedx": (["--norm", "--rope", "native"], ["bf16", "fp16"]),
 }
 
 
 def rewrite_graphs(args, out: Path, small: Path) -> list[dict]:  # noqa: ANN001
-    """The graph rewrites (seconds each: graphs only, the weights stay in the exports' data files)
-    and fw<N>x, the N-layer model directory whose fused transformer is the fusedx rewrite."""
+    """The single graph rewrites of plain.<p>.onnx (seconds each: graphs only, the weights stay
+    in the plain export's data file)."""
     done = []
     tool = ROOT / "tools" / "export" / "fuse_graph.py"
     for variant, (flags, precisions) in REWRITES.items():
         for p in [p for p in precisions if p in args.precisions]:
             for d in (small, out):
-                src, dst = d / "transformer" / f"fused.{p}.onnx", d / "transformer" / f"{variant}.{p}.onnx"
+                src, dst = d / "transformer" / f"plain.{p}.onnx", d / "transformer" / f"{variant}.{p}.onnx"
                 r = subprocess.run([sys.executable, str(tool), str(src), str(dst), *flags],
                                    capture_output=True, text=True, check=False)
                 row = {"variant": variant, "precision": p, "dir": d.name, "rc": r.returncode}
@@ -281,20 +297,23 @@ def rewrite_graphs(args, out: Path, small: Path) -> list[dict]:  # noqa: ANN001
                     row["error"] = (r.stdout + r.stderr)[-1500:]
                 log("rewrite", row)
                 done.append(row)
-    ok = {row["precision"] for row in done if row["variant"] == "fusedx" and row["dir"] == out.name and row["rc"] == 0
-          and row.get("norms", 0) > 0 and row.get("ropes", 0) > 0}
-    if ok:
-        fused_dir = args.out / f"{out.name}x"
-        fused_dir.mkdir(exist_ok=True)
-        for sub in ("tokenizer", "text_encoder", "vae_decoder", "transformer"):
-            link = fused_dir / sub
-            if not link.exists():
-                link.symlink_to(Path("..") / out.name / sub)
-        manifest = json.loads((out / "zimage.json").read_text())
-        manifest["name"] += "-fusedx"
-        manifest["files"]["transformer"]["fused"].update({p: f"transformer/fusedx.{p}.onnx" for p in sorted(ok)})
-        (fused_dir / "zimage.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return done
+
+
+def plain_dir(args, out: Path) -> None:  # noqa: ANN001
+    """fw<N>p: fw<N> whose fused transformer is the plain export, for the pipeline over HTTP
+    without the exporter's rewrites (cuda-cases.ts model 'plain')."""
+    d = args.out / f"{out.name}p"
+    d.mkdir(exist_ok=True)
+    for sub in ("tokenizer", "text_encoder", "vae_decoder", "transformer"):
+        link = d / sub
+        if not link.exists():
+            link.symlink_to(Path("..") / out.name / sub)
+    manifest = json.loads((out / "zimage.json").read_text())
+    manifest["name"] += "-plain"
+    manifest["files"]["transformer"]["fused"] = {p: f"transformer/plain.{p}.onnx" for p in args.precisions}
+    manifest["transformer"]["fused_graph_rewrites"] = []
+    (d / "zimage.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def torch_profile(args, tr, latents, feats) -> dict:  # noqa: ANN001
@@ -380,8 +399,9 @@ def timing_main(args) -> None:  # noqa: ANN001
 
 
 def write_manifests(args, out: Path, small: Path, tr, te, vae) -> None:  # noqa: ANN001
-    """zimage.json for both directories, from the files the export tasks will write; fw2 shares
-    the tokenizer, TE and VAE files of fw<N> (link_side)."""
+    """zimage.json for both directories, from the files the export tasks will write (`fused`:
+    the exporter's rewritten graph); fw2 shares the tokenizer, TE and VAE files of fw<N>
+    (link_side)."""
     side = {c: {p: f"{c}/model.{p}.onnx" for p in ["fp32", *args.precisions]} for c in ("text_encoder", "vae_decoder")}
     te_cfg = {"hidden_size": te.config.hidden_size, "layers": te.config.num_hidden_layers, "hidden_state": -2}
     for directory, layers, variants in ((out, args.layers, ["fused"]), (small, 2, ["fused", "unfused"])):
@@ -389,7 +409,7 @@ def write_manifests(args, out: Path, small: Path, tr, te, vae) -> None:  # noqa:
         for variant in variants:
             for p in args.precisions:
                 tfiles[variant][p] = f"transformer/{variant}.{p}.onnx"
-        tcfg = {**ow.transformer_config(tr), "layers": layers}
+        tcfg = {**ow.transformer_config(tr), "layers": layers, "fused_graph_rewrites": ow.GRAPH_REWRITES}
         ow.write_manifest(directory, f"z-image-full-width-{layers}l", tcfg, te_cfg, vae,
                           {**side, "transformer": tfiles}, max_size=2048)
 

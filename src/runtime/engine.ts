@@ -45,6 +45,12 @@ export interface EngineInfo {
   offload: OffloadMode;
   transformerVariant: 'fused' | 'unfused';
   /**
+   * The exporter's rewrites in the transformer graph that runs (zimage.json
+   * transformer.fused_graph_rewrites for the fused graph, none for the unfused one); absent
+   * where the engine has not read a model directory.
+   */
+  transformerGraphRewrites?: string[];
+  /**
    * The attention kernel that really runs, in ORT's names from its own report on the CUDA EP
    * (e.g. CUDNN_FLASH_ATTENTION), UNFUSED_GRAPH for `math`, UNREPORTED where ORT reports none.
    */

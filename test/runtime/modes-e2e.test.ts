@@ -42,6 +42,7 @@ describe('modes as reported and as run', () => {
       engine({
         attention: 'math',
         transformerVariant: 'unfused',
+        transformerGraphRewrites: [],
         attentionKernel: 'UNFUSED_GRAPH',
       }),
     ],
@@ -136,6 +137,8 @@ function engine(overrides: Partial<NonNullable<ReadyBody['engine']>>) {
     offload: 'none',
     steps: 9,
     transformerVariant: 'fused',
+    // The fixture's zimage.json: the exporter's rewrites of the fused graph (tools/export).
+    transformerGraphRewrites: ['simplified_layer_norm', 'rotary_embedding'],
     // ORT reports its kernel choice only on the CUDA EP; `math` names its graph.
     attentionKernel: 'UNREPORTED',
     resident: all,

@@ -95,6 +95,7 @@ export interface ReadyBody {
     offload: string;
     steps: number;
     transformerVariant: string;
+    transformerGraphRewrites?: string[];
     attentionKernel: string;
     resident: string[];
     componentProviders: Record<string, string>;

@@ -9,7 +9,15 @@ from pathlib import Path
 import torch
 
 from graph_wrappers import TextEncoderWrapper, text_encoder_inputs, transformer_inputs
-from onnx_writer import export_text_encoder, export_transformer, export_vae, transformer_config, write_manifest
+from onnx_writer import (
+    GRAPH_REWRITES,
+    check_model_files,
+    export_text_encoder,
+    export_transformer,
+    export_vae,
+    transformer_config,
+    write_manifest,
+)
 
 TINY_PROMPT = "A red fox in the snow, watercolor"
 TINY_SIZE = (64, 96)  # height, width: not square, so a transposed axis cannot pass the parity test
@@ -143,8 +151,10 @@ def chat_ids(hf_tok, prompt: str) -> torch.Tensor:  # noqa: ANN001
     return torch.tensor([hf_tok(text).input_ids], dtype=torch.long)
 
 
-def export_all(out: Path, name: str, hf_tok, te, tr, vae, precision: str, te_precision: str, max_size: int):  # noqa: ANN001, PLR0913
-    """Export the three graphs with example inputs at the tiny fixture's shapes."""
+def export_all(out: Path, name: str, hf_tok, te, tr, vae, precision: str, te_precision: str, max_size: int,  # noqa: ANN001, PLR0913
+               graph_rewrites: bool = True):
+    """Export the three graphs with example inputs at the tiny fixture's shapes; graph_rewrites:
+    the fused transformer graph gets onnx_writer.rewrite_fused (False: the plain export)."""
     h, w = TINY_SIZE
     scale = 2 ** (len(vae.config.block_out_channels) - 1)
     ids = chat_ids(hf_tok, TINY_PROMPT)
@@ -160,12 +170,14 @@ def export_all(out: Path, name: str, hf_tok, te, tr, vae, precision: str, te_pre
     for p in side:
         files["text_encoder"].update(export_text_encoder(te, out, p, ids))
         files["vae_decoder"].update(export_vae(vae, out, p, latents))
-    files["transformer"] = export_transformer(tr, transformer_config(tr), out, precision, example)
+    files["transformer"] = export_transformer(tr, transformer_config(tr), out, precision, example, graph_rewrites)
     te_cfg = {"hidden_size": te.config.hidden_size, "layers": te.config.num_hidden_layers, "hidden_state": -2}
-    write_manifest(out, name, transformer_config(tr), te_cfg, vae, files, max_size)
+    tcfg = {**transformer_config(tr), "fused_graph_rewrites": GRAPH_REWRITES if graph_rewrites else []}
+    write_manifest(out, name, tcfg, te_cfg, vae, files, max_size)
+    check_model_files(out, files)
 
 
-def build_tiny(out: Path, precision: str):  # noqa: ANN201
+def build_tiny(out: Path, precision: str, graph_rewrites: bool = True):  # noqa: ANN201
     """Exports the tiny fixture; returns (tokenizer, text encoder, transformer, VAE) for references.save."""
     hf_tok = build_tokenizer(out)
     te = tiny_text_encoder(len(hf_tok), hidden=32, layers=3, heads=4, kv=2, head_dim=8, inter=64)
@@ -173,11 +185,11 @@ def build_tiny(out: Path, precision: str):  # noqa: ANN201
                             axes_dims=[8, 12, 12], axes_lens=[1024, 512, 512])
     randomize(tr)
     vae = tiny_vae([8, 16, 16, 16], 1, 4)
-    export_all(out, "z-image-tiny", hf_tok, te, tr, vae, precision, "fp32", max_size=1024)
+    export_all(out, "z-image-tiny", hf_tok, te, tr, vae, precision, "fp32", max_size=1024, graph_rewrites=graph_rewrites)
     return hf_tok, te, tr, vae
 
 
-def build_full_width(out: Path, precision: str, layers: int) -> None:
+def build_full_width(out: Path, precision: str, layers: int, graph_rewrites: bool = True) -> None:
     """The real 3840-wide transformer (random weights, `layers` main blocks); a small text
     encoder with the real 2560-wide output and the real VAE decoder shape."""
     hf_tok = build_tokenizer(out)
@@ -185,10 +197,11 @@ def build_full_width(out: Path, precision: str, layers: int) -> None:
     tr = zimage_transformer(dim=3840, n_layers=layers, n_refiner_layers=2, n_heads=30, n_kv_heads=30,
                             cap_feat_dim=2560)
     vae = tiny_vae([128, 256, 512, 512], 2, 32)
-    export_all(out, f"z-image-full-width-{layers}l", hf_tok, te, tr, vae, precision, "fp32", max_size=2048)
+    export_all(out, f"z-image-full-width-{layers}l", hf_tok, te, tr, vae, precision, "fp32", max_size=2048,
+               graph_rewrites=graph_rewrites)
 
 
-def build_from_pretrained(src: Path, out: Path, precision: str) -> None:
+def build_from_pretrained(src: Path, out: Path, precision: str, graph_rewrites: bool = True) -> None:
     """A local snapshot of Tongyi-MAI/Z-Image-Turbo (diffusers layout). The transformer is
     exported in `precision`; text encoder and VAE in fp32 (CPU offload needs fp32) and fp16."""
     from diffusers import ZImagePipeline
@@ -202,5 +215,5 @@ def build_from_pretrained(src: Path, out: Path, precision: str) -> None:
     te = pipe.text_encoder.eval()
     te.config._attn_implementation = "eager"
     export_all(out, "z-image-turbo", pipe.tokenizer, te, pipe.transformer.eval(), pipe.vae.eval(), precision,
-               "fp32", max_size=2048)
+               "fp32", max_size=2048, graph_rewrites=graph_rewrites)
 

@@ -19,8 +19,11 @@ Why: on an H200 the transformer's per-layer time was 8% over PyTorch eager with 
 attention at parity (docs/performance.md); these chains are about 6 GB of memory traffic per
 layer at 1024^2, most of the elementwise time.
 
-Usage: fuse_graph.py IN.onnx OUT.onnx [--norm] [--rope fp32|native]   (OUT beside IN)
-Prints one JSON line: what was rewritten and how many nodes are left.
+Usage: fuse_graph.py IN.onnx OUT.onnx [--norm] [--rope fp32|native]   (OUT beside IN; may be IN)
+Prints one JSON line: what was rewritten and how many nodes are left. The exporter applies
+`--norm --rope native` to every fused transformer graph it writes (onnx_writer.rewrite_fused, in
+process through rewrite(); export_zimage.py --no-graph-rewrites skips it); the bench
+(bench/gpu/torch_reference.py) runs the single rewrites on the plain export for comparison.
 """
 from __future__ import annotations
 
@@ -134,7 +137,9 @@ class Graph:
         self.reindex()
 
     def prune(self) -> None:
-        """Drop nodes whose outputs nothing needs (the replaced chains)."""
+        """Drop nodes whose outputs nothing needs (the replaced chains), then the initializers
+        only they read (their exponents, epsilons, pair indices and shapes; ORT warns about each
+        unused one). Weights stay: the new nodes read them."""
         needed = {o.name for o in self.g.output}
         keep = []
         for n in reversed(self.g.node):
@@ -144,6 +149,11 @@ class Graph:
         keep.reverse()
         del self.g.node[:]
         self.g.node.extend(keep)
+        needed.update(i.name for i in self.g.input)
+        used = [t for t in self.g.initializer if t.name in needed]
+        del self.g.initializer[:]
+        self.g.initializer.extend(used)
+        self.inits = {t.name: t for t in self.g.initializer}
 
 
 def rename_output(g: Graph, old_producer: onnx.NodeProto, index: int, new_node: onnx.NodeProto) -> None:
@@ -344,6 +354,36 @@ def neighbourhood(g: Graph, node: onnx.NodeProto, depth: int = 6) -> str:
     return f"{node.op_type} {node.name}: inputs {' '.join(back[:24])}; consumers {fwd}"
 
 
+def rewrite(src: Path, dst: Path, norm: bool, rope: str | None) -> dict:
+    """Rewrites src into dst (dst may be src: the graph is replaced atomically); returns what
+    was rewritten, what could have matched, and the surroundings of the first unmatched chain."""
+    if src.resolve().parent != dst.resolve().parent:
+        raise ValueError(f"{dst} must be in {src}'s folder (it names the same external data file)")
+    model = onnx.load(str(src), load_external_data=False)
+    g = Graph(model, src.parent)
+    before = len(g.g.node)
+    # What could have matched, so that a partial rewrite shows (e.g. an export's other spelling).
+    candidates = {
+        "reciprocal": sum(n.op_type == "Reciprocal" for n in g.g.node),
+        "pairGathers": sum(n.op_type == "Gather" and g.attr(n, "axis") in (4, -1) for n in g.g.node) // 2,
+    }
+    done = {"norms": fuse_norms(g) if norm else 0, "ropes": fuse_ropes(g, rope) if rope else 0}
+    unmatched = []
+    if norm and done["norms"] < candidates["reciprocal"]:
+        left = [n for n in g.g.node if n.op_type == "Reciprocal"]
+        unmatched += [neighbourhood(g, n) for n in left[:1]]
+    if rope and done["ropes"] < candidates["pairGathers"]:
+        left = [n for n in g.g.node if n.op_type == "Gather" and g.attr(n, "axis") in (4, -1)]
+        unmatched += [neighbourhood(g, n) for n in left[:1]]
+    # Tensors loaded without their external data have no raw_data, so onnx.save writes the graph
+    # only and keeps their (location, offset, length) references as they were.
+    tmp = dst.with_suffix(".tmp")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, dst)
+    return {"src": str(src), "dst": str(dst), **done, "candidates": candidates, "unmatched": unmatched,
+            "nodesBefore": before, "nodesAfter": len(g.g.node)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("src", type=Path)
@@ -351,29 +391,11 @@ def main() -> None:
     p.add_argument("--norm", action="store_true")
     p.add_argument("--rope", choices=["fp32", "native"])
     args = p.parse_args()
-    if args.src.resolve().parent != args.dst.resolve().parent:
-        sys.exit("OUT must be in IN's folder (it names the same external data file)")
-    model = onnx.load(str(args.src), load_external_data=False)
-    g = Graph(model, args.src.parent)
-    before = len(g.g.node)
-    # What could have matched, so that a partial rewrite shows (e.g. an export's other spelling).
-    candidates = {
-        "reciprocal": sum(n.op_type == "Reciprocal" for n in g.g.node),
-        "pairGathers": sum(n.op_type == "Gather" and g.attr(n, "axis") in (4, -1) for n in g.g.node) // 2,
-    }
-    done = {"norms": fuse_norms(g) if args.norm else 0, "ropes": fuse_ropes(g, args.rope) if args.rope else 0}
-    unmatched = []
-    if args.norm and done["norms"] < candidates["reciprocal"]:
-        left = [n for n in g.g.node if n.op_type == "Reciprocal"]
-        unmatched += [neighbourhood(g, n) for n in left[:1]]
-    if args.rope and done["ropes"] < candidates["pairGathers"]:
-        left = [n for n in g.g.node if n.op_type == "Gather" and g.attr(n, "axis") in (4, -1)]
-        unmatched += [neighbourhood(g, n) for n in left[:1]]
-    tmp = args.dst.with_suffix(".tmp")
-    onnx.save(model, str(tmp))
-    os.replace(tmp, args.dst)
-    print(json.dumps({"src": str(args.src), "dst": str(args.dst), **done, "candidates": candidates, "unmatched": unmatched,
-                      "nodesBefore": before, "nodesAfter": len(g.g.node)}), flush=True)
+    try:
+        summary = rewrite(args.src, args.dst, args.norm, args.rope)
+    except ValueError as err:
+        sys.exit(str(err))
+    print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,7 @@ def self_check(out: Path, ids, embeds, latents0, t_norm, first, tr) -> None:  # 
     print(f"  self-check text encoder rel err {rel_err(hidden, embeds):.2e}")
     inputs = transformer_inputs(transformer_config(tr), latents0, embeds.float(), t_norm)
     feeds = {k: v.numpy() for k, v in inputs.items()}
+    preds = {}
     for variant in ("fused", "unfused"):
         sess = ort.InferenceSession(str(out / manifest["files"]["transformer"][variant]["fp32"]))
         tokens = sess.run(None, feeds)[0][0]
@@ -102,3 +103,9 @@ def self_check(out: Path, ids, embeds, latents0, t_norm, first, tr) -> None:  # 
         err = rel_err(pred, first.numpy())
         print(f"  self-check transformer {variant} rel err {err:.2e}")
         assert err < 1e-4, f"{variant} transformer export disagrees with diffusers ({err})"
+        preds[variant] = pred
+    # The fused graph (MultiHeadAttention and, unless --no-graph-rewrites, the fused norms and
+    # RoPE) against the plain unfused one on the same feeds: the rewrites change fp32 rounding only.
+    err = rel_err(preds["fused"], preds["unfused"])
+    print(f"  self-check transformer fused vs unfused rel err {err:.2e}")
+    assert err < 1e-5, f"the fused and unfused transformer graphs disagree ({err})"

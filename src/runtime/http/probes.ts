@@ -39,6 +39,9 @@ export function probeRoutes(app: FastifyInstance, deps: ProbeDeps): void {
         offload: info.offload,
         steps: deps.liveConfig().steps,
         transformerVariant: info.transformerVariant,
+        ...(info.transformerGraphRewrites
+          ? { transformerGraphRewrites: info.transformerGraphRewrites }
+          : {}),
         attentionKernel: info.attentionKernel,
         resident: info.resident,
         componentProviders: info.componentProviders,

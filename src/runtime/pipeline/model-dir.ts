@@ -32,6 +32,12 @@ export const manifestSchema = z.object({
     rope_theta: z.number().positive(),
     axes_dims: z.array(z.number().int().positive()).length(3),
     seq_multiple: z.number().int().positive(),
+    /**
+     * What the exporter rewrote in the fused graphs (tools/export/fuse_graph.py), e.g.
+     * ['simplified_layer_norm', 'rotary_embedding']; the unfused graphs are the plain export.
+     * Reported, not acted on; absent (exports before it) reads as none.
+     */
+    fused_graph_rewrites: z.array(z.string().min(1)).default([]),
   }),
   scheduler: z.object({
     type: z.literal('FlowMatchEulerDiscreteScheduler'),

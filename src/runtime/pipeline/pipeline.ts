@@ -78,6 +78,10 @@ export class ZImagePipeline implements Pipeline {
       attention: this.settings.attention,
       offload: this.pool.offload,
       transformerVariant: transformerVariant[this.settings.attention],
+      transformerGraphRewrites:
+        transformerVariant[this.settings.attention] === 'fused'
+          ? this.model.manifest.transformer.fused_graph_rewrites
+          : [],
       attentionKernel: this.attentionKernel,
       resident: this.pool.resident(),
       componentProviders: this.pool.providers(),
