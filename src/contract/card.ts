@@ -98,8 +98,9 @@ export const cards: Record<CardId, Card> = {
     maxWatts: 700,
   },
   // The retail card the seed measured on: the 16 GB profile's compute and link with its full
-  // 24564 MiB (nvidia-smi), where all three components stay resident (20.9 GB idle) and 1024^2
-  // peaks at 22.9 GB without offload. Listed last so that cardForProduct, which cannot tell
+  // 24564 MiB (nvidia-smi), where all three components stay resident (20.9 GB idle); without
+  // offload 768^2 fits (24.0 GB) and 1024^2 does not for this runtime (26.4 GB: the VAE's
+  // 5.5 GB beside the weights; diffusers, the seed, ran it). Listed last so that cardForProduct, which cannot tell
   // the two apart by product label, keeps answering the 16 GB budget the seed tunes for.
   'rtx4090-24gb': {
     id: 'rtx4090-24gb',
