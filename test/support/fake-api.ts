@@ -58,6 +58,7 @@ export interface Answers {
   apply?: (obj: KubernetesObject) => Error | undefined;
   dryRun?: (obj: KubernetesObject) => Error | undefined;
   status?: () => Error | undefined;
+  scale?: () => Error | undefined;
 }
 
 export class FakeWorld implements ReconcilerCaches {
@@ -184,6 +185,8 @@ export class FakeWorld implements ReconcilerCaches {
       replaceScale: async (cr, replicas) => {
         this.calls.push(`scale ${replicas}`);
         await later();
+        const err = this.answers.scale?.();
+        if (err) throw err;
         // The scale subresource changes spec.replicas of the stored object, nothing else.
         const stored = this.crs.get(`${cr.metadata.namespace}/${cr.metadata.name}`)!;
         const spec = { ...(stored.spec as Record<string, unknown>), replicas };

@@ -97,6 +97,56 @@ describe('Reconciler with the autoscaler', () => {
     expect(w.samples.has(key), 'the sample is used once').toBe(false);
   });
 
+  it('Enforce: a failed scale write is retried as the operator’s own, not overruled as manual', async () => {
+    const w = world('Enforce');
+    const r = w.reconciler({ autoscaler: true });
+    const decideOnce = async () => {
+      w.samples.set(key, { seq: ++seq, at: w.clock.now(), direct: signals(w, 95) });
+      const outcome = r.reconcile(key).catch((err: unknown) => err);
+      await w.clock.advance(1_000);
+      return outcome;
+    };
+    for (let i = 0; i < 5; i++) await decideOnce();
+    w.answers.scale = () => new Error('etcdserver: request timed out');
+    expect(String(await decideOnce())).toMatch(/request timed out/);
+    const cr = w.crs.get(key)!;
+    expect(cr.status?.autoscaler?.replicas, 'status holds the decision').toBe(2);
+    expect((cr.spec as { replicas?: number }).replicas ?? 1, 'the write did not land').toBe(1);
+
+    delete w.answers.scale;
+    w.calls.length = 0;
+    await decideOnce();
+    expect(w.calls).toContain('scale 2');
+    expect((w.crs.get(key)!.spec as { replicas: number }).replicas).toBe(2);
+    const reasons = (w.crs.get(key)!.status?.autoscaler?.history ?? []).map((h) => h.reason);
+    expect(reasons.filter((x) => x.startsWith('ManualScaleOverruled'))).toEqual([]);
+    expect(w.events.map((e) => e.reason)).not.toContain('ManualScaleOverruled');
+  });
+
+  it('Enforce: a kubectl scale after a failed write is still overruled, with its Event', async () => {
+    const w = world('Enforce');
+    const r = w.reconciler({ autoscaler: true });
+    const decideOnce = async () => {
+      w.samples.set(key, { seq: ++seq, at: w.clock.now(), direct: signals(w, 95) });
+      const outcome = r.reconcile(key).catch((err: unknown) => err);
+      await w.clock.advance(1_000);
+      return outcome;
+    };
+    for (let i = 0; i < 5; i++) await decideOnce();
+    w.answers.scale = () => new Error('etcdserver: request timed out');
+    await decideOnce();
+    delete w.answers.scale;
+    // Someone scales by hand in between: the spec's generation moves on.
+    const stored = w.crs.get(key)!;
+    w.putCr({
+      ...stored,
+      spec: { ...(stored.spec as Record<string, unknown>), replicas: 3 },
+      metadata: { ...stored.metadata, generation: (stored.metadata.generation ?? 0) + 1 },
+    });
+    await decideOnce();
+    expect(w.events.map((e) => e.reason)).toContain('ManualScaleOverruled');
+  });
+
   it('Enforce: a reconcile with no new sample keeps what the autoscaler set', async () => {
     const w = world('Enforce');
     for (let i = 0; i < 6; i++) await tick(w, signals(w, 95));

@@ -57,6 +57,11 @@ export interface DecisionInput {
   /** The loop's sample for this object; undefined in Off mode (nothing is sampled). */
   sampled: Sampled | undefined;
   now: number;
+  /**
+   * spec.replicas as the autoscaler last set it, when that scale write failed and nobody has
+   * changed the spec since: read as what it is (ours, not yet landed), not as a `kubectl scale`.
+   */
+  unwrittenReplicas?: number | undefined;
 }
 
 export interface AutoscalerOutcome {
@@ -76,15 +81,16 @@ function offSignals(replicas: number): Signals {
 export function decideOn(input: DecisionInput): AutoscalerOutcome {
   const { cr, pods, sampled, now } = input;
   const spec = cr.spec;
+  const replicas = input.unwrittenReplicas ?? spec.replicas;
   const signals: Signals = sampled
     ? policySignals(sampled, {
-        replicas: spec.replicas,
+        replicas,
         pods,
         gpuResource: spec.gpu.resource,
         now,
         intervalSeconds: durationSeconds(spec.autoscaling.interval),
       })
-    : offSignals(spec.replicas);
+    : offSignals(replicas);
   const decision = decide(signals, cr.status?.autoscaler, spec, now);
   return { decision, signals, summary: summaryOf(signals, sampled?.at ?? now) };
 }

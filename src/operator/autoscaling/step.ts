@@ -41,6 +41,13 @@ export interface Decided {
 
 export class AutoscalerStep {
   private readonly d: AutoscalerStepDeps;
+  /**
+   * Scale writes that failed after status already held their replicas, per object: the
+   * object's generation then (a `kubectl scale` bumps it, status writes do not) and the value.
+   * Without it the next decision read the old spec.replicas as a manual change and announced
+   * ManualScaleOverruled for the operator's own unfinished write.
+   */
+  private readonly unwritten = new Map<string, { generation: number | undefined; to: number }>();
 
   constructor(deps: AutoscalerStepDeps) {
     this.d = deps;
@@ -60,7 +67,13 @@ export class AutoscalerStep {
     // an interval apart there (a 5 s window is 5 ticks), where the reconcile's own time
     // jitters by the sampling time and made a window one tick late about half the time.
     const now = sample?.at ?? this.d.clock.now();
-    const outcome = decideOn({ cr, pods, sampled: sample, now });
+    const outcome = decideOn({
+      cr,
+      pods,
+      sampled: sample,
+      now,
+      unwrittenReplicas: this.owed(cr, key),
+    });
     end?.();
     return { outcome, key, sampledAt: sample?.at, ...(sample ? { seq: sample.seq } : {}) };
   }
@@ -80,14 +93,33 @@ export class AutoscalerStep {
     const before = cr.status?.autoscaler;
     if (auto.seq !== undefined) this.d.loop.consumed(auto.key, auto.seq);
     if (decision.state.mode === 'Enforce' && cr.spec.replicas !== effective.replicas) {
-      await this.d.kube.replaceScale(cr, effective.replicas);
+      try {
+        await this.d.kube.replaceScale(cr, effective.replicas);
+      } catch (err) {
+        this.unwritten.set(auto.key, {
+          generation: cr.metadata.generation,
+          to: effective.replicas,
+        });
+        throw err;
+      }
     }
+    this.unwritten.delete(auto.key);
     await this.announce(cr, auto.outcome, before, {
       key: auto.key,
       appliedAt,
       sampledAt: auto.sampledAt,
     });
     this.recordGauges(cr, auto.outcome, effective);
+  }
+
+  /** The replicas a failed scale write still owes spec.replicas, if the spec is as it left it. */
+  private owed(cr: ZImageDeployment, key: string): number | undefined {
+    const u = this.unwritten.get(key);
+    if (!u) return undefined;
+    const untouched = cr.metadata.generation === u.generation;
+    if (untouched && cr.status?.autoscaler?.replicas === u.to) return u.to;
+    this.unwritten.delete(key);
+    return undefined;
   }
 
   /** Events and counters of one decision: each action, and each autoscaler condition turned. */
