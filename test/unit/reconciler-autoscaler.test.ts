@@ -147,6 +147,24 @@ describe('Reconciler with the autoscaler', () => {
     expect(w.events.map((e) => e.reason)).toContain('ManualScaleOverruled');
   });
 
+  it('a new object without pods yet says NoPods in status, with no Warning until pods went away', async () => {
+    const w = world('Enforce');
+    w.pods = [];
+    const none = allMissing('NoPods', 'ml/turbo has no running pod with an IP');
+    await tick(w, none, 2);
+    const condition = () =>
+      w.crs.get(key)!.status?.conditions?.find((x) => x.type === 'MetricsAvailable');
+    expect(condition()).toMatchObject({ status: 'False', reason: 'NoPods' });
+    expect(w.events.filter((e) => e.type === 'Warning')).toEqual([]);
+
+    w.pods = [readyPod('turbo-a')];
+    await tick(w, signals(w, 50));
+    expect(condition()).toMatchObject({ status: 'True' });
+    w.pods = [];
+    await tick(w, none);
+    expect(w.events.filter((e) => e.type === 'Warning').map((e) => e.reason)).toEqual(['NoPods']);
+  });
+
   it('Enforce: a reconcile with no new sample keeps what the autoscaler set', async () => {
     const w = world('Enforce');
     for (let i = 0; i < 6; i++) await tick(w, signals(w, 95));

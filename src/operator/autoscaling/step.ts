@@ -11,6 +11,7 @@ import { seriesLabels } from '../../contract/metrics.ts';
 import type { AutoscalerState } from '../api/v1alpha1/status.ts';
 import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
 import type { EventRecorder } from '../events.ts';
+import { missingReasons } from '../signals/sample.ts';
 import type { Kube } from '../k8s/client.ts';
 import {
   actionEvent,
@@ -37,6 +38,17 @@ export interface Decided {
   key: string;
   sampledAt: number | undefined;
   seq?: number;
+}
+
+/**
+ * A new object has no pods for its first seconds: MetricsAvailable=False/NoPods says so in
+ * status, but is no Warning until the condition has been known otherwise (pods that all went
+ * away are one).
+ */
+function starting(c: { type: string; reason: string }, cr: ZImageDeployment): boolean {
+  if (c.reason !== missingReasons.NoPods) return false;
+  const old = cr.status?.conditions?.find((p) => p.type === c.type);
+  return !old || old.status === 'Unknown';
 }
 
 export class AutoscalerStep {
@@ -152,7 +164,7 @@ export class AutoscalerStep {
         m?.reaction.observe({ rule: a.rule, knob: a.knob }, (appliedAt - onset) / 1000);
     }
     for (const c of turnedConditions(decision.conditions, cr.status)) {
-      const warn = c.type !== 'ScalingLimited' && c.status === 'False';
+      const warn = c.type !== 'ScalingLimited' && c.status === 'False' && !starting(c, cr);
       if (warn) await this.d.events.warn(cr, { reason: c.reason, message: c.message });
       else if (c.type === 'ScalingLimited' && c.status === 'True')
         await this.d.events.normal(cr, c.reason, c.message);
