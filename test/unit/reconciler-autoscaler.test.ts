@@ -70,6 +70,20 @@ const liveSteps = (w: FakeWorld) =>
     ) as { steps?: number }
   ).steps;
 
+/**
+ * Decisions on one long-lived reconciler (it remembers a failed scale write, as the operator's
+ * does), each on a saturated sample; a failed reconcile resolves to its error.
+ */
+function hotDecisions(w: FakeWorld) {
+  const r = w.reconciler({ autoscaler: true });
+  return async () => {
+    w.samples.set(key, { seq: ++seq, at: w.clock.now(), direct: signals(w, 95) });
+    const outcome = r.reconcile(key).catch((err: unknown) => err);
+    await w.clock.advance(1_000);
+    return outcome;
+  };
+}
+
 describe('Reconciler with the autoscaler', () => {
   it('Enforce: a sustained breach scales the Deployment, then status, then spec.replicas', async () => {
     const w = world('Enforce');
@@ -99,13 +113,7 @@ describe('Reconciler with the autoscaler', () => {
 
   it('Enforce: a failed scale write is retried as the operator’s own, not overruled as manual', async () => {
     const w = world('Enforce');
-    const r = w.reconciler({ autoscaler: true });
-    const decideOnce = async () => {
-      w.samples.set(key, { seq: ++seq, at: w.clock.now(), direct: signals(w, 95) });
-      const outcome = r.reconcile(key).catch((err: unknown) => err);
-      await w.clock.advance(1_000);
-      return outcome;
-    };
+    const decideOnce = hotDecisions(w);
     for (let i = 0; i < 5; i++) await decideOnce();
     w.answers.scale = () => new Error('etcdserver: request timed out');
     expect(String(await decideOnce())).toMatch(/request timed out/);
@@ -125,13 +133,7 @@ describe('Reconciler with the autoscaler', () => {
 
   it('Enforce: a kubectl scale after a failed write is still overruled, with its Event', async () => {
     const w = world('Enforce');
-    const r = w.reconciler({ autoscaler: true });
-    const decideOnce = async () => {
-      w.samples.set(key, { seq: ++seq, at: w.clock.now(), direct: signals(w, 95) });
-      const outcome = r.reconcile(key).catch((err: unknown) => err);
-      await w.clock.advance(1_000);
-      return outcome;
-    };
+    const decideOnce = hotDecisions(w);
     for (let i = 0; i < 5; i++) await decideOnce();
     w.answers.scale = () => new Error('etcdserver: request timed out');
     await decideOnce();
