@@ -1,10 +1,15 @@
 /**
- * Just enough of an ONNX ModelProto reader for tests to look at an exported graph: its nodes
- * (op type, domain, inputs, outputs), its initializers' names and external-data files, its
- * opsets. Protobuf by hand, field numbers from onnx.proto3 (as src/runtime/pipeline/onnx-writer.ts
- * writes them); tensor payloads are skipped, not decoded.
+ * Just enough of an ONNX model for tests to look at an exported graph: its nodes (op type,
+ * domain, inputs, outputs), its initializers' names and external-data files, its graph inputs and
+ * outputs, its opsets. Decoded by protobufjs with the schema the runtime's writer encodes with
+ * (src/runtime/pipeline/onnx-proto.ts).
  */
 import { readFileSync } from 'node:fs';
+import {
+  dataLocation,
+  decodeModel,
+  type TensorProto,
+} from '../../src/runtime/pipeline/onnx-proto.ts';
 
 export interface OnnxNodeInfo {
   opType: string;
@@ -22,94 +27,30 @@ export interface OnnxModelInfo {
   opsets: Record<string, number>;
 }
 
-/** (field number, wire type, payload) of each field in one message. */
-function* fields(
-  buf: Uint8Array,
-): Generator<{ field: number; wire: number; value: Uint8Array; n: bigint }> {
-  let pos = 0;
-  const varint = (): bigint => {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      const b = buf[pos++];
-      if (b === undefined) throw new Error('truncated protobuf varint');
-      result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return result;
-      shift += 7n;
-    }
-  };
-  while (pos < buf.length) {
-    const key = Number(varint());
-    const field = key >> 3;
-    const wire = key & 7;
-    const none = new Uint8Array(0);
-    if (wire === 0) yield { field, wire, value: none, n: varint() };
-    else if (wire === 2) {
-      const len = Number(varint());
-      yield { field, wire, value: buf.subarray(pos, pos + len), n: 0n };
-      pos += len;
-    } else if (wire === 1 || wire === 5) {
-      pos += wire === 1 ? 8 : 4;
-      yield { field, wire, value: none, n: 0n };
-    } else throw new Error(`unsupported protobuf wire type ${String(wire)}`);
-  }
-}
-
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-function node(buf: Uint8Array): OnnxNodeInfo {
-  const n: OnnxNodeInfo = { opType: '', domain: '', inputs: [], outputs: [] };
-  for (const f of fields(buf)) {
-    if (f.field === 1) n.inputs.push(text(f.value));
-    else if (f.field === 2) n.outputs.push(text(f.value));
-    else if (f.field === 4) n.opType = text(f.value);
-    else if (f.field === 7) n.domain = text(f.value);
-  }
-  return n;
-}
-
-function initializer(buf: Uint8Array): [string, string | undefined] {
-  let name = '';
-  let location: string | undefined;
-  for (const f of fields(buf)) {
-    if (f.field === 8) name = text(f.value);
-    if (f.field !== 13) continue; // external_data: StringStringEntryProto {1: key, 2: value}
-    const entry = [...fields(f.value)];
-    const key = entry.find((e) => e.field === 1);
-    const value = entry.find((e) => e.field === 2);
-    if (key && value && text(key.value) === 'location') location = text(value.value);
-  }
-  return [name, location];
-}
-
-const valueName = (buf: Uint8Array) =>
-  text([...fields(buf)].find((f) => f.field === 1)?.value ?? new Uint8Array(0));
+// ORT loads external data only where data_location says EXTERNAL, whatever external_data holds.
+const location = (t: TensorProto) =>
+  t.data_location === dataLocation.EXTERNAL
+    ? t.external_data?.find((e) => e.key === 'location')?.value
+    : undefined;
 
 export function readOnnxModel(file: string): OnnxModelInfo {
-  const model: OnnxModelInfo = {
-    nodes: [],
-    initializers: new Map(),
-    graphInputs: [],
-    graphOutputs: [],
-    opsets: {},
+  return parseOnnxModel(readFileSync(file));
+}
+
+export function parseOnnxModel(bytes: Uint8Array): OnnxModelInfo {
+  const { graph = {}, opset_import = [] } = decodeModel(bytes);
+  return {
+    nodes: (graph.node ?? []).map((n) => ({
+      opType: n.op_type ?? '',
+      domain: n.domain ?? '',
+      inputs: n.input ?? [],
+      outputs: n.output ?? [],
+    })),
+    initializers: new Map((graph.initializer ?? []).map((t) => [t.name ?? '', location(t)])),
+    graphInputs: (graph.input ?? []).map((v) => v.name ?? ''),
+    graphOutputs: (graph.output ?? []).map((v) => v.name ?? ''),
+    opsets: Object.fromEntries(opset_import.map((o) => [o.domain ?? '', o.version ?? 0])),
   };
-  for (const f of fields(readFileSync(file))) {
-    if (f.field === 8) {
-      const parts = [...fields(f.value)];
-      const domain = parts.find((p) => p.field === 1);
-      model.opsets[domain ? text(domain.value) : ''] = Number(
-        parts.find((p) => p.field === 2)?.n ?? 0n,
-      );
-    }
-    if (f.field !== 7) continue;
-    for (const g of fields(f.value)) {
-      if (g.field === 1) model.nodes.push(node(g.value));
-      else if (g.field === 5) model.initializers.set(...initializer(g.value));
-      else if (g.field === 11) model.graphInputs.push(valueName(g.value));
-      else if (g.field === 12) model.graphOutputs.push(valueName(g.value));
-    }
-  }
-  return model;
 }
 
 /** How many nodes of each `domain:opType` ('' domain written as ai.onnx's bare op type). */

@@ -1,9 +1,16 @@
 /**
- * A minimal ONNX ModelProto writer (protobuf by hand: nodes, int attributes, typed graph inputs
- * and outputs; no initializers). The runtime uses it for the attention-kernel probe graph, which
- * must match the model's heads and head size; the GPU bench for its host-copy probe. Field
- * numbers are onnx.proto3's.
+ * A minimal ONNX model writer (nodes, int attributes, typed graph inputs and outputs; no
+ * initializers), encoded by protobufjs with the schema of onnx-proto.ts. The runtime uses it for
+ * the attention-kernel probe graph, which must match the model's heads and head size; the GPU
+ * bench for its host-copy probe.
  */
+import {
+  attributeType,
+  encodeModel,
+  type AttributeProto,
+  type NodeProto,
+  type ValueInfoProto,
+} from './onnx-proto.ts';
 
 /** ONNX TensorProto.DataType values used here. */
 export const onnxType = { float: 1, bool: 9, float16: 10, bfloat16: 16 } as const;
@@ -33,78 +40,46 @@ export interface OnnxGraph {
   opsets: Record<string, number>;
 }
 
-class Writer {
-  readonly bytes: number[] = [];
+const valueInfo = (v: OnnxValue): ValueInfoProto => ({
+  name: v.name,
+  type: {
+    tensor_type: {
+      elem_type: v.type,
+      shape: {
+        dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })),
+      },
+    },
+  },
+});
 
-  varint(value: number): this {
-    let v = BigInt(value);
-    if (v < 0n) v += 1n << 64n; // int64 two's complement, as protobuf encodes negatives
-    do {
-      const low = Number(v & 0x7fn);
-      v >>= 7n;
-      this.bytes.push(v > 0n ? low | 0x80 : low);
-    } while (v > 0n);
-    return this;
-  }
+const attribute = (name: string, value: number | number[]): AttributeProto =>
+  Array.isArray(value)
+    ? { name, ints: value, type: attributeType.INTS }
+    : { name, i: value, type: attributeType.INT };
 
-  int(field: number, value: number): this {
-    return this.varint(field << 3).varint(value);
-  }
-
-  raw(field: number, data: Uint8Array | number[]): this {
-    this.varint((field << 3) | 2).varint(data.length);
-    for (const b of data) this.bytes.push(b);
-    return this;
-  }
-
-  str(field: number, text: string): this {
-    return this.raw(field, new TextEncoder().encode(text));
-  }
-
-  msg(field: number, build: (w: Writer) => void): this {
-    const inner = new Writer();
-    build(inner);
-    return this.raw(field, inner.bytes);
-  }
-}
-
-function valueInfo(w: Writer, v: OnnxValue): void {
-  w.str(1, v.name).msg(2, (type) =>
-    type.msg(1, (tensor) =>
-      tensor.int(1, v.type).msg(2, (shape) => {
-        for (const d of v.shape)
-          shape.msg(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.str(2, d)));
-      }),
-    ),
-  );
-}
-
-function node(w: Writer, n: OnnxNode, index: number): void {
-  for (const i of n.inputs) w.str(1, i);
-  for (const o of n.outputs) w.str(2, o);
-  w.str(3, `${n.op}_${index}`).str(4, n.op);
-  for (const [name, value] of Object.entries(n.attributes ?? {})) {
-    w.msg(5, (a) => {
-      a.str(1, name);
-      if (Array.isArray(value)) {
-        for (const v of value) a.int(8, v);
-        a.int(20, 7); // AttributeType INTS
-      } else a.int(3, value).int(20, 2); // AttributeType INT
-    });
-  }
-  if (n.domain) w.str(7, n.domain);
-}
+const node = (n: OnnxNode, index: number): NodeProto => ({
+  input: n.inputs,
+  output: n.outputs,
+  name: `${n.op}_${index}`,
+  op_type: n.op,
+  attribute: Object.entries(n.attributes ?? {}).map(([name, value]) => attribute(name, value)),
+  ...(n.domain ? { domain: n.domain } : {}),
+});
 
 /** Serialises a graph as an ONNX model (IR version 8), ready for InferenceSession.create(bytes). */
 export function writeOnnxModel(graph: OnnxGraph, name = 'zimage-probe'): Uint8Array {
-  const w = new Writer().int(1, 8).str(2, 'zimage-operator');
-  w.msg(7, (g) => {
-    graph.nodes.forEach((n, i) => g.msg(1, (nw) => node(nw, n, i)));
-    g.str(2, name);
-    for (const v of graph.inputs) g.msg(11, (vw) => valueInfo(vw, v));
-    for (const v of graph.outputs) g.msg(12, (vw) => valueInfo(vw, v));
+  return encodeModel({
+    ir_version: 8,
+    producer_name: 'zimage-operator',
+    graph: {
+      node: graph.nodes.map(node),
+      name,
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
+    // ai.onnx is the empty domain, left unset as onnx.proto3's default.
+    opset_import: Object.entries(graph.opsets).map(([domain, version]) =>
+      domain ? { domain, version } : { version },
+    ),
   });
-  for (const [domain, version] of Object.entries(graph.opsets))
-    w.msg(8, (o) => (domain ? o.str(1, domain) : o).int(2, version));
-  return Uint8Array.from(w.bytes);
 }
