@@ -176,13 +176,14 @@ const referenceTokens = 4608;
 
 /**
  * Transformer activations: fused kernels are linear in tokens. Measured: with `offload: cpu`
- * only the transformer is on the GPU, and its 1024^2 run peaked at 5858 MiB above idle with
- * 3.63 GB of weights (6-layer export, bf16; a/): 6.14 - 3.63 - 0.5 (context) = 2.0 GB at 4608
- * tokens, 434 kB per token (ORT's arena, rounded up in powers of two, included). With the real
- * 12.3 GB of weights that is 14.8 GB (13.8 GiB): the seed's "13-14 GB" read in GiB, as
- * nvidia-smi prints it.
+ * only the transformer is on the GPU, and its 1024^2 run (4096 image + 32 caption tokens)
+ * peaked at 5794 MiB above idle with 3.63 GB of weights (6-layer export, bf16, the exporter's
+ * rewritten graph; bench/gpu/results/h200-2026-12-01-3): 6.08 - 3.63 - 0.5 (context) = 1.95 GB
+ * at 4128 tokens, 472 kB per token (ORT's arena included; the plain export: 2.0 GB). At 4608
+ * tokens that is 2.2 GB, and with the real 12.3 GB of weights a 15.0 GB (13.9 GiB) peak: the
+ * seed's "13-14 GB" read in GiB, as nvidia-smi prints it.
  */
-const transformerBytesPerToken = 2.0e9 / 4608;
+const transformerBytesPerToken = 1.95e9 / 4128;
 /**
  * The unfused (math) kernel also holds the scores and their softmax: 5.3 GiB peak at 4608
  * tokens (ORT on an H200, docs/performance.md; PyTorch's math: +5.7 GiB), i.e. 8.9 bytes per

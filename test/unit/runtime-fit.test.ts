@@ -105,10 +105,10 @@ describe('what fits (card model) and what the refusal says', () => {
       budget('rtx4090-16gb'),
       512,
       flash('none'),
-      /^512x512 needs ~20\.8 GiB with attention=flash offload=none on rtx4090-16gb \(16 GiB\); lower the size or raise offload to model \(~12\.5 GiB\)$/,
+      /^512x512 needs ~20\.8 GiB with attention=flash offload=none on rtx4090-16gb \(16 GiB\); lower the size or raise offload to model \(~12\.6 GiB\)$/,
     ],
     [
-      '16 GB, model offload: 1024^2 fits (13.8 GiB, as measured)',
+      '16 GB, model offload: 1024^2 fits (13.9 GiB, as measured)',
       budget('rtx4090-16gb'),
       1024,
       flash('model'),
@@ -119,7 +119,7 @@ describe('what fits (card model) and what the refusal says', () => {
       budget('rtx4090-16gb'),
       1024,
       { ...flash('model'), attention: 'math' },
-      /^1024x1024 needs ~19\.1 GiB with attention=math offload=model .*; lower the size \(the largest square that fits is 832x832\)$/,
+      /^1024x1024 needs ~19\.2 GiB with attention=math offload=model .*; lower the size \(the largest square that fits is 832x832\)$/,
     ],
     ['24 GB, no offload: 768^2 fits', budget('rtx4090-24gb'), 768, flash('none'), undefined],
     [
@@ -127,7 +127,7 @@ describe('what fits (card model) and what the refusal says', () => {
       budget('rtx4090-24gb'),
       1024,
       flash('none'),
-      /^1024x1024 needs ~24\.6 GiB .* on rtx4090-24gb \(24 GiB\); lower the size or raise offload to model \(~13\.8 GiB\)$/,
+      /^1024x1024 needs ~24\.6 GiB .* on rtx4090-24gb \(24 GiB\); lower the size or raise offload to model \(~13\.9 GiB\)$/,
     ],
     [
       '24 GB, no offload: 2048^2 does not (its VAE decode), model offload does',
@@ -141,7 +141,7 @@ describe('what fits (card model) and what the refusal says', () => {
       budget('h100-80gb', 10),
       512,
       flash('none'),
-      /on h100-80gb \(10 GiB\); nothing fits: even 64x64 with offload=cpu needs ~12\.1 GiB$/,
+      /on h100-80gb \(10 GiB\); nothing fits: even 64x64 with offload=cpu needs ~12\.2 GiB$/,
     ],
   ];
   it.each(rows)('%s', (_name, b, px, settings, message) => {
@@ -179,7 +179,7 @@ describe('the generate route refuses what does not fit', () => {
     expect(refused.statusCode).toBe(422);
     expect(refused.json<ErrorBody>().error).toEqual({
       message:
-        '512x512 needs ~20.8 GiB with attention=cudnn offload=none on rtx4090-16gb (16 GiB); lower the size or raise offload to model (~12.5 GiB)',
+        '512x512 needs ~20.8 GiB with attention=cudnn offload=none on rtx4090-16gb (16 GiB); lower the size or raise offload to model (~12.6 GiB)',
       type: 'invalid_request_error',
       param: 'size',
       code: 'does_not_fit',
