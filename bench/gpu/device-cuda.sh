@@ -31,6 +31,9 @@
 # graph|fp16 cudnn none, fused graph|squeeze 3072 bf16 cudnn none)$'), after the first one showed
 # a bf16 graph rewrite without a CUDA kernel and the out-of-memory path stuck at 500.
 # (The first run, 2026-12-01, had p1..p4 directly in tmp/gpu-helper and one bundle folder.)
+# Third run (results/h200-2026-12-01-3, its README has the commands): the same four parts and
+# one run with LAYERS=6 PHASES=transformer,http,card16 TCONFIGS=cudnn and an ONLY= list, after
+# the exporter began writing the rewritten graph; 403 s of device time in all.
 # Each call must start within 30 s of the last one's end, or the next finds a bare machine.
 set -uo pipefail
 parts=${PARTS:-.device-cuda}
