@@ -6,10 +6,10 @@
  *
  * Every figure says where it comes from. The H-class times and the memory of the transformer
  * and VAE are measured: ORT 1.30's CUDA EP through this runtime on an NVIDIA H200, 2026-12-01
- * (docs/performance.md, "Runtime on the CUDA EP"; bench/gpu/results/h200-2026-12-01-2). The
- * RTX 4090's compute is fitted to the seed's table (the seed article, diffusers on a 4090:
- * flash 13-14 GB and 8-10 s at 1024^2, SDPA 18+ GB OOM, offload 12-15 s). What is still an
- * estimate says so. Sizes are in bytes (GB = 1e9), times in seconds.
+ * (docs/performance.md, "Runtime on the CUDA EP"; bench/gpu/results/h200-2026-12-01-2 and
+ * -3). The RTX 4090's compute is fitted to the seed's table (the seed article, diffusers on a
+ * 4090: flash 13-14 GB and 8-10 s at 1024^2, SDPA 18+ GB OOM, offload 12-15 s). What is still
+ * an estimate says so. Sizes are in bytes (GB = 1e9), times in seconds.
  *
  * Two of the seed's rows do not carry over: its "+ CPU offload: 6-8 GB" is below the
  * transformer's own 12.3 GB of bf16 weights, so it must be diffusers' sequential offload
@@ -100,8 +100,9 @@ export const cards: Record<CardId, Card> = {
   // The retail card the seed measured on: the 16 GB profile's compute and link with its full
   // 24564 MiB (nvidia-smi), where all three components stay resident (20.9 GB idle); without
   // offload 768^2 fits (24.0 GB) and 1024^2 does not for this runtime (26.4 GB: the VAE's
-  // 5.5 GB beside the weights; diffusers, the seed, ran it). Listed last so that cardForProduct, which cannot tell
-  // the two apart by product label, keeps answering the 16 GB budget the seed tunes for.
+  // 5.5 GB beside the weights; diffusers, the seed, ran it). Listed last so that
+  // cardForProduct, which cannot tell the two apart by product label, keeps answering the
+  // 16 GB budget the seed tunes for.
   'rtx4090-24gb': {
     id: 'rtx4090-24gb',
     modelName: 'NVIDIA GeForce RTX 4090',
@@ -156,13 +157,13 @@ export function onGpu(component: Component, offload: OffloadMode): boolean {
 export const contextBytes = 0.5 * GB;
 
 /**
- * Each attention setting is modelled with the kernel it names. On the CUDA EP that is what
- * ORT's own kernel report showed on an H200 (src/contract/runtime.ts `attentionEnv`), except
- * `flash` and `efficient` in bf16, where ORT falls back to its unfused MATH path and the runtime
- * refuses them at start-up; for modelled cards (pacing, the simulator) those two keep the time
- * of their own kernel, as PyTorch runs them in bf16 (the seed's flash rows).
+ * One attention call at 4608 tokens on the H200, in ms (ORT 1.30's kernel check, a/). Each
+ * setting is modelled with the kernel it names. On the CUDA EP that is what ORT's own kernel
+ * report showed (src/contract/runtime.ts `attentionEnv`), except `flash` and `efficient` in
+ * bf16, where ORT falls back to its unfused MATH path and the runtime refuses them at start-up;
+ * for modelled cards (pacing, the simulator) those two keep their own kernel's time, as
+ * PyTorch runs them in bf16 (the seed's flash rows).
  */
-/** One attention call at 4608 tokens on the H200, in ms (ORT 1.30's kernel check, a/). */
 const attentionMsH200: Record<AttentionBackend, number> = {
   flash: 0.74,
   efficient: 1.84,
@@ -318,7 +319,8 @@ export function memoryInUse(
  * Measured: the 30-layer forward at 4608 tokens (estimated from 2 and 6 layers) takes 141.6 ms
  * in bf16 with the exporter's graph rewrites (138.8 ms fp16; 177.1 ms without the rewrites,
  * PyTorch eager 160.3 ms), of which 32 cudnn attention calls are 10.2 ms: 2 x 6.15e9 x 4608
- * FLOP in 131.4 ms. A single MatMul runs at 630 TFLOP/s; the rest is elementwise traffic.
+ * FLOP in 131.4 ms (the third run, the exporter's graph through the runtime: 441 TFLOP/s). A
+ * single MatMul runs at 630 TFLOP/s; the rest is elementwise traffic.
  * The text encoder is assumed to run at the same rate. Other cards scale by `computeVsH200`.
  */
 const h200FlopsPerSecond = 431e12;
