@@ -9,7 +9,7 @@ import {
   type ComponentName,
   type Ports,
 } from './components.ts';
-import { splitCidr } from './fleet/cidr.ts';
+import { runnerPodCidr } from './fleet/cidr.ts';
 import { fleetLabelSelector, installFleet, type FleetOptions } from './fleet/fleet.ts';
 import { buildNodes, defaultNodePools, gpuResource, type NodePool } from './nodes.ts';
 import { freePorts } from './ports.ts';
@@ -116,7 +116,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     ports,
     certs,
     kubeconfigs,
-    ...podRanges(options.podCidr ?? '127.1.0.0/16', fleet),
+    ...podRanges(options.podCidr ?? '127.1.0.0/16', fleet, ports.podRunner),
   };
   const order = fleet ? [...componentOrder, 'pod-runner' as const] : componentOrder;
   const procs = new Map<ComponentName, ManagedProcess>();
@@ -198,17 +198,17 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   };
 }
 
-/** A fleet splits the pod range: kwok's fakes take the lower half, the runner the upper. */
+/** kwok's fakes take the cluster's pod range; the runner a range of its own (runnerPodCidr). */
 function podRanges(
   podCidr: string,
   fleet: FleetOptions | undefined,
+  runnerPort: number,
 ): Pick<ComponentContext, 'podCidr' | 'fleet'> {
   if (!fleet) return { podCidr };
-  const [kwokCidr, runnerCidr] = splitCidr(podCidr);
   return {
-    podCidr: kwokCidr,
+    podCidr,
     fleet: {
-      podCidr: runnerCidr,
+      podCidr: runnerPodCidr(runnerPort),
       labelSelector: fleetLabelSelector,
       backoffBaseMs: fleet.backoffBaseMs ?? 10_000,
       pacing: fleet.pacing ?? true,

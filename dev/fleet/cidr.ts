@@ -1,7 +1,7 @@
 /**
- * Pod IPs for the pods the runner backs. kwok hands out IPs only to pods it manages, so the
- * runner keeps its own pool: the upper half of the cluster's loopback pod range (kwok gets the
- * lower half), so the two never collide.
+ * Pod IPs for the pods the runner backs. kwok hands out IPs only to pods it manages (the
+ * cluster's loopback pod range, 127.1.0.0/16 by default), so the runner keeps its own pool, in a
+ * range of its own (runnerPodCidr).
  */
 
 function toInt(ip: string): number {
@@ -33,14 +33,19 @@ export function parseCidr(text: string): Cidr {
 
 export const formatCidr = (c: Cidr) => `${toIp(c.base)}/${c.bits}`;
 
-/** The two halves of a range: 127.1.0.0/16 -> 127.1.0.0/17 and 127.1.128.0/17. */
-export function splitCidr(text: string): [string, string] {
-  const c = parseCidr(text);
-  const half = 2 ** (32 - c.bits - 1);
-  return [
-    formatCidr({ base: c.base, bits: c.bits + 1 }),
-    formatCidr({ base: c.base + half, bits: c.bits + 1 }),
-  ];
+/**
+ * The runner's range, named after the port it listens on: 127.<port / 256>.<port % 256>.0/24,
+ * 254 pods. Its pod IPs are real listening addresses (each pod's process binds its IP and
+ * port), so two live clusters must never share them: a demo cluster kept running and a test
+ * run gave their first pods the same address, and the tests read the demo's dcgm-exporter. A
+ * port only one live process can hold gives each cluster its own /24; ports of 1024 and up put
+ * it at 127.4.0.0 or above, clear of 127.0.0.1 and kwok's 127.1.0.0/16.
+ */
+export function runnerPodCidr(port: number): string {
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+    throw new Error(`the pod runner's port ${port} is not between 1024 and 65535`);
+  }
+  return `127.${port >> 8}.${port & 255}.0/24`;
 }
 
 /** Hands out the addresses of a range in order, skipping its network and broadcast address. */

@@ -52,7 +52,7 @@ describe('on the 16 GB card model', () => {
       param: 'size',
     });
     expect(refused.body.error.message).toMatch(
-      /^256x256 needs ~19\.7 GiB with attention=flash offload=none on rtx4090-16gb \(16 GiB\); lower the size or raise offload to model/,
+      /^256x256 needs ~19\.8 GiB with attention=flash offload=none on rtx4090-16gb \(16 GiB\); lower the size or raise offload to model/,
     );
     const before = await scrape(rt);
     expect(before.value('zimage_requests_total', { code: '422' })).toBe(1);
@@ -74,7 +74,7 @@ describe('on the 16 GB card model', () => {
     const refused = await generate<ErrorBody>(rt, { prompt: 'a fox', size: '4096x4096' });
     expect(refused.status).toBe(422);
     expect(refused.body.error.message).toBe(
-      '4096x4096 needs ~30.4 GiB with attention=flash offload=model on rtx4090-16gb (16 GiB); lower the size (the largest square that fits is 2704x2704)',
+      '4096x4096 needs ~82.5 GiB with attention=flash offload=model on rtx4090-16gb (16 GiB); lower the size (the largest square that fits is 1488x1488)',
     );
   });
 });

@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { CrashBackoff } from '../../dev/fleet/backoff.ts';
-import { IpPool, splitCidr } from '../../dev/fleet/cidr.ts';
+import { IpPool, runnerPodCidr } from '../../dev/fleet/cidr.ts';
 import { renderEnv, type DataLookup } from '../../dev/fleet/env.ts';
 import { podStatus, type ContainerView, type PodView } from '../../dev/fleet/pod-status.ts';
 import { parseQuantity } from '../../dev/fleet/quantity.ts';
@@ -158,8 +158,11 @@ describe('small parsers', () => {
     expect(parseSelector(selector)(labels)).toBe(match);
   });
 
-  it('splits a pod range in halves and hands out addresses without the network one', () => {
-    expect(splitCidr('127.1.0.0/16')).toEqual(['127.1.0.0/17', '127.1.128.0/17']);
+  it('gives each runner its own pod range and hands out addresses without the network one', () => {
+    // Each live cluster's runner has its own /24, named after the port only it can hold.
+    expect(runnerPodCidr(41234)).toBe('127.161.18.0/24');
+    expect(runnerPodCidr(41235)).not.toBe(runnerPodCidr(41234));
+    expect(() => runnerPodCidr(80)).toThrow(/between 1024 and 65535/);
     const pool = new IpPool('127.1.128.0/30');
     expect([pool.allocate(), pool.allocate()]).toEqual(['127.1.128.1', '127.1.128.2']);
     expect(() => pool.allocate()).toThrow('exhausted');
