@@ -150,6 +150,7 @@ export class Reconciler {
     if (!raw) {
       // Deleted: the garbage collector removes the children through their ownerReferences.
       this.applier.forget(key);
+      this.autoscaler?.forget(key);
       return {};
     }
     try {

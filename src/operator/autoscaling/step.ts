@@ -124,6 +124,11 @@ export class AutoscalerStep {
     this.recordGauges(cr, auto.outcome, effective);
   }
 
+  /** A deleted object: nothing is owed to it any more. */
+  forget(key: string): void {
+    this.unwritten.delete(key);
+  }
+
   /** The replicas a failed scale write still owes spec.replicas, if the spec is as it left it. */
   private owed(cr: ZImageDeployment, key: string): number | undefined {
     const u = this.unwritten.get(key);
