@@ -44,6 +44,14 @@ const blockedRecheckMs = 10_000;
  */
 const conflictRetryMs = 1_000;
 
+/**
+ * How long pods must stay unschedulable before the Warning: kube-scheduler's longest retry
+ * backoff (podMaxBackoffSeconds, 10 s). In a maxSurge-0 rollout on a full GPU pool the new pod
+ * waits for the old pod's GPU; once that pod is gone it is no longer "terminating" but the
+ * scheduler has not placed its successor yet, and a Warning fired for that moment.
+ */
+const unschedulableGraceMs = 10_000;
+
 /** Below-Deployment reasons worth an Event on the object (the controllers' own land elsewhere). */
 const belowReasons: ReadonlySet<string> = new Set([
   reasons.ReplicaFailure,
@@ -128,6 +136,8 @@ export class Reconciler {
   private readonly d: ReconcilerDeps;
   private readonly applier: ChildApplier;
   private readonly autoscaler: AutoscalerStep | undefined;
+  /** When each object's pods were first seen unschedulable (warnBelow's grace). */
+  private readonly unschedulableSince = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
@@ -151,6 +161,7 @@ export class Reconciler {
       // Deleted: the garbage collector removes the children through their ownerReferences.
       this.applier.forget(key);
       this.autoscaler?.forget(key);
+      this.unschedulableSince.delete(key);
       return {};
     }
     try {
@@ -213,8 +224,7 @@ export class Reconciler {
       ...(auto ? { autoscaler: auto.outcome } : {}),
     });
     if (auto) await this.autoscaler?.applied(cr, auto, effective, appliedAt);
-    await this.warnBelow(raw, status);
-    return {};
+    return this.warnBelow(raw, status);
   }
 
   /** What runs: a fresh sample (or Off mode) decides now; otherwise what status holds. */
@@ -240,15 +250,31 @@ export class Reconciler {
     return { requeueAfterMs: blockedRecheckMs };
   }
 
-  /** Trouble below the Deployment (a ReplicaSet, the scheduler) is worth an Event on the object. */
-  private async warnBelow(raw: ZImageDeploymentObject, status: ZImageDeploymentStatus) {
+  /**
+   * Trouble below the Deployment (a ReplicaSet, the scheduler) is worth an Event on the object;
+   * unschedulable pods only once they have been so for the scheduler's longest backoff (status
+   * says it at once).
+   */
+  private async warnBelow(
+    raw: ZImageDeploymentObject,
+    status: ZImageDeploymentStatus,
+  ): Promise<WorkResult> {
+    const key = `${raw.metadata.namespace}/${raw.metadata.name}`;
     const ready = status.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status === 'False' && ready.reason === reasons.PodsUnschedulable) {
+      const now = this.d.clock.now();
+      const since = this.unschedulableSince.get(key) ?? now;
+      this.unschedulableSince.set(key, since);
+      const left = since + unschedulableGraceMs - now;
+      if (left > 0) return { requeueAfterMs: left };
+    } else this.unschedulableSince.delete(key);
     if (ready?.status === 'False' && belowReasons.has(ready.reason)) {
       await this.d.events.warn(raw, {
         reason: ready.reason as Problem['reason'],
         message: ready.message,
       });
     }
+    return {};
   }
 
   /** Terminal: retrying cannot fix a spec. The next edit of the object triggers a new run. */

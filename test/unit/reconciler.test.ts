@@ -283,8 +283,9 @@ const rows: Row[] = [
         'Insufficient nvidia.com/gpu',
       ],
       progressing: ['False', 'PodsUnschedulable'],
-      events: ['Warning PodsUnschedulable'],
-      result: {},
+      // The Warning waits for the scheduler's longest backoff: reconciler-unschedulable.test.ts.
+      events: [],
+      result: { requeueAfterMs: 10_000 },
     },
   },
   {
