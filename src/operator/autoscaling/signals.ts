@@ -9,16 +9,10 @@
  * why, in the words of the source the object prefers: never a zero.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Signals } from '../policy/signals.ts';
+import { signalNames, type Signals } from '../policy/signals.ts';
 import { countPendingForGpu } from '../signals/pending.ts';
 import { podRefOf } from '../signals/pod-ref.ts';
-import {
-  allMissing,
-  type KeySignals,
-  type PodRef,
-  type Reading,
-  type SignalName,
-} from '../signals/sample.ts';
+import { allMissing, type KeySignals, type PodRef, type Reading } from '../signals/sample.ts';
 
 /** What one tick sampled for one object: one entry per source the object uses. */
 export interface Sampled {
@@ -28,14 +22,10 @@ export interface Sampled {
   at: number;
 }
 
-const fromSources: readonly Exclude<SignalName, 'vramTotalBytes'>[] = [
-  'gpuUtilization',
-  'vramUsedRatio',
-  'latencyP95Seconds',
-  'queueDepth',
-  'vramUsedBytes',
-  'inflight',
-];
+/** The policy's signals the sources supply (pendingPods comes from Kubernetes). */
+const fromSources = signalNames.filter(
+  (n): n is Exclude<(typeof signalNames)[number], 'pendingPods'> => n !== 'pendingPods',
+);
 
 function pick(direct: Reading | undefined, prometheus: Reading | undefined): Reading | undefined {
   if (direct?.ok) return direct;
