@@ -6,6 +6,9 @@
  *
  * --trace takes a CSV in the load generator's format (offset_seconds,size,steps,n) or builtin:NAME
  * (bursty, daily-ramp, constant, seed), generated for the spec's card with --seed.
+ *
+ * `simulation(args)` is the whole run without printing: scripts/docs-tables.ts runs the
+ * commands quoted in docs/performance.md through it.
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -16,6 +19,7 @@ import { stageSeconds } from '../src/contract/card.ts';
 import { compare } from '../src/sim/compare.ts';
 import { modelOf } from '../src/sim/model.ts';
 import { table } from '../src/sim/report.ts';
+import type { Run } from '../src/sim/run.ts';
 import { builtinTrace, shapes, type ShapeName } from '../src/sim/traces.ts';
 
 const usage = `usage: npm run simulate -- --zid FILE.yaml --trace FILE.csv|builtin:NAME
@@ -23,15 +27,26 @@ const usage = `usage: npm run simulate -- --zid FILE.yaml --trace FILE.csv|built
   [--decisions N (default 200; 0: none)]
 builtin traces: ${Object.keys(shapes).join(', ')}`;
 
-function fail(message: string): never {
-  console.error(`simulate: ${message}\n${usage}`);
-  process.exit(2);
-}
+/** A bad flag, file or trace: the CLI prints it with the usage and exits 2. */
+export class UsageError extends Error {}
+
+const options = {
+  zid: { type: 'string' },
+  trace: { type: 'string' },
+  seed: { type: 'string', default: '1' },
+  gpus: { type: 'string' },
+  startup: { type: 'string' },
+  'hpa-target': { type: 'string', default: '80' },
+  'write-trace': { type: 'string' },
+  decisions: { type: 'string', default: '200' },
+} as const;
 
 function positive(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number, got "${text}"`);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`--${name} must be a positive number, got "${text}"`);
+  }
   return n;
 }
 
@@ -40,13 +55,13 @@ function readSpec(file: string) {
   try {
     doc = parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    fail(`cannot read --zid ${file}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read --zid ${file}: ${(err as Error).message}`, { cause: err });
   }
   const spec = (doc as { spec?: unknown } | null)?.spec;
   const parsed = zimageDeploymentSpec.safeParse(spec);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`);
-    fail(`${file} is not a valid ZImageDeployment:\n  ${issues.join('\n  ')}`);
+    throw new UsageError(`${file} is not a valid ZImageDeployment:\n  ${issues.join('\n  ')}`);
   }
   return parsed.data;
 }
@@ -54,7 +69,7 @@ function readSpec(file: string) {
 function readTrace(arg: string, spec: ReturnType<typeof readSpec>, seed: number): TraceRow[] {
   if (arg.startsWith('builtin:')) {
     const name = arg.slice('builtin:'.length);
-    if (!(name in shapes)) fail(`no builtin trace "${name}"`);
+    if (!(name in shapes)) throw new UsageError(`no builtin trace "${name}"`);
     const q = {
       steps: spec.runtime.steps,
       offload: spec.runtime.offload,
@@ -66,67 +81,93 @@ function readTrace(arg: string, spec: ReturnType<typeof readSpec>, seed: number)
   try {
     text = fs.readFileSync(arg, 'utf8');
   } catch (err) {
-    fail(`--trace ${arg}: ${(err as Error).message}`);
+    throw new UsageError(`--trace ${arg}: ${(err as Error).message}`, { cause: err });
   }
   try {
     return parseTrace(text, `--trace ${arg}`);
   } catch (err) {
-    fail((err as Error).message);
+    throw new UsageError((err as Error).message, { cause: err });
   }
 }
 
-const { values } = parseArgs({
-  options: {
-    zid: { type: 'string' },
-    trace: { type: 'string' },
-    seed: { type: 'string', default: '1' },
-    gpus: { type: 'string' },
-    startup: { type: 'string' },
-    'hpa-target': { type: 'string', default: '80' },
-    'write-trace': { type: 'string' },
-    decisions: { type: 'string', default: '200' },
-  },
-});
-if (!values.zid || !values.trace) fail('--zid and --trace are required');
-const seed = Number(values.seed);
-if (!Number.isInteger(seed)) fail(`--seed must be a whole number, got "${values.seed}"`);
-const spec = readSpec(values.zid);
-const trace = readTrace(values.trace, spec, seed);
-if (values['write-trace']) fs.writeFileSync(values['write-trace'], formatTrace(trace));
-const hpaTargets = values['hpa-target'].split(',').map((t) => positive('hpa-target', t)!);
-const over: { gpus?: number; startupSeconds?: number } = {};
-const gpus = positive('gpus', values.gpus);
-if (gpus !== undefined) over.gpus = gpus;
-const startup = positive('startup', values.startup);
-if (startup !== undefined) over.startupSeconds = startup;
-const model = modelOf(spec, over);
-
-const q = spec.runtime;
-const perImage = stageSeconds(model.card, {
-  width: 1024,
-  height: 1024,
-  steps: q.steps,
-  precision: spec.model.precision,
-  offload: q.offload,
-  attention: q.attention,
-}).total;
-const images = trace.reduce((s, r) => s + (r.n ?? traceDefaults.n), 0);
-console.log(
-  `${values.zid}: ${model.card.id}, steps ${q.steps}, offload ${q.offload}, attention ${q.attention}: ` +
-    `${perImage.toFixed(2)} s per 1024x1024 image; pods ready ${model.startupSeconds.toFixed(0)} s after scheduling; ` +
-    `${model.gpus} GPUs; replicas ${spec.autoscaling.minReplicas}..${spec.autoscaling.maxReplicas}`,
-);
-console.log(
-  `trace ${values.trace}: ${trace.length} requests, ${images} images over ${((trace.at(-1)?.offsetSeconds ?? 0) / 60).toFixed(1)} min, seed ${seed}; ` +
-    `random Service load balancing, maxQueue ${model.maxQueue} per pod, 429 retried ${model.retries}x\n`,
-);
-const runs = compare(spec, trace, { seed, model: over, hpaTargets });
-console.log(table(runs, model.sloSeconds));
-const limit = Number(values.decisions);
-const log = runs[0]!.log;
-if (limit > 0) {
-  console.log(
-    `\nDecisions the policy would take (${log.length}${log.length > limit ? `, first ${limit}` : ''}):`,
-  );
-  for (const line of log.slice(0, limit)) console.log(`  ${line}`);
+function parseFlags(args: readonly string[]) {
+  try {
+    return parseArgs({ args: [...args], options }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message, { cause: err });
+  }
 }
+
+export interface Simulation {
+  /** What the table is for: the card, its start-up and replicas; the trace and seed. */
+  heading: string[];
+  runs: Run[];
+  /** The comparison as a markdown table, the policy's row first. */
+  table: string;
+  trace: TraceRow[];
+  flags: ReturnType<typeof parseFlags>;
+}
+
+/** Runs the command line `npm run simulate -- ARGS`; throws UsageError on bad input. */
+export function simulation(args: readonly string[]): Simulation {
+  const flags = parseFlags(args);
+  if (!flags.zid || !flags.trace) throw new UsageError('--zid and --trace are required');
+  const seed = Number(flags.seed);
+  if (!Number.isInteger(seed)) {
+    throw new UsageError(`--seed must be a whole number, got "${flags.seed}"`);
+  }
+  const spec = readSpec(flags.zid);
+  const trace = readTrace(flags.trace, spec, seed);
+  const hpaTargets = flags['hpa-target'].split(',').map((t) => positive('hpa-target', t)!);
+  const over: { gpus?: number; startupSeconds?: number } = {};
+  const gpus = positive('gpus', flags.gpus);
+  if (gpus !== undefined) over.gpus = gpus;
+  const startup = positive('startup', flags.startup);
+  if (startup !== undefined) over.startupSeconds = startup;
+  const model = modelOf(spec, over);
+
+  const q = spec.runtime;
+  const perImage = stageSeconds(model.card, {
+    width: 1024,
+    height: 1024,
+    steps: q.steps,
+    precision: spec.model.precision,
+    offload: q.offload,
+    attention: q.attention,
+  }).total;
+  const images = trace.reduce((s, r) => s + (r.n ?? traceDefaults.n), 0);
+  const heading = [
+    `${flags.zid}: ${model.card.id}, steps ${q.steps}, offload ${q.offload}, attention ${q.attention}: ` +
+      `${perImage.toFixed(2)} s per 1024x1024 image; pods ready ${model.startupSeconds.toFixed(0)} s after scheduling; ` +
+      `${model.gpus} GPUs; replicas ${spec.autoscaling.minReplicas}..${spec.autoscaling.maxReplicas}`,
+    `trace ${flags.trace}: ${trace.length} requests, ${images} images over ${((trace.at(-1)?.offsetSeconds ?? 0) / 60).toFixed(1)} min, seed ${seed}; ` +
+      `random Service load balancing, maxQueue ${model.maxQueue} per pod, 429 retried ${model.retries}x`,
+  ];
+  const runs = compare(spec, trace, { seed, model: over, hpaTargets });
+  return { heading, runs, table: table(runs, model.sloSeconds), trace, flags };
+}
+
+function main(): void {
+  let sim: Simulation;
+  try {
+    sim = simulation(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`simulate: ${err.message}\n${usage}`);
+    process.exit(2);
+  }
+  const writeTrace = sim.flags['write-trace'];
+  if (writeTrace) fs.writeFileSync(writeTrace, formatTrace(sim.trace));
+  console.log(`${sim.heading.join('\n')}\n`);
+  console.log(sim.table);
+  const limit = Number(sim.flags.decisions);
+  const log = sim.runs[0]!.log;
+  if (limit > 0) {
+    console.log(
+      `\nDecisions the policy would take (${log.length}${log.length > limit ? `, first ${limit}` : ''}):`,
+    );
+    for (const line of log.slice(0, limit)) console.log(`  ${line}`);
+  }
+}
+
+if (import.meta.main) main();
