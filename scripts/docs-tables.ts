@@ -85,7 +85,7 @@ export function quotedTables(markdown: string, file: string): QuotedTable[] {
   return tables;
 }
 
-/** What the table's command prints now: the table the doc should hold. Paths are the repo's. */
+/** What the table's command prints now; its paths are relative to the repository root, the cwd. */
 export function printed(table: QuotedTable): string[] {
   return simulation(table.args).table.split('\n');
 }
