@@ -3,6 +3,19 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+/** What a pure decision may not import: adapters, and signal sources beyond their types. */
+const purePatterns = [
+  {
+    group: ['**/k8s/**', '**/kube/**', '**/prometheus/**', '**/metrics/**'],
+    message: 'decisions are pure: adapters stay at the edge',
+  },
+  {
+    // The signal sources are adapters; their sample types (signals/sample.ts) are not.
+    group: ['**/signals/*', '!**/signals/sample.ts'],
+    message: 'decisions are pure: read signals through signals/sample.ts only',
+  },
+];
+
 /**
  * Import boundaries that make the folder tree tell the architecture:
  * shipped code never reaches into tests or dev scripts, the operator and the runtime meet
@@ -68,21 +81,76 @@ const boundaries = [
     paths: ['fastify', '@fastify/*'],
   },
   {
-    files: ['src/operator/policy/**/*.ts', 'src/operator/autoscaler/**/*.ts'],
-    patterns: [
-      {
-        group: ['**/k8s/**', '**/kube/**', '**/prometheus/**', '**/metrics/**'],
-        message: 'decisions are pure: adapters stay at the edge',
-      },
-      {
-        // The signal sources are adapters; their sample types (signals/sample.ts) are not.
-        group: ['**/signals/*', '!**/signals/sample.ts'],
-        message: 'decisions are pure: read signals through signals/sample.ts only',
-      },
-    ],
+    files: ['src/operator/policy/**/*.ts'],
+    patterns: purePatterns,
     paths: ['@kubernetes/client-node', 'prom-client', 'fastify'],
   },
+  {
+    // The autoscaler's pure half: the decision inside the reconcile and the Signals it makes of
+    // the sources' samples and the pods in the cache. A V1Pod there is data, so Kubernetes types
+    // may be imported; the client may not. (loop.ts, step.ts and metrics.ts are its I/O.)
+    files: [
+      'src/operator/autoscaling/decision.ts',
+      'src/operator/autoscaling/signals.ts',
+      'src/operator/autoscaling/pending.ts',
+      'src/operator/autoscaling/pod-ref.ts',
+    ],
+    patterns: purePatterns,
+    paths: [{ name: '@kubernetes/client-node', allowTypeImports: true }, 'prom-client', 'fastify'],
+  },
 ];
+
+/**
+ * The floors of src/operator, lowest first: a file imports its own floor and those below, never
+ * one above, so the drawn import structure has no arrow running back up (and, with
+ * test/unit/import-cycles.test.ts, no circle). api/ is the ground floor: schemas, names and the
+ * default rule rows. The middle floor (builders/, k8s/, policy/, signals/) uses the ground, its
+ * neighbours and metrics.ts (the operator's prom-client registry, a leaf). The top floor,
+ * autoscaling/ and the files beside reconcile.ts, composes them.
+ *
+ * A separate rule from the seams above (the base no-restricted-imports), so the two add up
+ * instead of one replacing the other. Specifiers are matched as written, hence one block per
+ * folder depth: from src/operator/k8s/x.ts, `../reconcile.ts` is a top-floor file.
+ */
+const up = (depth) => String.raw`\.\./`.repeat(depth);
+const middleFloor = (depth) => [
+  {
+    regex: String.raw`^${up(depth)}(?!metrics\.ts$)[^./][^/]*$`,
+    message:
+      'builders/, k8s/, policy/ and signals/ must not import the top floor (reconcile, observe, ...)',
+  },
+  {
+    regex: `^${up(depth)}autoscaling/`,
+    message: 'builders/, k8s/, policy/ and signals/ must not import autoscaling/ (the top floor)',
+  },
+];
+const floors = [
+  {
+    files: ['src/operator/api/*/*.ts'],
+    patterns: [
+      {
+        regex: String.raw`^\.\./\.\./(?!\.\./)`,
+        message: 'api/ is the ground floor: it imports nothing else of src/operator',
+      },
+    ],
+  },
+  {
+    files: [
+      'src/operator/builders/*.ts',
+      'src/operator/k8s/*.ts',
+      'src/operator/policy/*.ts',
+      'src/operator/signals/*.ts',
+    ],
+    patterns: middleFloor(1),
+  },
+  { files: ['src/operator/signals/*/*.ts'], patterns: middleFloor(2) },
+];
+
+/** What the policy may not read: it takes `now` as a parameter and sets no timer. */
+const clockFiles = ['src/operator/policy/**/*.ts'];
+
+/** Every glob a guard above names: test/unit/import-boundaries.test.ts checks each matches a file. */
+export const guardedGlobs = [...boundaries, ...floors].flatMap((b) => b.files).concat(clockFiles);
 
 export default tseslint.config(
   {
@@ -133,19 +201,23 @@ export default tseslint.config(
           'error',
           {
             patterns,
-            paths: paths.map((name) => ({
-              name,
-              message: `${name} is not allowed here (import boundary)`,
-            })),
+            paths: paths.map((p) => {
+              const { name, ...options } = typeof p === 'string' ? { name: p } : p;
+              return { name, message: `${name} is not allowed here (import boundary)`, ...options };
+            }),
           },
         ],
       },
     };
   }),
+  ...floors.map(({ files, patterns }) => ({
+    files,
+    rules: { 'no-restricted-imports': ['error', { patterns }] },
+  })),
   {
     // Decisions take `now` as a parameter (STYLE.md): the policy reads no clock and sets no
     // timer, so a test passes time in as a value and the simulator replays hours in seconds.
-    files: ['src/operator/policy/**/*.ts'],
+    files: clockFiles,
     rules: {
       'no-restricted-properties': [
         'error',

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { zimageDeploymentSpec } from '../src/operator/api/v1alpha1/spec.ts';
-import { formatTrace, parseTrace, traceDefaults, type TraceRow } from '../src/contract/trace.ts';
+import { formatTrace, parseTrace, traceDefaults, type TraceRow } from '../src/sim/trace-csv.ts';
 import { stageSeconds } from '../src/contract/card.ts';
 import { compare } from '../src/sim/compare.ts';
 import { modelOf } from '../src/sim/model.ts';

@@ -9,7 +9,7 @@
  * is the cluster's, as it is a cluster's kubelets that decide what really runs.
  */
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { labelKeys, selectorLabels } from '../../src/operator/builders/names.ts';
+import { labelKeys, selectorLabels } from '../../src/operator/api/v1alpha1/names.ts';
 import { waitFor } from '../process.ts';
 import { buildDcgmDaemonSet, dcgmLabels, dcgmNamespace } from './daemonset.ts';
 

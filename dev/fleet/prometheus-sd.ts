@@ -10,7 +10,7 @@ import path from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { instanceMetaLabel, seriesLabels } from '../../src/contract/metrics.ts';
 import { runtimePaths, runtimePortName } from '../../src/contract/runtime.ts';
-import { labelKeys, selectorLabels } from '../../src/operator/builders/names.ts';
+import { labelKeys, selectorLabels } from '../../src/operator/api/v1alpha1/names.ts';
 import { startPrometheus, type PrometheusInstance } from '../prometheus.ts';
 import { binaryPath } from '../tools.ts';
 import { dcgmLabels, dcgmNamespace, dcgmPortName } from './daemonset.ts';

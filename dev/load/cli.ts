@@ -13,7 +13,7 @@ import { runLoad } from './run.ts';
 import type { ScheduleSpec } from './schedule.ts';
 import { formatSummary } from './summary.ts';
 import { TargetError } from './target.ts';
-import { parseTrace, TraceError } from '../../src/contract/trace.ts';
+import { parseTrace, TraceError } from '../../src/sim/trace-csv.ts';
 
 const usage = `usage: npm run load -- --target URL [schedule] [request] [limits]
 

@@ -8,4 +8,4 @@ export { defaultPrompt, loadClock, runLoad } from './run.ts';
 export { arrivals, scheduleSeconds, type Arrival, type ScheduleSpec } from './schedule.ts';
 export { formatSummary, percentile, type LoadRecord, type LoadSummary } from './summary.ts';
 export { loopbackTarget, TargetError } from './target.ts';
-export { formatTrace, parseTrace, TraceError, type TraceRow } from '../../src/contract/trace.ts';
+export { formatTrace, parseTrace, TraceError, type TraceRow } from '../../src/sim/trace-csv.ts';

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Clock } from '../../src/contract/clock.ts';
 import type { LoadProgress } from './progress.ts';
-import { sizePattern } from '../../src/contract/trace.ts';
+import { sizePattern } from '../../src/sim/trace-csv.ts';
 import { scheduleSchema } from './schedule.ts';
 import type { LoadRecord } from './summary.ts';
 

@@ -15,7 +15,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { z } from 'zod';
-import { traceRowSchema } from '../../src/contract/trace.ts';
+import { traceRowSchema } from '../../src/sim/trace-csv.ts';
 
 /** One request of a schedule: when, and what a trace row asks for instead of the defaults. */
 export interface Arrival {

@@ -5,7 +5,7 @@
  * asked for); without this the object would say PodsNotReady and Progressing=True forever.
  */
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import type { Problem } from './observe.ts';
+import type { Problem } from './problem.ts';
 import { reasons } from './reasons.ts';
 
 function deploymentCondition(d: V1Deployment, type: string) {

@@ -8,7 +8,7 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { apiStatus, type ApiStatus } from './k8s/api-status.ts';
-import type { Problem } from './observe.ts';
+import type { Problem } from './problem.ts';
 import { reasons } from './reasons.ts';
 
 export interface Rejection {

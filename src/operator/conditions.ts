@@ -1,12 +1,8 @@
-import type { Condition, ConditionType } from './api/v1alpha1/status.ts';
+import type { Condition, ConditionInput as Computed } from './api/v1alpha1/status.ts';
 import type { Reason } from './reasons.ts';
 
-export interface ConditionInput {
-  type: ConditionType;
-  status: 'True' | 'False' | 'Unknown';
-  reason: Reason;
-  message: string;
-}
+/** A condition the operator computes: its reason is one of reasons.ts. */
+export type ConditionInput = Computed<Reason>;
 
 /**
  * metav1 semantics (meta.SetStatusCondition): lastTransitionTime moves only when status

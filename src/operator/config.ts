@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { defaultExporterSelector } from './signals/dcgm.ts';
+import { defaultExporterSelector } from './signals/direct/dcgm.ts';
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 // Every input is a string (a flag or an env variable), so true/false arrive as text.

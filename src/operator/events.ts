@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../contract/clock.ts';
 import type { ZImageDeploymentObject } from './api/v1alpha1/types.ts';
 import type { Kube } from './k8s/client.ts';
-import type { Problem } from './observe.ts';
+import type { Problem } from './problem.ts';
 
 const quietMs = 10 * 60_000;
 

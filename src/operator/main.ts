@@ -10,10 +10,10 @@
 import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { AutoscalerLoop } from './autoscaling/loop.ts';
 import { createAutoscalerMetrics } from './autoscaling/metrics.ts';
-import { DirectSource } from './signals/direct.ts';
-import { exporterLister } from './signals/exporters.ts';
+import { DirectSource } from './signals/direct/source.ts';
+import { exporterLister } from './signals/direct/exporters.ts';
 import { createSignalMetrics, SignalMetricsObserver } from './signals/metrics.ts';
-import { PrometheusSource } from './signals/prometheus.ts';
+import { PrometheusSource } from './signals/prometheus/source.ts';
 import { pino } from 'pino';
 import { every, systemClock } from '../contract/clock.ts';
 import { ConfigError, loadConfig, type OperatorConfig } from './config.ts';

@@ -3,16 +3,12 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
 import type { Effective } from './api/v1alpha1/types.ts';
 import { belowDeployment } from './below.ts';
-import { selectorString } from './builders/names.ts';
+import { selectorString } from './api/v1alpha1/names.ts';
 import { setConditions, type ConditionInput } from './conditions.ts';
-import { reasons, type Reason } from './reasons.ts';
+import { reasons } from './reasons.ts';
 import type { AutoscalerOutcome } from './autoscaling/decision.ts';
 import { lastActionText } from './policy/outcome.ts';
-
-export interface Problem {
-  reason: Reason;
-  message: string;
-}
+import type { Problem } from './problem.ts';
 
 export interface ObserveInput {
   name: string;

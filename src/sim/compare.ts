@@ -2,7 +2,7 @@
  * The comparison the simulator prints: the policy of a ZImageDeployment against replica-only
  * baselines with the anchors' defaults, on one trace, one seed.
  */
-import type { TraceRow } from '../contract/trace.ts';
+import type { TraceRow } from './trace-csv.ts';
 import type { ZImageDeploymentSpec } from '../operator/api/v1alpha1/spec.ts';
 import type { Controller } from './controllers/controller.ts';
 import { gpuUtilization, hpa } from './controllers/hpa.ts';

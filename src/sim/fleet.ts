@@ -16,7 +16,7 @@
  *   work, which drains its queue before it gives the GPU back.
  */
 import { forwardsFor, memoryPlan, stageSeconds, type Workload } from '../contract/card.ts';
-import { traceDefaults, type TraceRow } from '../contract/trace.ts';
+import { traceDefaults, type TraceRow } from './trace-csv.ts';
 import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';

@@ -30,7 +30,7 @@ export interface Sample {
   latencyP95: number | undefined;
 }
 
-/** The latency signal's window: signals/promql.ts latencyRateWindow. */
+/** The latency signal's window: signals/prometheus/promql.ts latencyRateWindow. */
 const latencyWindowSeconds = 60;
 const smoothSeconds = 10;
 

@@ -1,7 +1,7 @@
 /**
  * One run: a trace through the fleet under one controller, deterministic for a seed.
  */
-import type { TraceRow } from '../contract/trace.ts';
+import type { TraceRow } from './trace-csv.ts';
 import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
 import type { Controller } from './controllers/controller.ts';
 import { priorities } from './events.ts';

@@ -11,7 +11,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { stageSeconds, type Card } from '../contract/card.ts';
-import type { TraceRow } from '../contract/trace.ts';
+import type { TraceRow } from './trace-csv.ts';
 import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
 
 const mix = [

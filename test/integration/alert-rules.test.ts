@@ -4,7 +4,7 @@
  * not firing at its threshold and its `for` edge, hysteresis, and the selector (a canary named
  * <name>-canary and a namesake in another namespace never fire <name>'s alerts).
  *
- * Thresholds are the seed's literals (DESIGN.md), spelled here on purpose and not read from the
+ * Thresholds are the seed's literals (deploy/examples/seed-rules.yaml), spelled here on purpose and not read from the
  * table: a changed default or selector must fail this file.
  */
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
 import { buildPrometheusRule } from '../../src/operator/builders/monitoring.ts';
-import { defaultRules } from '../../src/operator/policy/default-rules.ts';
+import { defaultRules } from '../../src/operator/api/v1alpha1/default-rules.ts';
 import {
   dcgmSeries,
   generationSeries,

@@ -2,7 +2,7 @@ import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-no
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { liveConfigKey } from '../../src/contract/runtime.ts';
 import type { ZImageDeploymentObject } from '../../src/operator/api/v1alpha1/types.ts';
-import { childNames } from '../../src/operator/builders/names.ts';
+import { childNames } from '../../src/operator/api/v1alpha1/names.ts';
 import { createModelVolume } from '../../dev/volumes.ts';
 import { clients, eventsFor, eventually, isReady } from '../support/k8s.ts';
 import {

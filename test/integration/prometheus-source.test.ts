@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrometheus, type PrometheusInstance } from '../../dev/prometheus.ts';
 import type { FetchLike } from '../../src/operator/signals/http.ts';
-import { PrometheusSource, queriesPerTick } from '../../src/operator/signals/prometheus.ts';
+import { PrometheusSource, queriesPerTick } from '../../src/operator/signals/prometheus/source.ts';
 import type { SignalSample, SignalTarget } from '../../src/operator/signals/sample.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from '../../src/runtime/metrics.ts';
 import { eventually } from '../support/k8s.ts';

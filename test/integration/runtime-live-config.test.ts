@@ -27,7 +27,7 @@ import {
   buildRoleBinding,
   buildServiceAccount,
 } from '../../src/operator/builders/children.ts';
-import { childNames } from '../../src/operator/builders/names.ts';
+import { childNames } from '../../src/operator/api/v1alpha1/names.ts';
 import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
 import { clients, createNamespace, eventually } from '../support/k8s.ts';
 import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';

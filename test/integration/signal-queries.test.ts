@@ -1,5 +1,5 @@
 /**
- * Each signal's PromQL (signals/promql.ts) evaluated by the real promtool over one cluster's
+ * Each signal's PromQL (signals/prometheus/promql.ts) evaluated by the real promtool over one cluster's
  * series: the batched form answers every ZImageDeployment in one query, one series each, and
  * the single form answers one object only. Several pods, a canary, a namesake in another
  * namespace, and a GPU of no runtime pod.
@@ -11,7 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
-import { signalQuery, type Scope, type Signal } from '../../src/operator/signals/promql.ts';
+import {
+  signalQuery,
+  type Scope,
+  type Signal,
+} from '../../src/operator/signals/prometheus/promql.ts';
 import {
   dcgmSeries,
   generationSeries,

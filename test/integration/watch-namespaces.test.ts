@@ -5,7 +5,7 @@
  */
 import { ApiException } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { childNames } from '../../src/operator/builders/names.ts';
+import { childNames } from '../../src/operator/api/v1alpha1/names.ts';
 import {
   installOperatorManifests,
   operatorKubeconfig,

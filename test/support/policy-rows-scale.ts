@@ -1,5 +1,5 @@
 /** decide() rows: windows, cooldowns, bounds, the quality ladder down and up, scale-in. */
-import { defaultRules } from '../../src/operator/policy/default-rules.ts';
+import { defaultRules } from '../../src/operator/api/v1alpha1/default-rules.ts';
 import { rule, seedRules, twoNotchesAtMax, wobble, withRules, type Row } from './policy-rows.ts';
 
 export const scaleRows: Row[] = [

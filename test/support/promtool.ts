@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { buildServiceMonitor } from '../../src/operator/builders/monitoring.ts';
-import { selectorLabels } from '../../src/operator/builders/names.ts';
+import { selectorLabels } from '../../src/operator/api/v1alpha1/names.ts';
 import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
 

@@ -3,7 +3,7 @@
  * (integration): both must give the same verdict, and both messages must name the field.
  * A row may carry an object name (the CRD's root rule checks metadata.name).
  */
-import { defaultRules } from '../../src/operator/policy/default-rules.ts';
+import { defaultRules } from '../../src/operator/api/v1alpha1/default-rules.ts';
 import {
   baseSpec,
   longestObjectName,

@@ -8,7 +8,7 @@ import {
   buildPrometheusRule,
   buildServiceMonitor,
 } from '../../src/operator/builders/monitoring.ts';
-import { promDuration } from '../../src/operator/signals/promql.ts';
+import { promDuration } from '../../src/operator/signals/prometheus/promql.ts';
 import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { renderedRuntimeEnv } from '../support/runtime-rendered-env.ts';

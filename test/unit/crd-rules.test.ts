@@ -6,7 +6,7 @@ import {
   zimageDeploymentName,
 } from '../../src/operator/api/v1alpha1/object-name.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
-import { childLabels, childNames } from '../../src/operator/builders/names.ts';
+import { childLabels, childNames } from '../../src/operator/api/v1alpha1/names.ts';
 import { invalidSpecs, longestObjectName } from '../support/specs.ts';
 
 type Rule = { rule: string; message: string };

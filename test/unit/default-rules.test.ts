@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { rule } from '../../src/operator/api/v1alpha1/autoscaling.ts';
+import { rulesOf } from '../../src/operator/api/v1alpha1/autoscaling-spec.ts';
+import { defaultRules } from '../../src/operator/api/v1alpha1/default-rules.ts';
 import { durationSeconds } from '../../src/operator/api/v1alpha1/schema-kit.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
-import { defaultRules, rulesOf } from '../../src/operator/policy/default-rules.ts';
 import { baseSpec } from '../support/specs.ts';
 
 const row = (name: string) => defaultRules.find((r) => r.name === name)!;
@@ -18,7 +19,7 @@ describe('the default rules table', () => {
     for (const r of defaultRules) expect(rule.parse(r), r.name).toEqual(r);
   });
 
-  // DESIGN.md, "Policy": the seed's numbers, spelled here so a changed default fails.
+  // The seed's thresholds and our windows, spelled here so a changed default fails.
   it.each([
     ['gpu-saturated', 'gpuUtilization', 'Above', 90, '5s', 'Scale'],
     ['vram-pressure', 'vramUsedRatio', 'Above', 14 / 16, '5s', 'Offload'],

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '../../dev/paths.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
-import { defaultRules } from '../../src/operator/policy/default-rules.ts';
+import { defaultRules } from '../../src/operator/api/v1alpha1/default-rules.ts';
 
 const dir = path.join(repoRoot, 'deploy', 'examples');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));

@@ -5,7 +5,7 @@ import {
   TooManyArrivals,
   type ScheduleSpec,
 } from '../../dev/load/schedule.ts';
-import { parseTrace } from '../../src/contract/trace.ts';
+import { parseTrace } from '../../src/sim/trace-csv.ts';
 
 const times = (spec: ScheduleSpec, limit = 100_000) => arrivals(spec, limit).map((a) => a.atMs);
 

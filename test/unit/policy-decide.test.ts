@@ -1,7 +1,7 @@
 /**
  * decide() as a table: each row a named script of signals over time (one decision per
  * second, time passed in as a value) and what the decisions must add up to. Default rules
- * unless a row says otherwise (policy/default-rules.ts): gpu-saturated > 90 (clears 81) for
+ * unless a row says otherwise (api/v1alpha1/default-rules.ts): gpu-saturated > 90 (clears 81) for
  * 5 s, cooldown 30 s, +1 pod; vram-pressure > 0.875 for 5 s -> offload; slow-generation p95
  * > 15 s for 30 s, cooldown 60 s, +1 pod; idle < 30 (clears 33) for 5 min, -1 pod. Bounds
  * 1..4, 2 replicas to start, steps 9 (8 passes; the floor is 5 steps = 4 passes).

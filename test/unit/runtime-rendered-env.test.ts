@@ -14,7 +14,7 @@ import {
   runtimePort,
 } from '../../src/contract/runtime.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
-import { childNames } from '../../src/operator/builders/names.ts';
+import { childNames } from '../../src/operator/api/v1alpha1/names.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { renderedRuntimeEnv, zimageDeployment } from '../support/runtime-rendered-env.ts';
 import { baseSpec, validSpecs } from '../support/specs.ts';

@@ -5,8 +5,11 @@
  * of the scrapes that must time out.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExporterRef } from '../../src/operator/signals/dcgm.ts';
-import { DirectSource, type DirectSourceOptions } from '../../src/operator/signals/direct.ts';
+import type { ExporterRef } from '../../src/operator/signals/direct/dcgm.ts';
+import {
+  DirectSource,
+  type DirectSourceOptions,
+} from '../../src/operator/signals/direct/source.ts';
 import type { FetchErrorReason } from '../../src/operator/signals/http.ts';
 import type { PodRef, Reading, SignalName } from '../../src/operator/signals/sample.ts';
 import {

@@ -5,10 +5,10 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { exporterFromPod } from '../../src/operator/signals/dcgm.ts';
-import { exporterLister } from '../../src/operator/signals/exporters.ts';
-import { countPendingForGpu, pendingForGpu } from '../../src/operator/signals/pending.ts';
-import { podRefOf } from '../../src/operator/signals/pod-ref.ts';
+import { exporterFromPod } from '../../src/operator/signals/direct/dcgm.ts';
+import { exporterLister } from '../../src/operator/signals/direct/exporters.ts';
+import { countPendingForGpu, pendingForGpu } from '../../src/operator/autoscaling/pending.ts';
+import { podRefOf } from '../../src/operator/autoscaling/pod-ref.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
 function pending(reason: string, message: string, extra: Partial<V1Pod> = {}): V1Pod {

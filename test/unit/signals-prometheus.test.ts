@@ -11,7 +11,7 @@ import {
   prometheusQueries,
   queriesPerTick,
   type QueryName,
-} from '../../src/operator/signals/prometheus.ts';
+} from '../../src/operator/signals/prometheus/source.ts';
 import type { SignalTarget } from '../../src/operator/signals/sample.ts';
 import {
   closedPort,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cards, stageSeconds } from '../../src/contract/card.ts';
-import type { TraceRow } from '../../src/contract/trace.ts';
+import type { TraceRow } from '../../src/sim/trace-csv.ts';
 import type { QualitySettings } from '../../src/operator/api/v1alpha1/status.ts';
 import type { Command, Controller } from '../../src/sim/controllers/controller.ts';
 import { modelOf, type SimModel } from '../../src/sim/model.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTrace, parseTrace, TraceError, type TraceRow } from '../../src/contract/trace.ts';
+import { formatTrace, parseTrace, TraceError, type TraceRow } from '../../src/sim/trace-csv.ts';
 
 const px = (side: number) => ({ width: side, height: side });
 

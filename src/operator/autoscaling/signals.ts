@@ -10,8 +10,8 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { signalNames, type Signals } from '../policy/signals.ts';
-import { countPendingForGpu } from '../signals/pending.ts';
-import { podRefOf } from '../signals/pod-ref.ts';
+import { countPendingForGpu } from './pending.ts';
+import { podRefOf } from './pod-ref.ts';
 import { allMissing, type KeySignals, type PodRef, type Reading } from '../signals/sample.ts';
 
 /** What one tick sampled for one object: one entry per source the object uses. */

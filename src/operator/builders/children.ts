@@ -12,7 +12,7 @@ import type {
 } from '@kubernetes/client-node';
 import { liveConfigKey, runtimePortName, type LiveConfig } from '../../contract/runtime.ts';
 import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
-import { childNames, selectorLabels } from './names.ts';
+import { childNames, selectorLabels } from '../api/v1alpha1/names.ts';
 import { childMeta } from './owner.ts';
 
 /** The runtime's live config: the only place steps and offload live. */

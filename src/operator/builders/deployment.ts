@@ -16,7 +16,7 @@ import {
 } from '../../contract/runtime.ts';
 import { resourceDefaults } from '../api/v1alpha1/runtime-spec.ts';
 import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
-import { childNames, selectorLabels } from './names.ts';
+import { childNames, selectorLabels } from '../api/v1alpha1/names.ts';
 import { childMeta } from './owner.ts';
 
 /**
@@ -45,11 +45,7 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.executionProvider, value: effective.executionProvider },
     { name: runtimeEnv.attention, value: effective.attention },
     { name: runtimeEnv.precision, value: cr.spec.model.precision },
-    // The CRD's pattern lets "0512x0512" through; the runtime reads only the plain "512x512".
-    {
-      name: runtimeEnv.maxResolution,
-      value: runtime.maxResolution.split('x').map(Number).join('x'),
-    },
+    { name: runtimeEnv.maxResolution, value: runtime.maxResolution },
     { name: runtimeEnv.maxQueue, value: String(runtime.maxQueue) },
     { name: runtimeEnv.requestTimeoutSeconds, value: String(runtime.requestTimeoutSeconds) },
     { name: runtimeEnv.port, value: String(runtimePort) },

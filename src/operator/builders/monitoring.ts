@@ -1,15 +1,15 @@
 /**
  * ServiceMonitor and PrometheusRule: created only while the monitoring.coreos.com CRDs exist.
- * The alerts are the object's own rules (or the default table, policy/default-rules.ts), with
- * the same signals (signals/promql.ts), thresholds, windows and hysteresis the operator decides
+ * The alerts are the object's own rules (or the default table, api/v1alpha1/default-rules.ts), with
+ * the same signals (signals/prometheus/promql.ts), thresholds, windows and hysteresis the operator decides
  * on, so the SRE pipeline sees what the operator sees.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { instanceMetaLabel, seriesLabels } from '../../contract/metrics.ts';
 import { runtimePaths, runtimePortName } from '../../contract/runtime.ts';
 import type { Action, Rule } from '../api/v1alpha1/autoscaling.ts';
+import { rulesOf } from '../api/v1alpha1/autoscaling-spec.ts';
 import type { ZImageDeployment } from '../api/v1alpha1/types.ts';
-import { rulesOf } from '../policy/default-rules.ts';
 import {
   promDuration,
   promString,
@@ -18,8 +18,8 @@ import {
   signalQuery,
   type Scope,
   type Signal,
-} from '../signals/promql.ts';
-import { childNames, selectorLabels } from './names.ts';
+} from '../signals/prometheus/promql.ts';
+import { childNames, selectorLabels } from '../api/v1alpha1/names.ts';
 import { childMeta } from './owner.ts';
 
 export interface MonitoringObject extends KubernetesObject {

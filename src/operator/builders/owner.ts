@@ -1,7 +1,7 @@
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { apiVersion, type ZImageDeployment } from '../api/v1alpha1/types.ts';
 import { crdNames } from '../api/v1alpha1/crd.ts';
-import { childLabels } from './names.ts';
+import { childLabels } from '../api/v1alpha1/names.ts';
 
 /**
  * Children are owned by their ZImageDeployment (controller: true), so deleting the CR lets

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { sleep, systemClock, type Clock } from '../../contract/clock.ts';
 import { crdNames } from '../api/v1alpha1/crd.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
-import { labelKeys, managedSelector } from '../builders/names.ts';
+import { labelKeys, managedSelector } from '../api/v1alpha1/names.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Kube } from './client.ts';
 import { ResilientInformer } from './informer.ts';

@@ -15,7 +15,7 @@ import {
 import { systemClock, type Clock } from '../../contract/clock.ts';
 import { crdNames } from '../api/v1alpha1/crd.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
-import { fieldManager, operatorName } from '../builders/names.ts';
+import { fieldManager, operatorName } from '../api/v1alpha1/names.ts';
 import type { Metrics } from '../metrics.ts';
 import { instrumented, statusCode } from './instrument.ts';
 import { timedConfiguration } from './timeouts.ts';

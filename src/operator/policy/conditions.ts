@@ -2,10 +2,13 @@
  * The autoscaler's conditions: MetricsAvailable (can it see?), ScalingLimited (can replicas
  * help?) and SamplingSufficient (can each rule's window see enough samples?).
  */
-import type { ConditionInput } from '../conditions.ts';
-import { policyReasons } from './reasons.ts';
+import type { ConditionInput } from '../api/v1alpha1/status.ts';
+import { policyReasons, type PolicyReason } from './reasons.ts';
 import { isOutage, signalNames, type SignalName, type Signals } from './signals.ts';
 import type { PolicySpec } from './spec.ts';
+
+/** A condition the policy computes: its reason is one of the policy's own. */
+export type PolicyCondition = ConditionInput<PolicyReason>;
 
 /** Signals a decision cannot do without: every rule's, the queue (scale-in) and Pending pods. */
 export function requiredSignals(spec: PolicySpec): SignalName[] {
@@ -28,7 +31,7 @@ export function outages(signals: Signals, spec: PolicySpec): Outage[] {
   });
 }
 
-export function metricsCondition(found: readonly Outage[]): ConditionInput {
+export function metricsCondition(found: readonly Outage[]): PolicyCondition {
   const first = found[0];
   if (!first)
     return {
@@ -53,7 +56,7 @@ export function limitedCondition(
   pending: number,
   spec: PolicySpec,
   quality: string,
-): ConditionInput {
+): PolicyCondition {
   if (target >= spec.maxReplicas)
     return {
       type: 'ScalingLimited',
@@ -91,9 +94,9 @@ const samplingKnob: Record<string, string> = {
 /**
  * A window shorter than the sampling interval holds at most one sample: the seed's "util >
  * 90% for 5 s" against dcgm-exporter's 30 s default collection fires on one stale sample,
- * about a minute late (ANCHORS.md). A 0 s window has nothing to cover.
+ * about a minute late. A 0 s window has nothing to cover.
  */
-export function samplingCondition(signals: Signals, spec: PolicySpec): ConditionInput {
+export function samplingCondition(signals: Signals, spec: PolicySpec): PolicyCondition {
   const short = spec.rules.flatMap((r) => {
     const reading = signals[r.rule.signal];
     // A missing reading tells nothing of its sampling; MetricsAvailable says it is missing.
@@ -119,7 +122,7 @@ export function samplingCondition(signals: Signals, spec: PolicySpec): Condition
   };
 }
 
-export function offConditions(): ConditionInput[] {
+export function offConditions(): PolicyCondition[] {
   return (['MetricsAvailable', 'ScalingLimited', 'SamplingSufficient'] as const).map((type) => ({
     type,
     status: 'Unknown',

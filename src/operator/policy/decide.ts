@@ -18,7 +18,6 @@
  *  6. Missing data holds 4 and 5 (scale-out may still happen): no scale-in, no quality change.
  * DryRun runs all of it against what runs (the spec) and records; nothing is applied.
  */
-import type { ConditionInput } from '../conditions.ts';
 import type { ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
 import type { AutoscalerState, QualitySettings } from '../api/v1alpha1/status.ts';
 import {
@@ -27,6 +26,7 @@ import {
   offConditions,
   outages,
   samplingCondition,
+  type PolicyCondition,
 } from './conditions.ts';
 import { pendingPods, underPressure, type Draft } from './draft.ts';
 import { floorSteps, passesOf } from './ladder.ts';
@@ -52,7 +52,7 @@ export interface Decision {
   recorded: Action[];
   /** What to write to status.autoscaler. */
   state: AutoscalerState;
-  conditions: ConditionInput[];
+  conditions: PolicyCondition[];
 }
 
 const sameQuality = (a: QualitySettings, b: QualitySettings) =>

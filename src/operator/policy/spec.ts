@@ -3,10 +3,10 @@
  * the rules in force (the spec's or the defaults), and what full quality is.
  */
 import type { Rule } from '../api/v1alpha1/autoscaling.ts';
+import { rulesOf } from '../api/v1alpha1/autoscaling-spec.ts';
 import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
 import type { ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
 import type { QualitySettings } from '../api/v1alpha1/status.ts';
-import { rulesOf } from './default-rules.ts';
 
 export type Mode = ZImageDeploymentSpec['autoscaling']['mode'];
 

@@ -1,7 +1,9 @@
-/** The autoscaling part of the ZImageDeployment spec: bounds, sampling, rules and actions. */
+/**
+ * An autoscaling rule: the signals it may watch with their threshold ranges, its windows and its
+ * action. The list and the other fields of spec.autoscaling are in autoscaling-spec.ts.
+ */
 import { z } from 'zod';
 import { attentionBackends, offloadModes, stepsRange } from '../../../contract/runtime.ts';
-import { defaultRules } from '../../policy/default-rules.ts';
 import { cel, celDouble, durationPattern, name63 } from './schema-kit.ts';
 
 /** Signals the autoscaler reads; thresholds are validated per signal. */
@@ -147,72 +149,6 @@ export const rule = z
   })
   .strict()
   .meta(cel(...rangeRules('threshold'), ...rangeRules('clearThreshold'), clearingSideRule));
-
-export const autoscalingSpec = z
-  .object({
-    mode: z
-      .enum(['Off', 'DryRun', 'Enforce'])
-      .default('Off')
-      .describe('Off: spec.replicas rules; DryRun: decide and record only; Enforce: act.'),
-    minReplicas: z.number().int().min(0).max(1000).default(1).describe('Lower bound for scaling.'),
-    maxReplicas: z.number().int().min(1).max(1000).default(4).describe('Upper bound for scaling.'),
-    interval: z
-      .string()
-      .max(32)
-      .regex(durationPattern, 'must be a duration like 1s')
-      .default('1s')
-      .meta(
-        cel({
-          rule: "duration(self) >= duration('100ms') && duration(self) <= duration('5m')",
-          message: 'must be between 100ms and 5m',
-        }),
-      )
-      .describe('How often signals are sampled and rules evaluated.'),
-    metrics: z
-      .object({
-        prometheus: z
-          .object({
-            url: z
-              .string()
-              .max(2048)
-              .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
-              .describe(
-                'Base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.',
-              ),
-          })
-          .strict()
-          .optional()
-          .describe('Prometheus API for longer windows.'),
-        direct: z
-          .boolean()
-          .default(true)
-          .describe('Scrape pods and dcgm-exporter directly (1 s windows).'),
-      })
-      .strict()
-      .prefault({})
-      .describe('Where signals come from.'),
-    rules: z
-      .array(rule)
-      .max(16)
-      .meta(
-        cel({
-          rule: 'self.all(r, self.exists_one(o, o.name == r.name))',
-          message: 'rule names must be unique',
-        }),
-      )
-      .optional()
-      .describe(
-        `Rules; the defaults (${defaultRules.map((r) => r.name).join(', ')}) apply when omitted.`,
-      ),
-  })
-  .strict()
-  .meta(
-    cel({
-      rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas',
-      message: 'minReplicas must not exceed maxReplicas',
-      fieldPath: '.minReplicas',
-    }),
-  );
 
 export type Rule = z.infer<typeof rule>;
 export type Action = z.infer<typeof action>;

@@ -1,11 +1,11 @@
 /**
  * Which names a ZImageDeployment may have: the operator names its children after it (the
  * Service by the name itself, so no dots: DNS-1035) and writes it into label values, and every
- * such name and value must fit 63 characters. The longest derived name comes from
- * builders/names.ts, so a new child with a longer suffix shortens the limit by itself.
+ * such name and value must fit 63 characters. The longest derived name comes from names.ts, so
+ * a new child with a longer suffix shortens the limit by itself.
  */
 import { z } from 'zod';
-import { childLabels, childNames } from '../../builders/names.ts';
+import { childLabels, childNames } from './names.ts';
 import { withCrdRules } from './crd-rules.ts';
 import { cel, type CelRule } from './schema-kit.ts';
 

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { precisions } from '../../../contract/runtime.ts';
-import { autoscalingSpec } from './autoscaling.ts';
+import { autoscalingSpec } from './autoscaling-spec.ts';
 import { withCrdRules } from './crd-rules.ts';
 import { gpuSpec } from './gpu-spec.ts';
 import { runtimeSpec } from './runtime-spec.ts';

@@ -52,6 +52,17 @@ export const condition = z
   .strict();
 export type Condition = z.infer<typeof condition>;
 
+/**
+ * A condition as computed, before setCondition (conditions.ts) stamps its generation and
+ * transition time. `R`: the reasons its writer may give (the policy gives only its own).
+ */
+export interface ConditionInput<R extends string = string> {
+  type: ConditionType;
+  status: Condition['status'];
+  reason: R;
+  message: string;
+}
+
 export const historyEntry = z
   .object({
     time: time.describe('When the action was decided.'),

@@ -2,7 +2,7 @@
  * Names and labels of everything the operator creates for one ZImageDeployment. One module,
  * so builders, informers and tests never spell a name twice.
  */
-import { apiGroup, instanceLabel } from '../../contract/labels.ts';
+import { apiGroup, instanceLabel } from '../../../contract/labels.ts';
 
 export const operatorName = 'zimage-operator';
 /** The one field manager for every server-side apply the operator makes. */

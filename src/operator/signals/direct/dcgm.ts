@@ -5,8 +5,8 @@
  * (exported_pod/exported_namespace first: a relabeling that kept both moved the holder there).
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { dcgmLabels, dcgmMetrics } from '../../contract/metrics.ts';
-import type { TextMetrics } from './text-format.ts';
+import { dcgmLabels, dcgmMetrics } from '../../../contract/metrics.ts';
+import type { TextMetrics } from '../text-format.ts';
 
 /** The label selector of dcgm-exporter pods: its Helm chart's name label. */
 /**

@@ -5,7 +5,7 @@
  * keeps the last good one, so an API server blip does not blind the GPU signals.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Clock } from '../../contract/clock.ts';
+import type { Clock } from '../../../contract/clock.ts';
 import { defaultExporterSelector, exporterFromPod, type ExporterRef } from './dcgm.ts';
 
 export interface ExporterListerOptions {

@@ -5,7 +5,7 @@
  * A pod whose scrape failed is stale: the value rests on the others, with a note; only when
  * every pod is stale is the signal missing (aibrix#1032: one pod must not block all).
  */
-import { runtimeMetrics } from '../../contract/metrics.ts';
+import { runtimeMetrics } from '../../../contract/metrics.ts';
 import {
   addBuckets,
   bucketDelta,
@@ -13,10 +13,10 @@ import {
   observations,
   quantile,
   type Buckets,
-} from './histogram.ts';
-import type { Failure } from './http.ts';
-import { missing, type Reading } from './sample.ts';
-import type { TextMetrics } from './text-format.ts';
+} from '../histogram.ts';
+import type { Failure } from '../http.ts';
+import { missing, type Reading } from '../sample.ts';
+import type { TextMetrics } from '../text-format.ts';
 
 export type RuntimeSignal = 'queueDepth' | 'inflight' | 'latencyP95Seconds';
 

@@ -14,9 +14,12 @@
  *
  * Every bad row is reported at once, by line and column, so a hand-edited trace is fixed in one
  * go: "morning.csv: 2 bad rows / line 4: size "512": must be WIDTHxHEIGHT, e.g. 512x512 / ...".
+ *
+ * Here, beside the simulator: src/ may not import dev/, and neither the operator nor the runtime
+ * reads a trace, so it is no part of src/contract; dev/load and scripts import it from here.
  */
 import { z } from 'zod';
-import { stepsRange } from './runtime.ts';
+import { stepsRange } from '../contract/runtime.ts';
 
 export const traceColumns = ['offset_seconds', 'size', 'steps', 'n'] as const;
 export const traceHeader = traceColumns.join(',');

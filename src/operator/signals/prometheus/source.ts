@@ -1,7 +1,7 @@
 /**
  * The Prometheus signal source: per Prometheus URL and tick, a fixed set of instant queries
  * (one per signal plus two diagnostics, `queriesPerTick`), each over every ZImageDeployment
- * at once and grouped by namespace and zimage_deployment (signals/promql.ts): 1 object or
+ * at once and grouped by namespace and zimage_deployment (promql.ts): 1 object or
  * 1000, the same 9 queries. Never one query per object.
  *
  * Several series for one key: the queries aggregate `by (namespace, zimage_deployment)`, so
@@ -11,10 +11,10 @@
  * the max errs toward load, toward scale-out and against scale-in, never toward reading load
  * lower than it is (keda#3065).
  */
-import { seriesLabels } from '../../contract/metrics.ts';
-import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
-import type { Failure, FetchLike } from './http.ts';
-import { queryVector, type VectorSample } from './prometheus-api.ts';
+import { seriesLabels } from '../../../contract/metrics.ts';
+import { durationSeconds } from '../../api/v1alpha1/schema-kit.ts';
+import type { Failure, FetchLike } from '../http.ts';
+import { queryVector, type VectorSample } from './api.ts';
 import {
   latencyRateWindow,
   observedQuery,
@@ -33,8 +33,8 @@ import {
   type SignalSample,
   type SignalSource,
   type SignalTarget,
-} from './sample.ts';
-import type { SourceObserver } from './observer.ts';
+} from '../sample.ts';
+import type { SourceObserver } from '../observer.ts';
 
 export interface PrometheusSourceOptions {
   /** Deadline of each query, ms. Default 1000: within a 1 s tick's budget. */

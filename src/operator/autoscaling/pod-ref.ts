@@ -5,7 +5,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { runtimePort, runtimePortName } from '../../contract/runtime.ts';
-import type { PodRef } from './sample.ts';
+import type { PodRef } from '../signals/sample.ts';
 
 /** The pod's PodRef; undefined while it cannot be scraped (not Running, no IP, deleting). */
 export function podRefOf(pod: V1Pod): PodRef | undefined {

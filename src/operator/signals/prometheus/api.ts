@@ -4,7 +4,7 @@
  * is a failure with a reason, never an empty result that would read as "no load".
  */
 import { z } from 'zod';
-import { failure, request, type Failure, type FetchLike } from './http.ts';
+import { failure, request, type Failure, type FetchLike } from '../http.ts';
 
 /**
  * A sample value as Prometheus encodes it: a string, since JSON has no NaN or infinities

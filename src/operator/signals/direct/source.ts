@@ -8,12 +8,12 @@
  * once; a dead pod costs its slot `timeoutMs` at most. E.g. 100 pods, 32 slots, 500 ms
  * deadline: under 2 s even if every pod hangs, ~50 ms when they answer in 15 ms.
  */
-import { runtimePaths, runtimePort } from '../../contract/runtime.ts';
+import { runtimePaths, runtimePort } from '../../../contract/runtime.ts';
 import { gpusOf, type ExporterRef } from './dcgm.ts';
-import { GpuIndex, gpuReadings, type ExporterScrape, type GpuSignal } from './direct-gpu.ts';
-import { LatencyRing, recordScrapes, runtimeReadings, type PodScrape } from './direct-runtime.ts';
-import { failure, mapLimit, request, type Failure, type FetchLike } from './http.ts';
-import type { Endpoint, SourceObserver } from './observer.ts';
+import { GpuIndex, gpuReadings, type ExporterScrape, type GpuSignal } from './gpu.ts';
+import { LatencyRing, recordScrapes, runtimeReadings, type PodScrape } from './runtime.ts';
+import { failure, mapLimit, request, type Failure, type FetchLike } from '../http.ts';
+import type { Endpoint, SourceObserver } from '../observer.ts';
 import {
   allMissing,
   keyOf,
@@ -24,8 +24,8 @@ import {
   type SignalSample,
   type SignalSource,
   type SignalTarget,
-} from './sample.ts';
-import { parseTextFormat, type TextMetrics } from './text-format.ts';
+} from '../sample.ts';
+import { parseTextFormat, type TextMetrics } from '../text-format.ts';
 
 export interface DirectSourceOptions {
   /** The dcgm-exporter pods to scrape now (exporters.ts lists them from Kubernetes). */

@@ -3,14 +3,15 @@
  * (what the operator does) and rendered by builders/monitoring.ts into the PrometheusRule (what
  * the SRE's alerting sees). Rows have the CRD's rule shape, so a user can copy one into a spec.
  *
- * Thresholds and windows are the seed's (DESIGN.md, "Policy"); hysteresis and cooldowns are ours,
- * each with its reason. Every rule clears 10% past its threshold on the clearing side, HPA's
- * tolerance of 0.1 (ANCHORS.md): a signal wobbling around the threshold cannot flap a rule. What a row cannot say lives in the policy: at maxReplicas the latency
- * rule walks the quality ladder (steps down to a floor of 4, then offload), offload climbs past
- * `model` to `cpu`, and idle restores quality before it removes a pod.
+ * Thresholds are the seed's (deploy/examples/seed-rules.yaml has its three rules verbatim), and so
+ * is gpu-saturated's 5 s window; the other windows, hysteresis and cooldowns are ours, each with
+ * its reason. Every rule clears 10% past its threshold on the clearing side, Kubernetes HPA's
+ * default tolerance of 0.1: a signal wobbling around the threshold cannot flap a rule. What a row
+ * cannot say lives in the policy: at maxReplicas the latency rule walks the quality ladder (steps
+ * down to a floor of 4, then offload), offload climbs past `model` to `cpu`, and idle restores
+ * quality before it removes a pod.
  */
-import type { Rule } from '../api/v1alpha1/autoscaling.ts';
-import type { ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
+import type { Rule } from './autoscaling.ts';
 
 export const defaultRules: readonly Rule[] = [
   {
@@ -47,7 +48,7 @@ export const defaultRules: readonly Rule[] = [
     // Seed: "> 15 s per image" (the runtime histogram has a bucket edge at 15 s).
     threshold: 15,
     clearThreshold: 13.5, // 15 x 0.9
-    // DESIGN.md: p95 over 30 s; shorter windows hold too few images at ~1 image/s per pod.
+    // p95 over 30 s, not the seed's 0 s: shorter windows hold too few images at ~1 image/s per pod.
     for: '30s',
     // 60 s: the p95 is a rate over 1 m, so the next action sees a p95 measured after this one.
     cooldown: '60s',
@@ -57,20 +58,15 @@ export const defaultRules: readonly Rule[] = [
     name: 'idle',
     signal: 'gpuUtilization',
     operator: 'Below',
-    // DESIGN.md: GPU utilization < 30% for 5 min (not in the seed).
+    // Not in the seed, which never scales in: GPU utilization under 30% for 5 min.
     threshold: 30,
     // 30 x 1.1. A scale-in from 4 pods to 3 lifts 30% to 40% (N/(N-1)) and clears the rule:
     // the next pod goes only after another 5 min below 30%.
     clearThreshold: 33,
     for: '5m',
-    // 300 s: HPA's scale-down stabilization and KEDA's cooldownPeriod (ANCHORS.md); one pod at
-    // a time, a load that returns finds the GPUs still there.
+    // 300 s: the defaults of HPA's scale-down stabilization window and KEDA's cooldownPeriod;
+    // one pod at a time, a load that returns finds the GPUs still there.
     cooldown: '5m',
     action: { type: 'Scale', scale: { by: -1 } },
   },
 ];
-
-/** The rules a ZImageDeployment runs: its own, or the defaults when it names none. */
-export function rulesOf(autoscaling: ZImageDeploymentSpec['autoscaling']): readonly Rule[] {
-  return autoscaling.rules ?? defaultRules;
-}

@@ -1,13 +1,13 @@
 /**
  * The GPU signals of one object from dcgm-exporter scrapes: its pods' GPUs found by holder
- * label, then the same aggregates as the Prometheus queries (signals/promql.ts): utilization
+ * label, then the same aggregates as the Prometheus queries (prometheus/promql.ts): utilization
  * the mean of its GPUs, VRAM the fullest card (ratio) and the largest used and total (MiB ->
  * bytes). A pod whose exporter failed, is missing or names no pods is left out with a note;
  * when no pod has a GPU reading the signal is missing, with the most actionable reason.
  */
 import type { ExporterRef, Gpu } from './dcgm.ts';
-import type { Failure } from './http.ts';
-import { fromNumber, missing, type MissingReason, type PodRef, type Reading } from './sample.ts';
+import type { Failure } from '../http.ts';
+import { fromNumber, missing, type MissingReason, type PodRef, type Reading } from '../sample.ts';
 
 export type GpuSignal = 'gpuUtilization' | 'vramUsedRatio' | 'vramUsedBytes' | 'vramTotalBytes';
 const gpuSignals: readonly GpuSignal[] = [

@@ -10,9 +10,9 @@
  * zimage_deployment}, so one query covers one object (alerts) or all of them (a batched tick:
  * a fixed number of queries, whatever the number of objects).
  */
-import { dcgmMetrics, runtimeMetrics, seriesLabels } from '../../contract/metrics.ts';
-import type { Rule } from '../api/v1alpha1/autoscaling.ts';
-import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
+import { dcgmMetrics, runtimeMetrics, seriesLabels } from '../../../contract/metrics.ts';
+import type { Rule } from '../../api/v1alpha1/autoscaling.ts';
+import { durationSeconds } from '../../api/v1alpha1/schema-kit.ts';
 
 export type Signal = Rule['signal'];
 
