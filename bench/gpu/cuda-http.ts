@@ -168,7 +168,7 @@ function freeMiB(): number {
 
 /**
  * The real model's weights the exported one lacks on the GPU in this offload mode: Z-Image's
- * bf16 transformer is ~12.3 GB and its text encoder (Qwen3-4B) ~8.0 GB (ANCHORS.md); the
+ * bf16 transformer is ~12.3 GB and its text encoder (Qwen3-4B) ~8.0 GB (docs/performance.md); the
  * export has N of 30 main layers and a 2-layer text encoder. `model` holds one component at a
  * time, the transformer being the largest; `cpu` keeps only the transformer on the GPU.
  */

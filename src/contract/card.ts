@@ -145,9 +145,9 @@ export function weightBytes(component: Component, _precision: Precision): number
 }
 
 /**
- * Where each component's session lives per offload mode (DESIGN.md's runtime contract):
- * `none` keeps all three on the GPU, `model` creates one at a time on the GPU, `cpu` puts the
- * text encoder and the VAE on the CPU EP and keeps only the transformer on the GPU.
+ * Where each component's session lives per offload mode, as src/runtime/pipeline/sessions.ts
+ * places them: `none` keeps all three on the GPU, `model` creates one at a time on the GPU, `cpu`
+ * puts the text encoder and the VAE on the CPU EP and keeps only the transformer on the GPU.
  */
 export function onGpu(component: Component, offload: OffloadMode): boolean {
   return offload !== 'cpu' || component === 'transformer';

@@ -2,8 +2,9 @@
  * The quality ladder: what the autoscaler gives up, one notch at a time, when scaling out
  * cannot help now, and the test it applies before giving a notch back.
  *
- * Order down: steps, one at a time, to the floor (4 transformer passes: half of Turbo's 8,
- * ANCHORS.md; steps 5 under Turbo's schedule, where 9 steps are 8 passes). Under VRAM pressure
+ * Order down: steps, one at a time, to the floor (4 transformer passes: half of the 8 Turbo is
+ * distilled for, provisional while no public quality-vs-steps sweep exists; steps 5 under
+ * Turbo's schedule, where 9 steps are 8 passes). Under VRAM pressure
  * offload comes first (none -> model -> cpu), since fewer steps free no memory. Offload is
  * never taken for load alone: it frees memory but costs time on every image (card model: 9.0
  * -> 13.5 s at 1024^2 on the 16 GB 4090 profile, 1.2 -> 3.5 s on an H100), so below the steps

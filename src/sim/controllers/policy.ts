@@ -5,7 +5,7 @@
  *
  * Sampling follows spec.autoscaling.metrics.direct: direct scrapes give every signal each
  * second; without them dcgm-exporter's default 30 s collection and a 15 s ServiceMonitor
- * scrape hold a value that long (ANCHORS.md).
+ * scrape hold a value that long.
  */
 import { durationSeconds } from '../../operator/api/v1alpha1/schema-kit.ts';
 import type { ZImageDeploymentSpec } from '../../operator/api/v1alpha1/spec.ts';

@@ -26,7 +26,7 @@ export interface ZImageDeployment {
   status?: ZImageDeploymentStatus;
 }
 
-/** What runs now: the spec, plus whatever the autoscaler changed (a later issue). */
+/** What runs now: the spec, or in Enforce mode what the autoscaler decided (effectiveOf). */
 export interface Effective {
   replicas: number;
   steps: number;
