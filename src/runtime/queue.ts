@@ -9,7 +9,7 @@
  * Pure logic: time comes from an injectable clock; the work is a callback.
  */
 import { stepsRange } from '../contract/runtime.ts';
-import { WaitEstimator, type Work } from './wait-estimate.ts';
+import { WaitEstimator, type Work } from '../contract/wait-estimate.ts';
 
 import { systemClock, type Clock, type TimerHandle } from '../contract/clock.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError, type GenerateJob } from '../../src/runtime/engine.ts';
 import { GenerationQueue, QueueRejection, type QueueSnapshot } from '../../src/runtime/queue.ts';
-import type { Work } from '../../src/runtime/wait-estimate.ts';
+import type { Work } from '../../src/contract/wait-estimate.ts';
 import { FakeClock, settle } from '../support/fake-clock.ts';
 import { FakeEngine } from '../support/fake-engine.ts';
 

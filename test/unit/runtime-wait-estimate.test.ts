@@ -1,10 +1,10 @@
 /**
- * The Retry-After estimate (src/runtime/wait-estimate.ts): each row is a history of finished
+ * The Retry-After estimate (src/contract/wait-estimate.ts): each row is a history of finished
  * images, the work admitted now, and the seconds a refused client is told to wait, with the
  * arithmetic in the row's name or comment.
  */
 import { describe, expect, it } from 'vitest';
-import { WaitEstimator, type ImageTiming, type Work } from '../../src/runtime/wait-estimate.ts';
+import { WaitEstimator, type ImageTiming, type Work } from '../../src/contract/wait-estimate.ts';
 
 const image = (width: number, height: number, steps: number, images = 1): Work => ({
   images,
