@@ -102,6 +102,18 @@ export const fleetEnv = {
 export const runtimeHeaders = {
   /** The pod that served the request (ZIMAGE_POD_NAME), when it is set. */
   pod: 'x-zimage-pod',
+  /**
+   * Engine ms of the request's images (all of them), and of their denoising, and the steps
+   * they ran: the router learns each pod's rates from these without parsing the body.
+   */
+  imageMs: 'x-zimage-image-ms',
+  denoiseMs: 'x-zimage-denoise-ms',
+  steps: 'x-zimage-steps',
+  /**
+   * Expected ms of the work the pod still holds when it answers (queued and running, from
+   * every sender): the router's view of what other routers and direct clients gave the pod.
+   */
+  backlogMs: 'x-zimage-backlog-ms',
 } as const;
 
 /**

@@ -69,6 +69,11 @@ export class WaitEstimator {
     if (this.recent.length > window) this.recent.shift();
   }
 
+  /** Whether any image has been observed (else rates() is the prior). */
+  learned(): boolean {
+    return this.recent.length > 0;
+  }
+
   /** The rates now: learned from recent images, else the prior. */
   rates(): Rates {
     if (this.recent.length === 0) return this.prior;

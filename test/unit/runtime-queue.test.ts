@@ -224,3 +224,58 @@ describe('generation queue', () => {
     expect(queue.snapshot()).toEqual({ queued: 0, running: 0 });
   });
 });
+
+describe('generation queue: work that would miss its deadline, and the backlog a router reads', () => {
+  // Learned rates: 1 s per step, no rest, at 1024x1024 (one 9-step image = 9 s).
+  const learn = (queue: GenerationQueue) =>
+    queue.estimator.observe({
+      width: 1024,
+      height: 1024,
+      steps: 9,
+      denoiseMs: 9_000,
+      totalMs: 9_000,
+    });
+  const images = (n: number): Work => ({ images: n, width: 1024, height: 1024, steps: 9 });
+
+  it.each<[string, { learned: boolean; deadlineMs: number; n: number }, string | undefined]>([
+    [
+      'prior rates never refuse (a fast pod must not lose its first requests)',
+      { learned: false, deadlineMs: 20_000, n: 8 },
+      undefined,
+    ],
+    [
+      'learned: 8 x 9 s = 72 s within 120 s',
+      { learned: true, deadlineMs: 120_000, n: 8 },
+      undefined,
+    ],
+    [
+      'learned: 8 x 9 s = 72 s past 60 s: refused at once',
+      { learned: true, deadlineMs: 60_000, n: 8 },
+      'late',
+    ],
+  ])('%s', async (_name, { learned, deadlineMs, n }, want) => {
+    const { clock, queue, submit } = setup({ deadlineMs });
+    if (learned) learn(queue);
+    const r = submit(1, 'x', undefined, images(n));
+    await clock.advance(1_000);
+    await r.done;
+    expect(r.outcome.error === undefined ? undefined : rejection(r.outcome.error).reason).toBe(
+      want,
+    );
+  });
+
+  it('counts the work queued behind the running job, and only what is left of that one', async () => {
+    const { clock, queue, submit } = setup({ maxQueue: 4, deadlineMs: 120_000 });
+    learn(queue);
+    const a = submit(4, 'a', undefined, images(1));
+    submit(4, 'b', undefined, images(2));
+    await clock.advance(0);
+    expect(queue.backlogMs()).toBe(9_000 + 18_000);
+    await clock.advance(3_000);
+    expect(queue.backlogMs()).toBe(6_000 + 18_000);
+    // a's work returns at 4 s, past its 9 s estimate's share: it reports only b's.
+    await clock.advance(1_000);
+    await a.done;
+    expect(queue.backlogMs()).toBe(18_000);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { runtimePaths, type LiveConfig } from '../../contract/runtime.ts';
+import { runtimeHeaders, runtimePaths, type LiveConfig } from '../../contract/runtime.ts';
 import { EngineError, type Engine, type GenerateResult } from '../engine.ts';
 import type { FitCheck } from '../fit.ts';
 import type { RuntimeMetrics } from '../metrics.ts';
@@ -101,6 +101,15 @@ async function handle(deps: GenerateDeps, request: FastifyRequest, reply: Fastif
     throw toApiError(err, queue);
   }
   const done = performance.now();
+  // For a router in front (src/router/backend.ts): this answer's engine times and the work the
+  // pod still holds, so it can place the next image without parsing this body.
+  const sum = (pick: (r: GenerateResult) => number) => results.reduce((a, r) => a + pick(r), 0);
+  void reply.headers({
+    [runtimeHeaders.imageMs]: sum((r) => r.timings.totalMs).toFixed(1),
+    [runtimeHeaders.denoiseMs]: sum((r) => r.timings.denoiseMs).toFixed(1),
+    [runtimeHeaders.steps]: String(steps),
+    [runtimeHeaders.backlogMs]: String(Math.round(queue.backlogMs())),
+  });
   request.log.info(
     { size: formatSize(req), n: req.n, seed, steps, ms: Math.round(done - arrived) },
     'generated',
@@ -177,6 +186,13 @@ function fromQueue(err: QueueRejection): ApiError {
         status: 429,
         type: 'rate_limit_error',
         code: 'queue_full',
+        headers: { 'retry-after': String(err.retryAfterSeconds ?? 1) },
+      });
+    case 'late':
+      return new ApiError(err.message, {
+        status: 429,
+        type: 'rate_limit_error',
+        code: 'would_miss_deadline',
         headers: { 'retry-after': String(err.retryAfterSeconds ?? 1) },
       });
     case 'draining':
