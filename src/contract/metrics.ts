@@ -28,6 +28,40 @@ export const runtimeMetrics = {
 } as const;
 
 /**
+ * The router's metrics (src/router/metrics.ts), what the autoscaler reads of the client's view:
+ * the wait per image (router queue + generation), arrivals, and the work queued in the router.
+ */
+export const routerMetrics = {
+  /** Histogram, seconds from a request's arrival at the router to each of its images' answer. */
+  wait: 'zimage_router_image_wait_seconds',
+  /** Counters of arrivals: requests, and the images they ask for (admitted or not). */
+  arrivedRequests: 'zimage_router_arrived_requests_total',
+  arrivedImages: 'zimage_router_arrived_images_total',
+  /** Counter of answers by HTTP status. */
+  requests: 'zimage_router_requests_total',
+  /** Gauges: images waiting in the router for a pod, and their expected engine seconds. */
+  queuedImages: 'zimage_router_queued_images',
+  queuedWork: 'zimage_router_queued_work_seconds',
+  /** Gauge: images on pods, not yet answered. */
+  inflightImages: 'zimage_router_inflight_images',
+  /** Counter of images sent, by pod. */
+  dispatches: 'zimage_router_dispatches_total',
+  /** Counter of images sent again to another pod, by reason (refused, draining, busy, connection). */
+  retries: 'zimage_router_retries_total',
+  /** Counter of requests refused at admission, by reason (queue_full, would_miss_deadline, draining). */
+  refusals: 'zimage_router_refusals_total',
+  /** Gauge: runtime pods the router knows, by whether they take work. */
+  pods: 'zimage_router_pods',
+} as const;
+
+/**
+ * Buckets of the client-wait histogram, seconds: fine below 15 s (the seed's "more than 15 s
+ * per image" must be readable as a quantile, not only a bucket edge) and on to the 120 s
+ * default deadline, past which nothing is answered but 504.
+ */
+export const routerWaitBuckets = [0.5, 1, 2, 3, 5, 7.5, 10, 12.5, 15, 20, 30, 45, 60, 90, 120, 180];
+
+/**
  * dcgm-exporter's fields (its default counters CSV), with the units it reports them in.
  * The names are NVIDIA's; the operator never renames them.
  */

@@ -26,18 +26,7 @@ export const configErrorReasons = [
 ] as const;
 export type ConfigErrorReason = (typeof configErrorReasons)[number];
 
-/** Why a request never arrived whole (zimage_client_errors_total{reason}). */
-export const clientErrorReasons = [
-  /** The client hung up while sending the body (the API also counts it as 499). */
-  'aborted',
-  /** Headers and body not received within the server's 30 s: 408. */
-  'timeout',
-  /** Not HTTP that node can parse (request line, Content-Length, ...): 400. */
-  'malformed',
-  /** Headers over node's 16 KiB limit: 431. */
-  'headers_too_large',
-] as const;
-export type ClientErrorReason = (typeof clientErrorReasons)[number];
+export { clientErrorReasons, type ClientErrorReason } from '../image-api/errors.ts';
 
 /** What scrape-time gauges read; absent in tests that only count. */
 export interface MetricSource {

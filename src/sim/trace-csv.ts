@@ -25,7 +25,7 @@ export const traceColumns = ['offset_seconds', 'size', 'steps', 'n'] as const;
 export const traceHeader = traceColumns.join(',');
 
 /**
- * What the runtime serves a request that names neither size nor n (src/runtime/http/request.ts:
+ * What the runtime serves a request that names neither size nor n (src/image-api/request.ts:
  * 1024x1024 under the default maxResolution, one image).
  */
 export const traceDefaults = { size: { width: 1024, height: 1024 }, n: 1 } as const;

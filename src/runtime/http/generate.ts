@@ -12,8 +12,8 @@ import type { RuntimeMetrics } from '../metrics.ts';
 import { QueueRejection, type GenerationQueue } from '../queue.ts';
 import { formatSize } from '../size.ts';
 import type { RuntimeState } from '../state.ts';
-import { ApiError, clientClosed, invalidField, serverCutOff } from './errors.ts';
-import { maxSeed, parseGenerationRequest, type RequestLimits } from './request.ts';
+import { ApiError, clientClosed, invalidField, serverCutOff } from '../../image-api/errors.ts';
+import { maxSeed, parseGenerationRequest, type RequestLimits } from '../../image-api/request.ts';
 
 export interface GenerateDeps {
   engine: Engine;

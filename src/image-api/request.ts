@@ -4,8 +4,8 @@
  * field it is about and says what would be accepted.
  */
 import { z } from 'zod';
-import { stepsRange } from '../../contract/runtime.ts';
-import { parseSize, sizeProblem, type Size } from '../size.ts';
+import { stepsRange } from '../contract/runtime.ts';
+import { parseSize, sizeProblem, type Size } from '../runtime/size.ts';
 import { invalidField, type ApiError } from './errors.ts';
 
 /**

@@ -6,7 +6,19 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { ClientErrorReason } from '../metrics.ts';
+
+/** Why a request never arrived whole (zimage_client_errors_total{reason}). */
+export const clientErrorReasons = [
+  /** The client hung up while sending the body (the API also counts it as 499). */
+  'aborted',
+  /** Headers and body not received within the server's 30 s: 408. */
+  'timeout',
+  /** Not HTTP that node can parse (request line, Content-Length, ...): 400. */
+  'malformed',
+  /** Headers over node's 16 KiB limit: 431. */
+  'headers_too_large',
+] as const;
+export type ClientErrorReason = (typeof clientErrorReasons)[number];
 
 export const apiErrorTypes = [
   'invalid_request_error',

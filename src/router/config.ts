@@ -1,0 +1,119 @@
+/**
+ * Router start-up configuration, from environment variables (the operator renders them into
+ * the router's pod template). The request limits and the deadline are the runtime's own
+ * variables with the runtime's defaults, so a request the router admits is one its pods accept.
+ */
+import { z } from 'zod';
+import { runtimeEnv, runtimePort, stepsRange } from '../contract/runtime.ts';
+import { parseSize, sizeProblem, sizeRules, type Size } from '../runtime/size.ts';
+
+/** Variables only the router reads. */
+export const routerEnv = {
+  /** Label selector of the runtime pods it sends work to. */
+  podSelector: 'ZIMAGE_ROUTER_POD_SELECTOR',
+  /** Images that may wait in the router beyond what the pods take at once. */
+  maxQueue: 'ZIMAGE_ROUTER_MAX_QUEUE',
+  /** Images the router keeps on one pod at once. */
+  slots: 'ZIMAGE_ROUTER_POD_SLOTS',
+  /** Seconds a new pod takes to serve: the Retry-After while no pod is Ready. */
+  podStartSeconds: 'ZIMAGE_ROUTER_POD_START_SECONDS',
+  host: 'ZIMAGE_HOST',
+  port: runtimeEnv.port,
+  logLevel: 'ZIMAGE_LOG_LEVEL',
+  apiToken: 'ZIMAGE_API_TOKEN',
+  podToken: 'ZIMAGE_POD_API_TOKEN',
+  maxImagesPerRequest: 'ZIMAGE_MAX_IMAGES_PER_REQUEST',
+  bodyLimitBytes: 'ZIMAGE_BODY_LIMIT_BYTES',
+  shutdownGraceSeconds: 'ZIMAGE_SHUTDOWN_GRACE_SECONDS',
+} as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const maxSize = { width: sizeRules.max, height: sizeRules.max };
+const size = z.string().transform((text, ctx): Size => {
+  const parsed = parseSize(text);
+  const problem = parsed ? sizeProblem(parsed, maxSize) : 'expected WIDTHxHEIGHT, e.g. 1024x1024';
+  if (!parsed || problem) {
+    ctx.addIssue({ code: 'custom', message: `"${text}": ${problem}` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+export const routerConfigSchema = z
+  .object({
+    /** Namespace of the pods (downward API). Required. */
+    namespace: z.string().min(1, 'is required (the namespace of the runtime pods)'),
+    /** Required: e.g. app.kubernetes.io/name=zimage-runtime,app.kubernetes.io/instance=turbo. */
+    podSelector: z.string().min(1, "is required (the runtime pods' label selector)"),
+    /** Default 8080. */
+    port: int(0, 65_535).default(runtimePort),
+    /** Default 0.0.0.0. */
+    host: z.string().min(1).default('0.0.0.0'),
+    /** Default 64: 8 requests of 8 images, ~80 s of H100 work spread over a few pods. */
+    maxQueue: int(0, 100_000).default(64),
+    /** Default 1: a pod's own queue never holds this router's work, so nothing waits behind a busy pod. */
+    slots: int(1, 64).default(1),
+    /** Default 103: the card model's H100 start (weights at 200 MB/s + one warm-up image). */
+    podStartSeconds: int(1, 3_600).default(103),
+    /** The runtime's limits and deadline (same variables, same defaults). */
+    maxResolution: size.default({ width: 1024, height: 1024 }),
+    maxImagesPerRequest: int(1, 16).default(4),
+    requestTimeoutSeconds: int(1, 3_600).default(120),
+    steps: int(stepsRange.min, stepsRange.max).default(stepsRange.default),
+    bodyLimitBytes: int(1_024, 16 * 1024 * 1024).default(64 * 1024),
+    /** Clients must send this bearer token. Unset: no auth. */
+    apiToken: z
+      .string()
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .optional(),
+    /** Sent to the pods, when they require a token. */
+    podToken: z
+      .string()
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .optional(),
+    /** Default: request timeout + 5 (in-flight requests may run their whole deadline). */
+    shutdownGraceSeconds: int(1, 3_600).optional(),
+    logLevel: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info'),
+  })
+  .strict();
+
+export type RouterConfig = Omit<z.output<typeof routerConfigSchema>, 'shutdownGraceSeconds'> & {
+  shutdownGraceSeconds: number;
+};
+
+const envOf: Record<keyof z.output<typeof routerConfigSchema>, string> = {
+  namespace: runtimeEnv.namespace,
+  maxResolution: runtimeEnv.maxResolution,
+  requestTimeoutSeconds: runtimeEnv.requestTimeoutSeconds,
+  steps: runtimeEnv.steps,
+  ...routerEnv,
+};
+
+export class RouterConfigError extends Error {
+  constructor(lines: string[]) {
+    super(`invalid router configuration:\n  ${lines.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment; empty variables count as unset. Every bad variable is named. */
+export function loadRouterConfig(env: Record<string, string | undefined>): RouterConfig {
+  const input: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(envOf)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = routerConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new RouterConfigError(
+      parsed.error.issues.map((i) => {
+        const key = String(i.path[0]) as keyof typeof envOf;
+        return `${envOf[key] ?? key}: ${i.message}`;
+      }),
+    );
+  }
+  const { shutdownGraceSeconds, ...rest } = parsed.data;
+  return { ...rest, shutdownGraceSeconds: shutdownGraceSeconds ?? rest.requestTimeoutSeconds + 5 };
+}
