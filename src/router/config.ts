@@ -9,8 +9,13 @@ import { parseSize, sizeProblem, sizeRules, type Size } from '../runtime/size.ts
 
 /** Variables only the router reads. */
 export const routerEnv = {
-  /** Label selector of the runtime pods it sends work to. */
+  /** Label selector of the runtime pods it sends work to (discovered through the API). */
   podSelector: 'ZIMAGE_ROUTER_POD_SELECTOR',
+  /**
+   * Or a fixed list of runtime URLs, comma-separated, without Kubernetes: a router in front of
+   * runtimes started by hand (docs/router.md), and the benchmarks.
+   */
+  staticPods: 'ZIMAGE_ROUTER_PODS',
   /** Images that may wait in the router beyond what the pods take at once. */
   maxQueue: 'ZIMAGE_ROUTER_MAX_QUEUE',
   /** Images the router keeps on one pod at once. */
@@ -41,10 +46,25 @@ const size = z.string().transform((text, ctx): Size => {
 
 export const routerConfigSchema = z
   .object({
-    /** Namespace of the pods (downward API). Required. */
-    namespace: z.string().min(1, 'is required (the namespace of the runtime pods)'),
-    /** Required: e.g. app.kubernetes.io/name=zimage-runtime,app.kubernetes.io/instance=turbo. */
-    podSelector: z.string().min(1, "is required (the runtime pods' label selector)"),
+    /** Namespace of the pods (downward API). Required with podSelector. */
+    namespace: z.string().min(1).optional(),
+    /** E.g. app.kubernetes.io/name=zimage-runtime,app.kubernetes.io/instance=turbo. */
+    podSelector: z.string().min(1).optional(),
+    staticPods: z
+      .string()
+      .transform((text, ctx) => {
+        const urls = text
+          .split(',')
+          .map((u) => u.trim())
+          .filter((u) => u !== '');
+        for (const u of urls) {
+          if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) {
+            ctx.addIssue({ code: 'custom', message: `"${u}" is not an http(s) URL` });
+          }
+        }
+        return urls.map((u) => u.replace(/\/+$/, ''));
+      })
+      .optional(),
     /** Default 8080. */
     port: int(0, 65_535).default(runtimePort),
     /** Default 0.0.0.0. */
@@ -77,7 +97,15 @@ export const routerConfigSchema = z
       .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
       .default('info'),
   })
-  .strict();
+  .strict()
+  .refine((c) => (c.podSelector === undefined) !== (c.staticPods === undefined), {
+    path: ['podSelector'],
+    error: `set this (with ${runtimeEnv.namespace}) or ${routerEnv.staticPods}, one of them`,
+  })
+  .refine((c) => c.podSelector === undefined || c.namespace !== undefined, {
+    path: ['namespace'],
+    error: 'is required with a pod selector (the namespace of the runtime pods)',
+  });
 
 export type RouterConfig = Omit<z.output<typeof routerConfigSchema>, 'shutdownGraceSeconds'> & {
   shutdownGraceSeconds: number;

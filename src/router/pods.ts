@@ -22,17 +22,20 @@ export function targetOf(pod: V1Pod): PodTarget | undefined {
   const name = pod.metadata?.name;
   const ip = pod.status?.podIP;
   if (!name || !ip) return undefined;
-  const ports = (pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []);
-  const port = ports.find((p) => p.name === runtimePortName)?.containerPort ?? runtimePort;
-  const ready = (pod.status?.conditions ?? []).some(
-    (c) => c.type === 'Ready' && c.status === 'True',
-  );
   const host = ip.includes(':') ? `[${ip}]` : ip;
-  return {
-    name,
-    url: `http://${host}:${port}`,
-    accepting: ready && pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp,
-  };
+  return { name, url: `http://${host}:${portOf(pod)}`, accepting: accepting(pod) };
+}
+
+/** The runtime container's port named runtimePortName (8080 when the template names none). */
+function portOf(pod: V1Pod): number {
+  const ports = (pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []);
+  return ports.find((p) => p.name === runtimePortName)?.containerPort ?? runtimePort;
+}
+
+/** Ready, Running and not terminating. */
+function accepting(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running') return false;
+  return (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 export interface PodWatchOptions {

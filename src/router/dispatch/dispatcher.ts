@@ -17,75 +17,24 @@ import { WaitEstimator } from '../../contract/wait-estimate.ts';
 import { admit, type Admission, type AdmissionLimits, type FleetLoad } from './admission.ts';
 import { fanOut, type FanOutRequest, type ImageSpec } from './fanout.ts';
 import { pick, type PodView } from './pick.ts';
+import {
+  RequestFailure,
+  type ImageDone,
+  type PodTarget,
+  type RetryReason,
+  type Send,
+  type SendOutcome,
+} from './types.ts';
 
-/** What discovery knows of a pod. */
-export interface PodTarget {
-  name: string;
-  /** Base URL of the runtime, e.g. http://127.1.4.2:8080. */
-  url: string;
-  /** Ready and not terminating. */
-  accepting: boolean;
-}
-
-/** A pod's answer for one image. */
-export type SendOutcome =
-  | {
-      kind: 'ok';
-      /** The runtime's response body, as it came. */
-      body: Buffer;
-      /** Engine ms of the image and of its denoising, and the steps it ran (for the estimate). */
-      totalMs: number;
-      denoiseMs: number;
-      steps: number;
-      /** What the pod said it still holds when it answered, ms; undefined if it did not say. */
-      backlogMs: number | undefined;
-    }
-  /** Refused, drained, reset or unreachable before an answer: safe to run on another pod. */
-  | { kind: 'retry'; reason: RetryReason; detail: string }
-  /** Any other answer: passed back to the client as the pod gave it. */
-  | { kind: 'fail'; status: number; body: Buffer; contentType: string | undefined };
-
-export const retryReasons = ['refused', 'draining', 'busy', 'connection'] as const;
-export type RetryReason = (typeof retryReasons)[number];
-
-export type Send = (pod: PodTarget, image: ImageSpec, signal: AbortSignal) => Promise<SendOutcome>;
-
-/** One image back, for the response. */
-export interface ImageDone {
-  index: number;
-  pod: string;
-  body: Buffer;
-  steps: number;
-  /** Ms from the request's arrival at the router to this image's answer: the client's wait. */
-  waitMs: number;
-  queueMs: number;
-}
-
-export class RequestFailure extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly body: Buffer | undefined;
-  readonly contentType: string | undefined;
-  /** For 429 and 503: seconds the client should wait before retrying. */
-  readonly retryAfterSeconds: number | undefined;
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    extra: {
-      pod?: { body: Buffer; contentType: string | undefined };
-      retryAfterSeconds?: number;
-    } = {},
-  ) {
-    super(message);
-    this.name = 'RequestFailure';
-    this.status = status;
-    this.code = code;
-    this.body = extra.pod?.body;
-    this.contentType = extra.pod?.contentType;
-    this.retryAfterSeconds = extra.retryAfterSeconds;
-  }
-}
+export {
+  RequestFailure,
+  retryReasons,
+  type ImageDone,
+  type PodTarget,
+  type RetryReason,
+  type Send,
+  type SendOutcome,
+} from './types.ts';
 
 export interface DispatcherHooks {
   onDispatch?(pod: string): void;
@@ -349,56 +298,74 @@ export class Dispatcher {
     pod.inflight.delete(job);
     if (!pod.listed && pod.inflight.size === 0) this.pods.delete(pod.name);
     const pending = job.request;
-    if (pending.settled) return this.afterAnswer();
-    const now = this.o.clock.now();
-    if (outcome.kind === 'ok') {
-      const timing = { width: job.spec.width, height: job.spec.height, steps: outcome.steps };
-      pod.estimator.observe({ ...timing, denoiseMs: outcome.denoiseMs, totalMs: outcome.totalMs });
-      this.fleet.observe({ ...timing, denoiseMs: outcome.denoiseMs, totalMs: outcome.totalMs });
-      if (job.spec.steps === undefined) this.liveSteps = outcome.steps;
-      if (outcome.backlogMs !== undefined) pod.reported = { backlogMs: outcome.backlogMs, at: now };
-      const waitMs = now - pending.arrivedAt;
-      pending.done[job.index] = {
-        index: job.index,
-        pod: pod.name,
-        body: outcome.body,
-        steps: outcome.steps,
-        waitMs,
-        queueMs: Math.max(0, now - pending.arrivedAt - outcome.totalMs),
-      };
-      this.o.hooks?.onImage?.(waitMs / 1000);
-      if (--pending.left === 0) this.finish(pending);
-    } else if (outcome.kind === 'retry') {
-      this.o.hooks?.onRetry?.(outcome.reason);
-      if (outcome.reason === 'busy' || outcome.reason === 'draining') pod.reported = undefined;
-      job.tried.add(pod.name);
-      if (job.attempts >= maxAttempts) {
+    if (!pending.settled) {
+      if (outcome.kind === 'ok') this.succeeded(job, pod, outcome);
+      else if (outcome.kind === 'retry') this.retryOrFail(job, pod, outcome);
+      else
         this.fail(
           pending,
           new RequestFailure(
-            503,
-            'pods_unavailable',
-            `image ${job.index} failed on ${job.attempts} pods (last: ${pod.name}, ${outcome.reason}: ${outcome.detail}); retry shortly`,
-            { retryAfterSeconds: 1 },
+            outcome.status,
+            'pod_error',
+            `pod ${pod.name} answered ${outcome.status}`,
+            {
+              pod: outcome,
+            },
           ),
         );
-      } else {
-        this.queue.unshift(job);
-      }
-    } else {
-      this.fail(
-        pending,
-        new RequestFailure(
-          outcome.status,
-          'pod_error',
-          `pod ${pod.name} answered ${outcome.status}`,
-          {
-            pod: outcome,
-          },
-        ),
-      );
     }
     this.afterAnswer();
+  }
+
+  private succeeded(job: Job, pod: PodState, outcome: Extract<SendOutcome, { kind: 'ok' }>): void {
+    const pending = job.request;
+    const now = this.o.clock.now();
+    const timing = {
+      width: job.spec.width,
+      height: job.spec.height,
+      steps: outcome.steps,
+      denoiseMs: outcome.denoiseMs,
+      totalMs: outcome.totalMs,
+    };
+    pod.estimator.observe(timing);
+    this.fleet.observe(timing);
+    if (job.spec.steps === undefined) this.liveSteps = outcome.steps;
+    if (outcome.backlogMs !== undefined) pod.reported = { backlogMs: outcome.backlogMs, at: now };
+    const waitMs = now - pending.arrivedAt;
+    pending.done[job.index] = {
+      index: job.index,
+      pod: pod.name,
+      body: outcome.body,
+      steps: outcome.steps,
+      waitMs,
+      queueMs: Math.max(0, waitMs - outcome.totalMs),
+    };
+    this.o.hooks?.onImage?.(waitMs / 1000);
+    if (--pending.left === 0) this.finish(pending);
+  }
+
+  private retryOrFail(
+    job: Job,
+    pod: PodState,
+    outcome: Extract<SendOutcome, { kind: 'retry' }>,
+  ): void {
+    this.o.hooks?.onRetry?.(outcome.reason);
+    // A pod that refused or drains has less room than it said: forget its last report.
+    if (outcome.reason === 'busy' || outcome.reason === 'draining') pod.reported = undefined;
+    job.tried.add(pod.name);
+    if (job.attempts < maxAttempts) {
+      this.queue.unshift(job);
+      return;
+    }
+    this.fail(
+      job.request,
+      new RequestFailure(
+        503,
+        'pods_unavailable',
+        `image ${job.index} failed on ${job.attempts} pods (last: ${pod.name}, ${outcome.reason}: ${outcome.detail}); retry shortly`,
+        { retryAfterSeconds: 1 },
+      ),
+    );
   }
 
   private afterAnswer(): void {

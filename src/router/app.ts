@@ -1,0 +1,84 @@
+/**
+ * The router's fastify application: probes and /metrics at the root (open), the image API in its
+ * own context (JSON bodies only, optional bearer auth), both from src/image-api so its 4xx are
+ * the runtime's. Listening and shutdown are the factory's (router.ts); tests use app.inject().
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { runtimePaths } from '../contract/runtime.ts';
+import { bearerAuth } from '../image-api/auth.ts';
+import { clientErrorHandler, errorHandler, notFoundHandler } from '../image-api/errors.ts';
+import { useJsonBodies } from '../image-api/json-body.ts';
+import { serverTimeouts } from '../image-api/server-timeouts.ts';
+import type { RouterConfig } from './config.ts';
+import type { Dispatcher } from './dispatch/dispatcher.ts';
+import { generateRoute } from './http/generate.ts';
+import type { RouterMetrics } from './metrics.ts';
+
+export interface RouterAppDeps {
+  config: Pick<
+    RouterConfig,
+    'bodyLimitBytes' | 'apiToken' | 'maxResolution' | 'maxImagesPerRequest'
+  >;
+  dispatcher: Dispatcher;
+  metrics: RouterMetrics;
+  logger: Logger;
+  /** Ready: the pod list has arrived and the router is not draining. */
+  ready(): { ready: boolean; status: string };
+}
+
+export async function buildRouterApp(deps: RouterAppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const logger: FastifyBaseLogger = deps.logger;
+  const handleError = errorHandler({
+    bodyLimit: config.bodyLimitBytes,
+    onClientError: () => undefined,
+  });
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    clientErrorHandler: clientErrorHandler({
+      requestId: randomUUID,
+      log: logger,
+      onClientError: () => undefined,
+      receiveTimeoutMs: serverTimeouts.requestTimeout,
+    }),
+    frameworkErrors: (err, request, reply) => {
+      void handleError(err, request, reply.header('x-request-id', request.id));
+    },
+    return503OnClosing: false,
+    ...serverTimeouts,
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.get(runtimePaths.healthz, () => ({ status: 'ok' }));
+  app.get(runtimePaths.readyz, async (_request, reply) => {
+    const { ready, status } = deps.ready();
+    const load = deps.dispatcher.load();
+    return reply.code(ready ? 200 : 503).send({ status, pods: load.acceptingPods, queue: load });
+  });
+  app.get(runtimePaths.metrics, async (_request, reply) =>
+    reply
+      .header('content-type', deps.metrics.registry.contentType)
+      .send(await deps.metrics.registry.metrics()),
+  );
+
+  await app.register((api, _options, done) => {
+    useJsonBodies(api, config.bodyLimitBytes);
+    if (config.apiToken !== undefined) api.addHook('onRequest', bearerAuth(config.apiToken));
+    generateRoute(api, {
+      dispatcher: deps.dispatcher,
+      metrics: deps.metrics,
+      limits: { maxResolution: config.maxResolution, maxImages: config.maxImagesPerRequest },
+    });
+    done();
+  });
+  return app;
+}
