@@ -1,0 +1,53 @@
+/**
+ * Starts the real router (`node src/router/main.ts`) as a child process on a free loopback
+ * port, in front of the given runtime URLs (ZIMAGE_ROUTER_PODS) unless `env` names a selector.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePorts } from './ports.ts';
+import { spawnManaged, waitFor } from './process.ts';
+import { repoRoot } from './paths.ts';
+import type { RuntimeProcess } from './runtime-process.ts';
+
+export type RouterProcess = Omit<RuntimeProcess, 'proc'> & { proc: RuntimeProcess['proc'] };
+
+export async function startRouter(
+  pods: readonly string[],
+  env: Record<string, string> = {},
+): Promise<RouterProcess> {
+  const [port = 0] = await freePorts(1);
+  const logDir = mkdtempSync(path.join(os.tmpdir(), 'zimage-router-'));
+  const node = path.join(repoRoot, 'node_modules/.bin/node');
+  const proc = spawnManaged('router', node, [path.join(repoRoot, 'src/router/main.ts')], {
+    logPath: path.join(logDir, 'router.log'),
+    cwd: repoRoot,
+    env: {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      ZIMAGE_HOST: '127.0.0.1',
+      ZIMAGE_PORT: String(port),
+      ZIMAGE_ROUTER_PODS: pods.join(','),
+      ZIMAGE_LOG_LEVEL: 'info',
+      ...env,
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const get = (p: string, headers: Record<string, string> = {}) => fetch(url + p, { headers });
+  const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(url + p, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  await waitFor(
+    'router /readyz',
+    async () => (await get('/readyz').catch(() => undefined))?.status === 200,
+    {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      proc,
+    },
+  );
+  return { url, port, proc, get, post, stop: (graceMs) => proc.stop(graceMs) };
+}

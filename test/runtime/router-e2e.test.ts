@@ -1,0 +1,181 @@
+/**
+ * The real router process in front of real runtime processes (the tiny model on the CPU EP, or
+ * the fake pipeline where timing matters), over loopback HTTP: fan-out with byte-identical
+ * images, the runtime's own 4xx, a pod killed mid-request, deadlines refused before they run,
+ * and a SIGTERM under load that loses nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killGroup } from '../../dev/process.ts';
+import { startRouter, type RouterProcess } from '../../dev/router-process.ts';
+import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
+import { fakePipelineEnv, type ErrorBody, type ImagesBody } from '../support/runtime-e2e.ts';
+
+const eight = { ZIMAGE_MAX_IMAGES_PER_REQUEST: '8' };
+
+async function json<T>(res: Response): Promise<{ status: number; body: T; headers: Headers }> {
+  const text = await res.text();
+  return {
+    status: res.status,
+    body: (text ? JSON.parse(text) : undefined) as T,
+    headers: res.headers,
+  };
+}
+
+describe('router in front of three runtime pods (tiny model)', () => {
+  let pods: RuntimeProcess[] = [];
+  let router: RouterProcess;
+  beforeAll(async () => {
+    pods = await Promise.all([0, 1, 2].map(() => startRuntime({ env: eight })));
+    router = await startRouter(
+      pods.map((p) => p.url),
+      eight,
+    );
+  });
+  afterAll(async () => {
+    await router?.stop();
+    await Promise.all(pods.map((p) => p.stop()));
+  });
+
+  it('spreads an n=8 request over the pods and returns the images a pod makes for it directly, byte for byte', async () => {
+    const request = { prompt: 'a red fox in snow', size: '128x64', n: 8, seed: 4_294_967_290 };
+    const via = await json<ImagesBody & { timings: { pods: string[] } }>(
+      await router.post('/v1/images/generations', request),
+    );
+    const direct = await json<ImagesBody>(await pods[0]!.post('/v1/images/generations', request));
+    expect(via.status, JSON.stringify(via.body)).toBe(200);
+    expect(direct.status).toBe(200);
+    expect(via.body.data.map((d) => d.seed)).toEqual(direct.body.data.map((d) => d.seed));
+    expect(via.body.data.map((d) => d.b64_json)).toEqual(direct.body.data.map((d) => d.b64_json));
+    expect([via.body.seed, via.body.steps, via.body.size]).toEqual([
+      direct.body.seed,
+      direct.body.steps,
+      direct.body.size,
+    ]);
+    expect(new Set(via.body.timings.pods).size).toBeGreaterThan(1);
+  });
+
+  it('passes a single image through as its pod answered', async () => {
+    const request = { prompt: 'a lighthouse', size: '64x64', seed: 3 };
+    const via = await json<ImagesBody>(await router.post('/v1/images/generations', request));
+    const direct = await json<ImagesBody>(await pods[1]!.post('/v1/images/generations', request));
+    expect(via.status).toBe(200);
+    expect(via.headers.get('x-zimage-router-wait-ms')).toMatch(/^\d+$/);
+    expect(via.body.data[0]!.b64_json).toBe(direct.body.data[0]!.b64_json);
+  });
+
+  it.each<[string, unknown, Record<string, string>?]>([
+    ['no prompt', { size: '64x64' }],
+    ['a typo in a field name', { prompt: 'x', step: 4 }],
+    ['size with a leading zero', { prompt: 'x', size: '064x64' }],
+    ['too many images', { prompt: 'x', n: 9 }],
+    ['steps out of range', { prompt: 'x', steps: 0 }],
+    ['a seed past 2^32', { prompt: 'x', seed: 2 ** 32 }],
+    ['prototype pollution', '{"prompt":"x","__proto__":{"a":1}}'],
+    ['not JSON', '{"prompt":'],
+    ['an array', '[1,2]'],
+    ['url response format', { prompt: 'x', response_format: 'url' }],
+    ['wrong content type', 'prompt=x', { 'content-type': 'text/plain' }],
+  ])('answers a hostile body as the runtime does: %s', async (_name, body, headers = {}) => {
+    const via = await json<ErrorBody>(await router.post('/v1/images/generations', body, headers));
+    const direct = await json<ErrorBody>(
+      await pods[2]!.post('/v1/images/generations', body, headers),
+    );
+    expect(via.status).toBeGreaterThanOrEqual(400);
+    expect(via.status).toBeLessThan(500);
+    expect([via.status, via.body.error]).toEqual([direct.status, direct.body.error]);
+  });
+});
+
+describe('router faults (fake pipeline: 20 ms a step, no model)', () => {
+  const fakeEnv = { ...fakePipelineEnv, ...eight };
+
+  it('loses nothing when a pod is killed mid-request: its images run again elsewhere', async () => {
+    const pods = await Promise.all([0, 1, 2].map(() => startRuntime({ env: fakeEnv })));
+    const router = await startRouter(
+      pods.map((p) => p.url),
+      eight,
+    );
+    try {
+      const pending = router.post('/v1/images/generations', {
+        prompt: 'p',
+        size: '64x64',
+        n: 8,
+        steps: 25,
+        seed: 1,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      killGroup(pods[0]!.proc.pid, 'SIGKILL');
+      const answer = await json<ImagesBody>(await pending);
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      expect(answer.body.data.map((d) => d.seed)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      const metrics = await (await router.get('/metrics')).text();
+      expect(metrics).toMatch(/zimage_router_retries_total\{reason="connection"\} [1-9]/);
+    } finally {
+      await router.stop();
+      await Promise.all(pods.map((p) => p.stop()));
+    }
+  });
+
+  it('refuses with 429 before running what would finish past its deadline', async () => {
+    const deadline = { ZIMAGE_REQUEST_TIMEOUT_SECONDS: '3' };
+    const pod = await startRuntime({ env: { ...fakeEnv, ...deadline } });
+    const router = await startRouter([pod.url], { ...eight, ...deadline });
+    try {
+      // One image teaches the router the pod's rate: 50 steps x 20 ms = ~1 s.
+      const first = await router.post('/v1/images/generations', {
+        prompt: 'p',
+        size: '64x64',
+        steps: 50,
+      });
+      expect(first.status).toBe(200);
+      const started = performance.now();
+      const late = await json<ErrorBody>(
+        await router.post('/v1/images/generations', {
+          prompt: 'p',
+          size: '64x64',
+          steps: 50,
+          n: 8,
+        }),
+      );
+      expect(late.status).toBe(429);
+      expect(late.body.error.code).toBe('would_miss_deadline');
+      expect(Number(late.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      // The pod refuses it too when sent directly.
+      const direct = await json<ErrorBody>(
+        await pod.post('/v1/images/generations', { prompt: 'p', size: '64x64', steps: 50, n: 8 }),
+      );
+      expect([direct.status, direct.body.error.code]).toEqual([429, 'would_miss_deadline']);
+    } finally {
+      await router.stop();
+      await pod.stop();
+    }
+  });
+
+  it('answers every admitted request through a SIGTERM under load, then exits 0', async () => {
+    const pods = await Promise.all([0, 1].map(() => startRuntime({ env: fakeEnv })));
+    const router = await startRouter(
+      pods.map((p) => p.url),
+      eight,
+    );
+    try {
+      const answers = Array.from({ length: 6 }, (_, i) =>
+        router.post('/v1/images/generations', {
+          prompt: 'p',
+          size: '64x64',
+          steps: 10,
+          n: 2,
+          seed: i,
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      killGroup(router.proc.pid, 'SIGTERM');
+      const statuses = await Promise.all(answers.map(async (a) => (await a).status));
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(await router.proc.exited).toBe(0);
+    } finally {
+      await router.stop();
+      await Promise.all(pods.map((p) => p.stop()));
+    }
+  });
+});
