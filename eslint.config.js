@@ -61,11 +61,45 @@ const boundaries = [
     ],
   },
   {
-    files: ['src/contract/**/*.ts'],
+    files: ['src/router/**/*.ts'],
     patterns: [
       {
         group: ['**/operator/**', '**/runtime/**'],
-        message: 'the contract is a leaf: both sides import it, it imports neither',
+        message:
+          'the router talks to the operator and the runtime only through src/contract and src/image-api',
+      },
+    ],
+  },
+  {
+    // The router's choices are pure, as decide() is: the simulator runs the same functions.
+    files: ['src/router/dispatch/**/*.ts'],
+    patterns: [
+      {
+        // From src/router/dispatch/x.ts, `../pods.ts` is the app around it (I/O).
+        regex: String.raw`^\.\./(?!\.\./)`,
+        message: 'dispatch is pure: no HTTP, no discovery, no metrics',
+      },
+    ],
+    paths: ['fastify', '@kubernetes/client-node', 'prom-client', 'undici'],
+  },
+  {
+    // What the runtime and the router both serve: a leaf above src/contract.
+    files: ['src/image-api/**/*.ts'],
+    patterns: [
+      {
+        group: ['**/operator/**', '**/runtime/**', '**/router/**'],
+        message:
+          'the image API is a leaf: the runtime and the router import it, it imports neither',
+      },
+    ],
+    paths: ['@kubernetes/client-node', 'onnxruntime-node'],
+  },
+  {
+    files: ['src/contract/**/*.ts'],
+    patterns: [
+      {
+        group: ['**/operator/**', '**/runtime/**', '**/router/**', '**/image-api/**'],
+        message: 'the contract is a leaf: every app imports it, it imports none',
       },
     ],
     paths: ['fastify', '@kubernetes/client-node', 'onnxruntime-node'],
