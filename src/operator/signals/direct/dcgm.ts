@@ -6,7 +6,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { dcgmLabels, dcgmMetrics } from '../../../contract/metrics.ts';
-import type { TextMetrics } from '../text-format.ts';
+import type { TextMetrics } from '../../../formats/prometheus-text.ts';
 
 /** The label selector of dcgm-exporter pods: its Helm chart's name label. */
 /**

@@ -25,7 +25,7 @@ import {
   type SignalSource,
   type SignalTarget,
 } from '../sample.ts';
-import { parseTextFormat, type TextMetrics } from '../text-format.ts';
+import { parseTextFormat, type TextMetrics } from '../../../formats/prometheus-text.ts';
 
 export interface DirectSourceOptions {
   /** The dcgm-exporter pods to scrape now (exporters.ts lists them from Kubernetes). */
