@@ -9,11 +9,10 @@ import type { Logger } from 'pino';
 import type { ZImageDeployment } from './api/v1alpha1/types.ts';
 import type { Outcome, PlannedChild } from './apply-plan.ts';
 import { rejectionOf, type Rejection } from './child-errors.ts';
-import { describeApiError } from './k8s/api-status.ts';
+import { describeApiError, statusCode } from '../formats/api-status.ts';
 import type { Caches, ChildKind } from './k8s/caches.ts';
 import type { Kube } from './k8s/client.ts';
 import { isSubset } from './k8s/compare.ts';
-import { statusCode } from './k8s/instrument.ts';
 
 /**
  * A refused child is applied again after this long, not before, whatever events arrive in
