@@ -33,6 +33,7 @@ import {
 import { describeApiError } from '../formats/api-status.ts';
 import type { Engine } from './engine.ts';
 import type { ConfigErrorReason, RuntimeMetrics } from './metrics.ts';
+import { keyOf } from '../contract/object-key.ts';
 
 export type ReadResult =
   { ok: true; config: LiveConfig } | { ok: false; reason: ConfigErrorReason; message: string };
@@ -284,7 +285,7 @@ export class LiveConfigWatcher {
     if (key === this.lastProblem) return;
     this.lastProblem = key;
     this.o.log.warn(
-      { reason, configMap: `${this.o.namespace}/${this.o.name}`, keeping: this.store.current() },
+      { reason, configMap: keyOf(this.o), keeping: this.store.current() },
       `live config not applied (${message}); keeping the last good config`,
     );
   }

@@ -1,7 +1,9 @@
 /**
- * Image sizes as "WxH" strings: the HTTP `size` field, ZIMAGE_MAX_RESOLUTION and the warm-up size
- * all use this one reading, so the server never accepts a size the config would have refused.
+ * What size of image the runtime can run: the HTTP `size` field, ZIMAGE_MAX_RESOLUTION and the
+ * warm-up size all pass this one test (their spelling is src/contract/size.ts's), so the server
+ * never accepts a size the config would have refused.
  */
+import { formatSize, type Size } from '../contract/size.ts';
 
 /**
  * The VAE downsamples by 8 and the transformer patches 2x2 latents, so each side must be a
@@ -9,29 +11,6 @@
  * transformer pads to 32; anything smaller is not a useful picture.
  */
 export const sizeRules = { multiple: 16, min: 64, max: 4096 } as const;
-
-export interface Size {
-  width: number;
-  height: number;
-}
-
-/**
- * Exactly two positive integers in plain decimal: no spaces, signs or leading zeros. A lenient
- * reading (" 512x512", "0512x0512") would accept spellings a client or a YAML file can only
- * have produced by mistake, and two spellings of one size.
- */
-const sizePattern = /^([1-9]\d{0,4})x([1-9]\d{0,4})$/;
-
-/** "1024x768" -> {width: 1024, height: 768}; undefined when the text is not exactly that form. */
-export function parseSize(text: string): Size | undefined {
-  const match = sizePattern.exec(text);
-  if (!match) return undefined;
-  return { width: Number(match[1]), height: Number(match[2]) };
-}
-
-export function formatSize(size: Size): string {
-  return `${size.width}x${size.height}`;
-}
 
 /**
  * Why a size cannot run, or undefined when it can. The message names the fix, e.g.
@@ -41,7 +20,8 @@ export function sizeProblem(size: Size, max: Size): string | undefined {
   const { multiple, min } = sizeRules;
   if (size.width % multiple !== 0 || size.height % multiple !== 0) {
     const up = (n: number) => Math.ceil(n / multiple) * multiple;
-    return `each side must be a multiple of ${multiple} (try ${up(size.width)}x${up(size.height)})`;
+    const fixed = formatSize({ width: up(size.width), height: up(size.height) });
+    return `each side must be a multiple of ${multiple} (try ${fixed})`;
   }
   if (size.width < min || size.height < min) return `each side must be at least ${min}`;
   if (size.width > max.width || size.height > max.height) {
