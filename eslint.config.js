@@ -19,7 +19,9 @@ const purePatterns = [
 /**
  * Import boundaries that make the folder tree tell the architecture:
  * shipped code never reaches into tests or dev scripts, the operator and the runtime meet
- * only through src/contract, and the pure parts (pipeline, policy) import no adapters.
+ * only through src/contract, every app reads the formats they share (Prometheus text,
+ * quantities, API errors) from src/formats, and the pure parts (pipeline, policy) import no
+ * adapters.
  */
 const boundaries = [
   {
@@ -103,6 +105,18 @@ const boundaries = [
       },
     ],
     paths: ['fastify', '@kubernetes/client-node', 'onnxruntime-node'],
+  },
+  {
+    // One parser per format, under every app (operator, runtime, router, simulator), dev/ and
+    // test/. @kubernetes/client-node is allowed: API errors arrive as its ApiException.
+    files: ['src/formats/**/*.ts'],
+    patterns: [
+      {
+        group: ['**/operator/**', '**/runtime/**', '**/router/**', '**/sim/**', '**/contract/**'],
+        message: 'src/formats is the bottom leaf: every app imports it, it imports none of them',
+      },
+    ],
+    paths: ['fastify', 'onnxruntime-node', 'prom-client'],
   },
   {
     files: ['src/runtime/pipeline/**/*.ts'],

@@ -32,6 +32,7 @@ import { createModelVolume } from '../dev/volumes.ts';
 import { eventually } from '../dev/wait.ts';
 import { zidClient } from '../dev/zid.ts';
 import type { Row } from './cluster.ts';
+import { keyOf } from '../src/contract/object-key.ts';
 
 const quantile = (xs: readonly number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -247,7 +248,7 @@ export async function benchAutoscalerScale(counts = [1, 100, 1000]): Promise<Row
       if (r.objects !== count) throw new Error(`tick saw ${r.objects} of ${count} objects`);
       const d0 = performance.now();
       for (const cr of crs) {
-        const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+        const key = keyOf(cr.metadata);
         const sample = loop.take(key)!;
         const out = decideOn({
           cr,

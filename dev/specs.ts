@@ -1,5 +1,6 @@
 import { cards, stageSeconds } from '../src/contract/card.ts';
 import { defaultAttention } from '../src/contract/runtime.ts';
+import { formatSize } from '../src/contract/size.ts';
 
 /**
  * Specs the local cluster's users start from: the smallest valid ZImageDeployment (the model
@@ -45,5 +46,10 @@ export const pacedWorkload = (() => {
     offload: 'none',
     attention: defaultAttention,
   }).total;
-  return { size: `${width}x${height}`, steps, perImageSeconds, capacity: 1 / perImageSeconds };
+  return {
+    size: formatSize({ width, height }),
+    steps,
+    perImageSeconds,
+    capacity: 1 / perImageSeconds,
+  };
 })();

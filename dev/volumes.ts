@@ -1,6 +1,7 @@
 import { CoreV1Api, type KubeConfig, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { tinyModelDir } from './paths.ts';
 import { waitFor } from './process.ts';
+import { keyOf } from '../src/contract/object-key.ts';
 
 export interface ModelVolumeOptions {
   namespace: string;
@@ -60,7 +61,7 @@ export async function createModelVolume(
   });
   let claim: V1PersistentVolumeClaim | undefined;
   await waitFor(
-    `claim ${options.namespace}/${options.name} Bound`,
+    `claim ${keyOf(options)} Bound`,
     async () => {
       claim = await core.readNamespacedPersistentVolumeClaim({
         name: options.name,

@@ -15,10 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { podRootEnv } from '../../src/contract/labels.ts';
+import { parseTextFormat } from '../../src/formats/prometheus-text.ts';
 import { renderDcgm, type GpuReading } from './dcgm-metrics.ts';
 import { GpuModel, snapshotOf, type RuntimeSnapshot } from './gpu-model.ts';
 import type { GpuAssignment, NodeGpus } from './gpus.ts';
-import { parseMetrics } from './prom-text.ts';
 
 /** The runner's pod-resources file, relative to the hostPath mount. */
 export const podResourcesDir = '/var/lib/kubelet/pod-resources';
@@ -77,7 +77,7 @@ async function scrape(url: string, timeoutMs: number): Promise<RuntimeSnapshot |
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) return undefined;
-    return snapshotOf(parseMetrics(await res.text()), performance.now());
+    return snapshotOf(parseTextFormat(await res.text()), performance.now());
   } catch {
     return undefined;
   }

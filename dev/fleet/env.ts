@@ -6,7 +6,7 @@
  * CreateContainerConfigError.
  */
 import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
-import { parseQuantity } from './quantity.ts';
+import { quantityValue } from '../../src/formats/quantity.ts';
 
 /** Reads one ConfigMap's or Secret's data (Secrets decoded); undefined when it does not exist. */
 export type DataLookup = (
@@ -71,10 +71,10 @@ export function resourceValue(
   if (text === undefined) {
     throw new ContainerConfigError(`no ${ref.resource} and no node allocatable "${resource}"`);
   }
-  const divisor = parseQuantity(String(ref.divisor ?? '1'));
+  const divisor = quantityValue(String(ref.divisor ?? '1'));
   if (divisor <= 0) throw new ContainerConfigError(`divisor must be positive`);
   // cpu "500m" with divisor 1 is 1 (kubelet rounds up to whole divisors).
-  return String(Math.ceil(parseQuantity(text) / divisor - 1e-9));
+  return String(Math.ceil(quantityValue(text) / divisor - 1e-9));
 }
 
 /** `$(NAME)` from `defined`, `$$(` stays a literal `$(`; unknown names stay as written. */

@@ -11,9 +11,9 @@ import {
   type Component,
 } from '../../src/contract/card.ts';
 import { attentionBackends, offloadModes } from '../../src/contract/runtime.ts';
+import type { TextMetrics } from '../../src/formats/prometheus-text.ts';
 import type { GpuReading } from './dcgm-metrics.ts';
 import type { GpuAssignment, GpuDevice } from './gpus.ts';
-import type { Sample } from './prom-text.ts';
 
 /** What one scrape of a runtime's /metrics says. */
 export interface RuntimeSnapshot {
@@ -28,18 +28,17 @@ export interface RuntimeSnapshot {
   generatingPixels: number;
 }
 
-export function snapshotOf(samples: readonly Sample[], atMs: number): RuntimeSnapshot | undefined {
-  const busy = samples.find((s) => s.name === 'zimage_generation_busy_seconds_total');
+export function snapshotOf(metrics: TextMetrics, atMs: number): RuntimeSnapshot | undefined {
+  const busy = metrics.get('zimage_generation_busy_seconds_total')?.[0];
   if (!busy) return undefined;
-  const info = samples.find((s) => s.name === 'zimage_config_info' && s.value === 1)?.labels;
+  const info = metrics.get('zimage_config_info')?.find((s) => s.value === 1)?.labels;
   const offload = offloadModes.find((m) => m === info?.['offload']);
   const attention = attentionBackends.find((a) => a === info?.['attention']);
+  const sessions = metrics.get('zimage_resident_sessions') ?? [];
   const resident = components.filter((c) =>
-    samples.some(
-      (s) => s.name === 'zimage_resident_sessions' && s.labels['component'] === c && s.value > 0,
-    ),
+    sessions.some((s) => s.labels['component'] === c && s.value > 0),
   );
-  const pixels = samples.find((s) => s.name === 'zimage_generation_inflight_pixels')?.value ?? 0;
+  const pixels = metrics.get('zimage_generation_inflight_pixels')?.[0]?.value ?? 0;
   return {
     atMs,
     busySeconds: busy.value,

@@ -10,6 +10,7 @@
  * resolve a Service here instead; there is no kube-proxy to route a ClusterIP either.
  */
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { keyOf } from '../../src/contract/object-key.ts';
 
 export interface Backend {
   pod: string;
@@ -32,7 +33,8 @@ export async function serviceBackends(
   const svc = await core.readNamespacedService({ name: service, namespace });
   const ports = svc.spec?.ports ?? [];
   const port = portName ? ports.find((p) => p.name === portName) : ports[0];
-  if (!port) throw new Error(`Service ${namespace}/${service} has no port ${portName ?? ''}`);
+  if (!port)
+    throw new Error(`Service ${keyOf({ namespace, name: service })} has no port ${portName ?? ''}`);
   const selector = Object.entries(svc.spec?.selector ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',');

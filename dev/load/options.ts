@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Clock } from '../../src/contract/clock.ts';
 import type { LoadProgress } from './progress.ts';
-import { sizePattern } from '../../src/sim/trace-csv.ts';
+import { parseSize } from '../../src/contract/size.ts';
 import { scheduleSchema } from './schedule.ts';
 import type { LoadRecord } from './summary.ts';
 
@@ -26,7 +26,10 @@ export const loadOptionsSchema = z
       .object({
         /** Default: a fixed landscape prompt. */
         prompt: z.string().min(1).max(4_000).optional(),
-        size: z.string().regex(sizePattern, 'must be WIDTHxHEIGHT, e.g. 512x512').optional(),
+        size: z
+          .string()
+          .refine((s) => parseSize(s) !== undefined, 'must be WIDTHxHEIGHT, e.g. 512x512')
+          .optional(),
         steps: z.number().int().min(1).max(50).optional(),
         n: z.number().int().min(1).max(16).optional(),
         /** Request i gets seed + i (mod 2^32), so a run is reproducible. Default: the server's. */

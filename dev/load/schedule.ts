@@ -15,6 +15,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { z } from 'zod';
+import { formatSize } from '../../src/contract/size.ts';
 import { traceRowSchema } from '../../src/sim/trace-csv.ts';
 
 /** One request of a schedule: when, and what a trace row asks for instead of the defaults. */
@@ -108,7 +109,7 @@ export function arrivals(spec: ScheduleSpec, limit: number): Arrival[] {
       break;
     case 'trace':
       for (const { offsetSeconds, size, ...row } of spec.rows) {
-        const asked = size ? { size: `${size.width}x${size.height}` } : {};
+        const asked = size ? { size: formatSize(size) } : {};
         push({ atMs: offsetSeconds * 1000, ...asked, ...row });
       }
       break;

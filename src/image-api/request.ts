@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { stepsRange } from '../contract/runtime.ts';
-import { parseSize, sizeProblem, type Size } from '../runtime/size.ts';
+import { parseSize, type Size } from '../contract/size.ts';
+import { sizeProblem } from './size.ts';
 import { invalidField, type ApiError } from './errors.ts';
 
 /**

@@ -9,11 +9,11 @@ import type { Logger } from 'pino';
 import type { ZImageDeployment } from './api/v1alpha1/types.ts';
 import type { Outcome, PlannedChild } from './apply-plan.ts';
 import { rejectionOf, type Rejection } from './child-errors.ts';
-import { describeApiError } from './k8s/api-status.ts';
+import { describeApiError, statusCode } from '../formats/api-status.ts';
 import type { Caches, ChildKind } from './k8s/caches.ts';
 import type { Kube } from './k8s/client.ts';
 import { isSubset } from './k8s/compare.ts';
-import { statusCode } from './k8s/instrument.ts';
+import { keyOf } from '../contract/object-key.ts';
 
 /**
  * A refused child is applied again after this long, not before, whatever events arrive in
@@ -67,7 +67,7 @@ export class ChildApplier {
 
   async ensure(owner: ZImageDeployment, child: PlannedChild): Promise<Outcome> {
     const { kind, obj } = child;
-    const key = `${owner.metadata.namespace}/${owner.metadata.name}|${kind}`;
+    const key = `${keyOf(owner.metadata)}|${kind}`;
     const current = await this.current(kind, obj);
     // List results carry no apiVersion/kind per item (watch events do): compare without them.
     if (current && isSubset({ ...obj, apiVersion: undefined, kind: undefined }, current)) {

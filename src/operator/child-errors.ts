@@ -7,7 +7,7 @@
  *   backs off and retries.
  */
 import type { V1Deployment } from '@kubernetes/client-node';
-import { apiStatus, type ApiStatus } from './k8s/api-status.ts';
+import { apiStatus, type ApiStatus } from '../formats/api-status.ts';
 import type { Problem } from './problem.ts';
 import { reasons } from './reasons.ts';
 

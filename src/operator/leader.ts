@@ -14,7 +14,8 @@ import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/cl
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type TimerHandle } from '../contract/clock.ts';
 import type { Metrics } from './metrics.ts';
-import { instrumented, statusCode } from './k8s/instrument.ts';
+import { statusCode } from '../formats/api-status.ts';
+import { instrumented } from './k8s/instrument.ts';
 import { timedConfiguration } from './k8s/timeouts.ts';
 
 /**

@@ -16,10 +16,9 @@ import { ChildApplier, rejectedRecheckMs, type ApplierDeps } from './apply.ts';
 import { childPlan, isApplied, runPlan, type ApplyKind, type Outcome } from './apply-plan.ts';
 import { rejectionProblem, type Rejection } from './child-errors.ts';
 import type { EventRecorder } from './events.ts';
-import { describeApiError } from './k8s/api-status.ts';
+import { describeApiError, statusCode } from '../formats/api-status.ts';
 import type { Caches } from './k8s/caches.ts';
 import type { Kube } from './k8s/client.ts';
-import { statusCode } from './k8s/instrument.ts';
 import { observe, type ObserveInput } from './observe.ts';
 import type { Problem } from './problem.ts';
 import type { WorkResult } from './queue.ts';
@@ -29,6 +28,7 @@ import { effectiveOf } from './autoscaling/decision.ts';
 import { AutoscalerStep } from './autoscaling/step.ts';
 import type { AutoscalerLoop } from './autoscaling/loop.ts';
 import type { AutoscalerMetrics } from './autoscaling/metrics.ts';
+import { keyOf, parseKey } from '../contract/object-key.ts';
 
 /**
  * Recheck blocked objects (missing claim, unknown GPU) this often. Claims and nodes are watched,
@@ -156,7 +156,7 @@ export class Reconciler {
   }
 
   async reconcile(key: string): Promise<WorkResult> {
-    const [namespace, name] = key.split('/') as [string, string];
+    const { namespace, name } = parseKey(key);
     const raw = this.d.caches.getCr(namespace, name);
     if (!raw) {
       // Deleted: the garbage collector removes the children through their ownerReferences.
@@ -231,7 +231,7 @@ export class Reconciler {
   /** What runs: a fresh sample (or Off mode) decides now; otherwise what status holds. */
   private running(cr: ZImageDeployment, pods: readonly V1Pod[]) {
     const auto = this.autoscaler?.decide(cr, pods);
-    const effective = effectiveOf(cr, auto?.outcome.decision.state ?? cr.status?.autoscaler);
+    const effective = auto?.outcome.effective ?? effectiveOf(cr, cr.status?.autoscaler);
     return { auto, effective };
   }
 
@@ -242,10 +242,7 @@ export class Reconciler {
     effective: Effective,
     deployment: V1Deployment | undefined,
   ): Promise<WorkResult> {
-    this.d.log.info(
-      { key: `${raw.metadata.namespace}/${raw.metadata.name}`, ...problem },
-      'blocked',
-    );
+    this.d.log.info({ key: keyOf(raw.metadata), ...problem }, 'blocked');
     await this.writeStatus(raw, { problem, effective, deployment });
     await this.d.events.warn(raw, problem);
     return { requeueAfterMs: blockedRecheckMs };
@@ -260,7 +257,7 @@ export class Reconciler {
     raw: ZImageDeploymentObject,
     status: ZImageDeploymentStatus,
   ): Promise<WorkResult> {
-    const key = `${raw.metadata.namespace}/${raw.metadata.name}`;
+    const key = keyOf(raw.metadata);
     const ready = status.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'False' && ready.reason === reasons.PodsUnschedulable) {
       const now = this.d.clock.now();
@@ -306,10 +303,7 @@ export class Reconciler {
     pods: readonly V1Pod[],
   ): Promise<WorkResult> {
     const problem = rejectionProblem(rejections, deployment);
-    this.d.log.info(
-      { key: `${raw.metadata.namespace}/${raw.metadata.name}`, reason: problem.reason },
-      problem.message,
-    );
+    this.d.log.info({ key: keyOf(raw.metadata), reason: problem.reason }, problem.message);
     await this.writeStatus(raw, { problem, deployment, pods });
     await this.d.events.warn(raw, problem);
     return { requeueAfterMs: rejectedRecheckMs };
@@ -352,10 +346,7 @@ export class Reconciler {
     if (changes.length === 0) return;
     const verb = changes.some((c) => c.verb === 'created') ? reasons.Created : reasons.Updated;
     const message = changes.map((c) => `${c.verb} ${c.what}`).join(', ');
-    this.d.log.info(
-      { key: `${cr.metadata.namespace}/${cr.metadata.name}`, changes: message },
-      'applied children',
-    );
+    this.d.log.info({ key: keyOf(cr.metadata), changes: message }, 'applied children');
     await this.d.events.normal(cr, verb, message);
   }
 

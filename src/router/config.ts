@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { runtimeEnv, runtimePort, stepsRange } from '../contract/runtime.ts';
-import { parseSize, sizeProblem, sizeRules, type Size } from '../runtime/size.ts';
+import { parseSize, type Size } from '../contract/size.ts';
+import { sizeProblem, sizeRules } from '../image-api/size.ts';
 
 /** Variables only the router reads. */
 export const routerEnv = {

@@ -19,7 +19,8 @@ import {
   runtimePort,
   stepsRange,
 } from '../contract/runtime.ts';
-import { parseSize, sizeProblem, sizeRules, type Size } from './size.ts';
+import { parseSize, type Size } from '../contract/size.ts';
+import { sizeProblem, sizeRules } from '../image-api/size.ts';
 
 /** Variables the runtime reads beyond the contract's (the operator may leave them unset). */
 export const serverEnv = {

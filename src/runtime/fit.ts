@@ -20,7 +20,8 @@ import {
   type Precision,
 } from '../contract/runtime.ts';
 import type { RuntimeConfig } from './config.ts';
-import { formatSize, sizeRules, type Size } from './size.ts';
+import { formatSize, type Size } from '../contract/size.ts';
+import { sizeRules } from '../image-api/size.ts';
 
 const GiB = 2 ** 30;
 
@@ -127,7 +128,8 @@ function fix(budget: GpuBudget, size: Size, steps: number, s: FitSettings): stri
   const side = largestSquare(Math.min(size.width, size.height), (px) =>
     fits({ width: px, height: px }, s.offload),
   );
-  if (side) return `lower the size (the largest square that fits is ${side}x${side})`;
+  if (side)
+    return `lower the size (the largest square that fits is ${formatSize({ width: side, height: side })})`;
   const last = offloadModes[offloadModes.length - 1] ?? s.offload;
   const smallest = { width: sizeRules.min, height: sizeRules.min };
   return `nothing fits: even ${formatSize(smallest)} with offload=${last} needs ~${gib(peakBytes(smallest, steps, { ...s, offload: last }))}`;

@@ -30,8 +30,10 @@ import {
   type LiveConfig,
   type OffloadMode,
 } from '../contract/runtime.ts';
+import { describeApiError } from '../formats/api-status.ts';
 import type { Engine } from './engine.ts';
 import type { ConfigErrorReason, RuntimeMetrics } from './metrics.ts';
+import { keyOf } from '../contract/object-key.ts';
 
 export type ReadResult =
   { ok: true; config: LiveConfig } | { ok: false; reason: ConfigErrorReason; message: string };
@@ -208,7 +210,7 @@ export class LiveConfigWatcher {
       resourceVersion = list.metadata?.resourceVersion;
       this.take(list.items[0]);
     } catch (err) {
-      this.problem('unreadable', describe(err));
+      this.problem('unreadable', describeApiError(err));
       this.again(true);
       return;
     }
@@ -253,7 +255,7 @@ export class LiveConfigWatcher {
     // A clean close, our own abort, or the 30 s inactivity timeout: just list and watch again.
     const routine =
       !err || (err instanceof Error && ['AbortError', 'TimeoutError'].includes(err.name));
-    if (!routine) this.problem('unreadable', `watch failed: ${describe(err)}`);
+    if (!routine) this.problem('unreadable', `watch failed: ${describeApiError(err)}`);
     this.again(!routine);
   }
 
@@ -283,29 +285,8 @@ export class LiveConfigWatcher {
     if (key === this.lastProblem) return;
     this.lastProblem = key;
     this.o.log.warn(
-      { reason, configMap: `${this.o.namespace}/${this.o.name}`, keeping: this.store.current() },
+      { reason, configMap: keyOf(this.o), keeping: this.store.current() },
       `live config not applied (${message}); keeping the last good config`,
     );
-  }
-}
-
-/** One line for logs: "HTTP 403: configmaps ... is forbidden" rather than client-node's dump. */
-function describe(err: unknown): string {
-  if (typeof err !== 'object' || err === null) return String(err);
-  const e = err as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown };
-  const status = [e.code, e.statusCode].find((c) => typeof c === 'number');
-  const message = typeof e.message === 'string' ? e.message : JSON.stringify(err);
-  const text = statusMessage(e.body) ?? message.split('\n')[0] ?? message;
-  return status === undefined ? text : `HTTP ${String(status)}: ${text}`;
-}
-
-/** The message of a Kubernetes Status body, raw or parsed. */
-function statusMessage(body: unknown): string | undefined {
-  try {
-    const parsed: unknown = typeof body === 'string' ? JSON.parse(body) : body;
-    const message = (parsed as { message?: unknown } | null)?.message;
-    return typeof message === 'string' ? message : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { TraceRow } from './trace-csv.ts';
 import type { ZImageDeploymentSpec } from '../operator/api/v1alpha1/spec.ts';
+import { qualityOf } from '../operator/policy/knobs.ts';
 import type { Controller } from './controllers/controller.ts';
 import { gpuUtilization, hpa } from './controllers/hpa.ts';
 import { keda } from './controllers/keda.ts';
@@ -37,11 +38,7 @@ export function compare(
   o: CompareOptions,
 ): Run[] {
   const model = modelOf(spec, o.model);
-  const quality = {
-    steps: spec.runtime.steps,
-    offload: spec.runtime.offload,
-    attention: spec.runtime.attention,
-  };
+  const quality = qualityOf(spec);
   const a = spec.autoscaling;
   const replicas = Math.min(a.maxReplicas, Math.max(a.minReplicas, spec.replicas));
   const controllers = [policyController(spec), ...baselines(spec, o.hpaTargets ?? [80])];

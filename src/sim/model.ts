@@ -4,7 +4,9 @@
  */
 import { cardForProduct, cards, stageSeconds, weightBytes, components } from '../contract/card.ts';
 import type { Card, Workload } from '../contract/card.ts';
+import { maxResolutionOf } from '../operator/api/v1alpha1/runtime-spec.ts';
 import type { ZImageDeploymentSpec } from '../operator/api/v1alpha1/spec.ts';
+import { qualityOf } from '../operator/policy/knobs.ts';
 
 export interface SimModel {
   card: Card;
@@ -53,14 +55,10 @@ export function modelOf(
   over: Partial<Pick<SimModel, 'gpus' | 'startupSeconds' | 'card'>> = {},
 ): SimModel {
   const card = over.card ?? cardOf(spec);
-  const [width = 1024, height = 1024] = spec.runtime.maxResolution.split('x').map(Number);
   const warm: Workload = {
-    width,
-    height,
-    steps: spec.runtime.steps,
+    ...maxResolutionOf(spec.runtime),
+    ...qualityOf(spec),
     precision: spec.model.precision,
-    offload: spec.runtime.offload,
-    attention: spec.runtime.attention,
   };
   return {
     card,

@@ -4,6 +4,8 @@
  * (queue, in flight, the generation-duration histogram) and what Kubernetes reports (replicas,
  * Ready, Pending). Controllers read these samples, never the fleet itself.
  */
+import { durationSeconds } from '../operator/api/v1alpha1/schema-kit.ts';
+import { latencyRateWindow } from '../operator/signals/prometheus/promql.ts';
 import type { Fleet, Pod } from './fleet.ts';
 import { quantile } from './results.ts';
 
@@ -26,12 +28,12 @@ export interface Sample {
   pending: number;
   replicas: number;
   ready: number;
-  /** p95 of engine seconds per image over the last 60 s (the PromQL rate window, 1m). */
+  /** p95 of engine seconds per image over the PromQL rate window (1m: the last 60 s). */
   latencyP95: number | undefined;
 }
 
-/** The latency signal's window: signals/prometheus/promql.ts latencyRateWindow. */
-const latencyWindowSeconds = 60;
+/** The latency signal's window, as the Prometheus source queries it. */
+const latencyWindowSeconds = durationSeconds(latencyRateWindow);
 const smoothSeconds = 10;
 
 /** What controllers read: the samples so far. */

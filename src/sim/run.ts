@@ -3,6 +3,7 @@
  */
 import type { TraceRow } from './trace-csv.ts';
 import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
+import { sameQuality } from '../operator/policy/knobs.ts';
 import type { Controller } from './controllers/controller.ts';
 import { priorities } from './events.ts';
 import { Fleet } from './fleet.ts';
@@ -26,9 +27,6 @@ export interface Run {
   /** The fleet once a second, as its exporters saw it. */
   samples: readonly Sample[];
 }
-
-const sameQuality = (a: QualitySettings, b: QualitySettings) =>
-  a.steps === b.steps && a.offload === b.offload && a.attention === b.attention;
 
 export function simulate(trace: readonly TraceRow[], controller: Controller, o: RunOptions): Run {
   const results = emptyResults();

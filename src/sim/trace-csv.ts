@@ -20,6 +20,7 @@
  */
 import { z } from 'zod';
 import { stepsRange } from '../contract/runtime.ts';
+import { formatSize, parseSize, sizeSides } from '../contract/size.ts';
 
 export const traceColumns = ['offset_seconds', 'size', 'steps', 'n'] as const;
 export const traceHeader = traceColumns.join(',');
@@ -39,9 +40,12 @@ const whole = (min: number, max: number) => {
 export const traceRowSchema = z
   .object({
     offsetSeconds: z.number().min(0, { error: 'must be 0 or more seconds' }),
-    /** 2 to 5 digits a side, as the CSV reads; whether the server accepts it is the server's. */
+    /** Any size the WxH grammar spells; whether the server accepts it is the server's. */
     size: z
-      .object({ width: whole(10, 99_999), height: whole(10, 99_999) })
+      .object({
+        width: whole(sizeSides.min, sizeSides.max),
+        height: whole(sizeSides.min, sizeSides.max),
+      })
       .strict()
       .optional(),
     steps: whole(stepsRange.min, stepsRange.max).optional(),
@@ -73,8 +77,6 @@ export class TraceError extends Error {
 }
 
 const isNumber = (field: string) => field !== '' && Number.isFinite(Number(field));
-/** WIDTHxHEIGHT as a trace and the load generator's --size write it. */
-export const sizePattern = /^([0-9]{2,5})x([0-9]{2,5})$/;
 
 /** Parse a trace; throws TraceError naming every bad row, and `source` (the file) first. */
 export function parseTrace(text: string, source = 'trace'): TraceRow[] {
@@ -123,10 +125,10 @@ const number = (field: string) => (isNumber(field) ? Number(field) : Number.NaN)
 
 /** A row's fields as the schema's input: empty ones left out, a non-number as NaN. */
 function candidateOf([offset = '', size = '', steps = '', n = '']: string[]) {
-  const match = sizePattern.exec(size);
+  const parsed = parseSize(size);
   return {
     offsetSeconds: number(offset),
-    ...(match ? { size: { width: Number(match[1]), height: Number(match[2]) } } : {}),
+    ...(parsed ? { size: parsed } : {}),
     ...(steps ? { steps: number(steps) } : {}),
     ...(n ? { n: number(n) } : {}),
   };
@@ -141,7 +143,7 @@ function parseRow(fields: string[], line: number): TraceRow | TraceProblem[] {
   const [offset = '', size = '', steps = '', n = ''] = fields;
   const written = { offsetSeconds: offset, size, steps, n };
   const problems: TraceProblem[] = [];
-  if (size && !sizePattern.test(size)) {
+  if (size && !parseSize(size)) {
     const message = `"${size}": must be WIDTHxHEIGHT, e.g. 512x512`;
     problems.push({ line, column: 'size', message });
   }
@@ -161,7 +163,7 @@ function parseRow(fields: string[], line: number): TraceRow | TraceProblem[] {
 /** The CSV of rows, with the header; offsets to the millisecond. */
 export function formatTrace(rows: readonly TraceRow[]): string {
   const lines = rows.map((r) => {
-    const size = r.size ? `${r.size.width}x${r.size.height}` : '';
+    const size = r.size ? formatSize(r.size) : '';
     return `${Math.round(r.offsetSeconds * 1000) / 1000},${size},${r.steps ?? ''},${r.n ?? ''}`;
   });
   return `${traceHeader}\n${lines.join('\n')}\n`;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cards, memoryInUse } from '../../src/contract/card.ts';
 import { dcgmLabels, dcgmNamespace, dcgmPort } from '../../dev/fleet/daemonset.ts';
-import { parseMetrics } from '../../dev/fleet/prom-text.ts';
+import { parseTextFormat } from '../../src/formats/prometheus-text.ts';
 import {
   dcgmJob,
   fleetQueries,
@@ -68,12 +68,15 @@ describe('dcgm-exporter on every GPU node', () => {
     expect(pods.map((p) => p.spec!.nodeName).sort()).toEqual(['gpu-h100-0', 'gpu-rtx4090-0']);
     const h100 = pods.find((p) => p.spec!.nodeName === 'gpu-h100-0')!;
     // Every GPU shows up; the runtime's (index 0, the first free) is mapped to its pod.
-    const samples = await eventually('the runtime pod mapped to its GPU', async () => {
+    const metrics = await eventually('the runtime pod mapped to its GPU', async () => {
       const text = await (await fetch(`http://${h100.status!.podIP}:${dcgmPort}/metrics`)).text();
-      const s = parseMetrics(text);
-      return s.some((x) => x.labels['pod'] === runtime!.metadata!.name) ? s : undefined;
+      const m = parseTextFormat(text);
+      const mapped = [...m.values()]
+        .flat()
+        .some((x) => x.labels['pod'] === runtime!.metadata!.name);
+      return mapped ? m : undefined;
     });
-    const used = samples.filter((s) => s.name === 'DCGM_FI_DEV_FB_USED');
+    const used = metrics.get('DCGM_FI_DEV_FB_USED') ?? [];
     expect(used.map((s) => s.labels['gpu'])).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
     const mine = used.filter((s) => s.labels['pod'] === runtime!.metadata!.name);
     expect(mine).toHaveLength(1);
@@ -89,15 +92,15 @@ describe('dcgm-exporter on every GPU node', () => {
     const expected = memoryInUse({ precision: 'bf16', offload: 'none', attention: 'flash' }, all);
     expect(mine[0]!.value).toBe(Math.round(expected / MiB));
     expect(used.filter((s) => s !== mine[0]).every((s) => s.value === 0)).toBe(true);
-    const free = samples.find((s) => s.name === 'DCGM_FI_DEV_FB_FREE' && s.labels['gpu'] === '0');
+    const free = metrics.get('DCGM_FI_DEV_FB_FREE')?.find((s) => s.labels['gpu'] === '0');
     expect(free!.value + mine[0]!.value).toBe(cards['h100-80gb'].memoryBytes / MiB);
 
     const rtx = pods.find((p) => p.spec!.nodeName === 'gpu-rtx4090-0')!;
-    const consumer = parseMetrics(
+    const consumer = parseTextFormat(
       await (await fetch(`http://${rtx.status!.podIP}:${dcgmPort}/metrics`)).text(),
     );
-    expect(consumer.filter((s) => s.name === 'DCGM_FI_DEV_GPU_UTIL')).toHaveLength(1);
-    expect(consumer.some((s) => s.name.startsWith('DCGM_FI_PROF_'))).toBe(false);
+    expect(consumer.get('DCGM_FI_DEV_GPU_UTIL')).toHaveLength(1);
+    expect([...consumer.keys()].some((name) => name.startsWith('DCGM_FI_PROF_'))).toBe(false);
   });
 });
 

@@ -22,6 +22,7 @@ import { clients, eventsFor, eventually, isReady } from '../support/k8s.ts';
 import { baseSpec } from '../support/specs.ts';
 import { unrunnableSpecs, type CaseEnv } from '../support/unrunnable-specs.ts';
 import { condition, waitForCondition, zidClient } from '../support/zid.ts';
+import { keyOf } from '../../src/contract/object-key.ts';
 
 const kubeconfigPath = inject('kubeconfigPath');
 const { kc, core, apps } = clients(kubeconfigPath);
@@ -160,7 +161,7 @@ describe('specs the API server accepts but that cannot run', () => {
     await new Promise((r) => setTimeout(r, windowMs)); // the measurement window
     const counts = reconcilesSince(from);
     for (const { env, rv, events } of marked) {
-      const key = `${env.namespace}/${env.name}`;
+      const key = keyOf(env);
       // 1 for the poke, at most 1 recheck (60 s) and 1 for a Deployment or pod change;
       // the backoff queue's hot retries would make it ~12 in 20 s (5 ms doubling).
       expect(counts.get(key) ?? 0, key).toBeGreaterThanOrEqual(1);

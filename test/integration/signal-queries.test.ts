@@ -26,6 +26,7 @@ import {
   type Pod,
 } from '../support/promtool.ts';
 import { baseSpec } from '../support/specs.ts';
+import { parseKey } from '../../src/contract/object-key.ts';
 
 const turbo: ZImageDeployment = {
   metadata: { name: 'turbo', namespace: 'ml', uid: 'u-1' },
@@ -118,7 +119,7 @@ afterAll(() => {
 
 function samplesOf(want: Expected) {
   return Object.entries(want).map(([key, value]) => {
-    const [namespace, name] = key.split('/');
+    const { namespace, name } = parseKey(key);
     return { labels: `{namespace="${namespace}", zimage_deployment="${name}"}`, value };
   });
 }

@@ -157,7 +157,6 @@ describe('/metrics after the requests above', () => {
 
     expect(m.all('zimage_config_info')).toEqual([
       {
-        name: 'zimage_config_info',
         labels: {
           steps: '9',
           offload: 'none',

@@ -8,12 +8,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runtimePaths } from '../../src/contract/runtime.ts';
+import { parseTextFormat } from '../../src/formats/prometheus-text.ts';
 import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
 import { rawConnection, type RawConnection } from '../support/runtime-app.ts';
 import {
   fakePipelineEnv,
   generate,
-  parseMetrics,
   untilReadyz,
   type ErrorBody,
   type ReadyBody,
@@ -111,12 +111,10 @@ describe('a fatal engine failure: 503 failed on /readyz, then exit 1', () => {
     const body = JSON.parse(ready.body) as ReadyBody & { reason?: string };
     expect(body.status).toBe('failed');
     expect(body.reason).toMatch(why);
-    const samples = parseMetrics((await metrics.finish()).body);
-    expect(samples.find((s) => s.name === 'zimage_ready')?.value).toBe(0);
-    expect(
-      samples.find((s) => s.name === 'zimage_requests_total' && s.labels['code'] === String(status))
-        ?.value,
-    ).toBe(1);
+    const scraped = parseTextFormat((await metrics.finish()).body);
+    expect(scraped.get('zimage_ready')?.[0]?.value).toBe(0);
+    const requests = scraped.get('zimage_requests_total') ?? [];
+    expect(requests.find((s) => s.labels['code'] === String(status))?.value).toBe(1);
 
     expect(await exitCode(rt)).toBe(1);
     expect(rt.proc.tail(50)).toMatch(/engine failed; exiting so that Kubernetes restarts the pod/);

@@ -21,6 +21,7 @@ import {
   type ReconcilerCaches,
   type ReconcilerKube,
 } from '../../src/operator/reconcile.ts';
+import { keyOf } from '../../src/contract/object-key.ts';
 
 /** An API error as the client throws it: the code and the Status body as text. */
 export function apiError(
@@ -50,7 +51,8 @@ const deepFreeze = <T>(o: T): T => {
   return o;
 };
 
-const childKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
+const childKey = (kind: string, namespace: string, name: string) =>
+  `${kind}/${keyOf({ namespace, name })}`;
 const refOf = (o: KubernetesObject) => `${o.kind}/${o.metadata?.name}`;
 
 /** What the row's API answers: an error to throw, or undefined for success. */
@@ -79,7 +81,7 @@ export class FakeWorld implements ReconcilerCaches {
   putCr(obj: ZImageDeploymentObject): void {
     const copy = structuredClone(obj);
     copy.metadata.resourceVersion = String(++this.rv);
-    this.crs.set(`${obj.metadata.namespace}/${obj.metadata.name}`, deepFreeze(copy));
+    this.crs.set(keyOf(obj.metadata), deepFreeze(copy));
   }
 
   putChild(obj: KubernetesObject): void {
@@ -128,10 +130,12 @@ export class FakeWorld implements ReconcilerCaches {
 
   // ReconcilerCaches
   getCr(namespace: string, name: string) {
-    return this.crs.get(`${namespace}/${name}`);
+    return this.crs.get(keyOf({ namespace, name }));
   }
   getClaim(namespace: string, name: string) {
-    return this.claims.has(`${namespace}/${name}`) ? { metadata: { name, namespace } } : undefined;
+    return this.claims.has(keyOf({ namespace, name }))
+      ? { metadata: { name, namespace } }
+      : undefined;
   }
   getChild<T extends KubernetesObject>(kind: ChildKind, namespace: string, name: string) {
     return this.children.get(childKey(kind, namespace, name)) as T | undefined;
@@ -188,7 +192,7 @@ export class FakeWorld implements ReconcilerCaches {
         const err = this.answers.scale?.();
         if (err) throw err;
         // The scale subresource changes spec.replicas of the stored object, nothing else.
-        const stored = this.crs.get(`${cr.metadata.namespace}/${cr.metadata.name}`)!;
+        const stored = this.crs.get(keyOf(cr.metadata))!;
         const spec = { ...(stored.spec as Record<string, unknown>), replicas };
         this.putCr({
           ...stored,

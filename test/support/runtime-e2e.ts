@@ -1,6 +1,6 @@
 /**
  * Helpers for end-to-end tests against the real runtime process (runtime-process.ts): typed
- * generation calls, PNG decoding, a Prometheus text parser, probe polling and /proc readings.
+ * generation calls, PNG decoding, /metrics scrapes, probe polling and /proc readings.
  * Nothing here fakes the runtime; it only reads what the process answers.
  */
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decode, type DecodedPng } from 'fast-png';
 import { runtimePaths } from '../../src/contract/runtime.ts';
+import {
+  parseTextFormat,
+  type TextMetrics,
+  type TextSample,
+} from '../../src/formats/prometheus-text.ts';
 import type { RuntimeProcess } from '../../dev/runtime-process.ts';
 import type { ErrorBody } from './runtime-app.ts';
 
@@ -128,37 +133,16 @@ export async function untilReadyz(
   throw new Error(`/readyz never showed ${what}; last: ${JSON.stringify(last?.body)}`);
 }
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus text format -> samples (comments skipped; label values unescaped). */
-export function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match) continue;
-    const labels: Record<string, string> = {};
-    for (const [, key = '', raw = ''] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[key] = raw.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    }
-    samples.push({ name: match[1] ?? '', labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
 export class Metrics {
-  readonly samples: Sample[];
-  constructor(samples: Sample[]) {
+  readonly samples: TextMetrics;
+  constructor(samples: TextMetrics) {
     this.samples = samples;
   }
 
   /** Every sample of `name` whose labels include `labels`. */
-  all(name: string, labels: Record<string, string> = {}): Sample[] {
-    return this.samples.filter(
-      (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  all(name: string, labels: Record<string, string> = {}): TextSample[] {
+    return (this.samples.get(name) ?? []).filter((s) =>
+      Object.entries(labels).every(([k, v]) => s.labels[k] === v),
     );
   }
 
@@ -178,7 +162,7 @@ export class Metrics {
 export async function scrape(rt: RuntimeProcess): Promise<Metrics> {
   const res = await rt.get(runtimePaths.metrics);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
-  return new Metrics(parseMetrics(await res.text()));
+  return new Metrics(parseTextFormat(await res.text()));
 }
 
 /** Memory figures of a live process from /proc/<pid>/status, in bytes (VmPeak, VmSize, ...). */

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { keyOf } from '../../src/contract/object-key.ts';
 
 export interface ServiceAccountCredentials {
   /** A kubeconfig file that authenticates as the ServiceAccount (mode 0600). */
@@ -29,7 +30,7 @@ export async function serviceAccountCredentials(
     body: { spec: { audiences: [], expirationSeconds: options.expirationSeconds ?? 3600 } },
   });
   const token = status?.token;
-  if (!token) throw new Error(`TokenRequest for ${target.namespace}/${target.name} gave no token`);
+  if (!token) throw new Error(`TokenRequest for ${keyOf(target)} gave no token`);
   const cluster = admin.getCurrentCluster();
   if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
   const user = `system:serviceaccount:${target.namespace}:${target.name}`;

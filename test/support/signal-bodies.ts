@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { dcgmMetrics } from '../../src/contract/metrics.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
+import { parseKey } from '../../src/contract/object-key.ts';
 
 export interface LocalServer {
   url: string;
@@ -91,7 +92,7 @@ function dcgmLabels(g: DcgmGpu): string {
     DCGM_FI_DRIVER_VERSION: '570.124.06',
   };
   if (g.holder) {
-    const [namespace = '', pod = ''] = g.holder.split('/');
+    const { namespace, name: pod } = parseKey(g.holder);
     if (g.renamed) {
       Object.assign(labels, {
         exported_container: 'runtime',
@@ -149,7 +150,7 @@ export function perKey(
   values: Record<string, string>,
 ): { labels: Record<string, string>; value: string }[] {
   return Object.entries(values).map(([key, value]) => {
-    const [namespace = '', name = ''] = key.split('/');
+    const { namespace, name } = parseKey(key);
     return { labels: { namespace, zimage_deployment: name }, value };
   });
 }

@@ -5,6 +5,7 @@ import type { ZImageDeploymentObject } from '../../src/operator/api/v1alpha1/typ
 import { eventually } from './k8s.ts';
 
 import { zidClient } from '../../dev/zid.ts';
+import { keyOf } from '../../src/contract/object-key.ts';
 
 export { gvr, zidClient } from '../../dev/zid.ts';
 
@@ -53,7 +54,7 @@ export async function waitForCondition(
 ): Promise<ZImageDeploymentObject> {
   const zid = zidClient(kc);
   return eventually(
-    `${namespace}/${name} ${type}=${status}${reason ? ` (${reason})` : ''}`,
+    `${keyOf({ namespace, name })} ${type}=${status}${reason ? ` (${reason})` : ''}`,
     async () => {
       const obj = await zid.get(namespace, name);
       const c = condition(obj, type);

@@ -15,7 +15,6 @@ import {
 import type { ZImageDeploymentObject } from '../../src/operator/api/v1alpha1/types.ts';
 import {
   allMissing,
-  keyOf,
   missing,
   type KeySignals,
   type SignalSample,
@@ -25,6 +24,7 @@ import {
 import { FakeClock } from '../support/fake-clock.ts';
 import { pendingPod } from '../support/reconciler-world.ts';
 import { baseSpec } from '../support/specs.ts';
+import { keyOf } from '../../src/contract/object-key.ts';
 
 const t0 = Date.parse('2026-12-01T08:00:00Z');
 

@@ -2,7 +2,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { isRejection, rejectionOf } from '../../src/operator/child-errors.ts';
-import { apiStatus, describeApiError } from '../../src/operator/k8s/api-status.ts';
+import { apiStatus, describeApiError } from '../../src/formats/api-status.ts';
 import { apiError } from '../support/fake-api.ts';
 
 describe('isRejection', () => {
@@ -100,5 +100,11 @@ describe('apiStatus', () => {
     );
     expect(describeApiError(proxy)).toBe('<html>Bad Gateway</html>');
     expect(describeApiError(new Error('socket hang up\n    at ...'))).toBe('socket hang up');
+  });
+
+  it('reads client-node Watch’s error: the status text, with its statusCode (the runtime’s watch)', () => {
+    const watch = Object.assign(new Error('Forbidden'), { statusCode: 403 });
+    expect(apiStatus(watch)).toEqual({ code: 403, message: 'Forbidden', causes: [] });
+    expect(describeApiError(watch)).toBe('Forbidden');
   });
 });

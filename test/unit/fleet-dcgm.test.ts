@@ -5,7 +5,7 @@ import { exporterOptions } from '../../dev/fleet/dcgm-exporter.ts';
 import { hasProfiling, renderDcgm, type GpuReading } from '../../dev/fleet/dcgm-metrics.ts';
 import { GpuModel, snapshotOf } from '../../dev/fleet/gpu-model.ts';
 import { GpuAllocator, nodeDevices } from '../../dev/fleet/gpus.ts';
-import { parseMetrics } from '../../dev/fleet/prom-text.ts';
+import { parseTextFormat } from '../../src/formats/prometheus-text.ts';
 import { buildNodes, defaultNodePools } from '../../dev/nodes.ts';
 
 const [h100Node] = buildNodes([defaultNodePools[0]!]) as [V1Node];
@@ -73,19 +73,23 @@ describe('the GPU as the stand-in reads it from its holder', () => {
     ['a counter reset (restarted runtime) reads as 0, not negative', 10, 0.2, 0],
   ])('utilization %s', (_n, before, after, percent) => {
     const gpu = new GpuModel(device, 'gpu-h100-0');
-    gpu.read(0, assignment, snapshotOf(parseMetrics(runtimeMetrics(before)), 0));
-    const r = gpu.read(1_000, assignment, snapshotOf(parseMetrics(runtimeMetrics(after)), 1_000));
+    gpu.read(0, assignment, snapshotOf(parseTextFormat(runtimeMetrics(before)), 0));
+    const r = gpu.read(
+      1_000,
+      assignment,
+      snapshotOf(parseTextFormat(runtimeMetrics(after)), 1_000),
+    );
     expect(r.utilPercent).toBeCloseTo(percent, 6);
   });
 
   it('memory follows the card model: weights resident, plus activations while generating', () => {
     const gpu = new GpuModel(device, 'gpu-h100-0');
-    const idle = gpu.read(0, assignment, snapshotOf(parseMetrics(runtimeMetrics(1)), 0));
+    const idle = gpu.read(0, assignment, snapshotOf(parseTextFormat(runtimeMetrics(1)), 0));
     const busy = gpu.read(
       1_000,
       assignment,
       snapshotOf(
-        parseMetrics(runtimeMetrics(1, 'zimage_generation_inflight_pixels 1048576')),
+        parseTextFormat(runtimeMetrics(1, 'zimage_generation_inflight_pixels 1048576')),
         1_000,
       ),
     );
@@ -93,7 +97,7 @@ describe('the GPU as the stand-in reads it from its holder', () => {
     expect(idle.fbUsedMiB).toBeCloseTo(19_970, -1);
     expect(busy.fbUsedMiB - idle.fbUsedMiB).toBeCloseTo(5_245, -1);
     const cpu = snapshotOf(
-      parseMetrics(runtimeMetrics(1).replace('offload="none"', 'offload="cpu"')),
+      parseTextFormat(runtimeMetrics(1).replace('offload="none"', 'offload="cpu"')),
       2_000,
     );
     expect(gpu.read(2_000, assignment, cpu).fbUsedMiB).toBeCloseTo(12_207, -1);
@@ -140,8 +144,8 @@ describe('dcgm-exporter exposition', () => {
   });
 
   it('uses dcgm names, integer units and the pod labels of a mapped GPU only', () => {
-    const samples = parseMetrics(text);
-    const util = samples.filter((s) => s.name === 'DCGM_FI_DEV_GPU_UTIL');
+    const metrics = parseTextFormat(text);
+    const util = metrics.get('DCGM_FI_DEV_GPU_UTIL') ?? [];
     expect(util.map((s) => s.value)).toEqual([37, 37]);
     expect(util[0]!.labels).toMatchObject({
       gpu: '0',
@@ -153,13 +157,13 @@ describe('dcgm-exporter exposition', () => {
       container: 'runtime',
     });
     expect(util[1]!.labels['pod']).toBeUndefined();
-    const free = samples.find((s) => s.name === 'DCGM_FI_DEV_FB_FREE')!;
+    const free = metrics.get('DCGM_FI_DEV_FB_FREE')![0]!;
     expect(free.value).toBe(81_559 - 13_000);
     expect(text).toContain('# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter');
   });
 
   it('has profiling fields on datacenter cards only (dcgm-exporter#395)', () => {
-    const prof = parseMetrics(text).filter((s) => s.name === 'DCGM_FI_PROF_GR_ENGINE_ACTIVE');
+    const prof = parseTextFormat(text).get('DCGM_FI_PROF_GR_ENGINE_ACTIVE') ?? [];
     expect(prof.map((s) => s.labels['Hostname'])).toEqual(['gpu-h100-0']);
     expect(prof[0]!.value).toBeCloseTo(0.374, 6);
     expect(hasProfiling(nodeDevices(rtxNode)[0]!)).toBe(false);

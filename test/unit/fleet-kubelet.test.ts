@@ -4,7 +4,6 @@ import { CrashBackoff } from '../../dev/fleet/backoff.ts';
 import { IpPool, runnerPodCidr } from '../../dev/fleet/cidr.ts';
 import { renderEnv, type DataLookup } from '../../dev/fleet/env.ts';
 import { podStatus, type ContainerView, type PodView } from '../../dev/fleet/pod-status.ts';
-import { parseQuantity } from '../../dev/fleet/quantity.ts';
 import { parseSelector } from '../../dev/fleet/selector.ts';
 
 const pod = (env: unknown[], extra: Record<string, unknown> = {}): V1Pod =>
@@ -130,18 +129,6 @@ describe('container env as kubelet renders it', () => {
 });
 
 describe('small parsers', () => {
-  it.each([
-    ['500m', 0.5],
-    ['2', 2],
-    ['24Gi', 24 * 2 ** 30],
-    ['1k', 1000],
-    ['1e3', 1000],
-    ['1.5Mi', 1.5 * 2 ** 20],
-  ])('quantity %s', (text, value) => expect(parseQuantity(text)).toBe(value));
-  it('refuses a bad quantity, naming it', () => {
-    expect(() => parseQuantity('lots')).toThrow('"lots" is not a resource quantity');
-  });
-
   const labels = { app: 'a', tier: 'gpu' };
   it.each([
     ['app', true],

@@ -144,6 +144,20 @@ describe('import boundaries (eslint.config.js)', () => {
       "import type { Problem } from '../../problem.ts';",
       /must not import the top floor/,
     ],
+    [
+      'src/formats/x.ts',
+      "import { a } from '../operator/x.ts';",
+      /src\/formats is the bottom leaf/,
+    ],
+    ['src/formats/x.ts', "import { a } from '../runtime/x.ts';", /src\/formats is the bottom leaf/],
+    ['src/formats/x.ts', "import { a } from '../router/x.ts';", /src\/formats is the bottom leaf/],
+    [
+      'src/formats/x.ts',
+      "import { a } from '../contract/x.ts';",
+      /src\/formats is the bottom leaf/,
+    ],
+    ['src/formats/x.ts', "import fastify from 'fastify';", /fastify is not allowed here/],
+    ['src/formats/x.ts', "import { a } from '../../dev/paths.ts';", /must not import tests/],
   ])('%s: %s is refused', async (file, source, message) => {
     const errors = await boundaryErrors(file, source);
     expect(errors.join('\n')).toMatch(message);
@@ -176,6 +190,17 @@ describe('import boundaries (eslint.config.js)', () => {
     ],
     ['src/operator/signals/direct/x.ts', "import { missing } from '../sample.ts';"],
     ['src/operator/reconcile.ts', "import { effectiveOf } from './autoscaling/decision.ts';"],
+    ['src/formats/x.ts', "import { ApiException } from '@kubernetes/client-node';"],
+    ['src/operator/signals/x.ts', "import { a } from '../../formats/prometheus-text.ts';"],
+    [
+      'src/operator/signals/direct/x.ts',
+      "import { a } from '../../../formats/prometheus-text.ts';",
+    ],
+    ['src/operator/api/v1alpha1/x.ts', "import { a } from '../../../formats/quantity.ts';"],
+    ['src/runtime/x.ts', "import { describeApiError } from '../formats/api-status.ts';"],
+    ['src/router/x.ts', "import { parseTextFormat } from '../formats/prometheus-text.ts';"],
+    ['dev/fleet/x.ts', "import { quantityValue } from '../../src/formats/quantity.ts';"],
+    ['test/support/x.ts', "import { a } from '../../src/formats/prometheus-text.ts';"],
   ])('%s: %s is allowed', async (file, source) => {
     expect(await boundaryErrors(file, source)).toEqual([]);
   });

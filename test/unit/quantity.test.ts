@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareQuantities, parseQuantity } from '../../src/operator/api/v1alpha1/quantity.ts';
+import { compareQuantities, parseQuantity, quantityValue } from '../../src/formats/quantity.ts';
 
 // Verdicts of apimachinery's resource.ParseQuantity (v0.37), odd corners included.
 const valid = [
@@ -58,5 +58,24 @@ describe('Kubernetes quantities (the CEL quantity library for the operator)', ()
     ['16Gi', '24Gi', -1],
   ] as const)('compares %s with %s: %i', (a, b, want) => {
     expect(compareQuantities(parseQuantity(a)!, parseQuantity(b)!)).toBe(want);
+  });
+});
+
+describe("quantities as numbers (the local fleet's downward API)", () => {
+  it.each([
+    { name: 'millicores', text: '500m', want: 0.5 },
+    { name: 'a plain integer', text: '2', want: 2 },
+    { name: 'binary SI', text: '24Gi', want: 24 * 2 ** 30 },
+    { name: 'decimal SI', text: '1k', want: 1000 },
+    { name: 'an exponent', text: '1e3', want: 1000 },
+    { name: 'a fraction of a binary unit, exactly', text: '1.5Mi', want: 1.5 * 2 ** 20 },
+    { name: 'negative', text: '-250m', want: -0.25 },
+    { name: 'below a nano, rounded up as Go does', text: '0.1n', want: 1e-9 },
+  ])('$name: $text is $want', ({ text, want }) => {
+    expect(quantityValue(text)).toBe(want);
+  });
+
+  it.each(['lots', '', ' 1'])('refuses %j, naming it', (text) => {
+    expect(() => quantityValue(text)).toThrow(`"${text}" is not a resource quantity`);
   });
 });

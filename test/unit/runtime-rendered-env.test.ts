@@ -13,6 +13,7 @@ import {
   precisions,
   runtimePort,
 } from '../../src/contract/runtime.ts';
+import { maxResolutionOf } from '../../src/operator/api/v1alpha1/runtime-spec.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import { childNames } from '../../src/operator/api/v1alpha1/names.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
@@ -72,13 +73,12 @@ describe('the env the operator renders, read by the runtime', () => {
     const cr = zimageDeployment(spec);
     const config = loadConfig(renderedRuntimeEnv(cr), noFile);
     const { runtime, model } = cr.spec;
-    const [width, height] = runtime.maxResolution.split('x').map(Number);
     expect(config).toMatchObject({
       modelDir: mountPaths.model,
       executionProvider: runtime.executionProvider,
       attention: runtime.attention,
       precision: model.precision,
-      maxResolution: { width, height },
+      maxResolution: maxResolutionOf(runtime),
       maxQueue: runtime.maxQueue,
       requestTimeoutSeconds: runtime.requestTimeoutSeconds,
       port: runtimePort,

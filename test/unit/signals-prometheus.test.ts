@@ -20,6 +20,7 @@ import {
   vector,
   type LocalServer,
 } from '../support/signal-bodies.ts';
+import { parseKey } from '../../src/contract/object-key.ts';
 
 type Reply = { status?: number; body: string; type?: string } | 'hang';
 
@@ -66,7 +67,7 @@ const target = (t: { namespace: string; name: string }, url: string, pods = 2): 
 
 /** `up` per pod of an object: 1 for each of `up`, 0 for each of `down`. */
 function targets(key: string, up: number, down = 0) {
-  const [namespace = '', name = ''] = key.split('/');
+  const { namespace, name } = parseKey(key);
   return Array.from({ length: up + down }, (_, i) => ({
     labels: { namespace, zimage_deployment: name, pod: `${name}-${i}`, job: name },
     value: i < up ? '1' : '0',

@@ -12,7 +12,7 @@ import {
   quantile,
   type Buckets,
 } from '../../src/operator/signals/histogram.ts';
-import { parseTextFormat } from '../../src/operator/signals/text-format.ts';
+import { parseTextFormat } from '../../src/formats/prometheus-text.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
 import { dcgmBody } from '../support/signal-bodies.ts';
 

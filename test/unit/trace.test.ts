@@ -54,6 +54,11 @@ describe('trace CSV (offset_seconds,size,steps,n): one parser for the load gener
     ['negative offset', '-1,512x512,9,1', 'line 1: offset_seconds "-1": must be 0 or more seconds'],
     ['bad size', '0,1024,,1', 'line 1: size "1024": must be WIDTHxHEIGHT, e.g. 512x512'],
     [
+      'size with leading zeros (the runtime would refuse it)',
+      '0,0512x0512,,1',
+      'line 1: size "0512x0512": must be WIDTHxHEIGHT, e.g. 512x512',
+    ],
+    [
       'steps out of range',
       '0,512x512,80,1',
       'line 1: steps "80": must be a whole number from 1 to 50',

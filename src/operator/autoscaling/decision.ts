@@ -16,39 +16,43 @@ import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
 import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
 import type { ConditionInput } from '../conditions.ts';
 import { decide, type Decision } from '../policy/decide.ts';
+import { qualityOf, sameQuality } from '../policy/knobs.ts';
 import { policyActors, shortForm, type Action } from '../policy/outcome.ts';
 import { valueOf, type Signals } from '../policy/signals.ts';
 import { isoSeconds } from '../policy/time.ts';
 import { allMissing } from '../signals/sample.ts';
 import { policySignals, type Sampled } from './signals.ts';
 
-const specQuality = (spec: ZImageDeploymentSpec) => ({
-  steps: spec.runtime.steps,
-  offload: spec.runtime.offload,
-  attention: spec.runtime.attention,
+const specEffective = (spec: ZImageDeploymentSpec): Effective => ({
+  replicas: spec.replicas,
+  ...qualityOf(spec),
+  executionProvider: spec.runtime.executionProvider,
 });
 
 /**
- * What runs: the spec, or in Enforce mode what the autoscaler decided last (`state`, from
- * status or from this very reconcile's decision). Overrides taken on another spec (the user
- * edited steps, offload or attention since) do not apply: the next decision starts over.
+ * What runs when this reconcile decided nothing: the spec, or in Enforce mode what the
+ * autoscaler decided last (`state`, from status). Status may predate an edit of the spec, so
+ * bounds apply again, and overrides taken on another spec (the user edited steps, offload or
+ * attention since) do not apply: the next decision starts over.
  */
 export function effectiveOf(cr: ZImageDeployment, state?: AutoscalerState): Effective {
   const { spec } = cr;
-  const fromSpec: Effective = {
-    replicas: spec.replicas,
-    ...specQuality(spec),
-    executionProvider: spec.runtime.executionProvider,
-  };
+  const fromSpec = specEffective(spec);
   if (spec.autoscaling.mode !== 'Enforce' || state?.mode !== 'Enforce') return fromSpec;
   const { minReplicas, maxReplicas } = spec.autoscaling;
   const replicas = Math.min(maxReplicas, Math.max(minReplicas, state.replicas ?? spec.replicas));
-  const base = specQuality(spec);
-  const same =
-    state.base.steps === base.steps &&
-    state.base.offload === base.offload &&
-    state.base.attention === base.attention;
-  return { ...fromSpec, replicas, ...(same ? state.effective : base) };
+  const base = qualityOf(spec);
+  return { ...fromSpec, replicas, ...(sameQuality(state.base, base) ? state.effective : base) };
+}
+
+/**
+ * What a decision on this very spec makes run. decide() already kept replicas within bounds
+ * and started over on a changed spec; replicas are set only in Enforce (Off and DryRun run the
+ * spec's), and `effective` is the spec's quality outside Enforce.
+ */
+function decidedEffective(spec: ZImageDeploymentSpec, state: AutoscalerState): Effective {
+  const replicas = state.replicas ?? spec.replicas;
+  return { ...specEffective(spec), replicas, ...state.effective };
 }
 
 export interface DecisionInput {
@@ -66,6 +70,8 @@ export interface DecisionInput {
 
 export interface AutoscalerOutcome {
   decision: Decision;
+  /** What runs after this decision: replicas and quality for the children. */
+  effective: Effective;
   signals: Signals;
   /** status.signals: the readings that have a value, for `kubectl get -o yaml` and the demo. */
   summary: NonNullable<ZImageDeploymentStatus['signals']>;
@@ -92,7 +98,8 @@ export function decideOn(input: DecisionInput): AutoscalerOutcome {
       })
     : offSignals(replicas);
   const decision = decide(signals, cr.status?.autoscaler, spec, now);
-  return { decision, signals, summary: summaryOf(signals, sampled?.at ?? now) };
+  const effective = decidedEffective(spec, decision.state);
+  return { decision, effective, signals, summary: summaryOf(signals, sampled?.at ?? now) };
 }
 
 function summaryOf(s: Signals, at: number): NonNullable<ZImageDeploymentStatus['signals']> {

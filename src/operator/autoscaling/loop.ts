@@ -15,13 +15,9 @@ import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
 import { zimageDeploymentSpec, type ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
 import type { V1Pod } from '@kubernetes/client-node';
-import {
-  keyOf,
-  type SignalSample,
-  type SignalSource,
-  type SignalTarget,
-} from '../signals/sample.ts';
+import { type SignalSample, type SignalSource, type SignalTarget } from '../signals/sample.ts';
 import { sampledPods, type Sampled } from './signals.ts';
+import { keyOf } from '../../contract/object-key.ts';
 
 export interface AutoscalerLoopDeps {
   /** Objects and pods as the informer caches hold them. */

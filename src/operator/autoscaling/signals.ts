@@ -9,7 +9,8 @@
  * why, in the words of the source the object prefers: never a zero.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { signalNames, type Signals } from '../policy/signals.ts';
+import { observedSignals, type ObservedSignal } from '../api/v1alpha1/signals.ts';
+import type { Signals } from '../policy/signals.ts';
 import { countPendingForGpu } from './pending.ts';
 import { podRefOf } from './pod-ref.ts';
 import { allMissing, type KeySignals, type PodRef, type Reading } from '../signals/sample.ts';
@@ -21,11 +22,6 @@ export interface Sampled {
   /** Epoch ms of the tick. */
   at: number;
 }
-
-/** The policy's signals the sources supply (pendingPods comes from Kubernetes). */
-const fromSources = signalNames.filter(
-  (n): n is Exclude<(typeof signalNames)[number], 'pendingPods'> => n !== 'pendingPods',
-);
 
 function pick(direct: Reading | undefined, prometheus: Reading | undefined): Reading | undefined {
   if (direct?.ok) return direct;
@@ -71,8 +67,8 @@ export interface FleetInput {
 
 export function policySignals(sampled: Sampled | undefined, fleet: FleetInput): Signals {
   const none = allMissing('NotConfigured', 'no signal source sampled this object yet');
-  const out = {} as Record<(typeof fromSources)[number], Reading>;
-  for (const name of fromSources) {
+  const out = {} as Record<ObservedSignal, Reading>;
+  for (const name of observedSignals) {
     out[name] = pick(sampled?.direct?.[name], sampled?.prometheus?.[name]) ?? none[name];
   }
   return {

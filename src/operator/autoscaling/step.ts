@@ -22,6 +22,7 @@ import {
 } from './decision.ts';
 import type { AutoscalerLoop } from './loop.ts';
 import type { AutoscalerMetrics } from './metrics.ts';
+import { keyOf } from '../../contract/object-key.ts';
 
 export interface AutoscalerStepDeps {
   loop: Pick<AutoscalerLoop, 'take' | 'consumed'>;
@@ -71,7 +72,7 @@ export class AutoscalerStep {
    */
   decide(cr: ZImageDeployment, pods: readonly V1Pod[]): Decided | undefined {
     const a = this.d;
-    const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+    const key = keyOf(cr.metadata);
     const sample = cr.spec.autoscaling.mode === 'Off' ? undefined : a.loop.take(key);
     if (cr.spec.autoscaling.mode !== 'Off' && !sample) return undefined;
     const end = a.metrics?.decideSeconds.startTimer();

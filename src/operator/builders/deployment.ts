@@ -45,6 +45,7 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.executionProvider, value: effective.executionProvider },
     { name: runtimeEnv.attention, value: effective.attention },
     { name: runtimeEnv.precision, value: cr.spec.model.precision },
+    // As written: the schema admits only the spelling the runtime reads (contract/size.ts).
     { name: runtimeEnv.maxResolution, value: runtime.maxResolution },
     { name: runtimeEnv.maxQueue, value: String(runtime.maxQueue) },
     { name: runtimeEnv.requestTimeoutSeconds, value: String(runtime.requestTimeoutSeconds) },

@@ -21,6 +21,7 @@ import {
 } from '../signals/prometheus/promql.ts';
 import { childNames, selectorLabels } from '../api/v1alpha1/names.ts';
 import { childMeta } from './owner.ts';
+import { keyOf } from '../../contract/object-key.ts';
 
 export interface MonitoringObject extends KubernetesObject {
   spec: Record<string, unknown>;
@@ -123,7 +124,7 @@ function alertRule(rule: Rule, cr: ZImageDeployment) {
     // A low signal (idle, scale-in) is information, never a page.
     labels: { severity: rule.operator === 'Above' ? 'warning' : 'info', [ruleLabel]: rule.name },
     annotations: {
-      summary: `${text.what} of ${namespace}/${name} ${side} ${text.value(rule.threshold)} for ${rule.for}`,
+      summary: `${text.what} of ${keyOf({ namespace, name })} ${side} ${text.value(rule.threshold)} for ${rule.for}`,
       description: `zimage-operator rule ${rule.name}: ${actionText(rule.action)}, at most every ${rule.cooldown}${clears}.`,
     },
   };

@@ -18,6 +18,7 @@ import { labelKeys, managedSelector } from '../api/v1alpha1/names.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Kube } from './client.ts';
 import { ResilientInformer } from './informer.ts';
+import { keyOf } from '../../contract/object-key.ts';
 
 /** Namespaced kinds the operator owns and watches. */
 export const childKinds = [
@@ -34,7 +35,8 @@ export type ChildKind = (typeof childKinds)[number]['kind'];
 /** The ZImageDeployment a labelled child or pod belongs to. */
 function ownerKey(obj: KubernetesObject): string | undefined {
   const owner = obj.metadata?.labels?.[labelKeys.owner];
-  return owner && obj.metadata?.namespace ? `${obj.metadata.namespace}/${owner}` : undefined;
+  const namespace = obj.metadata?.namespace;
+  return owner && namespace ? keyOf({ namespace, name: owner }) : undefined;
 }
 
 function apiPath(apiVersion: string, resource: string, namespace: string | undefined): string {
@@ -145,7 +147,7 @@ export class Caches {
   }
 
   keyOf(obj: KubernetesObject): string {
-    return `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+    return keyOf(obj.metadata ?? {});
   }
 
   /** Start every informer; resolves once each has listed successfully at least once. */

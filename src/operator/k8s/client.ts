@@ -17,7 +17,8 @@ import { crdNames } from '../api/v1alpha1/crd.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
 import { fieldManager, operatorName } from '../api/v1alpha1/names.ts';
 import type { Metrics } from '../metrics.ts';
-import { instrumented, statusCode } from './instrument.ts';
+import { statusCode } from '../../formats/api-status.ts';
+import { instrumented } from './instrument.ts';
 import { timedConfiguration } from './timeouts.ts';
 
 export class Kube {

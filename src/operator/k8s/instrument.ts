@@ -1,4 +1,4 @@
-import { ApiException } from '@kubernetes/client-node';
+import { statusCode } from '../../formats/api-status.ts';
 import type { Metrics } from '../metrics.ts';
 
 export type Verb =
@@ -14,15 +14,6 @@ export type Verb =
   | 'scale'
   /** A dry-run create (writes nothing): is the desired object acceptable on its own? */
   | 'dryrun';
-
-/** HTTP status of an API error, or 0 for a transport failure. */
-export function statusCode(err: unknown): number {
-  if (err instanceof ApiException) return err.code;
-  const code =
-    (err as { code?: unknown; statusCode?: unknown })?.statusCode ??
-    (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : 0;
-}
 
 /** Run one API call and count it by verb and HTTP code (0 = no response). */
 export async function instrumented<T>(

@@ -2,23 +2,24 @@
  * The autoscaler's conditions: MetricsAvailable (can it see?), ScalingLimited (can replicas
  * help?) and SamplingSufficient (can each rule's window see enough samples?).
  */
+import { policySignals, type PolicySignal } from '../api/v1alpha1/signals.ts';
 import type { ConditionInput } from '../api/v1alpha1/status.ts';
 import { policyReasons, type PolicyReason } from './reasons.ts';
-import { isOutage, signalNames, type SignalName, type Signals } from './signals.ts';
+import { isOutage, type Signals } from './signals.ts';
 import type { PolicySpec } from './spec.ts';
 
 /** A condition the policy computes: its reason is one of the policy's own. */
 export type PolicyCondition = ConditionInput<PolicyReason>;
 
 /** Signals a decision cannot do without: every rule's, the queue (scale-in) and Pending pods. */
-export function requiredSignals(spec: PolicySpec): SignalName[] {
-  const needed = new Set<SignalName>(['queueDepth', 'pendingPods']);
+export function requiredSignals(spec: PolicySpec): PolicySignal[] {
+  const needed = new Set<PolicySignal>(['queueDepth', 'pendingPods']);
   for (const r of spec.rules) needed.add(r.rule.signal);
-  return signalNames.filter((s) => needed.has(s));
+  return policySignals.filter((s) => needed.has(s));
 }
 
 export interface Outage {
-  signal: SignalName;
+  signal: PolicySignal;
   reason: (typeof policyReasons)[keyof typeof policyReasons];
   detail: string;
 }

@@ -19,7 +19,7 @@
  * DryRun runs all of it against what runs (the spec) and records; nothing is applied.
  */
 import type { ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
-import type { AutoscalerState, QualitySettings } from '../api/v1alpha1/status.ts';
+import type { AutoscalerState } from '../api/v1alpha1/status.ts';
 import {
   limitedCondition,
   metricsCondition,
@@ -29,6 +29,7 @@ import {
   type PolicyCondition,
 } from './conditions.ts';
 import { pendingPods, underPressure, type Draft } from './draft.ts';
+import { sameQuality } from './knobs.ts';
 import { floorSteps, passesOf } from './ladder.ts';
 import { appendHistory, type Action } from './outcome.ts';
 import { ruleQualityAction, restoreQuality } from './quality.ts';
@@ -55,9 +56,6 @@ export interface Decision {
   conditions: PolicyCondition[];
 }
 
-const sameQuality = (a: QualitySettings, b: QualitySettings) =>
-  a.steps === b.steps && a.offload === b.offload && a.attention === b.attention;
-
 function offDecision(spec: PolicySpec, prev: AutoscalerState | undefined): Decision {
   const state: AutoscalerState = {
     mode: 'Off',
@@ -82,15 +80,15 @@ function draftOf(
   // offload or attention) starts the ladder over. DryRun decides against what runs: the spec.
   const keep = enforce && prev?.mode === 'Enforce' && sameQuality(prev.base, spec.base);
   const previous = new Map((prev?.rules ?? []).map((r) => [r.name, r]));
-  const steps = new Map<string, RuleStep>();
+  const ruleSteps = new Map<string, RuleStep>();
   for (const r of spec.rules)
-    steps.set(r.name, stepRule(r, previous.get(r.name), signals[r.rule.signal], now));
+    ruleSteps.set(r.name, stepRule(r, previous.get(r.name), signals[r.rule.signal], now));
   return {
     now,
     spec,
     signals,
     held: outages(signals, spec).length > 0,
-    steps,
+    ruleSteps,
     startReplicas: signals.fleet.replicas,
     replicas: signals.fleet.replicas,
     effective: keep ? prev.effective : spec.base,
@@ -101,7 +99,7 @@ function draftOf(
   };
 }
 
-const due = (d: Draft, r: PolicyRule) => d.steps.get(r.name)?.due === true;
+const due = (d: Draft, r: PolicyRule) => d.ruleSteps.get(r.name)?.due === true;
 
 /**
  * Rules with their own quality action first, then scale-out rules: a VRAM rule's offload and
@@ -121,7 +119,7 @@ const presses = (d: Draft, r: PolicyRule) => !wantsIn(d, r) && underPressure(d, 
 function calmSeconds(d: Draft): number {
   const cleared = d.spec.rules
     .filter((r) => !wantsIn(d, r))
-    .map((r) => parseTime(d.steps.get(r.name)?.next.since))
+    .map((r) => parseTime(d.ruleSteps.get(r.name)?.next.since))
     .filter((t): t is number => t !== undefined);
   return cleared.length === 0 ? Infinity : (d.now - Math.max(...cleared)) / 1000;
 }
@@ -149,7 +147,7 @@ function nextState(d: Draft, enforce: boolean, prev: AutoscalerState | undefined
     v === undefined ? undefined : f(v);
   const state: AutoscalerState = {
     mode: d.spec.mode,
-    rules: d.spec.rules.map((r) => d.steps.get(r.name)!.next),
+    rules: d.spec.rules.map((r) => d.ruleSteps.get(r.name)!.next),
     base: d.spec.base,
     effective: enforce ? d.effective : d.spec.base,
     ladder: enforce ? d.ladder : [],

@@ -18,7 +18,8 @@ export interface Draft {
   signals: Signals;
   /** A required signal is out: no scale-in, no quality change. */
   held: boolean;
-  steps: Map<string, RuleStep>;
+  /** Each rule's state-machine step on this decision's reading, by rule name. */
+  ruleSteps: Map<string, RuleStep>;
   /** Replicas at the start of the decision, after manual changes and bounds. */
   startReplicas: number;
   replicas: number;
@@ -69,8 +70,8 @@ export function record(
 
 /** Note on the rule's own record that it acted (its cooldown counts from now). */
 export function markActed(d: Draft, r: PolicyRule, action: Action): void {
-  const step = d.steps.get(r.name);
-  if (step) d.steps.set(r.name, { ...step, next: acted(step.next, d.now, shortForm(action)) });
+  const step = d.ruleSteps.get(r.name);
+  if (step) d.ruleSteps.set(r.name, { ...step, next: acted(step.next, d.now, shortForm(action)) });
 }
 
 export function setReplicas(
@@ -88,7 +89,7 @@ export function setReplicas(
 
 /** "gpuUtilization 95 > 90 for 5s": a rule's evidence, for history and Events. */
 export function evidence(d: Draft, r: PolicyRule): string {
-  const value = d.steps.get(r.name)?.value;
+  const value = d.ruleSteps.get(r.name)?.value;
   const op = r.rule.operator === 'Above' ? '>' : '<';
   const shown = value === undefined ? 'no value' : String(Math.round(value * 1000) / 1000);
   return `${r.rule.signal} ${shown} ${op} ${r.rule.threshold} for ${r.rule.for} (rule ${r.name})`;
@@ -96,7 +97,7 @@ export function evidence(d: Draft, r: PolicyRule): string {
 
 /** A rule that pushes for more capacity or lower quality is Pending or Firing. */
 export function underPressure(d: Draft, r: PolicyRule): boolean {
-  const state = d.steps.get(r.name)?.next.state;
+  const state = d.ruleSteps.get(r.name)?.next.state;
   return state === 'Pending' || state === 'Firing';
 }
 

@@ -98,13 +98,3 @@ function predictedValue(
 }
 
 export const round = (v: number) => Math.round(v * 1000) / 1000;
-
-/** `steps 9 -> 8`, `offload none -> model`: the knob a notch moved. */
-export function changedKnobs(
-  from: QualitySettings,
-  to: QualitySettings,
-): { knob: keyof QualitySettings; from: string; to: string }[] {
-  return (['steps', 'offload', 'attention'] as const)
-    .filter((k) => from[k] !== to[k])
-    .map((k) => ({ knob: k, from: String(from[k]), to: String(to[k]) }));
-}

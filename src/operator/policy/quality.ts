@@ -15,7 +15,8 @@ import {
   type Draft,
   type Notch,
 } from './draft.ts';
-import { changedKnobs, floorSteps, lowerOne, predictRestore, type Prediction } from './ladder.ts';
+import { changedKnobs, sameQuality } from './knobs.ts';
+import { floorSteps, lowerOne, predictRestore, type Prediction } from './ladder.ts';
 import { policyActors } from './outcome.ts';
 import { policyReasons, type PolicyReason } from './reasons.ts';
 import type { PolicyRule } from './spec.ts';
@@ -41,7 +42,7 @@ function move(
  * otherwise stacked a notch per cooldown without end, until status no longer validated.
  */
 function push(d: Draft, r: PolicyRule, to: QualitySettings, reason: PolicyReason, why: string) {
-  const back = d.ladder.findIndex((n) => changedKnobs(n.before, to).length === 0);
+  const back = d.ladder.findIndex((n) => sameQuality(n.before, to));
   if (back < 0 && d.ladder.length >= ladderLimit) return;
   const notch: Notch = {
     rule: r.name,

@@ -7,33 +7,10 @@
  * "No data" is a reading of its own, never zero: an empty query read as 0% utilization is how
  * KEDA (keda#3065) and Knative (serving#8610) scaled fleets down during outages.
  */
-import {
-  missingReasons,
-  type MissingReason,
-  type Reading,
-  type SignalName as SourceSignal,
-} from '../signals/sample.ts';
+import type { PolicySignal } from '../api/v1alpha1/signals.ts';
+import { missingReasons, type MissingReason, type Reading } from '../signals/sample.ts';
 
 export { missingReasons, type MissingReason, type Reading };
-
-/**
- * Signals decide() reads. The first four are the ones a rule can name (autoscaling.ts).
- * gpuUtilization is the mean over the Ready pods (percent), vramUsedRatio the fullest card's
- * used/total, latencyP95Seconds the engine time per image (no queueing), queueDepth and
- * inflight the sums over the pods: all as the sources report them. pendingPods comes from
- * Kubernetes: pods unschedulable for lack of GPUs (not those waiting for a terminating pod's
- * GPU in a roll).
- */
-export const signalNames = [
-  'gpuUtilization',
-  'vramUsedRatio',
-  'latencyP95Seconds',
-  'queueDepth',
-  'vramUsedBytes',
-  'inflight',
-  'pendingPods',
-] as const satisfies readonly (SourceSignal | 'pendingPods')[];
-export type SignalName = (typeof signalNames)[number];
 
 export interface Fleet {
   /** spec.replicas as the scale subresource reads now (a `kubectl scale` shows here). */
@@ -42,7 +19,15 @@ export interface Fleet {
   readyReplicas: number;
 }
 
-export type Signals = { [K in SignalName]: Reading } & { fleet: Fleet };
+/**
+ * One reading per signal decide() reads (api/v1alpha1/signals.ts's policySignals).
+ * gpuUtilization is the mean over the Ready pods (percent), vramUsedRatio the fullest card's
+ * used/total, latencyP95Seconds the engine time per image (no queueing), queueDepth and
+ * inflight the sums over the pods: all as the sources report them. pendingPods comes from
+ * Kubernetes: pods unschedulable for lack of GPUs (not those waiting for a terminating pod's
+ * GPU in a roll).
+ */
+export type Signals = { [K in PolicySignal]: Reading } & { fleet: Fleet };
 
 /** The value of a reading, or undefined when it has none. */
 export function valueOf(reading: Reading): number | undefined {

@@ -5,8 +5,11 @@
 import type { Rule } from '../api/v1alpha1/autoscaling.ts';
 import { rulesOf } from '../api/v1alpha1/autoscaling-spec.ts';
 import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
+import { maxResolutionOf } from '../api/v1alpha1/runtime-spec.ts';
 import type { ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
 import type { QualitySettings } from '../api/v1alpha1/status.ts';
+import type { Size } from '../../contract/size.ts';
+import { qualityOf } from './knobs.ts';
 
 export type Mode = ZImageDeploymentSpec['autoscaling']['mode'];
 
@@ -30,7 +33,7 @@ export interface PolicySpec {
   /** One GPU's memory, from spec.gpu.memoryGiB (the VRAM ratio's denominator). */
   memoryBytes: number;
   /** The largest image a request may ask for: what a VRAM prediction must assume. */
-  maxImage: { width: number; height: number };
+  maxImage: Size;
 }
 
 export function policyRuleOf(rule: Rule): PolicyRule {
@@ -45,19 +48,14 @@ export function policyRuleOf(rule: Rule): PolicyRule {
 
 export function policySpecOf(spec: ZImageDeploymentSpec): PolicySpec {
   const a = spec.autoscaling;
-  const [width = 1024, height = 1024] = spec.runtime.maxResolution.split('x').map(Number);
   return {
     mode: a.mode,
     minReplicas: a.minReplicas,
     maxReplicas: a.maxReplicas,
     rules: rulesOf(a).map(policyRuleOf),
-    base: {
-      steps: spec.runtime.steps,
-      offload: spec.runtime.offload,
-      attention: spec.runtime.attention,
-    },
+    base: qualityOf(spec),
     precision: spec.model.precision,
     memoryBytes: spec.gpu.memoryGiB * 2 ** 30,
-    maxImage: { width, height },
+    maxImage: maxResolutionOf(spec.runtime),
   };
 }

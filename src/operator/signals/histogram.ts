@@ -3,7 +3,7 @@
  * quantile with Prometheus's histogram_quantile semantics, so a p95 from direct scrapes and
  * one from `histogram_quantile(0.95, rate(..._bucket[w]))` agree on the same data.
  */
-import type { TextMetrics } from './text-format.ts';
+import type { TextMetrics } from '../../formats/prometheus-text.ts';
 
 /** Cumulative counts by upper bound, ascending, ending with +Inf. */
 export type Buckets = { le: number; count: number }[];

@@ -9,6 +9,7 @@ import { seriesLabels } from '../../contract/metrics.ts';
 import type { FetchErrorReason } from './http.ts';
 import type { Endpoint, SourceObserver } from './observer.ts';
 import type { KeySignals, SignalName, SignalSample, SourceKind } from './sample.ts';
+import { parseKey } from '../../contract/object-key.ts';
 
 const objectLabels = [seriesLabels.namespace, seriesLabels.deployment] as const;
 
@@ -89,7 +90,7 @@ export class SignalMetricsObserver implements SourceObserver {
     for (const labels of previous?.missing ?? []) this.m.missing.remove(labels);
     const now = { value: [] as Labels[], missing: [] as Labels[] };
     for (const [key, signals] of byKey) {
-      const [namespace = '', name = ''] = key.split('/');
+      const { namespace, name } = parseKey(key);
       for (const [signal, reading] of Object.entries(signals) as [
         SignalName,
         KeySignals[SignalName],

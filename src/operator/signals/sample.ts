@@ -4,18 +4,10 @@
  * (keda#3065, knative/serving#8610: an empty result read as zero load scaled fleets down during
  * outages). Pure types and helpers: the policy may import this file, not the sources.
  */
+import { sourceSignals, type SourceSignal } from '../api/v1alpha1/signals.ts';
 
-/** Every signal a source reports; the rules read the first four (api/v1alpha1/autoscaling.ts). */
-export const signalNames = [
-  'gpuUtilization',
-  'vramUsedRatio',
-  'latencyP95Seconds',
-  'queueDepth',
-  'inflight',
-  'vramUsedBytes',
-  'vramTotalBytes',
-] as const;
-export type SignalName = (typeof signalNames)[number];
+/** Every signal a source reports (the names: api/v1alpha1/signals.ts). */
+export type SignalName = SourceSignal;
 
 /** Why a signal has no value. One list: readings, conditions, Events and metrics share it. */
 export const missingReasons = {
@@ -116,10 +108,6 @@ export interface SignalSource {
   sample(targets: readonly SignalTarget[], now: number): Promise<SignalSample>;
 }
 
-export function keyOf(target: { namespace: string; name: string }): string {
-  return `${target.namespace}/${target.name}`;
-}
-
 export function missing(reason: MissingReason, message: string): Missing {
   return { ok: false, reason, message };
 }
@@ -127,7 +115,7 @@ export function missing(reason: MissingReason, message: string): Missing {
 /** The same missing reason for every signal (a source down, an object without pods). */
 export function allMissing(reason: MissingReason, message: string): KeySignals {
   const out = {} as KeySignals;
-  for (const name of signalNames) out[name] = missing(reason, message);
+  for (const name of sourceSignals) out[name] = missing(reason, message);
   return out;
 }
 

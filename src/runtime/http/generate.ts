@@ -10,7 +10,7 @@ import { EngineError, type Engine, type GenerateResult } from '../engine.ts';
 import type { FitCheck } from '../fit.ts';
 import type { RuntimeMetrics } from '../metrics.ts';
 import { QueueRejection, type GenerationQueue } from '../queue.ts';
-import { formatSize } from '../size.ts';
+import { formatSize } from '../../contract/size.ts';
 import type { RuntimeState } from '../state.ts';
 import { ApiError, clientClosed, invalidField, serverCutOff } from '../../image-api/errors.ts';
 import { maxSeed, parseGenerationRequest, type RequestLimits } from '../../image-api/request.ts';

@@ -15,6 +15,7 @@ import {
   type AttentionBackend,
   type Precision,
 } from '../../contract/runtime.ts';
+import { formatSize, type Size } from '../../contract/size.ts';
 import { EngineError } from '../engine.ts';
 import { runKernelProbe, type ProbeRequest, type ProbeResult } from './kernel-probe.ts';
 import type { ModelDir } from './model-dir.ts';
@@ -42,7 +43,7 @@ export interface AttentionCheck {
   model: ModelDir;
   settings: SessionSettings;
   /** The largest request size (ZIMAGE_MAX_RESOLUTION). */
-  maxSize: { width: number; height: number };
+  maxSize: Size;
   /** Injected by tests; the real one spawns kernel-probe-main.ts. */
   probe?: (request: ProbeRequest) => Promise<ProbeResult>;
 }
@@ -58,7 +59,7 @@ export async function resolveAttentionKernel(check: AttentionCheck): Promise<str
       const gb = (unfusedScratchBytes(t.heads, tokens) / 1e9).toFixed(1);
       throw new EngineError(
         'INTERNAL',
-        `ZIMAGE_ATTENTION=math cannot serve ZIMAGE_MAX_RESOLUTION=${maxSize.width}x${maxSize.height} on a GPU: ` +
+        `ZIMAGE_ATTENTION=math cannot serve ZIMAGE_MAX_RESOLUTION=${formatSize(maxSize)} on a GPU: ` +
           `${tokens} tokens need ${gb} GB of attention scratch per call (at most ${mathTokenLimit} tokens, 1024x1024); ` +
           'lower the max resolution or use a fused backend (cudnn)',
       );

@@ -26,6 +26,13 @@ export const invalidWorkload: InvalidCase[] = [
     field: 'spec.runtime.maxResolution',
   },
   {
+    // Spelled right (contract/size.ts takes 1-5 digits), so the range rule is the one to say it.
+    name: 'resolution under the floor',
+    spec: withRuntime({ maxResolution: '64x64' }),
+    field: 'spec.runtime.maxResolution',
+    message: 'each side must be 256..2048',
+  },
+  {
     name: 'resolution malformed',
     spec: withRuntime({ maxResolution: 'big' }),
     field: 'spec.runtime.maxResolution',

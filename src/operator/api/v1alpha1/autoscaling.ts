@@ -5,20 +5,13 @@
 import { z } from 'zod';
 import { attentionBackends, offloadModes, stepsRange } from '../../../contract/runtime.ts';
 import { cel, celDouble, durationPattern, name63 } from './schema-kit.ts';
-
-/** Signals the autoscaler reads; thresholds are validated per signal. */
-export const signals = [
-  'gpuUtilization',
-  'vramUsedRatio',
-  'latencyP95Seconds',
-  'queueDepth',
-] as const;
+import { ruleSignals, type RuleSignal } from './signals.ts';
 
 /**
  * Threshold range per signal: [min, max, min inclusive]. Utilization is a percentage, VRAM a
  * used/total ratio (0 would fire always), latency at most the longest request deadline (3600 s).
  */
-const thresholdRange: Record<(typeof signals)[number], [number, number, boolean]> = {
+const thresholdRange: Record<RuleSignal, [number, number, boolean]> = {
   gpuUtilization: [0, 100, true],
   vramUsedRatio: [0, 1, false],
   latencyP95Seconds: [0, 3600, false],
@@ -27,7 +20,7 @@ const thresholdRange: Record<(typeof signals)[number], [number, number, boolean]
 
 /** One rule per signal and field, so the message says the range that applies. */
 const rangeRules = (field: 'threshold' | 'clearThreshold') =>
-  signals.map((signal) => {
+  ruleSignals.map((signal) => {
     const [min, max, inclusiveMin] = thresholdRange[signal];
     const value = `self.${field}`;
     const lower = `${value} ${inclusiveMin ? '>=' : '>'} ${celDouble(min)}`;
@@ -118,7 +111,7 @@ export const action = z
 export const rule = z
   .object({
     name: name63.describe('Rule name, unique in the list.'),
-    signal: z.enum(signals).describe('Signal the rule watches.'),
+    signal: z.enum(ruleSignals).describe('Signal the rule watches.'),
     operator: z
       .enum(['Above', 'Below'])
       .describe('Fire when the signal is above or below threshold.'),

@@ -29,7 +29,7 @@ import {
 } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { RE2JS } from '@bufbuild/re2';
-import { compareQuantities, parseQuantity, type Quantity } from './quantity.ts';
+import { compareQuantities, parseQuantity, type Quantity } from '../../../formats/quantity.ts';
 import type { CelRule } from './schema-kit.ts';
 
 /** The structural schema keys this file reads. */

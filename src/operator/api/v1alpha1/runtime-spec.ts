@@ -7,6 +7,7 @@ import {
   offloadModes,
   stepsRange,
 } from '../../../contract/runtime.ts';
+import { parseSize, sizePatternSource, type Size } from '../../../contract/size.ts';
 import {
   boundedRecord,
   cel,
@@ -19,16 +20,15 @@ import {
 /** Resolution bounds: 256..2048 px per side, a multiple of 16 (VAE 8x down, 2x2 patches). */
 export const resolutionLimits = { min: 256, max: 2048, multiple: 16 } as const;
 
-/** WIDTHxHEIGHT, 3-4 digits a side, no leading zero (the runtime reads no other spelling). */
-const resolutionPattern = '^[1-9][0-9]{2,3}x[1-9][0-9]{2,3}$';
 const { min, max, multiple } = resolutionLimits;
+/** The runtime's own spelling (contract/size.ts), so every size the CRD admits starts a pod. */
 const resolutionRules = cel(
   {
-    rule: `self.matches('${resolutionPattern}')`,
+    rule: `self.matches('${sizePatternSource}')`,
     message: 'must be WIDTHxHEIGHT in pixels without spaces or leading zeros, e.g. 1024x1024',
   },
   {
-    rule: `!self.matches('${resolutionPattern}') || self.split('x').all(d, int(d) >= ${min} && int(d) <= ${max} && int(d) % ${multiple} == 0)`,
+    rule: `!self.matches('${sizePatternSource}') || self.split('x').all(d, int(d) >= ${min} && int(d) <= ${max} && int(d) % ${multiple} == 0)`,
     message: `each side must be ${min}..${max} and a multiple of ${multiple}`,
   },
 );
@@ -202,3 +202,13 @@ export const runtimeSpec = z
       ),
   })
   .strict();
+
+/**
+ * spec.runtime.maxResolution as a size. The schema admits only what parseSize reads, so a
+ * failure here is a spec that skipped validation.
+ */
+export function maxResolutionOf(runtime: { maxResolution: string }): Size {
+  const size = parseSize(runtime.maxResolution);
+  if (!size) throw new Error(`spec.runtime.maxResolution "${runtime.maxResolution}" is not WxH`);
+  return size;
+}

@@ -6,7 +6,8 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { dcgmLabels, dcgmMetrics } from '../../../contract/metrics.ts';
-import type { TextMetrics } from '../text-format.ts';
+import { keyOf } from '../../../contract/object-key.ts';
+import type { TextMetrics } from '../../../formats/prometheus-text.ts';
 
 /** The label selector of dcgm-exporter pods: its Helm chart's name label. */
 /**
@@ -86,10 +87,13 @@ export interface Gpu {
 function holderOf(labels: Record<string, string>): { holder?: string; renamed: boolean } {
   const exportedPod = labels[`exported_${dcgmLabels.pod}`];
   const exportedNs = labels[`exported_${dcgmLabels.namespace}`];
-  if (exportedPod && exportedNs) return { holder: `${exportedNs}/${exportedPod}`, renamed: true };
+  if (exportedPod && exportedNs)
+    return { holder: keyOf({ namespace: exportedNs, name: exportedPod }), renamed: true };
   const pod = labels[dcgmLabels.pod];
   const ns = labels[dcgmLabels.namespace];
-  return pod && ns ? { holder: `${ns}/${pod}`, renamed: false } : { renamed: false };
+  return pod && ns
+    ? { holder: keyOf({ namespace: ns, name: pod }), renamed: false }
+    : { renamed: false };
 }
 
 function gpuId(labels: Record<string, string>): string {

@@ -8,6 +8,7 @@
 import type { ExporterRef, Gpu } from './dcgm.ts';
 import type { Failure } from '../http.ts';
 import { fromNumber, missing, type MissingReason, type PodRef, type Reading } from '../sample.ts';
+import { keyOf } from '../../../contract/object-key.ts';
 
 export type GpuSignal = 'gpuUtilization' | 'vramUsedRatio' | 'vramUsedBytes' | 'vramTotalBytes';
 const gpuSignals: readonly GpuSignal[] = [
@@ -51,13 +52,9 @@ export class GpuIndex {
 /** Most actionable first: a label fix, then a missing exporter, then a failing one. */
 const priority: MissingReason[] = ['MissingPodLabel', 'ExporterNotFound', 'Stale', 'NoData'];
 
-function podKey(pod: PodRef): string {
-  return `${pod.namespace}/${pod.name}`;
-}
-
 /** Why `pod` has no GPU reading. */
 function whyNone(pod: PodRef, index: GpuIndex): { reason: MissingReason; message: string } {
-  const name = podKey(pod);
+  const name = keyOf(pod);
   const onNode = index.scrapes.filter(
     (s) => pod.nodeName === undefined || s.exporter.nodeName === pod.nodeName,
   );
@@ -120,7 +117,7 @@ export function gpuReadings(
   index: GpuIndex,
   ctx: GpuContext,
 ): Record<GpuSignal, Reading> {
-  const found = pods.map((p) => ({ pod: p, gpus: index.gpusOf(podKey(p)) }));
+  const found = pods.map((p) => ({ pod: p, gpus: index.gpusOf(keyOf(p)) }));
   const withGpus = found.filter((f) => f.gpus.length > 0);
   const out = {} as Record<GpuSignal, Reading>;
   if (withGpus.length === 0) {

@@ -16,7 +16,7 @@ import {
 } from '../histogram.ts';
 import type { Failure } from '../http.ts';
 import { missing, type Reading } from '../sample.ts';
-import type { TextMetrics } from '../text-format.ts';
+import type { TextMetrics } from '../../../formats/prometheus-text.ts';
 
 export type RuntimeSignal = 'queueDepth' | 'inflight' | 'latencyP95Seconds';
 

@@ -16,7 +16,6 @@ import { failure, mapLimit, request, type Failure, type FetchLike } from '../htt
 import type { Endpoint, SourceObserver } from '../observer.ts';
 import {
   allMissing,
-  keyOf,
   missing,
   type KeySignals,
   type PodRef,
@@ -25,7 +24,8 @@ import {
   type SignalSource,
   type SignalTarget,
 } from '../sample.ts';
-import { parseTextFormat, type TextMetrics } from '../text-format.ts';
+import { parseTextFormat, type TextMetrics } from '../../../formats/prometheus-text.ts';
+import { keyOf } from '../../../contract/object-key.ts';
 
 export interface DirectSourceOptions {
   /** The dcgm-exporter pods to scrape now (exporters.ts lists them from Kubernetes). */
@@ -50,10 +50,6 @@ type Scraped = { ok: true; metrics: TextMetrics } | Failure;
 
 function hostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
-
-function podKey(pod: { namespace: string; name: string }): string {
-  return `${pod.namespace}/${pod.name}`;
 }
 
 function gpuMissing(reading: Reading): Record<GpuSignal, Reading> {
@@ -123,7 +119,7 @@ export class DirectSource implements SignalSource {
       this.scrape(j.endpoint, j.url),
     );
     const podScrapes = new Map<string, PodScrape>();
-    pods.forEach((p, i) => podScrapes.set(podKey(p), { pod: podKey(p), result: results[i]! }));
+    pods.forEach((p, i) => podScrapes.set(keyOf(p), { pod: keyOf(p), result: results[i]! }));
     const exporterScrapes = this.exporterScrapes(exporters, results.slice(pods.length));
     return { podScrapes, exporterScrapes, requests: jobs.length };
   }
@@ -167,7 +163,7 @@ export class DirectSource implements SignalSource {
     const key = keyOf(t);
     const running: PodRef[] = t.pods.filter((p) => p.ip);
     if (running.length === 0) return allMissing('NoPods', `${key} has no running pod with an IP`);
-    const own = running.map((p) => scrapes.get(podKey(p))!);
+    const own = running.map((p) => scrapes.get(keyOf(p))!);
     const runtime = runtimeReadings(own, {
       key,
       at,

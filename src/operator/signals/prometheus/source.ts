@@ -25,7 +25,6 @@ import {
 import {
   allMissing,
   fromNumber,
-  keyOf,
   missing,
   type KeySignals,
   type Reading,
@@ -35,6 +34,7 @@ import {
   type SignalTarget,
 } from '../sample.ts';
 import type { SourceObserver } from '../observer.ts';
+import { keyOf } from '../../../contract/object-key.ts';
 
 export interface PrometheusSourceOptions {
   /** Deadline of each query, ms. Default 1000: within a 1 s tick's budget. */

@@ -1,7 +1,7 @@
 /**
  * Kubernetes resource quantities ("500m", "48Gi", "1e3"), parsed the way apimachinery's
- * resource.ParseQuantity does, for the CEL `quantity()` library the API server offers and
- * generic CEL evaluators lack. No maintained npm package does this: @kubernetes/client-node's
+ * resource.ParseQuantity does: exactly for the CEL `quantity()` library the API server offers
+ * and generic CEL evaluators lack, as numbers for the local fleet's downward API. No maintained npm package does this: @kubernetes/client-node's
  * quantityToScalar goes through floats and throws on "1.5Gi", so this is a port of the Go
  * grammar (parseQuantityString plus the suffix table) with exact BigInt arithmetic.
  */
@@ -75,6 +75,17 @@ export function parseQuantity(text: string): Quantity | undefined {
     scale += suffix.exponent;
   }
   return roundUpToNano({ negative, unscaled, scale });
+}
+
+/**
+ * A quantity as the nearest double ("500m" 0.5, "24Gi" 25769803776), for arithmetic that a
+ * relative error of 2^-53 cannot hurt; throws naming the text where ParseQuantity errs.
+ */
+export function quantityValue(text: string): number {
+  const q = parseQuantity(text);
+  if (!q) throw new Error(`"${text}" is not a resource quantity (e.g. 500m, 2, 24Gi)`);
+  // Through the decimal string, so one rounding: "1.5Mi" (15728640e-1) is exactly 1572864.
+  return Number(`${q.negative ? '-' : ''}${q.unscaled}e${q.scale}`);
 }
 
 /**

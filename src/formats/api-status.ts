@@ -1,12 +1,22 @@
 /**
- * The API server's own words for a failed request. Every error response carries a
+ * The API server's own words for a failed request, for every app that calls it (the operator
+ * on its children, the runtime on its live-config ConfigMap). Every error response carries a
  * metav1.Status body ({message, reason, details: {kind, name, causes: [{field, message}]}});
  * the client's ApiException keeps it as text under a message of its own ("HTTP-Code: 422
  * Message: Unsuccessful HTTP Request Body: ... Headers: ..."), which is no message for a user.
+ * client-node's Watch throws neither: an Error of the status text with a numeric statusCode.
  */
 import { ApiException } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { statusCode } from './instrument.ts';
+
+/** HTTP status of an API error, or 0 for a transport failure. */
+export function statusCode(err: unknown): number {
+  if (err instanceof ApiException) return err.code;
+  const code =
+    (err as { code?: unknown; statusCode?: unknown })?.statusCode ??
+    (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : 0;
+}
 
 const statusBody = z.object({
   kind: z.literal('Status').optional(),

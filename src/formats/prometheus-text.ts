@@ -1,9 +1,17 @@
 /**
  * Prometheus text exposition format 0.0.4 (what prom-client and dcgm-exporter serve), read
- * into samples by metric name. Ours, not npm's parse-prometheus-text-format (1.1.1, the only
- * JS parser on the registry): that one merges every series of a labelled histogram into one
- * and drops their _sum and _count (prom-client's own zimage_nodejs_gc_duration_seconds{kind}
- * comes out as a single series), and its code has not changed since its 2019 build.
+ * into samples by metric name: the one parser of it, for the operator's direct signal source,
+ * the local fleet's dcgm-exporter stand-in and the tests. Ours, not one from npm; on our own
+ * bodies (signals-text-format.test.ts) the three on the registry fall short:
+ * - parse-prometheus-text-format 1.1.1 merges every series of a labelled histogram into one
+ *   and drops their _sum and _count (prom-client's zimage_nodejs_gc_duration_seconds{kind}
+ *   comes out as one series), returns values as strings, and reads `m lots` or an HTML page
+ *   as samples instead of failing; its code has not changed since August 2019;
+ * - prom2javascript 0.2.0 (its only release) throws on NaN and -Inf, so on the runtime's own
+ *   body (an event-loop lag of `Nan` before the first sample), and on an exemplar;
+ * - @platformatic/promotel 0.2.2 converts to remote-write protobuf (pulling in prom-client,
+ *   protobufjs, undici), silently drops NaN, +Inf and -Inf samples and lines it cannot read,
+ *   and stamps samples without a timestamp with the clock.
  *
  * Grammar (prometheus.io, exposition_formats): `name[{l="v",...}] value [timestamp]`, label
  * values escape \\ \" \n, values are Go floats (NaN, +Inf, -Inf); # lines are HELP/TYPE or
