@@ -6,8 +6,10 @@ import { loadConfigOrExit } from '../../src/contract/startup.ts';
 
 /** process.exit never returns; this one records the code and unwinds. */
 class Exited extends Error {
-  constructor(readonly code: number) {
+  readonly code: number;
+  constructor(code: number) {
     super(`exit ${code}`);
+    this.code = code;
   }
 }
 
