@@ -13,20 +13,11 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gpuMemorySampler, median, type GpuMemorySampler } from './gpu-memory.ts';
-import type {
-  AttentionBackend,
-  ExecutionProvider,
-  OffloadMode,
-} from '../../src/contract/runtime.ts';
+import { fullWidthCases, matrix, type GpuCase } from './runtime-cases.ts';
 import { loadPipeline } from '../../src/runtime/pipeline/index.ts';
 
-interface Case {
-  model: string;
-  dir: string;
-  ep: ExecutionProvider;
-  offload: OffloadMode;
-  attention: AttentionBackend;
-  size: number;
+interface Case extends GpuCase {
+  /** Timed generations after the warm-up one. */
   repeats: number;
   allowCpuFallback?: boolean;
 }
@@ -81,62 +72,20 @@ async function runCase(c: Case, mem: GpuMemorySampler) {
   return result;
 }
 
+/** The tiny model on both EPs at two sizes, then the WebGPU EP's offload modes and math attention. */
 function casesFor(tiny: string | undefined, full: string | undefined, repeats: number): Case[] {
-  const cases: Case[] = [];
-  if (tiny) {
-    for (const size of [256, 512])
-      for (const ep of ['cpu', 'webgpu'] as const)
-        cases.push({
-          model: 'tiny',
-          dir: tiny,
-          ep,
-          offload: 'none',
-          attention: 'flash',
-          size,
-          repeats,
-        });
-    for (const offload of ['model', 'cpu'] as const)
-      cases.push({
-        model: 'tiny',
-        dir: tiny,
-        ep: 'webgpu',
-        offload,
-        attention: 'flash',
-        size: 256,
-        repeats,
-      });
-    cases.push({
-      model: 'tiny',
-      dir: tiny,
-      ep: 'webgpu',
-      offload: 'none',
-      attention: 'math',
-      size: 256,
-      repeats,
-    });
-  }
-  if (full) {
-    for (const offload of ['none', 'cpu', 'model'] as const)
-      cases.push({
-        model: 'full-width',
-        dir: full,
-        ep: 'webgpu',
-        offload,
-        attention: 'flash',
-        size: 512,
-        repeats: 2,
-      });
-    cases.push({
-      model: 'full-width',
-      dir: full,
-      ep: 'webgpu',
-      offload: 'none',
-      attention: 'math',
-      size: 512,
-      repeats: 2,
-    });
-  }
-  return cases;
+  const tinyCases = (dir: string): Case[] => {
+    const base = { model: 'tiny', dir, attention: 'flash', repeats } as const;
+    return [
+      ...matrix({ ...base, offload: 'none' }, { size: [256, 512], ep: ['cpu', 'webgpu'] }),
+      ...matrix({ ...base, ep: 'webgpu', size: 256 }, { offload: ['model', 'cpu'] }),
+      { ...base, ep: 'webgpu', offload: 'none', attention: 'math', size: 256 },
+    ];
+  };
+  return [
+    ...(tiny ? tinyCases(tiny) : []),
+    ...(full ? fullWidthCases(full).map((c) => ({ ...c, repeats: 2 })) : []),
+  ];
 }
 
 function printTable(results: Record<string, unknown>[]): void {

@@ -7,16 +7,13 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { offloadModes } from '../../src/contract/runtime.ts';
 import { gpuMemorySampler, median, type GpuMemorySampler } from './gpu-memory.ts';
+import { fullWidthCases, matrix, type GpuCase } from './runtime-cases.ts';
 import { startRuntime } from '../../dev/runtime-process.ts';
 
-interface Case {
-  model: string;
-  dir: string;
-  ep: 'cpu' | 'webgpu';
-  offload: 'none' | 'model' | 'cpu';
-  attention: 'flash' | 'math';
-  size: number;
+interface Case extends GpuCase {
+  /** Timed requests after the warm-up one. */
   requests: number;
 }
 
@@ -83,42 +80,15 @@ async function runCase(c: Case, mem: GpuMemorySampler) {
   }
 }
 
+/** The tiny model on both EPs in each offload mode, then the full-width export. */
 function casesFor(tiny: string | undefined, full: string | undefined): Case[] {
-  const cases: Case[] = [];
-  if (tiny)
-    for (const ep of ['cpu', 'webgpu'] as const)
-      for (const offload of ['none', 'model', 'cpu'] as const)
-        cases.push({
-          model: 'tiny',
-          dir: tiny,
-          ep,
-          offload,
-          attention: 'flash',
-          size: 512,
-          requests: 5,
-        });
-  if (full) {
-    for (const offload of ['none', 'model', 'cpu'] as const)
-      cases.push({
-        model: 'full-width',
-        dir: full,
-        ep: 'webgpu',
-        offload,
-        attention: 'flash',
-        size: 512,
-        requests: 2,
-      });
-    cases.push({
-      model: 'full-width',
-      dir: full,
-      ep: 'webgpu',
-      offload: 'none',
-      attention: 'math',
-      size: 512,
-      requests: 2,
-    });
-  }
-  return cases;
+  const tinyBase = { model: 'tiny', attention: 'flash', size: 512, requests: 5 } as const;
+  return [
+    ...(tiny
+      ? matrix({ ...tinyBase, dir: tiny }, { ep: ['cpu', 'webgpu'], offload: offloadModes })
+      : []),
+    ...(full ? fullWidthCases(full).map((c) => ({ ...c, requests: 2 })) : []),
+  ];
 }
 
 async function main() {

@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { ConfigError as StartupConfigError } from '../contract/startup.ts';
 import { defaultExporterSelector } from './signals/direct/dcgm.ts';
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -123,11 +124,10 @@ const podEnv: Partial<Record<Key, string>> = {
 /** Env name of a flag: --leader-elect -> ZIMAGE_LEADER_ELECT. */
 export const envName = (flag: string) => `ZIMAGE_${flag.toUpperCase().replaceAll('-', '_')}`;
 
-/** A configuration the operator cannot start with; main prints the message and exits 2. */
-export class ConfigError extends Error {
+/** A configuration the operator cannot start with: one line per problem (loadConfigOrExit). */
+export class ConfigError extends StartupConfigError {
   constructor(lines: string[], options?: ErrorOptions) {
     super(lines.map((l) => `invalid operator configuration: ${l}`).join('\n'), options);
-    this.name = 'ConfigError';
   }
 }
 

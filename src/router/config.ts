@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { runtimeEnv, runtimePort, stepsRange } from '../contract/runtime.ts';
 import { parseSize, type Size } from '../contract/size.ts';
+import { ConfigError } from '../contract/startup.ts';
 import { sizeProblem, sizeRules } from '../image-api/size.ts';
 
 /** Variables only the router reads. */
@@ -120,10 +121,9 @@ const envOf: Record<keyof z.output<typeof routerConfigSchema>, string> = {
   ...routerEnv,
 };
 
-export class RouterConfigError extends Error {
+export class RouterConfigError extends ConfigError {
   constructor(lines: string[]) {
     super(`invalid router configuration:\n  ${lines.join('\n  ')}`);
-    this.name = 'ConfigError';
   }
 }
 

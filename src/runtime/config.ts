@@ -20,6 +20,7 @@ import {
   stepsRange,
 } from '../contract/runtime.ts';
 import { parseSize, type Size } from '../contract/size.ts';
+import { ConfigError as StartupConfigError } from '../contract/startup.ts';
 import { sizeProblem, sizeRules } from '../image-api/size.ts';
 
 /** Variables the runtime reads beyond the contract's (the operator may leave them unset). */
@@ -147,11 +148,10 @@ const envOf: Record<Key, string> = {
   ...schemaEnv,
 };
 
-/** Thrown for a bad environment; the message lists every bad variable. */
-export class ConfigError extends Error {
+/** Thrown for a bad environment; the message lists every bad variable (loadConfigOrExit). */
+export class ConfigError extends StartupConfigError {
   constructor(lines: string[]) {
     super(`invalid runtime configuration:\n  ${lines.join('\n  ')}`);
-    this.name = 'ConfigError';
   }
 }
 

@@ -11,14 +11,9 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  installOperatorManifests,
-  operatorKubeconfig,
-  startOperator,
-  type OperatorProcess,
-} from '../../dev/operator.ts';
 import { createModelVolume } from '../../dev/volumes.ts';
 import { clients, eventsFor, eventually, isReady } from '../support/k8s.ts';
+import { startTestOperator, type OperatorProcess } from '../support/operator.ts';
 import { baseSpec } from '../support/specs.ts';
 import { unrunnableSpecs, type CaseEnv } from '../support/unrunnable-specs.ts';
 import { condition, waitForCondition, zidClient } from '../support/zid.ts';
@@ -91,9 +86,8 @@ function reconcilesSince(from: number): Map<string, number> {
 }
 
 beforeAll(async () => {
-  installOperatorManifests(kubeconfigPath);
   // Debug: one "reconciled" line per reconcile, the per-object signal the rate test counts.
-  op = await startOperator(await operatorKubeconfig(kubeconfigPath), {
+  op = await startTestOperator(kubeconfigPath, {
     env: { ZIMAGE_LOG_LEVEL: 'debug' },
   });
   await Promise.all([

@@ -5,13 +5,8 @@ import type { ZImageDeploymentObject } from '../../src/operator/api/v1alpha1/typ
 import { childNames } from '../../src/operator/api/v1alpha1/names.ts';
 import { createModelVolume } from '../../dev/volumes.ts';
 import { clients, eventsFor, eventually, isReady } from '../support/k8s.ts';
-import {
-  installOperatorManifests,
-  kubectl,
-  operatorKubeconfig,
-  startOperator,
-  type OperatorProcess,
-} from '../../dev/operator.ts';
+import { kubectl } from '../../dev/operator.ts';
+import { startTestOperator, type OperatorProcess } from '../support/operator.ts';
 import { baseSpec, invalidSpecs, validSpecs } from '../support/specs.ts';
 import { apiVerdict, condition, waitForCondition, zidClient } from '../support/zid.ts';
 
@@ -40,7 +35,6 @@ const replicaSetNames = async (name: string) =>
     .map((rs) => rs.metadata!.name!);
 
 beforeAll(async () => {
-  installOperatorManifests(kubeconfigPath);
   // Runtime pods must pass Pod Security "restricted".
   await core.createNamespace({
     body: {
@@ -49,7 +43,7 @@ beforeAll(async () => {
   });
   await createModelVolume(kc, { namespace, name: 'zimage-models' });
   await createModelVolume(kc, { namespace, name: 'rwo-models', accessMode: 'ReadWriteOnce' });
-  op = await startOperator(await operatorKubeconfig(kubeconfigPath), {
+  op = await startTestOperator(kubeconfigPath, {
     env: { ZIMAGE_RELIST_SECONDS: '3' },
   });
 });

@@ -6,14 +6,9 @@
 import { ApiException } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { childNames } from '../../src/operator/api/v1alpha1/names.ts';
-import {
-  installOperatorManifests,
-  operatorKubeconfig,
-  startOperator,
-  type OperatorProcess,
-} from '../../dev/operator.ts';
 import { createModelVolume } from '../../dev/volumes.ts';
 import { clients, createNamespace, eventually } from '../support/k8s.ts';
+import { startTestOperator, type OperatorProcess } from '../support/operator.ts';
 import { baseSpec } from '../support/specs.ts';
 import { zidClient } from '../support/zid.ts';
 
@@ -35,14 +30,13 @@ async function deploymentExists(namespace: string, name: string): Promise<boolea
 }
 
 beforeAll(async () => {
-  installOperatorManifests(kubeconfigPath);
   watched = await createNamespace(core, 'watched');
   ignored = await createNamespace(core, 'ignored');
   // Both get a model claim, so nothing but the namespace tells the two objects apart.
   for (const namespace of [watched, ignored]) {
     await createModelVolume(kc, { namespace, name: 'zimage-models' });
   }
-  op = await startOperator(await operatorKubeconfig(kubeconfigPath), {
+  op = await startTestOperator(kubeconfigPath, {
     args: [`--watch-namespaces=${watched}`],
   });
 });

@@ -6,10 +6,10 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { liveConfigKey, type LiveConfig } from '../../src/contract/runtime.ts';
+import { listenAsApiServer } from './loopback-api.ts';
 
 export interface FakeConfigMapApi {
   /** KUBECONFIG for the runtime: this server, no TLS (client-node needs skipTLSVerify for it). */
@@ -55,26 +55,10 @@ export async function fakeConfigMapApi(
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(list));
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const kubeConfig = await listenAsApiServer(server);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zimage-fake-api-'));
   const kubeconfigPath = path.join(dir, 'kubeconfig.json');
-  writeFileSync(
-    kubeconfigPath,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'fake',
-          cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true },
-        },
-      ],
-      users: [{ name: 'pod', user: { token: 'unused' } }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'pod' } }],
-      'current-context': 'fake',
-    }),
-  );
+  writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
   return {
     kubeconfigPath,
     env: { ZIMAGE_CONFIG_MAP: name, ZIMAGE_NAMESPACE: namespace, KUBECONFIG: kubeconfigPath },

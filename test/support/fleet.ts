@@ -6,16 +6,11 @@
  */
 import { CoreV1Api, DiscoveryV1Api, type V1Pod } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from '../../dev/cluster.ts';
-import {
-  installOperatorManifests,
-  kubectl,
-  operatorKubeconfig,
-  startOperator,
-  type OperatorProcess,
-} from '../../dev/operator.ts';
+import { kubectl } from '../../dev/operator.ts';
 import { pidAlive } from '../../dev/process.ts';
 import { createModelVolume } from '../../dev/volumes.ts';
 import { eventually, isReady } from './k8s.ts';
+import { startTestOperator, type OperatorProcess } from './operator.ts';
 import { zidClient } from './zid.ts';
 
 export const fleetPools = [
@@ -58,7 +53,6 @@ export async function startTestFleet(name: string): Promise<TestFleet> {
     fleet: { backoffBaseMs: 1_000 },
   });
   try {
-    installOperatorManifests(cluster.kubeconfigPath);
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     const namespace = 'fleet';
     await core.createNamespace({
@@ -70,7 +64,7 @@ export async function startTestFleet(name: string): Promise<TestFleet> {
       },
     });
     await createModelVolume(cluster.kubeConfig, { namespace, name: 'zimage-models' });
-    const operator = await startOperator(await operatorKubeconfig(cluster.kubeconfigPath));
+    const operator = await startTestOperator(cluster.kubeconfigPath);
     return {
       cluster,
       operator,

@@ -1,13 +1,12 @@
-/** The runtime's fastify app over a FakeEngine, for app.inject() and loopback tests. */
+/** The runtime (createRuntime) over a FakeEngine, for app.inject() and loopback tests. */
 import net from 'node:net';
 import { pino, type Logger } from 'pino';
 import { afterEach } from 'vitest';
-import { runtimePaths, type LiveConfig } from '../../src/contract/runtime.ts';
-import { buildApp, createQueue, type AppDeps } from '../../src/runtime/app.ts';
+import { runtimeEnv, runtimePaths, type LiveConfig } from '../../src/contract/runtime.ts';
+import type { AppDeps } from '../../src/runtime/app.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
-import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
+import { createRuntime } from '../../src/runtime/create-runtime.ts';
 import type { Clock } from '../../src/contract/clock.ts';
-import { RuntimeState } from '../../src/runtime/state.ts';
 import { settle } from './fake-clock.ts';
 import { FakeEngine } from './fake-engine.ts';
 
@@ -15,39 +14,35 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   engine?: FakeEngine;
   clock?: Clock;
+  /** The live config the runtime starts with (its ZIMAGE_STEPS and ZIMAGE_OFFLOAD). */
   live?: LiveConfig;
   /** Default true: the engine has started. */
   started?: boolean;
   /** Default: silent. */
   logger?: Logger;
+  /** Default: none (the runtime's own socket timeouts are for the listening process). */
   serverOptions?: AppDeps['serverOptions'];
 }
 
 export async function testApp(options: TestAppOptions = {}) {
-  const config = loadConfig(options.env ?? {}, () => {
+  const live = options.live
+    ? { [runtimeEnv.steps]: String(options.live.steps), [runtimeEnv.offload]: options.live.offload }
+    : {};
+  const config = loadConfig({ ...live, ...options.env }, () => {
     throw new Error('no files in unit tests');
   });
   const engine = options.engine ?? new FakeEngine();
-  const state = new RuntimeState();
-  if (options.started ?? true) state.markStarted({ sessionsSeconds: 1.5, generationSeconds: 0.5 });
-  const live: LiveConfig = options.live ?? { steps: config.steps, offload: config.offload };
-  const metrics = createRuntimeMetrics({
-    info: () => engine.info(),
-    steps: () => live.steps,
-    ready: () => state.ready(),
+  const runtime = await createRuntime(config, {
+    env: {},
+    log: options.logger ?? pino({ level: 'silent' }),
+    engine: () => engine,
+    ...(options.clock ? { clock: options.clock } : {}),
+    serverOptions: options.serverOptions ?? {},
   });
-  const queue = createQueue(config, metrics, options.clock);
-  const app = await buildApp({
-    config,
-    engine,
-    queue,
-    state,
-    metrics,
-    liveConfig: () => live,
-    logger: options.logger ?? pino({ level: 'silent' }),
-    ...(options.serverOptions ? { serverOptions: options.serverOptions } : {}),
-  });
-  return { app, config, engine, state, metrics, queue, live };
+  // The timings a real engine reports after start(), as /readyz shows them.
+  if (options.started ?? true)
+    runtime.state.markStarted({ sessionsSeconds: 1.5, generationSeconds: 0.5 });
+  return { ...runtime, config, engine };
 }
 
 export type TestApp = Awaited<ReturnType<typeof testApp>>;

@@ -4,13 +4,13 @@
  * same). The real API server's version is in test/integration/operator-failures.test.ts.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ResilientInformer } from '../../src/operator/k8s/informer.ts';
 import { createMetrics } from '../../src/operator/metrics.ts';
 import { FakeClock } from '../support/fake-clock.ts';
+import { listenAsApiServer } from '../support/loopback-api.ts';
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -25,15 +25,7 @@ async function setup(options: { watchdogMs: number; relistMs: number }) {
     res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
     watches.push(res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'operator' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'operator' }],
-    currentContext: 'fake',
-  });
+  const kubeConfig = await listenAsApiServer(server);
   const clock = new FakeClock();
   const metrics = createMetrics();
   let lists = 0;

@@ -4,13 +4,13 @@
  * 15 s, renew deadline 10 s, retry every 2 s: client-go's defaults, the operator's too.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LeaderElector, microTime } from '../../src/operator/leader.ts';
 import { createMetrics } from '../../src/operator/metrics.ts';
 import { FakeClock } from '../support/fake-clock.ts';
+import { listenAsApiServer } from '../support/loopback-api.ts';
 
 const start = Date.parse('2026-03-01T12:00:00.000Z');
 const retryMs = 2_000;
@@ -59,15 +59,7 @@ afterEach(async () => {
 async function setup(lease?: V1Lease['spec']) {
   const api = fakeLeaseApi();
   if (lease) api.state.lease = stored(lease, ++api.state.version);
-  await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
-  const { port } = api.server.address() as AddressInfo;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'operator' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'operator' }],
-    currentContext: 'fake',
-  });
+  const kubeConfig = await listenAsApiServer(api.server);
   const clock = new FakeClock(start);
   const started: number[] = [];
   const lost: number[] = [];

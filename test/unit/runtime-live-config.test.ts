@@ -1,6 +1,5 @@
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LiveConfig, OffloadMode } from '../../src/contract/runtime.ts';
@@ -12,6 +11,7 @@ import {
 } from '../../src/runtime/live-config.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
 import { FakeClock } from '../support/fake-clock.ts';
+import { listenAsApiServer } from '../support/loopback-api.ts';
 
 const doc = (value: unknown) => ({ data: { 'config.json': JSON.stringify(value) } });
 
@@ -188,16 +188,7 @@ describe('watching the ConfigMap through the API', () => {
 
   it('lists, watches, keeps the last good config, counts errors by reason, recovers', async () => {
     const api = fakeApiServer();
-    await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
-    const { port } = api.server.address() as AddressInfo;
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      // client-node refuses plain http unless TLS verification is off.
-      clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'pod' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'pod' }],
-      currentContext: 'fake',
-    });
+    const kubeConfig = await listenAsApiServer(api.server);
     const metrics = createRuntimeMetrics();
     const seen: LiveConfig[] = [];
     const clock = new FakeClock();
