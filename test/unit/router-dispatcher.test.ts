@@ -3,9 +3,9 @@
  * resolves, so the order of dispatches, retries, deadlines and cancellations is explicit.
  */
 import { describe, expect, it } from 'vitest';
+import type { RequestFailure } from '../../src/router/dispatch/dispatcher.ts';
 import {
   Dispatcher,
-  RequestFailure,
   type PodTarget,
   type SendOutcome,
 } from '../../src/router/dispatch/dispatcher.ts';
@@ -79,9 +79,9 @@ describe('Dispatcher', () => {
     while (t.calls.length > 0) await t.answer((c) => t.ok(c.spec.seed));
     const images = await result;
     expect(images.map((i) => i.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(images.map((i) => JSON.parse(i.body.toString()).data[0].seed)).toEqual([
-      10, 11, 12, 13, 14, 15, 16, 17,
-    ]);
+    const seedOf = (body: Buffer) =>
+      (JSON.parse(body.toString()) as { data: { seed: number }[] }).data[0]!.seed;
+    expect(images.map((i) => seedOf(i.body))).toEqual([10, 11, 12, 13, 14, 15, 16, 17]);
     expect(new Set(images.map((i) => i.pod))).toEqual(new Set(['a', 'b', 'c']));
   });
 
