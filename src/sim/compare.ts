@@ -1,6 +1,7 @@
 /**
  * The comparison the simulator prints: the policy of a ZImageDeployment against replica-only
- * baselines with the anchors' defaults, on one trace, one seed.
+ * baselines with the anchors' defaults, on one trace, one seed; behind a Service, the router,
+ * or each controller behind both in turn.
  */
 import type { TraceRow } from './trace-csv.ts';
 import type { ZImageDeploymentSpec } from '../operator/api/v1alpha1/spec.ts';
@@ -11,14 +12,19 @@ import { keda } from './controllers/keda.ts';
 import { kpa } from './controllers/kpa.ts';
 import { policyController } from './controllers/policy.ts';
 import { modelOf, type SimModel } from './model.ts';
-import { simulate, type Run } from './run.ts';
+import { simulate, type Routing, type Run } from './run.ts';
 
 export interface CompareOptions {
   seed: number;
-  /** GPUs the cluster has (default maxReplicas); pod start-up (default from the card). */
-  model?: Partial<Pick<SimModel, 'gpus' | 'startupSeconds'>>;
+  /**
+   * GPUs the cluster has (default maxReplicas); pod start-up (default from the card); the
+   * router's queue bound (default the router's).
+   */
+  model?: Partial<Pick<SimModel, 'gpus' | 'startupSeconds' | 'routerMaxQueue'>>;
   /** HPA utilization targets to run (default 80%: one baseline per target). */
   hpaTargets?: number[];
+  /** What stands in front of the pods (default a Service): with both, each controller twice. */
+  routings?: readonly Routing[];
 }
 
 export function baselines(spec: ZImageDeploymentSpec, hpaTargets: number[]): Controller[] {
@@ -41,6 +47,14 @@ export function compare(
   const quality = qualityOf(spec);
   const a = spec.autoscaling;
   const replicas = Math.min(a.maxReplicas, Math.max(a.minReplicas, spec.replicas));
-  const controllers = [policyController(spec), ...baselines(spec, o.hpaTargets ?? [80])];
-  return controllers.map((c) => simulate(trace, c, { model, quality, replicas, seed: o.seed }));
+  // A controller keeps state (its log, its windows): a fresh one for each run.
+  const controllers = () => [policyController(spec), ...baselines(spec, o.hpaTargets ?? [80])];
+  const routings = o.routings ?? ['service'];
+  const byRouting = routings.map((routing) =>
+    controllers().map((c) =>
+      simulate(trace, c, { model, quality, replicas, seed: o.seed, routing }),
+    ),
+  );
+  // Controller by controller, each behind every front in turn: the rows to compare sit together.
+  return (byRouting[0] ?? []).flatMap((_, i) => byRouting.map((runs) => runs[i]!));
 }
