@@ -7,7 +7,9 @@
  * --trace takes a CSV in the load generator's format (offset_seconds,size,steps,n) or builtin:NAME
  * (bursty, daily-ramp, constant, seed, multi-image), generated for the spec's card with --seed.
  * --routing puts a Service (random pods, the default: today's deployments) or the router in
- * front of the pods, or runs each controller behind both (`both`: two rows each).
+ * front of the pods, or runs each controller behind both (`both`: two rows each); --router-queue
+ * gives the router's queue bound, or several (a router row for each); --policy-only leaves out
+ * the baselines.
  *
  * `simulation(args)` is the whole run without printing: scripts/docs-tables.ts runs the
  * commands quoted in docs/performance.md through it.
@@ -26,8 +28,8 @@ import { builtinTrace, shapes, type ShapeName } from '../src/sim/traces.ts';
 
 const usage = `usage: npm run simulate -- --zid FILE.yaml --trace FILE.csv|builtin:NAME
   [--seed N] [--gpus N] [--startup SECONDS] [--hpa-target PCT[,PCT]] [--write-trace FILE.csv]
-  [--routing service|router|both (default service)] [--router-queue IMAGES (default 64)]
-  [--decisions N (default 200; 0: none)]
+  [--routing service|router|both (default service)] [--router-queue IMAGES[,IMAGES] (default 64)]
+  [--policy-only (no baselines)] [--decisions N (default 200; 0: none)]
 builtin traces: ${Object.keys(shapes).join(', ')}`;
 
 /** A bad flag, file or trace: the CLI prints it with the usage and exits 2. */
@@ -44,6 +46,7 @@ const options = {
   decisions: { type: 'string', default: '200' },
   routing: { type: 'string', default: 'service' },
   'router-queue': { type: 'string' },
+  'policy-only': { type: 'boolean', default: false },
 } as const;
 
 function positive(name: string, text: string | undefined): number | undefined {
@@ -141,18 +144,19 @@ export function simulation(args: readonly string[]): Simulation {
   const spec = readSpec(flags.zid);
   const trace = readTrace(flags.trace, spec, seed);
   const hpaTargets = flags['hpa-target'].split(',').map((t) => positive('hpa-target', t)!);
-  const over: { gpus?: number; startupSeconds?: number; routerMaxQueue?: number } = {};
+  const over: { gpus?: number; startupSeconds?: number } = {};
   const gpus = positive('gpus', flags.gpus);
   if (gpus !== undefined) over.gpus = gpus;
   const startup = positive('startup', flags.startup);
   if (startup !== undefined) over.startupSeconds = startup;
-  const routerQueue = whole('router-queue', flags['router-queue']);
-  if (routerQueue !== undefined) over.routerMaxQueue = routerQueue;
   const model = modelOf(spec, over);
+  const routerQueues = (flags['router-queue'] ?? String(model.routerMaxQueue))
+    .split(',')
+    .map((t) => whole('router-queue', t)!);
 
   const fronts: Record<Routing, string> = {
     service: 'random Service load balancing',
-    router: `router (queue ${model.routerMaxQueue} images, 1 per pod, pick())`,
+    router: `router (queue ${routerQueues.join('/')} images, 1 per pod, pick())`,
   };
   const q = spec.runtime;
   const perImage = stageSeconds(model.card, {
@@ -171,7 +175,14 @@ export function simulation(args: readonly string[]): Simulation {
     `trace ${flags.trace}: ${trace.length} requests, ${images} images over ${((trace.at(-1)?.offsetSeconds ?? 0) / 60).toFixed(1)} min, seed ${seed}; ` +
       `${routing.map((r) => fronts[r]).join(' / ')}, maxQueue ${model.maxQueue} per pod, 429 retried ${model.retries}x`,
   ];
-  const runs = compare(spec, trace, { seed, model: over, hpaTargets, routings: routing });
+  const runs = compare(spec, trace, {
+    seed,
+    model: over,
+    hpaTargets,
+    routings: routing,
+    routerQueues,
+    policyOnly: flags['policy-only'],
+  });
   return { heading, runs, table: table(runs, model.sloSeconds), trace, flags };
 }
 

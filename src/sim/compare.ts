@@ -16,15 +16,16 @@ import { simulate, type Routing, type Run } from './run.ts';
 
 export interface CompareOptions {
   seed: number;
-  /**
-   * GPUs the cluster has (default maxReplicas); pod start-up (default from the card); the
-   * router's queue bound (default the router's).
-   */
-  model?: Partial<Pick<SimModel, 'gpus' | 'startupSeconds' | 'routerMaxQueue'>>;
+  /** GPUs the cluster has (default maxReplicas); pod start-up (default from the card). */
+  model?: Partial<Pick<SimModel, 'gpus' | 'startupSeconds'>>;
   /** HPA utilization targets to run (default 80%: one baseline per target). */
   hpaTargets?: number[];
+  /** The policy alone, no baselines (default false). */
+  policyOnly?: boolean;
   /** What stands in front of the pods (default a Service): with both, each controller twice. */
   routings?: readonly Routing[];
+  /** The router's queue bounds, images: one run behind the router per bound (default 64). */
+  routerQueues?: readonly number[];
 }
 
 export function baselines(spec: ZImageDeploymentSpec, hpaTargets: number[]): Controller[] {
@@ -48,13 +49,24 @@ export function compare(
   const a = spec.autoscaling;
   const replicas = Math.min(a.maxReplicas, Math.max(a.minReplicas, spec.replicas));
   // A controller keeps state (its log, its windows): a fresh one for each run.
-  const controllers = () => [policyController(spec), ...baselines(spec, o.hpaTargets ?? [80])];
-  const routings = o.routings ?? ['service'];
-  const byRouting = routings.map((routing) =>
+  const controllers = () => [
+    policyController(spec),
+    ...(o.policyOnly ? [] : baselines(spec, o.hpaTargets ?? [80])),
+  ];
+  const fronts = (o.routings ?? ['service']).flatMap(
+    (routing): { routing: Routing; model: SimModel }[] =>
+      routing === 'router'
+        ? (o.routerQueues ?? [model.routerMaxQueue]).map((routerMaxQueue) => ({
+            routing,
+            model: { ...model, routerMaxQueue },
+          }))
+        : [{ routing, model }],
+  );
+  const byFront = fronts.map(({ routing, model }) =>
     controllers().map((c) =>
       simulate(trace, c, { model, quality, replicas, seed: o.seed, routing }),
     ),
   );
   // Controller by controller, each behind every front in turn: the rows to compare sit together.
-  return (byRouting[0] ?? []).flatMap((_, i) => byRouting.map((runs) => runs[i]!));
+  return (byFront[0] ?? []).flatMap((_, i) => byFront.map((runs) => runs[i]!));
 }

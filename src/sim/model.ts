@@ -57,7 +57,7 @@ export function cardOf(spec: ZImageDeploymentSpec): Card {
 
 export function modelOf(
   spec: ZImageDeploymentSpec,
-  over: Partial<Pick<SimModel, 'gpus' | 'startupSeconds' | 'card' | 'routerMaxQueue'>> = {},
+  over: Partial<Pick<SimModel, 'gpus' | 'startupSeconds' | 'card'>> = {},
 ): SimModel {
   const card = over.card ?? cardOf(spec);
   const warm: Workload = {
@@ -75,6 +75,6 @@ export function modelOf(
     liveConfigDelaySeconds: 1,
     retries: 2,
     sloSeconds: 15,
-    routerMaxQueue: over.routerMaxQueue ?? 64,
+    routerMaxQueue: 64,
   };
 }

@@ -55,7 +55,7 @@ export function table(runs: readonly Run[], slo = 15): string {
     const over = run.results.images - run.results.withinSlo;
     return [
       r.controller,
-      ...(routed ? [run.routing === 'service' ? 'random (Service)' : 'router'] : []),
+      ...(routed ? [run.front] : []),
       pct(r.withinSlo),
       String(over),
       r.p95 === undefined ? '-' : `${r.p95.toFixed(1)} s`,

@@ -34,6 +34,8 @@ export interface RunOptions {
 export interface Run {
   controller: string;
   routing: Routing;
+  /** The front as the table names it: the Service, or the router and its queue bound. */
+  front: string;
   results: Results;
   log: string[];
   /** The fleet once a second, as its exporters saw it. */
@@ -87,6 +89,12 @@ export function simulate(trace: readonly TraceRow[], controller: Controller, o: 
   fleet.now = end;
   fleet.close();
   results.seconds = end;
-  const { log } = controller;
-  return { controller: controller.name, routing, results, log, samples: recorder.samples };
+  return {
+    controller: controller.name,
+    routing,
+    front: routing === 'router' ? `router, queue ${o.model.routerMaxQueue}` : 'random (Service)',
+    results,
+    log: controller.log,
+    samples: recorder.samples,
+  };
 }

@@ -81,11 +81,11 @@ describe('npm run simulate', () => {
   });
 });
 
-describe('--routing', () => {
-  const rows = (routing: string) =>
+describe('--routing, --router-queue, --policy-only', () => {
+  const rows = (flags: string) =>
     simulation([
       ...['--zid', 'deploy/examples/seed-rules.yaml', '--trace', 'deploy/examples/traces/seed.csv'],
-      ...['--routing', routing],
+      ...flags.split(' '),
     ])
       .table.split('\n')
       .slice(2)
@@ -98,22 +98,22 @@ describe('--routing', () => {
 
   it.each([
     {
-      routing: 'both',
+      flags: '--routing both',
       says: 'each controller twice, its front named',
       want: [
         ['zimage policy', 'random (Service)'],
-        ['zimage policy', 'router'],
+        ['zimage policy', 'router, queue 64'],
         ['HPA gpu 80%', 'random (Service)'],
-        ['HPA gpu 80%', 'router'],
+        ['HPA gpu 80%', 'router, queue 64'],
         ['KEDA queue/pod 2', 'random (Service)'],
-        ['KEDA queue/pod 2', 'router'],
+        ['KEDA queue/pod 2', 'router, queue 64'],
         ['Knative KPA', 'random (Service)'],
-        ['Knative KPA', 'router'],
+        ['Knative KPA', 'router, queue 64'],
       ],
     },
     {
       // The default: the docs' tables from before the router stay as they were.
-      routing: 'service',
+      flags: '--routing service',
       says: 'today’s table, no routing column',
       want: [
         ['zimage policy', '0.0%'],
@@ -122,7 +122,15 @@ describe('--routing', () => {
         ['Knative KPA', '0.0%'],
       ],
     },
-  ])('$routing: $says', ({ routing, want }) => {
-    expect(rows(routing)).toEqual(want);
+    {
+      flags: '--routing router --router-queue 64,8 --policy-only',
+      says: 'the policy alone, behind the router once per queue bound',
+      want: [
+        ['zimage policy', 'router, queue 64'],
+        ['zimage policy', 'router, queue 8'],
+      ],
+    },
+  ])('$flags: $says', ({ flags, want }) => {
+    expect(rows(flags)).toEqual(want);
   });
 });
