@@ -133,7 +133,7 @@ export class Fleet {
     return true;
   }
 
-  /** Seconds of one image of `row` on `pod`, or on the live template's attention. */
+  /** Seconds of one image of `row` on `pod`, or with the live settings' attention. */
   imageSeconds(row: Request, pod?: Pod): number {
     const q = this.quality();
     return this.serviceSeconds(row, q, pod?.attention ?? q.attention).each;
