@@ -85,6 +85,17 @@ const boundaries = [
     paths: ['fastify', '@kubernetes/client-node', 'prom-client', 'undici'],
   },
   {
+    // The simulator runs the router's own choices (as it runs decide()), not the app around them.
+    files: ['src/sim/**/*.ts'],
+    patterns: [
+      {
+        regex: String.raw`(^|/)router/(?!dispatch/(pick|admission)\.ts$)`,
+        message:
+          "the simulator runs the router's pure functions only: dispatch/pick.ts, admission.ts",
+      },
+    ],
+  },
+  {
     // What the runtime and the router both serve: a leaf above src/contract.
     files: ['src/image-api/**/*.ts'],
     patterns: [

@@ -5,7 +5,11 @@
  * settings, prints the table, then every decision the policy took, with its reason.
  *
  * --trace takes a CSV in the load generator's format (offset_seconds,size,steps,n) or builtin:NAME
- * (bursty, daily-ramp, constant, seed), generated for the spec's card with --seed.
+ * (bursty, daily-ramp, constant, seed, multi-image), generated for the spec's card with --seed.
+ * --routing puts a Service (random pods, the default: today's deployments) or the router in
+ * front of the pods, or runs each controller behind both (`both`: two rows each); --router-queue
+ * gives the router's queue bound, or several (a router row for each); --policy-only leaves out
+ * the baselines.
  *
  * `simulation(args)` is the whole run without printing: scripts/docs-tables.ts runs the
  * commands quoted in docs/performance.md through it.
@@ -19,12 +23,13 @@ import { stageSeconds } from '../src/contract/card.ts';
 import { compare } from '../src/sim/compare.ts';
 import { modelOf } from '../src/sim/model.ts';
 import { table } from '../src/sim/report.ts';
-import type { Run } from '../src/sim/run.ts';
+import { routings, type Routing, type Run } from '../src/sim/run.ts';
 import { builtinTrace, shapes, type ShapeName } from '../src/sim/traces.ts';
 
 const usage = `usage: npm run simulate -- --zid FILE.yaml --trace FILE.csv|builtin:NAME
   [--seed N] [--gpus N] [--startup SECONDS] [--hpa-target PCT[,PCT]] [--write-trace FILE.csv]
-  [--decisions N (default 200; 0: none)]
+  [--routing service|router|both (default service)] [--router-queue IMAGES[,IMAGES] (default 64)]
+  [--policy-only (no baselines)] [--decisions N (default 200; 0: none)]
 builtin traces: ${Object.keys(shapes).join(', ')}`;
 
 /** A bad flag, file or trace: the CLI prints it with the usage and exits 2. */
@@ -39,6 +44,9 @@ const options = {
   'hpa-target': { type: 'string', default: '80' },
   'write-trace': { type: 'string' },
   decisions: { type: 'string', default: '200' },
+  routing: { type: 'string', default: 'service' },
+  'router-queue': { type: 'string' },
+  'policy-only': { type: 'boolean', default: false },
 } as const;
 
 function positive(name: string, text: string | undefined): number | undefined {
@@ -48,6 +56,22 @@ function positive(name: string, text: string | undefined): number | undefined {
     throw new UsageError(`--${name} must be a positive number, got "${text}"`);
   }
   return n;
+}
+
+function whole(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0) {
+    throw new UsageError(`--${name} must be a whole number, 0 or more, got "${text}"`);
+  }
+  return n;
+}
+
+function routingsOf(text: string): readonly Routing[] {
+  if (text === 'both') return routings;
+  const one = routings.find((r) => r === text);
+  if (!one) throw new UsageError(`--routing must be service, router or both, got "${text}"`);
+  return [one];
 }
 
 function readSpec(file: string) {
@@ -116,6 +140,7 @@ export function simulation(args: readonly string[]): Simulation {
   if (!Number.isInteger(seed)) {
     throw new UsageError(`--seed must be a whole number, got "${flags.seed}"`);
   }
+  const routing = routingsOf(flags.routing);
   const spec = readSpec(flags.zid);
   const trace = readTrace(flags.trace, spec, seed);
   const hpaTargets = flags['hpa-target'].split(',').map((t) => positive('hpa-target', t)!);
@@ -125,7 +150,14 @@ export function simulation(args: readonly string[]): Simulation {
   const startup = positive('startup', flags.startup);
   if (startup !== undefined) over.startupSeconds = startup;
   const model = modelOf(spec, over);
+  const routerQueues = (flags['router-queue'] ?? String(model.routerMaxQueue))
+    .split(',')
+    .map((t) => whole('router-queue', t)!);
 
+  const fronts: Record<Routing, string> = {
+    service: 'random Service load balancing',
+    router: `router (queue ${routerQueues.join('/')} images, 1 per pod, pick())`,
+  };
   const q = spec.runtime;
   const perImage = stageSeconds(model.card, {
     width: 1024,
@@ -141,9 +173,16 @@ export function simulation(args: readonly string[]): Simulation {
       `${perImage.toFixed(2)} s per 1024x1024 image; pods ready ${model.startupSeconds.toFixed(0)} s after scheduling; ` +
       `${model.gpus} GPUs; replicas ${spec.autoscaling.minReplicas}..${spec.autoscaling.maxReplicas}`,
     `trace ${flags.trace}: ${trace.length} requests, ${images} images over ${((trace.at(-1)?.offsetSeconds ?? 0) / 60).toFixed(1)} min, seed ${seed}; ` +
-      `random Service load balancing, maxQueue ${model.maxQueue} per pod, 429 retried ${model.retries}x`,
+      `${routing.map((r) => fronts[r]).join(' / ')}, maxQueue ${model.maxQueue} per pod, 429 retried ${model.retries}x`,
   ];
-  const runs = compare(spec, trace, { seed, model: over, hpaTargets });
+  const runs = compare(spec, trace, {
+    seed,
+    model: over,
+    hpaTargets,
+    routings: routing,
+    routerQueues,
+    policyOnly: flags['policy-only'],
+  });
   return { heading, runs, table: table(runs, model.sloSeconds), trace, flags };
 }
 

@@ -6,9 +6,9 @@
  * - Each pod runs one image at a time (one GPU, one worker) with the runtime's queue: up to
  *   maxQueue requests wait behind the running one, more get 429 with Retry-After; a request
  *   queued past its deadline is dropped (504). Service times come from the card model.
- * - In front: a Service with kube-proxy's default iptables mode, which picks a Ready endpoint
- *   uniformly at random per connection, blind to queues (seeded, so runs repeat). Clients
- *   retry a 429 or 503 twice after Retry-After, as the OpenAI SDK does by default.
+ * - In front, where requests arrive (a `Front`): a Service that picks a Ready pod at random
+ *   (service.ts), or the router's queue (router.ts). Clients retry a 429 or 503 twice after
+ *   Retry-After, as the OpenAI SDK does by default.
  * - Steps and offload change live (the runtime's ConfigMap, ~1 s); attention changes the pod
  *   template and rolls one pod at a time with maxSurge 0 (the replacement waits for the old
  *   pod's GPU), as builders/deployment.ts sets it.
@@ -18,14 +18,12 @@
 import { forwardsFor, memoryPlan, stageSeconds, type Workload } from '../contract/card.ts';
 import { traceDefaults, type TraceRow } from './trace-csv.ts';
 import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
-import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { EventQueue, priorities } from './events.ts';
 import type { SimModel } from './model.ts';
-import type { Results } from './results.ts';
+import type { Fate, Results } from './results.ts';
 
 /** A trace row with the server's defaults filled in for what it leaves empty. */
-interface Request {
+export interface Request {
   width: number;
   height: number;
   /** Undefined: the deployment's live steps. */
@@ -33,12 +31,27 @@ interface Request {
   n: number;
 }
 
-interface Job {
+/** What a pod runs: a whole request behind a Service, one image of one behind the router. */
+export interface Job {
   row: Request;
   /** First attempt: the client's clock starts here. */
   arrival: number;
   attempt: number;
+  /** Arrival at the pod: the runtime's deadline counts from here. */
   attemptAt: number;
+}
+
+/** Where requests arrive, in front of the pods: what a pod's outcome goes back to. */
+export interface Front {
+  arrive(request: Request): void;
+  /** Images waiting in front of the pods (the router's queue; a Service holds none). */
+  readonly waiting: number;
+  /** A pod turned Ready or ran out of work: what waits may go. */
+  podFree(): void;
+  /** A job a pod ran to its end; `passes` per image. */
+  served(job: Job, passes: number): void;
+  /** A job a pod dropped: did not fit (413), past its deadline, or its pod went away. */
+  lost(job: Job, fate: Exclude<Fate, 'ok'>): void;
 }
 
 export interface Pod {
@@ -64,19 +77,24 @@ export class Fleet {
   now = 0;
   /** Engine seconds per finished image, with their end times (the latency histogram). */
   readonly finished: { at: number; seconds: number }[] = [];
-  private readonly rng;
+  readonly model: SimModel;
+  readonly results: Results;
+  readonly front: Front;
   private nextId = 0;
   private live: { at: number; q: QualitySettings }[];
   private template: QualitySettings['attention'];
-  private readonly model: SimModel;
-  private readonly results: Results;
 
-  constructor(model: SimModel, results: Results, quality: QualitySettings, seed: number) {
+  constructor(
+    model: SimModel,
+    results: Results,
+    quality: QualitySettings,
+    front: (fleet: Fleet) => Front,
+  ) {
     this.model = model;
     this.results = results;
-    this.rng = xoroshiro128plus(seed);
     this.live = [{ at: 0, q: quality }];
     this.template = quality.attention;
+    this.front = front(this);
   }
 
   /** Start with `replicas` pods already Ready (a warm fleet). */
@@ -98,58 +116,48 @@ export class Fleet {
   }
 
   arrive({ size, steps, n = traceDefaults.n }: TraceRow): void {
-    const row = { ...(size ?? traceDefaults.size), steps, n };
     this.results.images += n;
-    this.route({ row, arrival: this.now, attempt: 0, attemptAt: this.now });
+    this.front.arrive({ ...(size ?? traceDefaults.size), steps, n });
   }
 
-  private route(job: Job): void {
-    const ready = this.pods.filter((p) => p.phase === 'Ready');
-    if (ready.length === 0) return this.retryOr(job, 'unavailable', 1);
-    const pod = ready[uniformInt(this.rng, 0, ready.length - 1)]!;
-    this.dropExpired(pod);
-    if (pod.queue.length >= this.model.maxQueue)
-      return this.retryOr(job, 'rejected', this.drainEstimate(pod));
-    pod.queue.push({ ...job, attemptAt: this.now });
+  /** Onto the pod's queue; it starts at once on an idle pod. */
+  enqueue(pod: Pod, job: Job): void {
+    pod.queue.push(job);
     if (!pod.running) this.startNext(pod);
   }
 
-  private retryOr(job: Job, fate: 'rejected' | 'unavailable', after: number): void {
-    if (job.attempt >= this.model.retries) return this.lose(job, fate);
-    const next = { ...job, attempt: job.attempt + 1 };
-    this.at(this.now + Math.min(60, Math.max(1, after)), () => this.route(next));
+  /** The client: a 429 or 503 is tried again after Retry-After (1-60 s), `retries` times. */
+  retryLater(attempt: number, afterSeconds: number, again: () => void): boolean {
+    if (attempt >= this.model.retries) return false;
+    this.at(this.now + Math.min(60, Math.max(1, afterSeconds)), again);
+    return true;
   }
 
-  private lose(job: Job, fate: keyof Results['lost']): void {
-    this.results.lost[fate] += job.row.n;
-  }
-
-  /** The runtime's Retry-After: seconds until its queue has likely drained, at least 1. */
-  private drainEstimate(pod: Pod): number {
+  /** Seconds of one image of `row` on `pod`, or with the live settings' attention. */
+  imageSeconds(row: Request, pod?: Pod): number {
     const q = this.quality();
-    const each = (j: Job) => this.serviceSeconds(j, q, pod).total;
-    const left = pod.running ? pod.running.endsAt - this.now : 0;
-    return Math.ceil(left + pod.queue.reduce((s, j) => s + each(j), 0));
+    return this.serviceSeconds(row, q, pod?.attention ?? q.attention).each;
   }
 
-  private dropExpired(pod: Pod): void {
+  /** The runtime drops what waited in its queue past the deadline (504). */
+  dropExpired(pod: Pod): void {
     const deadline = this.model.deadlineSeconds;
     const expired = pod.queue.filter((j) => this.now - j.attemptAt > deadline);
-    for (const j of expired) this.lose(j, 'timeout');
+    for (const j of expired) this.front.lost(j, 'timeout');
     pod.queue = pod.queue.filter((j) => this.now - j.attemptAt <= deadline);
   }
 
-  private serviceSeconds(job: Job, q: QualitySettings, pod: Pod) {
+  private serviceSeconds(row: Request, q: QualitySettings, attention: Pod['attention']) {
     const w: Workload = {
-      width: job.row.width,
-      height: job.row.height,
-      steps: job.row.steps ?? q.steps,
+      width: row.width,
+      height: row.height,
+      steps: row.steps ?? q.steps,
       precision: this.model.precision,
       offload: q.offload,
-      attention: pod.attention,
+      attention,
     };
     const each = stageSeconds(this.model.card, w);
-    return { w, each: each.total, total: each.total * job.row.n };
+    return { w, each: each.total, total: each.total * row.n };
   }
 
   private startNext(pod: Pod): void {
@@ -157,11 +165,11 @@ export class Fleet {
     const job = pod.queue.shift();
     if (!job) return this.idle(pod);
     const q = this.quality();
-    const { w, each, total } = this.serviceSeconds(job, q, pod);
+    const { w, each, total } = this.serviceSeconds(job.row, q, pod.attention);
     const plan = memoryPlan(this.model.card, w);
     // The runtime refuses what cannot fit (413) before it starts.
     if (!plan.fits) {
-      this.lose(job, 'refused');
+      this.front.lost(job, 'refused');
       return this.startNext(pod);
     }
     if (pod.offload !== q.offload) pod.vramBytes = 0;
@@ -177,22 +185,14 @@ export class Fleet {
     pod.busy += r.endsAt - r.startedAt;
     pod.running = undefined;
     for (let i = 0; i < job.row.n; i++) this.finished.push({ at: this.now, seconds: each });
-    if (this.now - job.attemptAt > this.model.deadlineSeconds) this.lose(job, 'timeout');
-    else this.serve(job, passes);
+    if (this.now - job.attemptAt > this.model.deadlineSeconds) this.front.lost(job, 'timeout');
+    else this.front.served(job, passes);
     this.startNext(pod);
-  }
-
-  private serve(job: Job, passes: number): void {
-    const latency = this.now - job.arrival;
-    const n = job.row.n;
-    this.results.served += n;
-    this.results.passes += passes * n;
-    for (let i = 0; i < n; i++) this.results.latencies.push(latency);
-    if (latency <= this.model.sloSeconds) this.results.withinSlo += n;
   }
 
   private idle(pod: Pod): void {
     if (pod.phase === 'Draining') this.release(pod);
+    else this.front.podFree();
   }
 
   at(time: number, run: () => void, priority: number = priorities.work): void {
@@ -244,6 +244,7 @@ export class Fleet {
       pod.readyAt = this.now;
       pod.rolling = false;
       this.roll();
+      this.front.podFree();
     });
   }
 
@@ -267,7 +268,7 @@ export class Fleet {
     if (i < 0) return;
     this.pods.splice(i, 1);
     if (pod.gpuAt !== undefined) this.results.gpuSeconds += this.now - pod.gpuAt;
-    for (const j of pod.queue) this.lose(j, 'unavailable');
+    for (const j of pod.queue) this.front.lost(j, 'unavailable');
     const waiting = this.pods.find((p) => p.phase === 'Pending');
     if (waiting) this.schedule(waiting, false);
   }

@@ -25,6 +25,11 @@ export interface SimModel {
   retries: number;
   /** The SLO the table counts against (the seed's "> 15 s per image"). */
   sloSeconds: number;
+  /**
+   * Behind the router: images that may wait there past what the pods take at once
+   * (ZIMAGE_ROUTER_MAX_QUEUE, default 64, src/router/config.ts).
+   */
+  routerMaxQueue: number;
 }
 
 /**
@@ -70,5 +75,6 @@ export function modelOf(
     liveConfigDelaySeconds: 1,
     retries: 2,
     sloSeconds: 15,
+    routerMaxQueue: 64,
   };
 }

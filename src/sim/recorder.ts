@@ -69,7 +69,8 @@ export class Recorder implements SampleSource {
       gpuPods: holding.length,
       vramRatio: vramBytes / this.memoryBytes,
       vramBytes,
-      queue: sum(f.pods.map((p) => p.queue.length)),
+      // Behind the router, what waits there: the demand its queued-images gauge exports.
+      queue: sum(f.pods.map((p) => p.queue.length)) + f.front.waiting,
       inflight: f.pods.filter((p) => p.running).length,
       pending: f.pendingForGpus(),
       replicas: f.replicas,

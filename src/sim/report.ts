@@ -35,9 +35,12 @@ export function rowOf(run: Run): Row {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+/** With any run behind the router, a routing column says which front each row had. */
 export function table(runs: readonly Run[], slo = 15): string {
+  const routed = runs.some((run) => run.routing !== 'service');
   const header = [
     'policy',
+    ...(routed ? ['routing'] : []),
     `images <= ${slo} s`,
     'over',
     'p95 (served)',
@@ -52,6 +55,7 @@ export function table(runs: readonly Run[], slo = 15): string {
     const over = run.results.images - run.results.withinSlo;
     return [
       r.controller,
+      ...(routed ? [run.front] : []),
       pct(r.withinSlo),
       String(over),
       r.p95 === undefined ? '-' : `${r.p95.toFixed(1)} s`,

@@ -41,6 +41,20 @@ export function emptyResults(): Results {
   };
 }
 
+/** `images` of one request answered `latency` seconds after its first attempt. */
+export function recordServed(
+  results: Results,
+  latency: number,
+  images: number,
+  passes: number,
+  sloSeconds: number,
+): void {
+  results.served += images;
+  results.passes += passes;
+  for (let i = 0; i < images; i++) results.latencies.push(latency);
+  if (latency <= sloSeconds) results.withinSlo += images;
+}
+
 export function quantile(values: readonly number[], q: number): number | undefined {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);

@@ -10,6 +10,15 @@ import { Fleet } from './fleet.ts';
 import type { SimModel } from './model.ts';
 import { Recorder, type Sample } from './recorder.ts';
 import { ActionCounter, emptyResults, type Results } from './results.ts';
+import { RouterFront } from './router.ts';
+import { ServiceFront } from './service.ts';
+
+/**
+ * What stands in front of the pods: a Service picking a Ready pod at random (today), or the
+ * router's queue placing each image with pick().
+ */
+export const routings = ['service', 'router'] as const;
+export type Routing = (typeof routings)[number];
 
 export interface RunOptions {
   model: SimModel;
@@ -18,10 +27,15 @@ export interface RunOptions {
   /** Ready pods at the start (a warm fleet). */
   replicas: number;
   seed: number;
+  /** Default 'service'. */
+  routing?: Routing;
 }
 
 export interface Run {
   controller: string;
+  routing: Routing;
+  /** The front as the table names it: the Service, or the router and its queue bound. */
+  front: string;
   results: Results;
   log: string[];
   /** The fleet once a second, as its exporters saw it. */
@@ -30,7 +44,12 @@ export interface Run {
 
 export function simulate(trace: readonly TraceRow[], controller: Controller, o: RunOptions): Run {
   const results = emptyResults();
-  const fleet = new Fleet(o.model, results, o.quality, o.seed);
+  const routing = o.routing ?? 'service';
+  const front =
+    routing === 'router'
+      ? (f: Fleet) => new RouterFront(f)
+      : (f: Fleet) => new ServiceFront(f, o.seed);
+  const fleet = new Fleet(o.model, results, o.quality, front);
   fleet.warm(o.replicas);
   const recorder = new Recorder(fleet, o.model.card.memoryBytes);
   const counter = new ActionCounter(results);
@@ -70,5 +89,12 @@ export function simulate(trace: readonly TraceRow[], controller: Controller, o: 
   fleet.now = end;
   fleet.close();
   results.seconds = end;
-  return { controller: controller.name, results, log: controller.log, samples: recorder.samples };
+  return {
+    controller: controller.name,
+    routing,
+    front: routing === 'router' ? `router, queue ${o.model.routerMaxQueue}` : 'random (Service)',
+    results,
+    log: controller.log,
+    samples: recorder.samples,
+  };
 }

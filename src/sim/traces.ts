@@ -6,7 +6,8 @@
  * profile (~0.07 images/s per pod with model offload).
  *
  * Request mix, our assumption for an image API: 70% 1024x1024, 20% 768x768, 10% 512x512;
- * 10% of requests ask for 2 images; none names its steps (the deployment's apply).
+ * 10% of requests ask for 2 images (multi-image: n from 1 to 8); none names its steps (the
+ * deployment's apply).
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -19,21 +20,46 @@ const mix = [
   { p: 0.2, width: 768, height: 768 },
   { p: 0.1, width: 512, height: 512 },
 ] as const;
-const twoImages = 0.1;
+
+/** Images per request, as shares of requests: 10% ask for 2 (mean 1.1). */
+const someTwos = [
+  { p: 0.1, n: 2 },
+  { p: 0.9, n: 1 },
+] as const;
+
+/**
+ * Images per request on builtin:multi-image, our assumption: most calls ask for one; a UI that
+ * shows a grid asks for 4 (2x2); a batch asks for the 8 an H100 makes in ~10 s; a few ask for
+ * what lies between. Mean 2.21 images a request; 1 request in 5 asks for 4 or more. (The
+ * runtime's and the router's ZIMAGE_MAX_IMAGES_PER_REQUEST must be 8 for it: the default is 4.)
+ */
+export const multiImageCounts = [
+  { p: 0.6, n: 1 },
+  { p: 0.12, n: 2 },
+  { p: 0.04, n: 3 },
+  { p: 0.14, n: 4 },
+  { p: 0.02, n: 5 },
+  { p: 0.02, n: 6 },
+  { p: 0.01, n: 7 },
+  { p: 0.05, n: 8 },
+] as const;
+
+type Sizes = readonly { p: number; width: number; height: number }[];
+type Counts = readonly { p: number; n: number }[];
 
 /** Requests per second one pod serves at full quality, over the mix. */
 export function podRequestRate(
   card: Card,
   q: QualitySettings,
   precision: 'bf16' | 'fp16',
-  sizes: readonly { p: number; width: number; height: number }[] = mix,
-  pairs = twoImages,
+  sizes: Sizes = mix,
+  counts: Counts = someTwos,
 ): number {
   const perImage = sizes.reduce(
     (s, m) => s + m.p * stageSeconds(card, { ...m, ...q, precision }).total,
     0,
   );
-  return 1 / (perImage * (1 + pairs));
+  return 1 / (perImage * counts.reduce((s, c) => s + c.p * c.n, 0));
 }
 
 /** A rate curve: pods of load at second t. */
@@ -45,9 +71,9 @@ export interface TraceSpec {
   /** Requests per second per pod of load (podRequestRate). */
   perPod: number;
   seed: number;
-  sizes?: readonly { p: number; width: number; height: number }[];
-  /** Share of requests asking for 2 images (default 0.1). */
-  pairs?: number;
+  sizes?: Sizes;
+  /** Images per request, as shares of requests (default: 10% ask for 2, the rest 1). */
+  counts?: Counts;
 }
 
 export function generate(spec: TraceSpec): TraceRow[] {
@@ -61,22 +87,19 @@ export function generate(spec: TraceSpec): TraceRow[] {
   for (let t = -Math.log(1 - uniformFloat64(rng)) / top; t < spec.seconds;) {
     const keep = uniformFloat64(rng) * peak < spec.shape(t);
     const [u, v] = [uniformFloat64(rng), uniformFloat64(rng)];
-    if (keep) rows.push(request(t, u, v < (spec.pairs ?? twoImages), sizes));
+    if (keep) rows.push(request(t, u, v, sizes, spec.counts ?? someTwos));
     t += -Math.log(1 - uniformFloat64(rng)) / top;
   }
   return rows;
 }
 
-function request(
-  t: number,
-  u: number,
-  pair: boolean,
-  sizes: readonly { p: number; width: number; height: number }[],
-): TraceRow {
+function request(t: number, u: number, v: number, sizes: Sizes, counts: Counts): TraceRow {
   let acc = 0;
   const size = sizes.find((m) => (acc += m.p) >= u) ?? sizes[0]!;
+  let below = 0;
+  const n = (counts.find((c) => v < (below += c.p)) ?? counts.at(-1)!).n;
   const offsetSeconds = Math.round(t * 1000) / 1000;
-  return { offsetSeconds, size: { width: size.width, height: size.height }, n: pair ? 2 : 1 };
+  return { offsetSeconds, size: { width: size.width, height: size.height }, n };
 }
 
 const minute = 60;
@@ -117,12 +140,22 @@ export const seedScenario: Shape = (t) => {
 
 export const seedSizes = [{ p: 1, width: 1024, height: 1024 }] as const;
 
+/** A builtin trace: its rate curve and length; the size and image-count mixes if not the usual. */
+interface Builtin {
+  shape: Shape;
+  seconds: number;
+  sizes?: Sizes;
+  counts?: Counts;
+}
+
 export const shapes = {
   bursty: { shape: bursty, seconds: 60 * minute },
   'daily-ramp': { shape: dailyRamp, seconds: 120 * minute },
   constant: { shape: constant, seconds: 30 * minute },
-  seed: { shape: seedScenario, seconds: 40 * minute },
-} as const;
+  seed: { shape: seedScenario, seconds: 40 * minute, sizes: seedSizes, counts: [{ p: 1, n: 1 }] },
+  /** bursty's load (in images: fewer, larger requests), each asking for 1 to 8 images. */
+  'multi-image': { shape: bursty, seconds: 60 * minute, counts: multiImageCounts },
+} as const satisfies Record<string, Builtin>;
 export type ShapeName = keyof typeof shapes;
 
 /** A named synthetic trace, scaled to what one pod of this card and quality serves. */
@@ -133,10 +166,7 @@ export function builtinTrace(
   precision: 'bf16' | 'fp16',
   seed: number,
 ): TraceRow[] {
-  const { shape, seconds } = shapes[name];
-  const seedLike = name === 'seed';
-  const sizes = seedLike ? seedSizes : mix;
-  const pairs = seedLike ? 0 : twoImages;
-  const perPod = podRequestRate(card, q, precision, sizes, pairs);
-  return generate({ seconds, shape, perPod, seed, sizes, pairs });
+  const { shape, seconds, sizes = mix, counts = someTwos }: Builtin = shapes[name];
+  const perPod = podRequestRate(card, q, precision, sizes, counts);
+  return generate({ seconds, shape, perPod, seed, sizes, counts });
 }

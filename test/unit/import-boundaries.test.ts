@@ -158,6 +158,16 @@ describe('import boundaries (eslint.config.js)', () => {
     ],
     ['src/formats/x.ts', "import fastify from 'fastify';", /fastify is not allowed here/],
     ['src/formats/x.ts', "import { a } from '../../dev/paths.ts';", /must not import tests/],
+    [
+      'src/sim/x.ts',
+      "import { Dispatcher } from '../router/dispatch/dispatcher.ts';",
+      /the simulator runs the router's pure functions only/,
+    ],
+    [
+      'src/sim/x.ts',
+      "import { createRouter } from '../router/router.ts';",
+      /the simulator runs the router's pure functions only/,
+    ],
   ])('%s: %s is refused', async (file, source, message) => {
     const errors = await boundaryErrors(file, source);
     expect(errors.join('\n')).toMatch(message);
@@ -201,6 +211,8 @@ describe('import boundaries (eslint.config.js)', () => {
     ['src/router/x.ts', "import { parseTextFormat } from '../formats/prometheus-text.ts';"],
     ['dev/fleet/x.ts', "import { quantityValue } from '../../src/formats/quantity.ts';"],
     ['test/support/x.ts', "import { a } from '../../src/formats/prometheus-text.ts';"],
+    ['src/sim/x.ts', "import { pick } from '../router/dispatch/pick.ts';"],
+    ['src/sim/x.ts', "import { admit } from '../router/dispatch/admission.ts';"],
   ])('%s: %s is allowed', async (file, source) => {
     expect(await boundaryErrors(file, source)).toEqual([]);
   });

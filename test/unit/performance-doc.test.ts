@@ -5,7 +5,7 @@ import { repoRoot } from '../../dev/paths.ts';
 import { documents, printed, quotedTables, rowsOf } from '../../scripts/docs-tables.ts';
 
 // Each table re-runs its simulation in-process: about 1 s each on the 2-core host, daily-ramp's
-// 2-hour trace about 4 s; some 8 s for docs/performance.md's four tables.
+// 2-hour trace 4-6 s; some 20 s for docs/performance.md's nine tables.
 describe.each(documents)('the simulator tables in %s', (file) => {
   const tables = quotedTables(fs.readFileSync(path.join(repoRoot, file), 'utf8'), file);
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../dev/paths.ts';
+import { simulation } from '../../scripts/simulate.ts';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) =>
@@ -57,5 +58,79 @@ describe('npm run simulate', () => {
     const out = await cli('--zid', 'deploy/examples/seed-rules.yaml', '--trace', file);
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/t\.csv: 1 bad row\n {2}line 3: size "huge": must be WIDTHxHEIGHT/);
+  });
+
+  it.each([
+    ['--routing', 'random', /^simulate: --routing must be service, router or both, got "random"$/m],
+    [
+      '--router-queue',
+      '1.5',
+      /^simulate: --router-queue must be a whole number, 0 or more, got "1.5"$/m,
+    ],
+  ])('refuses %s %s with one line naming it (exit 2)', async (flag, value, message) => {
+    const out = await cli(
+      '--zid',
+      'deploy/examples/seed-rules.yaml',
+      '--trace',
+      'builtin:seed',
+      flag,
+      value,
+    );
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(message);
+  });
+});
+
+describe('--routing, --router-queue, --policy-only', () => {
+  const rows = (flags: string) =>
+    simulation([
+      ...['--zid', 'deploy/examples/seed-rules.yaml', '--trace', 'deploy/examples/traces/seed.csv'],
+      ...flags.split(' '),
+    ])
+      .table.split('\n')
+      .slice(2)
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, 3)
+          .map((c) => c.trim()),
+      );
+
+  it.each([
+    {
+      flags: '--routing both',
+      says: 'each controller twice, its front named',
+      want: [
+        ['zimage policy', 'random (Service)'],
+        ['zimage policy', 'router, queue 64'],
+        ['HPA gpu 80%', 'random (Service)'],
+        ['HPA gpu 80%', 'router, queue 64'],
+        ['KEDA queue/pod 2', 'random (Service)'],
+        ['KEDA queue/pod 2', 'router, queue 64'],
+        ['Knative KPA', 'random (Service)'],
+        ['Knative KPA', 'router, queue 64'],
+      ],
+    },
+    {
+      // The default: the docs' tables from before the router stay as they were.
+      flags: '--routing service',
+      says: 'today’s table, no routing column',
+      want: [
+        ['zimage policy', '0.0%'],
+        ['HPA gpu 80%', '0.0%'],
+        ['KEDA queue/pod 2', '0.0%'],
+        ['Knative KPA', '0.0%'],
+      ],
+    },
+    {
+      flags: '--routing router --router-queue 64,8 --policy-only',
+      says: 'the policy alone, behind the router once per queue bound',
+      want: [
+        ['zimage policy', 'router, queue 64'],
+        ['zimage policy', 'router, queue 8'],
+      ],
+    },
+  ])('$flags: $says', ({ flags, want }) => {
+    expect(rows(flags)).toEqual(want);
   });
 });
