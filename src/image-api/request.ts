@@ -96,12 +96,31 @@ const fieldNames = Object.keys(
   requestSchema({ maxResolution: { width: 0, height: 0 }, maxImages: 1 }).shape,
 );
 
+/**
+ * One schema per distinct limits, built once: building one (and zod compiling its fast path on
+ * first use) took 0.8-1.4 ms per request on the 2-core host, against 10-25 us to run a built one,
+ * and the router's goal is 1 ms added in all (docs/performance.md, Router overhead). Keyed by
+ * value, on a copy, so limits that a caller changes in place get their own schema (a server
+ * has one or two limits for its whole life).
+ */
+const schemas = new Map<string, ReturnType<typeof requestSchema>>();
+function schemaFor(limits: RequestLimits): ReturnType<typeof requestSchema> {
+  const { width, height } = limits.maxResolution;
+  const key = `${width}x${height}/${limits.maxImages}`;
+  let schema = schemas.get(key);
+  if (!schema) {
+    schema = requestSchema({ maxResolution: { width, height }, maxImages: limits.maxImages });
+    schemas.set(key, schema);
+  }
+  return schema;
+}
+
 /** Validate a parsed JSON body; throws a 400 ApiError naming the first bad field. */
 export function parseGenerationRequest(body: unknown, limits: RequestLimits): GenerationRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalidField(null, 'request body must be a JSON object', 'invalid_body');
   }
-  const parsed = requestSchema(limits).safeParse(body);
+  const parsed = schemaFor(limits).safeParse(body);
   if (!parsed.success) throw toApiError(parsed.error.issues[0]);
   const { prompt, size, n, seed, steps } = parsed.data;
   const chosen = (size && parseSize(size)) || defaultSize(limits.maxResolution);
