@@ -162,18 +162,18 @@ export class ContainerRunner {
   private async launchPlan(): Promise<{ argv: string[]; env: Record<string, string> }> {
     const { deps, spec } = this;
     const at = `spec.containers[${deps.index}]`;
-    const program = programFor(spec.image);
+    const program = programFor(spec.image, spec.command);
+    if (!program && spec.command?.length && programFor(spec.image)) {
+      throw new ContainerConfigError(
+        `${at}.command: the local pod runner runs the image's own program, or the router of the operator image (dev/fleet/programs.ts); leave command unset`,
+      );
+    }
     if (!program) {
       const err = new ContainerConfigError(
-        `${at}.image: "${spec.image}" has no local program (dev/fleet/programs.ts runs zimage-runtime and dcgm-exporter images)`,
+        `${at}.image: "${spec.image}" has no local program (dev/fleet/programs.ts runs zimage-runtime, zimage-operator's router and dcgm-exporter images)`,
       );
       err.name = 'ImageError';
       throw err;
-    }
-    if (spec.command?.length) {
-      throw new ContainerConfigError(
-        `${at}.command: the local pod runner runs the image's own program; leave command unset`,
-      );
     }
     const podEnv = await renderEnv(deps.pod(), deps.index, deps.lookup, deps.allocatable);
     const { root, mounts } = deps.volumes.containerRoot(deps.index, podEnv);

@@ -1,7 +1,7 @@
 /**
  * The local fleet: what a fleet cluster (startCluster({ fleet })) adds to the control plane.
- * kwok leaves our pods alone (pods labelled app.kubernetes.io/name=zimage-runtime, and any pod
- * annotated zimage.dev/pod-runner), the pod runner backs them with real processes, and a
+ * kwok leaves our pods alone (pods labelled app.kubernetes.io/name=zimage-runtime or
+ * zimage-router, and any pod annotated zimage.dev/pod-runner), the pod runner backs them with real processes, and a
  * dcgm-exporter DaemonSet covers every GPU node.
  *
  * Why a label selector at kwok rather than an annotation the operator adds: the operator's
@@ -9,12 +9,21 @@
  * is the cluster's, as it is a cluster's kubelets that decide what really runs.
  */
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { labelKeys, selectorLabels } from '../../src/operator/api/v1alpha1/names.ts';
+import {
+  labelKeys,
+  routerSelectorLabels,
+  selectorLabels,
+} from '../../src/operator/api/v1alpha1/names.ts';
 import { waitFor } from '../process.ts';
 import { buildDcgmDaemonSet, dcgmLabels, dcgmNamespace } from './daemonset.ts';
 
-/** The runtime's pods, by the label every ZImageDeployment's pods carry. */
-export const fleetLabelSelector = `${labelKeys.name}=${selectorLabels('')[labelKeys.name]}`;
+/** The runtime's and the router's pods, by the name label every ZImageDeployment's pods carry. */
+export const fleetLabelSelector = `${labelKeys.name} in (${[
+  selectorLabels(''),
+  routerSelectorLabels(''),
+]
+  .map((labels) => labels[labelKeys.name])
+  .join(',')})`;
 
 export interface FleetOptions {
   /** dcgm-exporter collection interval (its -c). Default 1000 ms; dcgm-exporter's own is 30000. */

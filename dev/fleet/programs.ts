@@ -1,12 +1,15 @@
 /**
  * What the pod runner runs for a container image: there is no container engine, so an image
  * stands for one of our programs, started from this checkout with the project's Node. The
- * container's args follow the program's own (as with an image's entrypoint); `command`
- * overrides are refused, since the local fleet has no image to find another binary in.
+ * container's args follow the program's own (as with an image's entrypoint). A `command` picks
+ * another program of the same image only where a program names that command (the operator
+ * image runs the router that way); any other is refused, since the local fleet has no image to
+ * find another binary in.
  */
 import path from 'node:path';
 import type { Card } from '../../src/contract/card.ts';
 import { serverEnv } from '../../src/runtime/config.ts';
+import { routerEnv, routerMain } from '../../src/contract/router.ts';
 import { fleetEnv, runtimeEnv } from '../../src/contract/runtime.ts';
 import { repoRoot } from '../paths.ts';
 import { podIpEnv } from './dcgm-exporter.ts';
@@ -27,6 +30,8 @@ export interface Program {
   name: string;
   /** Matches the image reference (repository part). */
   image: RegExp;
+  /** The container command that selects this program of the image (absent: command unset). */
+  command?: readonly string[];
   entry: string;
   /**
    * Environment the runner adds on top of the pod's, standing in for what a pod has and this
@@ -41,6 +46,15 @@ export const programs: readonly Program[] = [
     image: /(^|\/)zimage-runtime(:|@|$)/,
     entry: 'src/runtime/main.ts',
     env: runtimeOverrides,
+  },
+  {
+    // The operator image's second program (builders/router.ts sets this command).
+    name: 'zimage-router',
+    image: /(^|\/)zimage-operator(:|@|$)/,
+    command: ['/usr/local/bin/node', routerMain],
+    entry: routerMain,
+    // "0.0.0.0" in a pod means the pod's own address; here that is its loopback IP.
+    env: ({ podIp }) => ({ [routerEnv.host]: podIp }),
   },
   {
     name: 'dcgm-exporter',
@@ -76,6 +90,12 @@ export function runtimeOverrides(ctx: LaunchContext): Record<string, string> {
   };
 }
 
-export function programFor(image: string | undefined): Program | undefined {
-  return programs.find((p) => p.image.test(image ?? ''));
+/** The program of this image and command (an unset or empty command: the image's own). */
+export function programFor(
+  image: string | undefined,
+  command: readonly string[] = [],
+): Program | undefined {
+  const same = (a: readonly string[]) =>
+    a.length === command.length && a.every((arg, i) => arg === command[i]);
+  return programs.find((p) => p.image.test(image ?? '') && same(p.command ?? []));
 }

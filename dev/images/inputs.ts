@@ -145,9 +145,13 @@ export function prodDeps(log: Log): ProdDeps {
   return { root, key };
 }
 
-/** Which sources each image runs: its own part of src/ and the contract both sides share. */
+/**
+ * Which sources each image runs: its own part of src/ and the contract both sides share. The
+ * operator image also runs the router pods (spec.router, command src/router/main.ts), which
+ * need the image API beside the contract.
+ */
 export const codeDirs = {
-  operator: ['src/contract', 'src/operator'],
+  operator: ['src/contract', 'src/operator', 'src/image-api', 'src/router'],
   runtime: ['src/contract', 'src/runtime'],
 } as const;
 

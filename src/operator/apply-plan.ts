@@ -15,16 +15,39 @@ import {
 } from './builders/children.ts';
 import { buildDeployment } from './builders/deployment.ts';
 import { buildPrometheusRule, buildServiceMonitor } from './builders/monitoring.ts';
+import {
+  buildPodsService,
+  buildRouterDeployment,
+  buildRouterPodDisruptionBudget,
+  buildRouterRole,
+  buildRouterRoleBinding,
+  buildRouterServiceAccount,
+  type RouterImage,
+} from './builders/router.ts';
 import type { Rejection } from './child-errors.ts';
 import type { ChildKind } from './k8s/caches.ts';
 
 export type ApplyKind = ChildKind | 'ServiceMonitor' | 'PrometheusRule';
 
+/**
+ * A child's place in the plan: its kind where the object has one child of that kind, a name
+ * of its own where it has two (the router's Deployment beside the runtime's).
+ */
+export type ChildId =
+  | ApplyKind
+  | 'PodsService'
+  | 'RouterServiceAccount'
+  | 'RouterRole'
+  | 'RouterRoleBinding'
+  | 'RouterPodDisruptionBudget'
+  | 'RouterDeployment';
+
 export interface PlannedChild {
+  id: ChildId;
   kind: ApplyKind;
   obj: KubernetesObject;
   /** Children that must have applied first. */
-  needs: readonly ApplyKind[];
+  needs: readonly ChildId[];
 }
 
 export type Outcome =
@@ -32,7 +55,50 @@ export type Outcome =
   | { status: 'rejected'; rejection: Rejection }
   /** A transient error (the reconcile rethrows it after recording what did apply). */
   | { status: 'failed'; error: unknown }
-  | { status: 'blocked'; by: ApplyKind[] };
+  | { status: 'blocked'; by: ChildId[] };
+
+/**
+ * The router's children (spec.router.enabled): as for the runtime, its pods need their
+ * ServiceAccount and the binding that lets them discover the runtime pods.
+ */
+function routerChildren(cr: ZImageDeployment, router: RouterImage): PlannedChild[] {
+  return [
+    {
+      id: 'RouterServiceAccount',
+      kind: 'ServiceAccount',
+      obj: buildRouterServiceAccount(cr),
+      needs: [],
+    },
+    { id: 'RouterRole', kind: 'Role', obj: buildRouterRole(cr), needs: [] },
+    {
+      id: 'RouterRoleBinding',
+      kind: 'RoleBinding',
+      obj: buildRouterRoleBinding(cr),
+      needs: ['RouterRole'],
+    },
+    {
+      id: 'RouterPodDisruptionBudget',
+      kind: 'PodDisruptionBudget',
+      obj: buildRouterPodDisruptionBudget(cr),
+      needs: [],
+    },
+    { id: 'PodsService', kind: 'Service', obj: buildPodsService(cr), needs: [] },
+    {
+      id: 'RouterDeployment',
+      kind: 'Deployment',
+      obj: buildRouterDeployment(cr, router),
+      needs: ['RouterServiceAccount', 'RouterRoleBinding', 'RouterPodDisruptionBudget'],
+    },
+  ];
+}
+
+/** A child the object has one of: its kind is its id. */
+const only = (kind: ApplyKind, obj: KubernetesObject, needs: ChildId[] = []): PlannedChild => ({
+  id: kind,
+  kind,
+  obj,
+  needs,
+});
 
 /**
  * - RoleBinding needs its Role: the API server lets the operator bind only rules it holds
@@ -42,34 +108,40 @@ export type Outcome =
  *   it); and a spec refused for its Service or PodDisruptionBudget is not rolled out either:
  *   the running pods keep the last spec that applied everywhere. The monitoring objects are
  *   optional (only while their CRDs are served) and gate nothing.
+ * - With the router on, its children come first and the client Service waits for the router
+ *   Deployment: it moves to the routers only once they exist.
  */
 export function childPlan(
   cr: ZImageDeployment,
   effective: Effective,
   monitoring: boolean,
+  router: RouterImage,
 ): PlannedChild[] {
+  const routed = cr.spec.router.enabled;
   const plan: PlannedChild[] = [
-    { kind: 'ServiceAccount', obj: buildServiceAccount(cr), needs: [] },
-    { kind: 'Role', obj: buildRole(cr), needs: [] },
-    { kind: 'RoleBinding', obj: buildRoleBinding(cr), needs: ['Role'] },
-    { kind: 'ConfigMap', obj: buildConfigMap(cr, effective), needs: [] },
-    { kind: 'Service', obj: buildService(cr), needs: [] },
-    { kind: 'PodDisruptionBudget', obj: buildPodDisruptionBudget(cr), needs: [] },
+    ...(routed ? routerChildren(cr, router) : []),
+    only('ServiceAccount', buildServiceAccount(cr)),
+    only('Role', buildRole(cr)),
+    only('RoleBinding', buildRoleBinding(cr), ['Role']),
+    only('ConfigMap', buildConfigMap(cr, effective)),
+    only('Service', buildService(cr), routed ? ['RouterDeployment'] : []),
+    only('PodDisruptionBudget', buildPodDisruptionBudget(cr)),
   ];
   if (monitoring) {
     plan.push(
-      { kind: 'ServiceMonitor', obj: buildServiceMonitor(cr), needs: [] },
-      { kind: 'PrometheusRule', obj: buildPrometheusRule(cr), needs: [] },
+      only('ServiceMonitor', buildServiceMonitor(cr)),
+      only('PrometheusRule', buildPrometheusRule(cr)),
     );
   }
-  const supporting: ApplyKind[] = [
+  const supporting: ChildId[] = [
     'ServiceAccount',
     'RoleBinding',
     'ConfigMap',
     'Service',
     'PodDisruptionBudget',
+    ...(routed ? (['PodsService'] as const) : []),
   ];
-  plan.push({ kind: 'Deployment', obj: buildDeployment(cr, effective), needs: supporting });
+  plan.push(only('Deployment', buildDeployment(cr, effective), supporting));
   return plan;
 }
 
@@ -77,16 +149,16 @@ export function childPlan(
 export async function runPlan(
   plan: readonly PlannedChild[],
   ensure: (child: PlannedChild) => Promise<Outcome>,
-): Promise<Map<ApplyKind, Outcome>> {
-  const started = new Map<ApplyKind, Promise<Outcome>>();
+): Promise<Map<ChildId, Outcome>> {
+  const started = new Map<ChildId, Promise<Outcome>>();
   for (const child of plan) {
     const needs = child.needs.map((k) => {
       const need = started.get(k);
-      if (!need) throw new Error(`plan lists ${child.kind} before its need ${k}`);
+      if (!need) throw new Error(`plan lists ${child.id} before its need ${k}`);
       return need.then((o) => [k, o] as const);
     });
     started.set(
-      child.kind,
+      child.id,
       Promise.all(needs).then(async (settled): Promise<Outcome> => {
         const by = settled.filter(([, o]) => !isApplied(o)).map(([k]) => k);
         if (by.length > 0) return { status: 'blocked', by };
@@ -98,8 +170,8 @@ export async function runPlan(
       }),
     );
   }
-  const outcomes = new Map<ApplyKind, Outcome>();
-  for (const [kind, outcome] of started) outcomes.set(kind, await outcome);
+  const outcomes = new Map<ChildId, Outcome>();
+  for (const [id, outcome] of started) outcomes.set(id, await outcome);
   return outcomes;
 }
 

@@ -66,8 +66,8 @@ export class ChildApplier {
   }
 
   async ensure(owner: ZImageDeployment, child: PlannedChild): Promise<Outcome> {
-    const { kind, obj } = child;
-    const key = `${keyOf(owner.metadata)}|${kind}`;
+    const { id, kind, obj } = child;
+    const key = `${keyOf(owner.metadata)}|${id}`;
     const current = await this.current(kind, obj);
     // List results carry no apiVersion/kind per item (watch events do): compare without them.
     if (current && isSubset({ ...obj, apiVersion: undefined, kind: undefined }, current)) {

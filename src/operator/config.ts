@@ -7,6 +7,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError as StartupConfigError } from '../contract/startup.ts';
+import { defaultRouterImage } from './builders/router.ts';
 import { defaultExporterSelector } from './signals/direct/dcgm.ts';
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -89,6 +90,16 @@ export const configSchema = z
       .min(1)
       .default(defaultExporterSelector)
       .describe('a label selector, e.g. app.kubernetes.io/name=dcgm-exporter (its Helm chart)'),
+    /**
+     * Image of the router pods (spec.router.enabled): the operator's own image, which carries
+     * src/router and runs it with another command. Env ZIMAGE_ROUTER_IMAGE.
+     */
+    routerImage: z
+      .string()
+      .min(1)
+      .max(512)
+      .default(defaultRouterImage)
+      .describe('an image reference, e.g. registry.example/zimage-operator:0.1.0'),
   })
   .strict();
 
@@ -112,6 +123,7 @@ const flagToKey: Record<string, Key> = {
   'request-timeout-seconds': 'requestTimeoutSeconds',
   autoscaler: 'autoscaler',
   'dcgm-exporter-selector': 'dcgmExporterSelector',
+  'router-image': 'routerImage',
 };
 const flags = Object.keys(flagToKey);
 

@@ -87,6 +87,7 @@ export function createOperator(config: OperatorConfig, deps: OperatorDeps): Oper
     log,
     monitoringAvailable: () => monitoring,
     clock: systemClock,
+    router: { image: config.routerImage },
     ...(config.autoscaler
       ? {
           autoscaler: {

@@ -9,6 +9,13 @@ import { reasons } from './reasons.ts';
 import type { AutoscalerOutcome } from './autoscaling/decision.ts';
 import { lastActionText } from './policy/outcome.ts';
 import type { Problem } from './problem.ts';
+import {
+  routerCondition,
+  routerObservation,
+  routersReady,
+  type RouterInput,
+  type RouterStatus,
+} from './observe-router.ts';
 
 export interface ObserveInput {
   name: string;
@@ -28,6 +35,8 @@ export interface ObserveInput {
   degraded?: Problem | undefined;
   /** A decision the autoscaler took in this reconcile (absent: its part of status stands). */
   autoscaler?: Pick<AutoscalerOutcome, 'decision' | 'summary'> | undefined;
+  /** The routers (spec.router.enabled), 'off' to remove their status, absent to keep it. */
+  router?: RouterInput | 'off' | undefined;
   now: string;
 }
 
@@ -42,10 +51,23 @@ function blocker(input: ObserveInput): Problem | undefined {
   return allReady(input) ? undefined : belowDeployment(input.deployment, input.pods ?? []);
 }
 
-function readiness(input: ObserveInput, blocked: Problem | undefined): ConditionInput {
+function readiness(
+  input: ObserveInput,
+  blocked: Problem | undefined,
+  router: RouterStatus | undefined,
+): ConditionInput {
   if (blocked) return { type: 'Ready', status: 'False', ...blocked };
   const desired = input.effective?.replicas ?? 0;
   const ready = input.deployment?.status?.readyReplicas ?? 0;
+  // Clients reach the pods through the routers: pods without their routers are not ready.
+  if (allReady(input) && router && !routersReady(router)) {
+    return {
+      type: 'Ready',
+      status: 'False',
+      reason: reasons.RoutersNotReady,
+      message: `${ready}/${desired} replicas ready; ${router.ready} routers ready`,
+    };
+  }
   if (allReady(input)) {
     const message = desired === 0 ? 'scaled to zero' : `${ready}/${desired} replicas ready`;
     return { type: 'Ready', status: 'True', reason: reasons.Available, message };
@@ -111,22 +133,25 @@ export function observe(input: ObserveInput): ZImageDeploymentStatus {
         message: 'nothing degraded',
       };
   const blocked = blocker(input);
+  const { router, previous, conditions: kept } = routerObservation(input.router, input.previous);
   const conditions = setConditions(
-    input.previous?.conditions,
+    kept,
     [
-      readiness(input, blocked),
+      readiness(input, blocked, router.now),
       progress(input, blocked),
       degraded,
       ...(input.autoscaler
         ? input.autoscaler.decision.conditions
         : autoscalerOwned(input.previous)),
+      ...(router.now ? [routerCondition(router.now)] : []),
     ],
     input.generation,
     input.now,
   );
   const { effective, deployment } = input;
   return {
-    ...input.previous,
+    ...previous,
+    ...(router.written ? { router: router.written } : {}),
     observedGeneration: input.generation,
     replicas: deployment?.status?.replicas ?? 0,
     readyReplicas: deployment?.status?.readyReplicas ?? 0,

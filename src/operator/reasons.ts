@@ -19,6 +19,9 @@ export const reasons = {
   PodsUnschedulable: 'PodsUnschedulable',
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
   ReconcileFailed: 'ReconcileFailed',
+  // RouterReady (and Ready, while the client Service points at routers that are not up)
+  RoutersReady: 'RoutersReady',
+  RoutersNotReady: 'RoutersNotReady',
   // Progressing
   RollingOut: 'RollingOut',
   RolloutComplete: 'RolloutComplete',

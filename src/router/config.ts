@@ -4,35 +4,13 @@
  * variables with the runtime's defaults, so a request the router admits is one its pods accept.
  */
 import { z } from 'zod';
+import { routerEnv } from '../contract/router.ts';
 import { runtimeEnv, runtimePort, stepsRange } from '../contract/runtime.ts';
 import { parseSize, type Size } from '../contract/size.ts';
 import { ConfigError } from '../contract/startup.ts';
 import { sizeProblem, sizeRules } from '../image-api/size.ts';
 
-/** Variables only the router reads. */
-export const routerEnv = {
-  /** Label selector of the runtime pods it sends work to (discovered through the API). */
-  podSelector: 'ZIMAGE_ROUTER_POD_SELECTOR',
-  /**
-   * Or a fixed list of runtime URLs, comma-separated, without Kubernetes: a router in front of
-   * runtimes started by hand (docs/router.md), and the benchmarks.
-   */
-  staticPods: 'ZIMAGE_ROUTER_PODS',
-  /** Images that may wait in the router beyond what the pods take at once. */
-  maxQueue: 'ZIMAGE_ROUTER_MAX_QUEUE',
-  /** Images the router keeps on one pod at once. */
-  slots: 'ZIMAGE_ROUTER_POD_SLOTS',
-  /** Seconds a new pod takes to serve: the Retry-After while no pod is Ready. */
-  podStartSeconds: 'ZIMAGE_ROUTER_POD_START_SECONDS',
-  host: 'ZIMAGE_HOST',
-  port: runtimeEnv.port,
-  logLevel: 'ZIMAGE_LOG_LEVEL',
-  apiToken: 'ZIMAGE_API_TOKEN',
-  podToken: 'ZIMAGE_POD_API_TOKEN',
-  maxImagesPerRequest: 'ZIMAGE_MAX_IMAGES_PER_REQUEST',
-  bodyLimitBytes: 'ZIMAGE_BODY_LIMIT_BYTES',
-  shutdownGraceSeconds: 'ZIMAGE_SHUTDOWN_GRACE_SECONDS',
-} as const;
+export { routerEnv };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const maxSize = { width: sizeRules.max, height: sizeRules.max };

@@ -108,9 +108,10 @@ describe('reconcile', () => {
 
     const table = kubectl(kubeconfigPath, '-n', namespace, 'get', 'zid', 'turbo');
     expect(table).toMatch(
-      /NAME\s+REPLICAS\s+READY\s+STEPS\s+OFFLOAD\s+ATTENTION\s+LAST ACTION\s+AGE/,
+      /NAME\s+REPLICAS\s+READY\s+ROUTERS\s+STEPS\s+OFFLOAD\s+ATTENTION\s+LAST ACTION\s+AGE/,
     );
-    expect(table).toMatch(/turbo\s+1\s+1\s+9\s+none\s+cudnn/);
+    // ROUTERS is empty with the router off.
+    expect(table).toMatch(/turbo\s+1\s+1\s+(<none>\s+)?9\s+none\s+cudnn/);
   });
 
   it('changes steps and offload live (ConfigMap only, same ReplicaSet)', async () => {

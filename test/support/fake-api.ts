@@ -7,6 +7,7 @@ import { FakeClock } from './fake-clock.ts';
 import { ApiException, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { childPlan } from '../../src/operator/apply-plan.ts';
+import { defaultRouterImage } from '../../src/operator/builders/router.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import type {
   ZImageDeployment,
@@ -92,7 +93,8 @@ export class FakeWorld implements ReconcilerCaches {
   /** Every child as the reconciler would build it for the cached object (no monitoring). */
   settle(key = 'ml/turbo'): void {
     const cr = this.parsed(key);
-    for (const child of childPlan(cr, effectiveOf(cr), false)) this.putChild(child.obj);
+    for (const child of childPlan(cr, effectiveOf(cr), false, { image: defaultRouterImage }))
+      this.putChild(child.obj);
   }
 
   parsed(key = 'ml/turbo'): ZImageDeployment {

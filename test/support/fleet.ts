@@ -6,6 +6,7 @@
  */
 import { CoreV1Api, DiscoveryV1Api, type V1Pod } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from '../../dev/cluster.ts';
+import type { FleetOptions } from '../../dev/fleet/fleet.ts';
 import { kubectl } from '../../dev/operator.ts';
 import { pidAlive } from '../../dev/process.ts';
 import { createModelVolume } from '../../dev/volumes.ts';
@@ -45,12 +46,15 @@ export interface TestFleet {
 /** The spec every fleet test runs: the CPU EP (no GPU here), on the H100 pool, tiny warm-up. */
 export { fleetSpec } from '../../dev/specs.ts';
 
-export async function startTestFleet(name: string): Promise<TestFleet> {
+export async function startTestFleet(
+  name: string,
+  fleet: Pick<FleetOptions, 'pacing'> = {},
+): Promise<TestFleet> {
   // A 1 s crash back-off base instead of kubelet's 10 s keeps restart tests short.
   const cluster = await startCluster({
     name,
     nodePools: fleetPools,
-    fleet: { backoffBaseMs: 1_000 },
+    fleet: { backoffBaseMs: 1_000, ...fleet },
   });
   try {
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);

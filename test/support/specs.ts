@@ -17,11 +17,16 @@ import {
   type ValidCase,
 } from './spec-table/builders.ts';
 import { invalidPlacementAndAutoscaling } from './spec-table/invalid-placement-autoscaling.ts';
+import { invalidRouter, withRouter } from './spec-table/invalid-router.ts';
 import { invalidWorkload } from './spec-table/invalid-workload.ts';
 
 export { baseSpec, longestObjectName, type InvalidCase, type ValidCase };
 
-export const invalidSpecs: InvalidCase[] = [...invalidWorkload, ...invalidPlacementAndAutoscaling];
+export const invalidSpecs: InvalidCase[] = [
+  ...invalidWorkload,
+  ...invalidPlacementAndAutoscaling,
+  ...invalidRouter,
+];
 
 /** Every list and map at its bound and every string at its longest: the CEL cost ceiling. */
 function largestSpec() {
@@ -42,6 +47,7 @@ function largestSpec() {
       ),
       tolerations: Array.from({ length: 20 }, (_, i) => ({ key: key(i), value: 'v'.repeat(63) })),
     },
+    router: { resources: { requests: quantities, limits: quantities } },
     imagePullSecrets: Array.from({ length: 10 }, (_, i) => ({ name: `${'s'.repeat(251)}${n(i)}` })),
     autoscaling: {
       rules: Array.from({ length: 16 }, (_, i) =>
@@ -56,6 +62,17 @@ export const validSpecs: ValidCase[] = [
   { name: 'minimal', spec: baseSpec },
   { name: 'steps 1 and 50 bounds', spec: withRuntime({ steps: 50, maxResolution: '2048x256' }) },
   { name: 'zero replicas', spec: () => ({ ...baseSpec(), replicas: 0 }) },
+  { name: 'the router on, with its defaults', spec: withRouter({ enabled: true }) },
+  {
+    name: 'the router at its bounds, with more memory',
+    spec: withRouter({
+      enabled: true,
+      replicas: 10,
+      maxQueue: 0,
+      podSlots: 64,
+      resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '1Gi' } },
+    }),
+  },
   { name: 'the longest object name', spec: baseSpec, objectName: longestObjectName },
   {
     name: 'tolerations the pod API accepts',

@@ -78,6 +78,7 @@ describe('generated CRD', () => {
     expect(columns).toEqual([
       'Replicas',
       'Ready',
+      'Routers',
       'Steps',
       'Offload',
       'Attention',

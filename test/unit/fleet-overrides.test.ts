@@ -1,12 +1,16 @@
 /**
- * The local fleet's overrides of a runtime pod's environment (dev/fleet/programs.ts) and the
- * card a node's GPU labels name (dev/fleet/gpus.ts cardForNode).
+ * The local fleet's overrides of a runtime pod's environment (dev/fleet/programs.ts), which
+ * program an image and command stand for, and the card a node's GPU labels name
+ * (dev/fleet/gpus.ts cardForNode).
  */
 import type { V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { cards } from '../../src/contract/card.ts';
 import { cardForNode } from '../../dev/fleet/gpus.ts';
-import { runtimeOverrides, type LaunchContext } from '../../dev/fleet/programs.ts';
+import { programFor, runtimeOverrides, type LaunchContext } from '../../dev/fleet/programs.ts';
+import { buildRouterDeployment, defaultRouterImage } from '../../src/operator/builders/router.ts';
+import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
+import { baseSpec } from '../support/specs.ts';
 
 const node = (labels: Record<string, string>): V1Node => ({ metadata: { name: 'n', labels } });
 const rtx = 'NVIDIA-GeForce-RTX-4090';
@@ -92,5 +96,49 @@ describe('runtimeOverrides', () => {
   it.each(rows)('$name', ({ ctx: c, want }) => {
     const got = runtimeOverrides(c);
     for (const [key, value] of Object.entries(want)) expect(got[key], key).toBe(value);
+  });
+});
+
+describe('programFor', () => {
+  // The command the operator renders for router pods, so the fleet runs what the operator builds.
+  const routerCommand = buildRouterDeployment(
+    {
+      metadata: { name: 'turbo', namespace: 'ml', uid: 'u' },
+      spec: zimageDeploymentSpec.parse({ ...baseSpec(), router: { enabled: true } }),
+    },
+    { image: defaultRouterImage },
+  ).spec!.template.spec!.containers[0]!.command!;
+
+  it.each([
+    {
+      name: 'the runtime image',
+      image: 'registry.example/zimage-runtime:0.1.0',
+      want: 'zimage-runtime',
+    },
+    {
+      name: 'the operator image with the router command',
+      image: defaultRouterImage,
+      command: routerCommand,
+      want: 'zimage-router',
+    },
+    {
+      name: 'the operator image alone (the operator is not run here)',
+      image: defaultRouterImage,
+      want: undefined,
+    },
+    {
+      name: 'the runtime image with the router command',
+      image: 'zimage-runtime:1',
+      command: routerCommand,
+      want: undefined,
+    },
+    {
+      name: 'the operator image with another command',
+      image: defaultRouterImage,
+      command: ['sh'],
+      want: undefined,
+    },
+  ])('$name -> $want', ({ image, command, want }) => {
+    expect(programFor(image, command)?.name).toBe(want);
   });
 });

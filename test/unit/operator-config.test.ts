@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/operator/config.ts';
 
 const flagList =
-  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector';
+  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector, --router-image';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -31,6 +31,7 @@ describe('operator configuration', () => {
       monitoringPollSeconds: 30,
       autoscaler: true,
       dcgmExporterSelector: 'app=nvidia-dcgm-exporter',
+      routerImage: 'registry.example/zimage-operator:0.1.0',
     });
   });
 
@@ -49,6 +50,11 @@ describe('operator configuration', () => {
         ZIMAGE_IDENTITY: 'me',
       },
       want: { leaderElectionNamespace: 'leases', identity: 'me' },
+    },
+    {
+      name: "ZIMAGE_ROUTER_IMAGE names the router pods' image",
+      env: { ZIMAGE_ROUTER_IMAGE: 'registry.example/zimage-operator:0.2.0' },
+      want: { routerImage: 'registry.example/zimage-operator:0.2.0' },
     },
     {
       name: 'an empty variable counts as unset (a Helm value rendered as "")',

@@ -12,7 +12,7 @@ import type {
 } from '@kubernetes/client-node';
 import { liveConfigKey, runtimePortName, type LiveConfig } from '../../contract/runtime.ts';
 import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
-import { childNames, selectorLabels } from '../api/v1alpha1/names.ts';
+import { childNames, routerSelectorLabels, selectorLabels } from '../api/v1alpha1/names.ts';
 import { childMeta } from './owner.ts';
 
 /** The runtime's live config: the only place steps and offload live. */
@@ -26,14 +26,16 @@ export function buildConfigMap(cr: ZImageDeployment, effective: Effective): V1Co
   };
 }
 
+/** The Service clients use: the routers while spec.router is on, else the runtime pods. */
 export function buildService(cr: ZImageDeployment): V1Service {
+  const name = cr.metadata.name;
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: childMeta(cr, childNames(cr.metadata.name).service),
     spec: {
       type: 'ClusterIP',
-      selector: selectorLabels(cr.metadata.name),
+      selector: cr.spec.router.enabled ? routerSelectorLabels(name) : selectorLabels(name),
       ports: [{ name: runtimePortName, port: 80, targetPort: runtimePortName, protocol: 'TCP' }],
     },
   };

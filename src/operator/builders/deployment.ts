@@ -34,9 +34,26 @@ export function terminationGraceSeconds(requestTimeoutSeconds: number): number {
   return 5 + requestTimeoutSeconds + 10;
 }
 
+/**
+ * The request limits and deadline, under the runtime's names: the runtime reads them, and so
+ * does the router in front of it (builders/router.ts), so a request the router admits is one
+ * the pods accept.
+ */
+export function requestLimitsEnv(cr: ZImageDeployment) {
+  const { runtime } = cr.spec;
+  return {
+    maxResolution: { name: runtimeEnv.maxResolution, value: runtime.maxResolution },
+    requestTimeout: {
+      name: runtimeEnv.requestTimeoutSeconds,
+      value: String(runtime.requestTimeoutSeconds),
+    },
+  } satisfies Record<string, V1EnvVar>;
+}
+
 function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
   const { runtime } = cr.spec;
   const names = childNames(cr.metadata.name);
+  const { maxResolution, requestTimeout } = requestLimitsEnv(cr);
   const env: V1EnvVar[] = [
     { name: runtimeEnv.configMap, value: names.configMap },
     { name: runtimeEnv.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -45,10 +62,9 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.executionProvider, value: effective.executionProvider },
     { name: runtimeEnv.attention, value: effective.attention },
     { name: runtimeEnv.precision, value: cr.spec.model.precision },
-    // As written: the schema admits only the spelling the runtime reads (contract/size.ts).
-    { name: runtimeEnv.maxResolution, value: runtime.maxResolution },
+    maxResolution,
     { name: runtimeEnv.maxQueue, value: String(runtime.maxQueue) },
-    { name: runtimeEnv.requestTimeoutSeconds, value: String(runtime.requestTimeoutSeconds) },
+    requestTimeout,
     { name: runtimeEnv.port, value: String(runtimePort) },
     // The runtime refuses (422) sizes whose modelled VRAM exceeds this, instead of an OOM.
     { name: runtimeEnv.gpuMemoryGiB, value: String(cr.spec.gpu.memoryGiB) },

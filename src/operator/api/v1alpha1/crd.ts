@@ -52,6 +52,7 @@ export function buildCrd(): Json {
           additionalPrinterColumns: [
             { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas' },
             { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas' },
+            { name: 'Routers', type: 'string', jsonPath: '.status.router.ready' },
             { name: 'Steps', type: 'integer', jsonPath: '.status.effective.steps' },
             { name: 'Offload', type: 'string', jsonPath: '.status.effective.offload' },
             { name: 'Attention', type: 'string', jsonPath: '.status.effective.attention' },

@@ -44,7 +44,10 @@ export function selectorString(crName: string): string {
 export function childNames(crName: string) {
   return {
     deployment: crName,
+    /** The Service clients use: the runtime pods, or the routers while spec.router is on. */
     service: crName,
+    /** The runtime pods for direct use, only while the router is on. */
+    podsService: `${crName}-pods`,
     pdb: crName,
     configMap: `${crName}-runtime`,
     serviceAccount: `${crName}-runtime`,
@@ -52,5 +55,43 @@ export function childNames(crName: string) {
     roleBinding: `${crName}-runtime-config`,
     serviceMonitor: crName,
     prometheusRule: crName,
+  } as const;
+}
+
+/**
+ * The router pods' selector. A name of its own (zimage-router), so that it never matches
+ * selectorLabels(): the runtime's Service, PDB, scale selector and the router's own discovery
+ * select runtime pods only.
+ */
+export function routerSelectorLabels(crName: string): Record<string, string> {
+  return { [labelKeys.name]: 'zimage-router', [labelKeys.instance]: crName };
+}
+
+/**
+ * Labels of the router pods. Without the owner label: podsOf() (status, the autoscaler)
+ * counts the runtime pods only; the router Deployment's status reports its pods.
+ */
+export function routerPodLabels(crName: string): Record<string, string> {
+  return {
+    ...routerSelectorLabels(crName),
+    [labelKeys.managedBy]: operatorName,
+    [labelKeys.component]: 'router',
+  };
+}
+
+/** Labels of the router's objects: the owner label maps their events to the ZImageDeployment. */
+export function routerLabels(crName: string): Record<string, string> {
+  return { ...routerPodLabels(crName), [labelKeys.owner]: crName };
+}
+
+/** The router's objects, present only while spec.router.enabled. */
+export function routerNames(crName: string) {
+  const name = `${crName}-router`;
+  return {
+    deployment: name,
+    pdb: name,
+    serviceAccount: name,
+    role: name,
+    roleBinding: name,
   } as const;
 }

@@ -5,7 +5,7 @@
  * a new child with a longer suffix shortens the limit by itself.
  */
 import { z } from 'zod';
-import { childLabels, childNames } from './names.ts';
+import { childLabels, childNames, routerNames } from './names.ts';
 import { withCrdRules } from './crd-rules.ts';
 import { cel, type CelRule } from './schema-kit.ts';
 
@@ -15,6 +15,7 @@ const labelLimit = 63;
 const probe = '<name>';
 const derived = [
   ...Object.values(childNames(probe)),
+  ...Object.values(routerNames(probe)),
   ...Object.values(childLabels(probe)).filter((v) => v.includes(probe)),
 ];
 const longest = derived.reduce((a, b) => (b.length > a.length ? b : a));

@@ -8,14 +8,8 @@ import {
   stepsRange,
 } from '../../../contract/runtime.ts';
 import { parseSize, sizePatternSource, type Size } from '../../../contract/size.ts';
-import {
-  boundedRecord,
-  cel,
-  isQualifiedName,
-  isQuantityExpr,
-  qualifiedNameHint,
-  quantity,
-} from './schema-kit.ts';
+import { containerResources, defaultsText } from './resources-spec.ts';
+import { cel } from './schema-kit.ts';
 
 /** Resolution bounds: 256..2048 px per side, a multiple of 16 (VAE 8x down, 2x2 patches). */
 export const resolutionLimits = { min: 256, max: 2048, multiple: 16 } as const;
@@ -56,74 +50,6 @@ export const resourceDefaults = {
   requests: { cpu: '4', memory: '24Gi' },
   limits: { memory: '32Gi' },
 } as const;
-
-/** At most 16 resources a side: plenty for cpu, memory, ephemeral-storage and hugepages. */
-const maxResources = 16;
-
-/** `isQuantity(a) && isQuantity(b) ? a >= b : true`: bad values have their own message. */
-const atLeast = (limit: string, request: string) =>
-  `!(${isQuantityExpr(limit)}) || !(${isQuantityExpr(request)}) || ` +
-  `quantity(${limit}).compareTo(quantity(${request})) >= 0`;
-
-/** The user's value of a resource on one side, or the default there ('' when none). */
-const given = (side: 'requests' | 'limits', name: string) =>
-  `has(self.${side}) && '${name}' in self.${side}`;
-const effective = (side: 'requests' | 'limits', name: string) => {
-  const fallback = (resourceDefaults[side] as Record<string, string>)[name];
-  return `(${given(side, name)} ? string(self.${side}['${name}']) : '${fallback ?? ''}')`;
-};
-
-/**
- * Limits at or above requests, as the API server demands of the Deployment's container. The
- * generic rule covers resources set on both sides; one rule per defaulted resource compares
- * the effective values (a 16Gi memory limit alone is below the 24Gi default request).
- */
-function resourceRules() {
-  const both = {
-    rule:
-      '!has(self.limits) || !has(self.requests) || self.limits.all(k, !(k in self.requests) || ' +
-      `${atLeast('string(self.limits[k])', 'string(self.requests[k])')})`,
-    message: 'each limit must be at least its request',
-  };
-  const names = new Set([
-    ...Object.keys(resourceDefaults.requests),
-    ...Object.keys(resourceDefaults.limits),
-  ]);
-  const defaulted = [...names].map((name) => {
-    const [limit, request] = [effective('limits', name), effective('requests', name)];
-    const defaults = (['limits', 'requests'] as const)
-      .map(
-        (side) =>
-          `${side}.${name} ${(resourceDefaults[side] as Record<string, string>)[name] ?? 'unset'}`,
-      )
-      .join(', ');
-    return {
-      rule: `${limit} == '' || ${request} == '' || ${atLeast(limit, request)}`,
-      message: `limits.${name} must be at least requests.${name} (defaults: ${defaults}): raise the limit or lower the request`,
-    };
-  });
-  return cel(both, ...defaulted);
-}
-
-/** Unprefixed names a container may use (the API server's IsStandardContainerResourceName). */
-const standardResources = ['cpu', 'memory', 'ephemeral-storage'];
-
-const resourceList = (what: string) =>
-  boundedRecord(quantity, maxResources)
-    .meta(
-      cel({
-        rule:
-          `self.all(k, ${isQualifiedName('k')} && (k.contains('/') || ` +
-          `k in [${standardResources.map((r) => `'${r}'`).join(', ')}] || k.startsWith('hugepages-')))`,
-        message:
-          `resource names must be ${standardResources.join(', ')}, hugepages-<size>, or ` +
-          `prefixed qualified names (${qualifiedNameHint})`,
-      }),
-    )
-    .optional()
-    .describe(what);
-
-const defaultsText = `requests cpu ${resourceDefaults.requests.cpu}, memory ${resourceDefaults.requests.memory}; limits memory ${resourceDefaults.limits.memory}`;
 
 export const runtimeSpec = z
   .object({
@@ -189,17 +115,12 @@ export const runtimeSpec = z
       .describe(
         'Per-request deadline (504 after it). The termination grace period is derived from it.',
       ),
-    resources: z
-      .object({
-        requests: resourceList('Resource requests, e.g. cpu: 8.'),
-        limits: resourceList('Resource limits, e.g. memory: 48Gi.'),
-      })
-      .strict()
-      .meta(resourceRules())
-      .optional()
-      .describe(
-        `Extra container resources (cpu, memory) over the defaults (${defaultsText}); GPU limits come from spec.gpu.`,
-      ),
+    resources: containerResources(resourceDefaults, {
+      requests: 'Resource requests, e.g. cpu: 8.',
+      limits: 'Resource limits, e.g. memory: 48Gi.',
+    }).describe(
+      `Extra container resources (cpu, memory) over the defaults (${defaultsText(resourceDefaults)}); GPU limits come from spec.gpu.`,
+    ),
   })
   .strict();
 

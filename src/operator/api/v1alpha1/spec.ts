@@ -11,6 +11,7 @@ import { precisions } from '../../../contract/runtime.ts';
 import { autoscalingSpec } from './autoscaling-spec.ts';
 import { withCrdRules } from './crd-rules.ts';
 import { gpuSpec } from './gpu-spec.ts';
+import { routerSpec } from './router-spec.ts';
 import { runtimeSpec } from './runtime-spec.ts';
 import { cel, name253 } from './schema-kit.ts';
 
@@ -78,6 +79,7 @@ export const zimageDeploymentSpec = withCrdRules(
         .optional()
         .describe('Secrets for pulling the runtime image.'),
       autoscaling: autoscalingSpec.prefault({}).describe('The autoscaler and its rules.'),
+      router: routerSpec.prefault({}).describe('The router in front of the runtime pods.'),
     })
     .strict(),
 );

@@ -22,6 +22,7 @@ export const conditionTypes = [
   'MetricsAvailable',
   'ScalingLimited',
   'SamplingSufficient',
+  'RouterReady',
 ] as const;
 export type ConditionType = (typeof conditionTypes)[number];
 
@@ -32,7 +33,7 @@ export const condition = z
       .min(1)
       .max(316)
       .describe(
-        'Condition type (Ready, Progressing, Degraded, MetricsAvailable, ScalingLimited, SamplingSufficient).',
+        'Condition type (Ready, Progressing, Degraded, MetricsAvailable, ScalingLimited, SamplingSufficient, RouterReady).',
       ),
     status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
     observedGeneration: z
@@ -182,7 +183,7 @@ export const zimageDeploymentStatus = z
       .max(10)
       .optional()
       .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
-      .describe('Ready, Progressing, Degraded, MetricsAvailable, ScalingLimited.'),
+      .describe('Ready, Progressing, Degraded, MetricsAvailable, ScalingLimited, RouterReady.'),
     effective: z
       .object({
         replicas: z.number().int().min(0).optional(),
@@ -213,6 +214,15 @@ export const zimageDeploymentStatus = z
       .describe(
         'Signals of the last decision; a missing one is absent here and named in MetricsAvailable.',
       ),
+    router: z
+      .object({
+        replicas: z.number().int().min(0).describe('Routers the spec asks for.'),
+        availableReplicas: z.number().int().min(0).describe('Routers available.'),
+        ready: z.string().max(32).describe('Available / asked for, e.g. 2/2 (printer column).'),
+      })
+      .strict()
+      .optional()
+      .describe('The routers in front of the pods, while spec.router.enabled.'),
     lastAction: z
       .string()
       .max(256)

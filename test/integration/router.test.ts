@@ -1,0 +1,162 @@
+/**
+ * The router as the operator deploys it (spec.router), on the live fleet: real runtime processes
+ * on the tiny model behind real router processes the pod runner starts from the operator image.
+ * Unpaced, so the images take the tiny model's own time.
+ */
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routerMetrics } from '../../src/contract/metrics.ts';
+import { routerSelectorLabels, selectorString } from '../../src/operator/api/v1alpha1/names.ts';
+import { eventually, isReady } from '../support/k8s.ts';
+import { fleetSpec, startTestFleet, type TestFleet } from '../support/fleet.ts';
+import { condition, waitForCondition } from '../support/zid.ts';
+
+let fleet: TestFleet;
+const name = 'routed';
+const routerSelector = Object.entries(routerSelectorLabels(name))
+  .map(([k, v]) => `${k}=${v}`)
+  .join(',');
+
+interface ImagesBody {
+  data: { b64_json: string; seed: number }[];
+}
+
+beforeAll(async () => {
+  fleet = await startTestFleet(`router-${process.pid}`, { pacing: false });
+  await fleet.zid.create(fleet.namespace, name, {
+    ...fleetSpec(3),
+    router: { enabled: true, replicas: 2 },
+  });
+}, 240_000);
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+const podsBy = async (labelSelector: string) =>
+  (await fleet.core.listNamespacedPod({ namespace: fleet.namespace, labelSelector })).items;
+
+const readyBy = (labelSelector: string, count: number) =>
+  eventually(
+    `${count} Ready pods ${labelSelector}`,
+    async () => {
+      const pods = (await podsBy(labelSelector)).filter((p) => !p.metadata?.deletionTimestamp);
+      return pods.length === count && pods.every(isReady) ? pods : undefined;
+    },
+    180_000,
+  );
+
+async function generate(pod: V1Pod, request: Record<string, unknown>) {
+  const res = await fetch(`http://${pod.status!.podIP!}:8080/v1/images/generations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  });
+  return { status: res.status, body: (await res.json()) as ImagesBody };
+}
+
+/** Images this router has sent to the pod, from its /metrics. */
+async function dispatchesTo(router: V1Pod, pod: string): Promise<number> {
+  const text = await (await fetch(`http://${router.status!.podIP!}:8080/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${routerMetrics.dispatches}{pod="${pod}"}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('spec.router on the live fleet', () => {
+  it('runs the routers, Ready once they are, with RouterReady and the Routers column', async () => {
+    await readyBy(selectorString(name), 3);
+    const routers = await readyBy(routerSelector, 2);
+    expect(routers.map((p) => p.spec?.serviceAccountName)).toEqual([
+      `${name}-router`,
+      `${name}-router`,
+    ]);
+    const obj = await waitForCondition(
+      fleet.cluster.kubeConfig,
+      fleet.namespace,
+      name,
+      'RouterReady',
+      'True',
+      'RoutersReady',
+      120_000,
+    );
+    expect(obj.status?.router?.ready).toBe('2/2');
+    // The Deployment's count of Ready pods may trail its pods by a status write.
+    const ready = await waitForCondition(
+      fleet.cluster.kubeConfig,
+      fleet.namespace,
+      name,
+      'Ready',
+      'True',
+      'Available',
+    );
+    expect(condition(ready, 'RouterReady')?.status).toBe('True');
+    expect(fleet.kubectl('get', 'zid', name)).toMatch(/ROUTERS[\s\S]*2\/2/);
+  }, 300_000);
+
+  it('answers n=4 through a router with the images one runtime pod makes directly', async () => {
+    const [router] = await readyBy(routerSelector, 2);
+    const [runtime] = await readyBy(selectorString(name), 3);
+    const request = { prompt: 'a red fox in snow', size: '128x128', n: 4, seed: 11 };
+    const via = await generate(router!, request);
+    const direct = await generate(runtime!, request);
+    expect(via.status, JSON.stringify(via.body)).toBe(200);
+    expect(direct.status).toBe(200);
+    expect(via.body.data.map((d) => d.seed)).toEqual([11, 12, 13, 14]);
+    expect(via.body.data.map((d) => d.b64_json)).toEqual(direct.body.data.map((d) => d.b64_json));
+  });
+
+  it('loses nothing when a runtime pod is deleted while a request is in flight', async () => {
+    const [router] = await readyBy(routerSelector, 2);
+    const [victim] = await readyBy(selectorString(name), 3);
+    const request = { prompt: 'a lighthouse', size: '512x512', n: 4, seed: 5, steps: 30 };
+    const victimName = victim!.metadata!.name!;
+    const before = await dispatchesTo(router!, victimName);
+    let answered = false;
+    const answer = generate(router!, request).finally(() => (answered = true));
+    // Delete the pod only once it holds an image of this request.
+    await eventually(
+      `an image on ${victimName}`,
+      async () => ((await dispatchesTo(router!, victimName)) > before ? true : undefined),
+      30_000,
+    );
+    expect(answered).toBe(false);
+    await fleet.core.deleteNamespacedPod({
+      namespace: fleet.namespace,
+      name: victimName,
+    });
+    const { status, body } = await answer;
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body.data.map((d) => d.seed)).toEqual([5, 6, 7, 8]);
+  }, 180_000);
+
+  it('turned off: its children go and the Service points at the runtime pods again', async () => {
+    await fleet.zid.patchSpec(fleet.namespace, name, { router: { enabled: false } });
+    const service = await eventually(
+      'Service back on the runtime pods, the router children gone',
+      async () => {
+        const services = await fleet.core.listNamespacedService({ namespace: fleet.namespace });
+        const byName = new Map(
+          services.items.map((s): [string, V1Service] => [s.metadata!.name!, s]),
+        );
+        const client = byName.get(name);
+        const routers = await podsBy(routerSelector);
+        const gone = !byName.has(`${name}-pods`) && routers.length === 0;
+        return gone && client?.spec?.selector?.['app.kubernetes.io/name'] === 'zimage-runtime'
+          ? client
+          : undefined;
+      },
+      120_000,
+    );
+    expect(service.spec?.selector).toEqual({
+      'app.kubernetes.io/name': 'zimage-runtime',
+      'app.kubernetes.io/instance': name,
+    });
+    for (const what of ['deployment', 'pdb', 'serviceaccount', 'role', 'rolebinding']) {
+      expect(fleet.kubectl('get', what, '-o', 'name')).not.toContain(`${name}-router`);
+    }
+    const obj = await fleet.zid.get(fleet.namespace, name);
+    expect(condition(obj, 'RouterReady')).toBeUndefined();
+    expect(obj.status?.router).toBeUndefined();
+  }, 180_000);
+});
