@@ -10,10 +10,11 @@ import type {
   V1Service,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { liveConfigKey, runtimePortName, type LiveConfig } from '../../contract/runtime.ts';
+import { liveConfigKey, type LiveConfig } from '../../contract/runtime.ts';
 import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
 import { childNames, routerSelectorLabels, selectorLabels } from '../api/v1alpha1/names.ts';
 import { childMeta } from './owner.ts';
+import { clusterIpService, maxOneUnavailable, roleBinding, serviceAccount } from './shapes.ts';
 
 /** The runtime's live config: the only place steps and offload live. */
 export function buildConfigMap(cr: ZImageDeployment, effective: Effective): V1ConfigMap {
@@ -29,41 +30,20 @@ export function buildConfigMap(cr: ZImageDeployment, effective: Effective): V1Co
 /** The Service clients use: the routers while spec.router is on, else the runtime pods. */
 export function buildService(cr: ZImageDeployment): V1Service {
   const name = cr.metadata.name;
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: childMeta(cr, childNames(cr.metadata.name).service),
-    spec: {
-      type: 'ClusterIP',
-      selector: cr.spec.router.enabled ? routerSelectorLabels(name) : selectorLabels(name),
-      ports: [{ name: runtimePortName, port: 80, targetPort: runtimePortName, protocol: 'TCP' }],
-    },
-  };
+  const selector = cr.spec.router.enabled ? routerSelectorLabels(name) : selectorLabels(name);
+  return clusterIpService(childMeta(cr, childNames(name).service), selector);
 }
 
-/**
- * At most one runtime pod voluntarily down at a time (drains, node upgrades). maxUnavailable,
- * not minAvailable: with one replica a minAvailable of 1 would block every node drain.
- */
+/** At most one runtime pod voluntarily down at a time (shapes.ts says why maxUnavailable). */
 export function buildPodDisruptionBudget(cr: ZImageDeployment): V1PodDisruptionBudget {
-  return {
-    apiVersion: 'policy/v1',
-    kind: 'PodDisruptionBudget',
-    metadata: childMeta(cr, childNames(cr.metadata.name).pdb),
-    spec: {
-      maxUnavailable: 1,
-      selector: { matchLabels: selectorLabels(cr.metadata.name) },
-      unhealthyPodEvictionPolicy: 'AlwaysAllow',
-    },
-  };
+  return maxOneUnavailable(
+    childMeta(cr, childNames(cr.metadata.name).pdb),
+    selectorLabels(cr.metadata.name),
+  );
 }
 
 export function buildServiceAccount(cr: ZImageDeployment): V1ServiceAccount {
-  return {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: childMeta(cr, childNames(cr.metadata.name).serviceAccount),
-  };
+  return serviceAccount(childMeta(cr, childNames(cr.metadata.name).serviceAccount));
 }
 
 /**
@@ -89,13 +69,5 @@ export function buildRole(cr: ZImageDeployment): V1Role {
 
 export function buildRoleBinding(cr: ZImageDeployment): V1RoleBinding {
   const names = childNames(cr.metadata.name);
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: childMeta(cr, names.roleBinding),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role },
-    subjects: [
-      { kind: 'ServiceAccount', name: names.serviceAccount, namespace: cr.metadata.namespace },
-    ],
-  };
+  return roleBinding(childMeta(cr, names.roleBinding), names.role, names.serviceAccount);
 }

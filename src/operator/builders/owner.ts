@@ -18,7 +18,10 @@ export function ownerReference(cr: ZImageDeployment): V1OwnerReference {
   };
 }
 
-export function childMeta(cr: ZImageDeployment, name: string): V1ObjectMeta {
+export function childMeta(
+  cr: ZImageDeployment,
+  name: string,
+): V1ObjectMeta & { name: string; namespace: string } {
   return {
     name,
     namespace: cr.metadata.namespace,

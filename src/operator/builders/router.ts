@@ -33,6 +33,7 @@ import {
 } from '../api/v1alpha1/names.ts';
 import { requestLimitsEnv } from './deployment.ts';
 import { childMeta, ownerReference } from './owner.ts';
+import { clusterIpService, maxOneUnavailable, roleBinding, serviceAccount } from './shapes.ts';
 
 /** Where the router runs from: the operator image carries src/router (operator flag --router-image). */
 export interface RouterImage {
@@ -42,7 +43,10 @@ export interface RouterImage {
 /** The operator's own image (deploy/operator.yaml), which runs the router with another command. */
 export const defaultRouterImage = 'registry.example/zimage-operator:0.1.0';
 
-function routerMeta(cr: ZImageDeployment, name: string): V1ObjectMeta {
+function routerMeta(
+  cr: ZImageDeployment,
+  name: string,
+): V1ObjectMeta & { name: string; namespace: string } {
   return {
     name,
     namespace: cr.metadata.namespace,
@@ -162,24 +166,12 @@ export function buildRouterDeployment(cr: ZImageDeployment, at: RouterImage): V1
 
 /** maxUnavailable 1, as for the runtime pods: with one router a drain still goes through. */
 export function buildRouterPodDisruptionBudget(cr: ZImageDeployment): V1PodDisruptionBudget {
-  return {
-    apiVersion: 'policy/v1',
-    kind: 'PodDisruptionBudget',
-    metadata: routerMeta(cr, routerNames(cr.metadata.name).pdb),
-    spec: {
-      maxUnavailable: 1,
-      selector: { matchLabels: routerSelectorLabels(cr.metadata.name) },
-      unhealthyPodEvictionPolicy: 'AlwaysAllow',
-    },
-  };
+  const name = cr.metadata.name;
+  return maxOneUnavailable(routerMeta(cr, routerNames(name).pdb), routerSelectorLabels(name));
 }
 
 export function buildRouterServiceAccount(cr: ZImageDeployment): V1ServiceAccount {
-  return {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: routerMeta(cr, routerNames(cr.metadata.name).serviceAccount),
-  };
+  return serviceAccount(routerMeta(cr, routerNames(cr.metadata.name).serviceAccount));
 }
 
 /** Discovery's list and watch of the runtime pods, and nothing else (docs/router.md). */
@@ -194,27 +186,11 @@ export function buildRouterRole(cr: ZImageDeployment): V1Role {
 
 export function buildRouterRoleBinding(cr: ZImageDeployment): V1RoleBinding {
   const names = routerNames(cr.metadata.name);
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: routerMeta(cr, names.roleBinding),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role },
-    subjects: [
-      { kind: 'ServiceAccount', name: names.serviceAccount, namespace: cr.metadata.namespace },
-    ],
-  };
+  return roleBinding(routerMeta(cr, names.roleBinding), names.role, names.serviceAccount);
 }
 
 /** The runtime pods on a Service of their own, for direct use while the routers take `<name>`. */
 export function buildPodsService(cr: ZImageDeployment): V1Service {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: childMeta(cr, childNames(cr.metadata.name).podsService),
-    spec: {
-      type: 'ClusterIP',
-      selector: selectorLabels(cr.metadata.name),
-      ports: [{ name: runtimePortName, port: 80, targetPort: runtimePortName, protocol: 'TCP' }],
-    },
-  };
+  const name = cr.metadata.name;
+  return clusterIpService(childMeta(cr, childNames(name).podsService), selectorLabels(name));
 }
