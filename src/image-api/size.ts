@@ -3,7 +3,8 @@
  * warm-up size all pass this one test (their spelling is src/contract/size.ts's), so the server
  * never accepts a size the config would have refused.
  */
-import { formatSize, type Size } from '../contract/size.ts';
+import { z } from 'zod';
+import { formatSize, parseSize, type Size } from '../contract/size.ts';
 
 /**
  * The VAE downsamples by 8 and the transformer patches 2x2 latents, so each side must be a
@@ -29,3 +30,20 @@ export function sizeProblem(size: Size, max: Size): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A size setting (ZIMAGE_MAX_RESOLUTION, ZIMAGE_WARMUP_SIZE) in the runtime's and the router's
+ * config: WxH that the runtime can run, up to the largest it ever accepts.
+ */
+export const sizeSetting = z.string().transform((text, ctx): Size => {
+  const largest = { width: sizeRules.max, height: sizeRules.max };
+  const parsed = parseSize(text);
+  const problem = parsed
+    ? sizeProblem(parsed, largest)
+    : 'expected WIDTHxHEIGHT without spaces or leading zeros, e.g. 1024x1024';
+  if (!parsed || problem) {
+    ctx.addIssue({ code: 'custom', message: `"${text}": ${problem}` });
+    return z.NEVER;
+  }
+  return parsed;
+});

@@ -6,23 +6,13 @@
 import { z } from 'zod';
 import { routerEnv } from '../contract/router.ts';
 import { runtimeEnv, runtimePort, stepsRange } from '../contract/runtime.ts';
-import { parseSize, type Size } from '../contract/size.ts';
 import { ConfigError } from '../contract/startup.ts';
-import { sizeProblem, sizeRules } from '../image-api/size.ts';
+import { sizeSetting } from '../image-api/size.ts';
 
 export { routerEnv };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const maxSize = { width: sizeRules.max, height: sizeRules.max };
-const size = z.string().transform((text, ctx): Size => {
-  const parsed = parseSize(text);
-  const problem = parsed ? sizeProblem(parsed, maxSize) : 'expected WIDTHxHEIGHT, e.g. 1024x1024';
-  if (!parsed || problem) {
-    ctx.addIssue({ code: 'custom', message: `"${text}": ${problem}` });
-    return z.NEVER;
-  }
-  return parsed;
-});
+const size = sizeSetting;
 
 export const routerConfigSchema = z
   .object({

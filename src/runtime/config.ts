@@ -19,9 +19,8 @@ import {
   runtimePort,
   stepsRange,
 } from '../contract/runtime.ts';
-import { parseSize, type Size } from '../contract/size.ts';
 import { ConfigError as StartupConfigError } from '../contract/startup.ts';
-import { sizeProblem, sizeRules } from '../image-api/size.ts';
+import { sizeRules, sizeSetting } from '../image-api/size.ts';
 
 /** Variables the runtime reads beyond the contract's (the operator may leave them unset). */
 export const serverEnv = {
@@ -41,20 +40,7 @@ export const serverEnv = {
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** The largest size the server accepts; also bounds the warm-up size. */
-const maxSize = { width: sizeRules.max, height: sizeRules.max };
-
-const size = z.string().transform((text, ctx): Size => {
-  const parsed = parseSize(text);
-  const problem = parsed
-    ? sizeProblem(parsed, maxSize)
-    : 'expected WIDTHxHEIGHT without spaces or leading zeros, e.g. 1024x1024';
-  if (!parsed || problem) {
-    ctx.addIssue({ code: 'custom', message: `"${text}": ${problem}` });
-    return z.NEVER;
-  }
-  return parsed;
-});
+const size = sizeSetting;
 
 export const runtimeConfigSchema = z
   .object({
