@@ -8,7 +8,7 @@ import path from 'node:path';
 import { freePorts } from './ports.ts';
 import { spawnManaged, waitFor } from './process.ts';
 import { repoRoot } from './paths.ts';
-import type { RuntimeProcess } from './runtime-process.ts';
+import { httpClient, type RuntimeProcess } from './runtime-process.ts';
 
 export type RouterProcess = Omit<RuntimeProcess, 'proc'> & { proc: RuntimeProcess['proc'] };
 
@@ -33,13 +33,7 @@ export async function startRouter(
     },
   });
   const url = `http://127.0.0.1:${port}`;
-  const get = (p: string, headers: Record<string, string> = {}) => fetch(url + p, { headers });
-  const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(url + p, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+  const { get, post } = httpClient(url);
   await waitFor(
     'router /readyz',
     async () => (await get('/readyz').catch(() => undefined))?.status === 200,

@@ -59,13 +59,7 @@ export async function startRuntime(options: StartRuntimeOptions = {}): Promise<R
     cwd: projectRoot,
   });
   const url = `http://127.0.0.1:${port}`;
-  const get = (p: string, headers: Record<string, string> = {}) => fetch(url + p, { headers });
-  const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(url + p, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+  const { get, post } = httpClient(url);
   const wanted = options.waitFor ?? 'ready';
   if (wanted !== 'nothing') {
     const probe = wanted === 'ready' ? '/readyz' : '/healthz';
@@ -76,4 +70,17 @@ export async function startRuntime(options: StartRuntimeOptions = {}): Promise<R
     );
   }
   return { url, port, proc, get, post, stop: (graceMs) => proc.stop(graceMs) };
+}
+
+/** GET and POST (JSON, or a string as it is) on `url`; they never throw on HTTP status. */
+export function httpClient(url: string): Pick<RuntimeProcess, 'get' | 'post'> {
+  return {
+    get: (p, headers = {}) => fetch(url + p, { headers }),
+    post: (p, body, headers = {}) =>
+      fetch(url + p, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+  };
 }
