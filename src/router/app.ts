@@ -3,12 +3,11 @@
  * own context (JSON bodies only, optional bearer auth), both from src/image-api so its 4xx are
  * the runtime's. Listening and shutdown are the factory's (router.ts); tests use app.inject().
  */
-import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { runtimePaths } from '../contract/runtime.ts';
 import { bearerAuth } from '../image-api/auth.ts';
-import { clientErrorHandler, errorHandler, notFoundHandler } from '../image-api/errors.ts';
+import { createApiApp } from '../image-api/fastify-app.ts';
 import { useJsonBodies } from '../image-api/json-body.ts';
 import { serverTimeouts } from '../image-api/server-timeouts.ts';
 import type { RouterConfig } from './config.ts';
@@ -30,32 +29,11 @@ export interface RouterAppDeps {
 
 export async function buildRouterApp(deps: RouterAppDeps): Promise<FastifyInstance> {
   const { config } = deps;
-  const logger: FastifyBaseLogger = deps.logger;
-  const handleError = errorHandler({
+  const app = createApiApp({
+    logger: deps.logger,
     bodyLimit: config.bodyLimitBytes,
     onClientError: () => undefined,
-  });
-  const app = Fastify({
-    loggerInstance: logger,
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: config.bodyLimitBytes,
-    genReqId: () => randomUUID(),
-    clientErrorHandler: clientErrorHandler({
-      requestId: randomUUID,
-      log: logger,
-      onClientError: () => undefined,
-      receiveTimeoutMs: serverTimeouts.requestTimeout,
-    }),
-    frameworkErrors: (err, request, reply) => {
-      void handleError(err, request, reply.header('x-request-id', request.id));
-    },
-    return503OnClosing: false,
-    ...serverTimeouts,
-  });
-  app.setErrorHandler(handleError);
-  app.setNotFoundHandler(notFoundHandler);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
+    serverOptions: serverTimeouts,
   });
 
   app.get(runtimePaths.healthz, () => ({ status: 'ok' }));

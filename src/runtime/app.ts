@@ -4,15 +4,7 @@
  * bearer auth, request counting). Listening and shutdown belong to server.ts, so tests drive
  * this with app.inject() and a fake Engine.
  */
-import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyHttpOptions,
-  type FastifyInstance,
-  type FastifyServerOptions,
-} from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../contract/clock.ts';
 import { runtimeHeaders, type LiveConfig } from '../contract/runtime.ts';
@@ -20,7 +12,7 @@ import type { RuntimeConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import { fitCheck, gpuInfo, type FitConfig } from './fit.ts';
 import { bearerAuth } from '../image-api/auth.ts';
-import { clientErrorHandler, errorHandler, notFoundHandler } from '../image-api/errors.ts';
+import { createApiApp, type ServerOptions } from '../image-api/fastify-app.ts';
 import { generateRoute } from './http/generate.ts';
 import { useJsonBodies } from '../image-api/json-body.ts';
 import { probeRoutes } from './http/probes.ts';
@@ -61,45 +53,20 @@ export interface AppDeps {
   liveConfig: () => LiveConfig;
   logger: Logger;
   /** Socket timeouts and the like, from server.ts. */
-  serverOptions?: Pick<
-    FastifyServerOptions,
-    'keepAliveTimeout' | 'requestTimeout' | 'connectionTimeout' | 'forceCloseConnections'
-  > &
-    Pick<FastifyHttpOptions<Server>, 'http'>;
+  serverOptions?: ServerOptions;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   // Typed as fastify's base logger so plugins take a plain FastifyInstance (with pino's own
   // Logger type the instance's generics differ from the default ones route modules use).
-  const logger: FastifyBaseLogger = deps.logger;
-  const onClientError = (reason: ClientErrorReason) => deps.metrics.clientErrors.inc({ reason });
-  const handleError = errorHandler({ bodyLimit: config.bodyLimitBytes, onClientError });
-  const app = Fastify({
-    loggerInstance: logger,
-    // Probes and scrapes come every few seconds; the generate route logs its own line.
-    logController: new LogController({ disableRequestLogging: true }),
+  const app = createApiApp({
+    logger: deps.logger,
     bodyLimit: config.bodyLimitBytes,
-    genReqId: () => randomUUID(),
-    clientErrorHandler: clientErrorHandler({
-      requestId: randomUUID,
-      log: logger,
-      onClientError,
-      receiveTimeoutMs: deps.serverOptions?.requestTimeout,
-    }),
-    // A URL the router cannot decode (FST_ERR_BAD_URL) is answered before any hook runs.
-    frameworkErrors: (err, request, reply) => {
-      void handleError(err, request, reply.header('x-request-id', request.id));
-    },
-    // While closing, requests on open connections still reach the routes, which answer 503
-    // draining in the documented envelope (fastify's own 503 body has another shape).
-    return503OnClosing: false,
-    ...deps.serverOptions,
+    onClientError: (reason: ClientErrorReason) => deps.metrics.clientErrors.inc({ reason }),
+    serverOptions: deps.serverOptions,
   });
-  app.setErrorHandler(handleError);
-  app.setNotFoundHandler(notFoundHandler);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
+  app.addHook('onRequest', async (_request, reply) => {
     if (deps.podName) reply.header(runtimeHeaders.pod, deps.podName);
   });
 
