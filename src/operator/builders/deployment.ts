@@ -12,11 +12,11 @@ import {
   runtimePaths,
   runtimePort,
   runtimePortName,
-  runtimeUid,
 } from '../../contract/runtime.ts';
 import { resourceDefaults } from '../api/v1alpha1/runtime-spec.ts';
 import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
 import { childNames, selectorLabels } from '../api/v1alpha1/names.ts';
+import { restrictedContainer, restrictedPod } from './shapes.ts';
 import { childMeta } from './owner.ts';
 
 /**
@@ -124,13 +124,7 @@ function container(cr: ZImageDeployment, effective: Effective): V1Container {
       timeoutSeconds: 5,
     },
     lifecycle: { preStop: { sleep: { seconds: 5 } } },
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: restrictedContainer,
   };
 }
 
@@ -141,13 +135,7 @@ function podSpec(cr: ZImageDeployment, effective: Effective): V1PodSpec {
     // The runtime watches its ConfigMap through the API with this token.
     automountServiceAccountToken: true,
     terminationGracePeriodSeconds: terminationGraceSeconds(runtime.requestTimeoutSeconds),
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: runtimeUid,
-      runAsGroup: runtimeUid,
-      fsGroup: runtimeUid,
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: restrictedPod,
     containers: [container(cr, effective)],
     volumes: [
       {

@@ -13,13 +13,7 @@ import type {
   V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { routerEnv, routerMain } from '../../contract/router.ts';
-import {
-  runtimeEnv,
-  runtimePaths,
-  runtimePort,
-  runtimePortName,
-  runtimeUid,
-} from '../../contract/runtime.ts';
+import { runtimeEnv, runtimePaths, runtimePort, runtimePortName } from '../../contract/runtime.ts';
 import { routerResourceDefaults } from '../api/v1alpha1/router-spec.ts';
 import type { ZImageDeployment } from '../api/v1alpha1/types.ts';
 import {
@@ -33,7 +27,14 @@ import {
 } from '../api/v1alpha1/names.ts';
 import { requestLimitsEnv } from './deployment.ts';
 import { childMeta, ownerReference } from './owner.ts';
-import { clusterIpService, maxOneUnavailable, roleBinding, serviceAccount } from './shapes.ts';
+import {
+  clusterIpService,
+  maxOneUnavailable,
+  roleBinding,
+  serviceAccount,
+  restrictedContainer,
+  restrictedPod,
+} from './shapes.ts';
 
 /** Where the router runs from: the operator image carries src/router (operator flag --router-image). */
 export interface RouterImage {
@@ -106,13 +107,7 @@ export function buildRouterDeployment(cr: ZImageDeployment, at: RouterImage): V1
           // Discovery lists and watches the runtime pods with this token.
           automountServiceAccountToken: true,
           terminationGracePeriodSeconds: routerGraceSeconds(runtime.requestTimeoutSeconds),
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: runtimeUid,
-            runAsGroup: runtimeUid,
-            fsGroup: runtimeUid,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedPod,
           // One router per node where nodes allow: a node lost takes one router, not both.
           topologySpreadConstraints: [
             {
@@ -147,13 +142,7 @@ export function buildRouterDeployment(cr: ZImageDeployment, at: RouterImage): V1
                 failureThreshold: 3,
                 timeoutSeconds: 5,
               },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              securityContext: restrictedContainer,
             },
           ],
           volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],

@@ -4,12 +4,14 @@
  */
 import type {
   V1ObjectMeta,
+  V1PodSecurityContext,
+  V1SecurityContext,
   V1PodDisruptionBudget,
   V1RoleBinding,
   V1Service,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { runtimePortName } from '../../contract/runtime.ts';
+import { runtimePortName, runtimeUid } from '../../contract/runtime.ts';
 
 /** Port 80 to the pods' port named runtimePortName (the runtime and the router both serve it). */
 export function clusterIpService(
@@ -66,3 +68,24 @@ export function roleBinding(
     subjects: [{ kind: 'ServiceAccount', name: account, namespace: metadata.namespace }],
   };
 }
+
+/**
+ * Pod Security "restricted" for the runtime's and the router's pods: the image's non-root user
+ * (distroless "nonroot"), RuntimeDefault seccomp; fsGroup so mounted volumes are readable.
+ */
+export const restrictedPod: V1PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: runtimeUid,
+  runAsGroup: runtimeUid,
+  fsGroup: runtimeUid,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** ... and for their containers: no privilege escalation, no capabilities, read-only root. */
+export const restrictedContainer: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
