@@ -18,14 +18,16 @@ export function ownerReference(cr: ZImageDeployment): V1OwnerReference {
   };
 }
 
+/** A child's metadata: its name, the CR's namespace, owner and labels (the runtime's by default). */
 export function childMeta(
   cr: ZImageDeployment,
   name: string,
+  labels: Record<string, string> = childLabels(cr.metadata.name),
 ): V1ObjectMeta & { name: string; namespace: string } {
   return {
     name,
     namespace: cr.metadata.namespace,
-    labels: childLabels(cr.metadata.name),
+    labels,
     ownerReferences: [ownerReference(cr)],
   };
 }

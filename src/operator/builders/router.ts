@@ -44,16 +44,8 @@ export interface RouterImage {
 /** The operator's own image (deploy/operator.yaml), which runs the router with another command. */
 export const defaultRouterImage = 'registry.example/zimage-operator:0.1.0';
 
-function routerMeta(
-  cr: ZImageDeployment,
-  name: string,
-): V1ObjectMeta & { name: string; namespace: string } {
-  return {
-    name,
-    namespace: cr.metadata.namespace,
-    labels: routerLabels(cr.metadata.name),
-    ownerReferences: [ownerReference(cr)],
-  };
+function routerMeta(cr: ZImageDeployment, name: string) {
+  return childMeta(cr, name, routerLabels(cr.metadata.name));
 }
 
 /**
