@@ -5,7 +5,6 @@
  */
 import type {
   V1Deployment,
-  V1ObjectMeta,
   V1PodDisruptionBudget,
   V1Role,
   V1RoleBinding,
@@ -26,7 +25,7 @@ import {
   selectorString,
 } from '../api/v1alpha1/names.ts';
 import { requestLimitsEnv } from './deployment.ts';
-import { childMeta, ownerReference } from './owner.ts';
+import { childMeta } from './owner.ts';
 import {
   clusterIpService,
   maxOneUnavailable,
