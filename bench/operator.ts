@@ -1,9 +1,9 @@
 /**
  * Operator at scale: N ZImageDeployments created at once on a cluster with enough fake GPUs
- * (130 nodes x 8 GPUs by default, replicas 1). Measures time until all are Ready, API requests
- * per object, operator memory, and API writes per minute once everything is steady (goal: 0).
+ * (130 nodes x 8 GPUs by default, replicas 1). Measures time until all are Ready and how much
+ * of it was the operator's, API requests per object, operator memory, and API writes per
+ * minute once everything is steady (goal: 0).
  */
-import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { startCluster } from '../dev/cluster.ts';
@@ -13,6 +13,7 @@ import { installOperatorManifests, operatorKubeconfig, startOperator } from '../
 import { baseSpec } from '../dev/specs.ts';
 import { zidClient } from '../dev/zid.ts';
 import type { Row } from './cluster.ts';
+import { account, memoryRows, timeRows } from './operator-account.ts';
 
 /** Writes a reconcile can make. Lease renewals ('update', every 2 s while leading) are counted apart. */
 const writeVerbs = ['apply', 'status', 'create', 'delete', 'update'];
@@ -46,6 +47,7 @@ export async function benchOperator(count: number, steadySeconds: number): Promi
     });
     const zid = zidClient(kc);
     const custom = kc.makeApiClient(CustomObjectsApi);
+    const before = await account(op);
     const started = performance.now();
     for (let i = 0; i < count; i += 25) {
       const batch = Array.from({ length: Math.min(25, count - i) }, (_, j) => i + j);
@@ -68,11 +70,8 @@ export async function benchOperator(count: number, steadySeconds: number): Promi
         throw new Error(`only ${ready}/${count} Ready after 600 s`);
     }
     const allReady = (performance.now() - started) / 1000;
-    const requests = await op.metric('zimage_operator_api_requests_total');
-    const rss =
-      Number(
-        /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${op.child.pid}/status`, 'utf8'))?.[1] ?? 0,
-      ) / 1024;
+    const atReady = await account(op);
+    const requests = atReady.requests;
 
     await sleep(10_000); // let the tail of status updates from the rollout settle
     const writes = async () => {
@@ -91,18 +90,18 @@ export async function benchOperator(count: number, steadySeconds: number): Promi
         ),
       );
     const verbsBefore = await byVerb();
-    const before = await writes();
+    const writesBefore = await writes();
     const relistsBefore = await op.metric('zimage_operator_watch_restarts_total', {
       reason: 'relist',
     });
     await sleep(steadySeconds * 1000);
-    const steadyWrites = ((await writes()) - before) / (steadySeconds / 60);
+    const steadyWrites = ((await writes()) - writesBefore) / (steadySeconds / 60);
     const relists =
       (await op.metric('zimage_operator_watch_restarts_total', { reason: 'relist' })) -
       relistsBefore;
     const verbsAfter = await byVerb();
     const delta = writeVerbs.map((v) => `${v} ${verbsAfter[v]! - verbsBefore[v]!}`).join(', ');
-    const heap = (await op.metric('zimage_operator_nodejs_heap_size_used_bytes')) / 2 ** 20;
+    const steady = await account(op);
     await op.stop();
     return [
       {
@@ -115,11 +114,9 @@ export async function benchOperator(count: number, steadySeconds: number): Promi
         value: (requests / count).toFixed(1),
         detail: `${requests} requests in all (lists, gets, applies, status, events)`,
       },
-      {
-        name: 'operator memory with all Ready',
-        value: `${Math.round(rss)} MiB RSS`,
-        detail: `V8 heap in use ${Math.round(heap)} MiB after the steady window; ${count} objects and ~${count * 7} children cached`,
-      },
+      // 4: the operator's default --concurrency, which the bench leaves as it is.
+      ...timeRows(before, atReady, count, 4),
+      ...memoryRows(atReady, steady, count),
       {
         name: 'operator API writes per minute, steady state (reconcile writes; Lease renewals apart)',
         value: steadyWrites.toFixed(1),

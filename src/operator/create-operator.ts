@@ -59,6 +59,7 @@ export function createOperator(config: OperatorConfig, deps: OperatorDeps): Oper
   const queue = new WorkQueue((key) => reconcileCounted(key), {
     concurrency: config.concurrency,
     onDepthChange: (depth) => metrics.queueDepth.set(depth),
+    onWait: (ms) => metrics.queueWait.observe(ms / 1000),
   });
   const caches = new Caches({
     kube,

@@ -18,6 +18,8 @@ export interface QueueOptions {
   burst?: number;
   clock?: Clock;
   onDepthChange?: (depth: number) => void;
+  /** Told how long each key waited, from ready (added, or its delay over) to a worker taking it. */
+  onWait?: (ms: number) => void;
 }
 
 /** What a worker asks for after a successful run. */
@@ -29,7 +31,8 @@ export type Worker = (key: string) => Promise<WorkResult | void>;
 
 export class WorkQueue {
   private readonly waiting: string[] = [];
-  private readonly queued = new Set<string>();
+  /** Keys waiting, with when each became ready. */
+  private readonly queued = new Map<string, number>();
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
@@ -38,8 +41,9 @@ export class WorkQueue {
   private tokens: number;
   private tokensAt: number;
   private stopped = false;
-  private readonly o: Required<Omit<QueueOptions, 'onDepthChange'>> & {
+  private readonly o: Required<Omit<QueueOptions, 'onDepthChange' | 'onWait'>> & {
     onDepthChange: ((depth: number) => void) | undefined;
+    onWait: ((ms: number) => void) | undefined;
   };
   private readonly worker: Worker;
 
@@ -53,6 +57,7 @@ export class WorkQueue {
       burst: options.burst ?? 100,
       clock: options.clock ?? systemClock,
       onDepthChange: options.onDepthChange,
+      onWait: options.onWait,
     };
     this.tokens = this.o.burst;
     this.tokensAt = this.o.clock.now();
@@ -70,7 +75,7 @@ export class WorkQueue {
       return;
     }
     if (this.queued.has(key)) return;
-    this.queued.add(key);
+    this.queued.set(key, this.o.clock.now());
     this.waiting.push(key);
     this.o.onDepthChange?.(this.waiting.length);
     this.pump();
@@ -129,6 +134,7 @@ export class WorkQueue {
   private pump(): void {
     while (!this.stopped && this.processing.size < this.o.concurrency && this.waiting.length > 0) {
       const key = this.waiting.shift()!;
+      this.o.onWait?.(this.o.clock.now() - this.queued.get(key)!);
       this.queued.delete(key);
       this.processing.add(key);
       this.o.onDepthChange?.(this.waiting.length);

@@ -106,6 +106,44 @@ describe('WorkQueue', () => {
     expect(queue.addRateLimited('k')).toBe(5);
   });
 
+  it.each([
+    {
+      name: 'a key taken at once waited 0 ms',
+      script: (q: WorkQueue) => q.add('a'),
+      waits: [0],
+    },
+    {
+      name: 'behind one 100 ms reconcile (1 worker) the next key waits 100 ms',
+      script: (q: WorkQueue) => ['a', 'b'].forEach((k) => q.add(k)),
+      waits: [0, 100],
+    },
+    {
+      name: 'a delayed add counts from its delay being over, not from the call',
+      script: (q: WorkQueue) => q.addAfter('a', 5_000),
+      waits: [0],
+    },
+    {
+      name: 'adds that collapse count from the first',
+      script: async (q: WorkQueue, clock: FakeClock) => {
+        ['a', 'b'].forEach((k) => q.add(k));
+        await clock.advance(60);
+        q.add('b');
+      },
+      waits: [0, 100],
+    },
+  ])('reports queue wait: $name', async ({ script, waits }) => {
+    const clock = new FakeClock();
+    const seen: number[] = [];
+    const queue = new WorkQueue(() => clock.sleep(100), {
+      clock,
+      concurrency: 1,
+      onWait: (ms) => seen.push(ms),
+    });
+    await script(queue, clock);
+    await clock.advance(10_000);
+    expect(seen).toEqual(waits);
+  });
+
   it('honours requeueAfter: the key runs again when its delay is due', async () => {
     const clock = new FakeClock();
     let calls = 0;

@@ -15,12 +15,13 @@ export type Verb =
   /** A dry-run create (writes nothing): is the desired object acceptable on its own? */
   | 'dryrun';
 
-/** Run one API call and count it by verb and HTTP code (0 = no response). */
+/** Run one API call, count it by verb and HTTP code (0 = no response) and time it. */
 export async function instrumented<T>(
   metrics: Metrics,
   verb: Verb,
   call: () => Promise<T>,
 ): Promise<T> {
+  const end = metrics.apiRequestDuration.startTimer({ verb });
   try {
     const result = await call();
     metrics.apiRequests.inc({ verb, code: '200' });
@@ -28,5 +29,7 @@ export async function instrumented<T>(
   } catch (err) {
     metrics.apiRequests.inc({ verb, code: String(statusCode(err)) });
     throw err;
+  } finally {
+    end();
   }
 }
