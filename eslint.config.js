@@ -274,6 +274,22 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns }] },
   })),
   {
+    // The informer caches drop managedFields (src/operator/k8s/cached.ts): read from a cached
+    // object it is always missing. (Before the policy block, whose options replace these.)
+    files: ['src/operator/**/*.ts'],
+    ignores: ['src/operator/k8s/cached.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          property: 'managedFields',
+          message:
+            'the informer caches drop managedFields (k8s/cached.ts); read the object from the API',
+        },
+      ],
+    },
+  },
+  {
     // Decisions take `now` as a parameter (STYLE.md): the policy reads no clock and sets no
     // timer, so a test passes time in as a value and the simulator replays hours in seconds.
     files: clockFiles,

@@ -4,7 +4,8 @@
  * quota, LimitRange, an unknown RuntimeClass, Pod Security) or placed (no node has the GPUs
  * asked for); without this the object would say PodsNotReady and Progressing=True forever.
  */
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { CachedPod } from './k8s/cached.ts';
 import type { Problem } from './problem.ts';
 import { reasons } from './reasons.ts';
 
@@ -12,7 +13,7 @@ function deploymentCondition(d: V1Deployment, type: string) {
   return d.status?.conditions?.find((c) => c.type === type);
 }
 
-function unschedulable(pod: V1Pod): string | undefined {
+function unschedulable(pod: CachedPod): string | undefined {
   const c = pod.status?.conditions?.find((x) => x.type === 'PodScheduled');
   return c?.status === 'False' && c.reason === 'Unschedulable' ? (c.message ?? '') : undefined;
 }
@@ -24,7 +25,7 @@ function unschedulable(pod: V1Pod): string | undefined {
  */
 export function belowDeployment(
   deployment: V1Deployment | undefined,
-  pods: readonly V1Pod[],
+  pods: readonly CachedPod[],
 ): Problem | undefined {
   if (!deployment) return undefined;
   const name = deployment.metadata?.name ?? '';

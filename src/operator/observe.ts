@@ -1,9 +1,10 @@
 /** Pure: the status a ZImageDeployment should have, given what its children report. */
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import type { ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
 import type { Effective } from './api/v1alpha1/types.ts';
 import { belowDeployment } from './below.ts';
 import { selectorString } from './api/v1alpha1/names.ts';
+import type { CachedPod } from './k8s/cached.ts';
 import { setConditions, type ConditionInput } from './conditions.ts';
 import { reasons } from './reasons.ts';
 import type { AutoscalerOutcome } from './autoscaling/decision.ts';
@@ -25,7 +26,7 @@ export interface ObserveInput {
   effective?: Effective | undefined;
   deployment?: V1Deployment | undefined;
   /** The object's pods (for what the Deployment's status does not tell: unschedulable pods). */
-  pods?: readonly V1Pod[] | undefined;
+  pods?: readonly CachedPod[] | undefined;
   /**
    * Blocks running (invalid spec, unknown GPU resource, missing claim, a child the API server
    * refused): Ready=False and Progressing=False with its reason.

@@ -3,7 +3,7 @@
  * desired children with pure builders, apply only what differs (server-side apply, one field
  * manager), write status once through the subresource, and write nothing when nothing changed.
  */
-import type { V1Deployment, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -20,6 +20,7 @@ import { routerLeftovers } from './router-prune.ts';
 import { rejectionProblem, type Rejection } from './child-errors.ts';
 import type { EventRecorder } from './events.ts';
 import { describeApiError, statusCode } from '../formats/api-status.ts';
+import type { CachedClaim, CachedPod } from './k8s/cached.ts';
 import type { Caches } from './k8s/caches.ts';
 import type { Kube } from './k8s/client.ts';
 import { observe, type ObserveInput } from './observe.ts';
@@ -127,10 +128,7 @@ function onlySignalsMoved(
 }
 
 /** A ReadWriteOnce model claim cannot be mounted by pods on several nodes. */
-function degraded(
-  cr: ZImageDeployment,
-  claim: V1PersistentVolumeClaim | undefined,
-): Problem | undefined {
+function degraded(cr: ZImageDeployment, claim: CachedClaim | undefined): Problem | undefined {
   if (cr.spec.replicas <= 1 || !claim) return undefined;
   const modes = claim.status?.accessModes ?? claim.spec?.accessModes ?? [];
   if (modes.length !== 1 || modes[0] !== 'ReadWriteOnce') return undefined;
@@ -270,7 +268,7 @@ export class Reconciler {
   }
 
   /** What runs: a fresh sample (or Off mode) decides now; otherwise what status holds. */
-  private running(cr: ZImageDeployment, pods: readonly V1Pod[]) {
+  private running(cr: ZImageDeployment, pods: readonly CachedPod[]) {
     const auto = this.autoscaler?.decide(cr, pods);
     const effective = auto?.outcome.effective ?? effectiveOf(cr, cr.status?.autoscaler);
     return { auto, effective };
@@ -341,7 +339,7 @@ export class Reconciler {
     raw: ZImageDeploymentObject,
     rejections: readonly Rejection[],
     deployment: V1Deployment | undefined,
-    pods: readonly V1Pod[],
+    pods: readonly CachedPod[],
   ): Promise<WorkResult> {
     const problem = rejectionProblem(rejections, deployment);
     this.d.log.info({ key: keyOf(raw.metadata), reason: problem.reason }, problem.message);
@@ -351,7 +349,7 @@ export class Reconciler {
   }
 
   /** What must hold before children are touched: a node offers the GPU, the claim exists. */
-  private preflight(cr: ZImageDeployment): { problem?: Problem; claim?: V1PersistentVolumeClaim } {
+  private preflight(cr: ZImageDeployment): { problem?: Problem; claim?: CachedClaim } {
     const { resource } = cr.spec.gpu;
     if (!this.d.caches.hasResource(resource)) {
       return {

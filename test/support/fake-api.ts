@@ -14,6 +14,7 @@ import type {
   ZImageDeploymentObject,
 } from '../../src/operator/api/v1alpha1/types.ts';
 import { EventRecorder } from '../../src/operator/events.ts';
+import { trimPod, type CachedPod } from '../../src/operator/k8s/cached.ts';
 import type { ChildKind } from '../../src/operator/k8s/caches.ts';
 import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
 import type { PendingSample } from '../../src/operator/autoscaling/loop.ts';
@@ -145,12 +146,15 @@ export class FakeWorld implements ReconcilerCaches {
   hasResource(resource: string): boolean {
     return this.resources.has(resource);
   }
-  podsOf(namespace: string, crName: string): V1Pod[] {
-    return this.pods.filter(
-      (p) =>
-        p.metadata?.namespace === namespace &&
-        p.metadata.labels?.['app.kubernetes.io/instance'] === crName,
-    );
+  /** Trimmed as the pod informer trims them: a reader of a dropped field sees it missing. */
+  podsOf(namespace: string, crName: string): CachedPod[] {
+    return this.pods
+      .filter(
+        (p) =>
+          p.metadata?.namespace === namespace &&
+          p.metadata.labels?.['app.kubernetes.io/instance'] === crName,
+      )
+      .map(trimPod);
   }
 
   private kube(): ReconcilerKube {

@@ -18,7 +18,15 @@ afterEach(async () => {
   cleanup = undefined;
 });
 
-async function setup(options: { watchdogMs: number; relistMs: number }) {
+interface SetupOptions {
+  watchdogMs: number;
+  relistMs: number;
+  /** What the list answers (default: nothing). */
+  items?: V1ConfigMap[];
+  transform?: (cm: V1ConfigMap) => V1ConfigMap;
+}
+
+async function setup({ items = [], ...options }: SetupOptions) {
   const watches: ServerResponse[] = [];
   const server = createServer((req, res) => {
     if (!req.url?.includes('watch=true')) return void res.writeHead(404).end();
@@ -30,15 +38,24 @@ async function setup(options: { watchdogMs: number; relistMs: number }) {
   const metrics = createMetrics();
   let lists = 0;
   const events: string[] = [];
+  const handed: V1ConfigMap[] = [];
   const informer = new ResilientInformer<V1ConfigMap>({
     kubeConfig,
     resource: 'configmaps',
     path: '/api/v1/namespaces/ns/configmaps',
     list: () => {
       lists++;
-      return Promise.resolve({ apiVersion: 'v1', kind: 'ConfigMapList', items: [] });
+      return Promise.resolve({
+        apiVersion: 'v1',
+        kind: 'ConfigMapList',
+        metadata: { resourceVersion: '1' },
+        items: structuredClone(items),
+      });
     },
-    onEvent: (type, obj) => events.push(`${type} ${obj.metadata?.name}`),
+    onEvent: (type, obj) => {
+      events.push(`${type} ${obj.metadata?.name}`);
+      handed.push(obj);
+    },
     log: pino({ level: 'silent' }),
     metrics,
     clock,
@@ -56,7 +73,10 @@ async function setup(options: { watchdogMs: number; relistMs: number }) {
   const watching = (n: number) =>
     vi.waitFor(() => expect(watches).toHaveLength(n), { interval: 2 });
   await informer.start();
-  return { clock, informer, watches, events, lists: () => lists, restarts, watching };
+  /** Send one watch event on the newest watch. */
+  const send = (type: string, object: object) =>
+    watches.at(-1)?.write(`${JSON.stringify({ type, object })}\n`);
+  return { clock, informer, watches, events, handed, send, lists: () => lists, restarts, watching };
 }
 
 describe('ResilientInformer', () => {
@@ -86,6 +106,59 @@ describe('ResilientInformer', () => {
     await t.clock.advance(5_000);
     await vi.waitFor(() => expect(t.lists()).toBe(3));
     expect(await t.restarts('watchdog')).toBe(2);
+  });
+
+  it('caches and hands on only what the transform keeps, of listed and watched objects alike', async () => {
+    const full = (name: string, resourceVersion: string): V1ConfigMap => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name,
+        namespace: 'ns',
+        resourceVersion,
+        managedFields: [{ manager: 'kubectl', operation: 'Apply' }],
+      },
+      data: { 'config.json': '{"steps":8}' },
+    });
+    const transform = ({ metadata }: V1ConfigMap): V1ConfigMap => ({
+      metadata: {
+        name: metadata!.name!,
+        namespace: 'ns',
+        resourceVersion: metadata!.resourceVersion!,
+      },
+    });
+    const trimmed = (name: string, resourceVersion: string) => ({
+      metadata: { name, namespace: 'ns', resourceVersion },
+    });
+    const t = await setup({
+      watchdogMs: 60_000,
+      relistMs: 600_000,
+      items: [full('listed', '1')],
+      transform,
+    });
+    await t.watching(1);
+    expect(t.informer.get('listed', 'ns')).toEqual(trimmed('listed', '1'));
+
+    t.send('ADDED', full('watched', '2'));
+    await vi.waitFor(() =>
+      expect(t.informer.get('watched', 'ns')).toEqual(trimmed('watched', '2')),
+    );
+    t.send('MODIFIED', full('watched', '3'));
+    await vi.waitFor(() =>
+      expect(t.informer.get('watched', 'ns')).toEqual(trimmed('watched', '3')),
+    );
+    // A bookmark carries only a resourceVersion: passed on untouched, it moves the watch on.
+    t.send('BOOKMARK', { kind: 'ConfigMap', metadata: { resourceVersion: '4' } });
+    t.send('DELETED', full('watched', '5'));
+    await vi.waitFor(() => expect(t.informer.get('watched', 'ns')).toBeUndefined());
+
+    expect(t.events).toEqual(['add listed', 'add watched', 'update watched', 'delete watched']);
+    expect(t.handed).toEqual([
+      trimmed('listed', '1'),
+      trimmed('watched', '2'),
+      trimmed('watched', '3'),
+      trimmed('watched', '5'),
+    ]);
   });
 
   it('relists every relist interval (600 s) even while the watch is healthy', async () => {

@@ -9,7 +9,7 @@
  *  - steps and offload: the runtime ConfigMap, which the pods reload live (no restart);
  *  - attention: the pod template's env (a rolling update).
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { CachedPod } from '../k8s/cached.ts';
 import type { ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
 import type { AutoscalerState, ZImageDeploymentStatus } from '../api/v1alpha1/status.ts';
 import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
@@ -57,7 +57,7 @@ function decidedEffective(spec: ZImageDeploymentSpec, state: AutoscalerState): E
 
 export interface DecisionInput {
   cr: ZImageDeployment;
-  pods: readonly V1Pod[];
+  pods: readonly CachedPod[];
   /** The loop's sample for this object; undefined in Off mode (nothing is sampled). */
   sampled: Sampled | undefined;
   now: number;

@@ -14,7 +14,7 @@ import type { Clock, TimerHandle } from '../../contract/clock.ts';
 import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
 import { zimageDeploymentSpec, type ZImageDeploymentSpec } from '../api/v1alpha1/spec.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { CachedPod } from '../k8s/cached.ts';
 import { type SignalSample, type SignalSource, type SignalTarget } from '../signals/sample.ts';
 import { sampledPods, type Sampled } from './signals.ts';
 import { keyOf } from '../../contract/object-key.ts';
@@ -22,7 +22,7 @@ import { keyOf } from '../../contract/object-key.ts';
 export interface AutoscalerLoopDeps {
   /** Objects and pods as the informer caches hold them. */
   listCrs: () => ZImageDeploymentObject[];
-  podsOf: (namespace: string, name: string) => V1Pod[];
+  podsOf: (namespace: string, name: string) => CachedPod[];
   direct: SignalSource;
   prometheus: SignalSource;
   /** Whether this process leads (standbys keep caches warm and never sample). */

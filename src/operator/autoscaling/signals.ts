@@ -8,8 +8,8 @@
  * Prometheus fills in where they have none, and where neither has a value the reading says
  * why, in the words of the source the object prefers: never a zero.
  */
-import type { V1Pod } from '@kubernetes/client-node';
 import { observedSignals, type ObservedSignal } from '../api/v1alpha1/signals.ts';
+import type { CachedPod } from '../k8s/cached.ts';
 import type { Signals } from '../policy/signals.ts';
 import { countPendingForGpu } from './pending.ts';
 import { podRefOf } from './pod-ref.ts';
@@ -29,10 +29,10 @@ function pick(direct: Reading | undefined, prometheus: Reading | undefined): Rea
   return direct ?? prometheus;
 }
 
-const terminating = (p: V1Pod) => p.metadata?.deletionTimestamp !== undefined;
+const terminating = (p: CachedPod) => p.metadata?.deletionTimestamp !== undefined;
 
 /** Ready and not on its way out: the pods that serve. */
-export function isServing(pod: V1Pod): boolean {
+export function isServing(pod: CachedPod): boolean {
   if (terminating(pod)) return false;
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 }
@@ -42,7 +42,7 @@ export function isServing(pod: V1Pod): boolean {
  * model) serves nothing, and its idle GPU averaged in would dilute two saturated pods' 100% to
  * 67% and clear a saturated rule while the new pod is still a minute and a half away.
  */
-export function sampledPods(pods: readonly V1Pod[]): PodRef[] {
+export function sampledPods(pods: readonly CachedPod[]): PodRef[] {
   return pods.filter(isServing).flatMap((p) => podRefOf(p) ?? []);
 }
 
@@ -51,14 +51,14 @@ export function sampledPods(pods: readonly V1Pod[]): PodRef[] {
  * rolling update or a pod replaced on the same card): another GPU would not make them run
  * sooner, and counting them would walk the quality ladder down during every roll.
  */
-export function pendingForGpus(pods: readonly V1Pod[], resource: string): number {
+export function pendingForGpus(pods: readonly CachedPod[], resource: string): number {
   return Math.max(0, countPendingForGpu(pods, resource) - pods.filter(terminating).length);
 }
 
 export interface FleetInput {
   /** spec.replicas as the cache holds it now. */
   replicas: number;
-  pods: readonly V1Pod[];
+  pods: readonly CachedPod[];
   gpuResource: string;
   /** The decision's time (epoch ms) and interval: the Kubernetes reading's freshness. */
   now: number;

@@ -4,7 +4,7 @@
  * scale subresource, announce each action and each turned condition (Events, logs) and keep
  * the metrics. The Reconciler calls it; the writes stay the Reconciler's own order.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { CachedPod } from '../k8s/cached.ts';
 import type { Logger } from 'pino';
 import type { Clock } from '../../contract/clock.ts';
 import { seriesLabels } from '../../contract/metrics.ts';
@@ -70,7 +70,7 @@ export class AutoscalerStep {
    * Decide on the loop's newest sample, or in Off mode on nothing (overrides drop and the
    * conditions say Off). Undefined: DryRun/Enforce with no new sample (status stands).
    */
-  decide(cr: ZImageDeployment, pods: readonly V1Pod[]): Decided | undefined {
+  decide(cr: ZImageDeployment, pods: readonly CachedPod[]): Decided | undefined {
     const a = this.d;
     const key = keyOf(cr.metadata);
     const sample = cr.spec.autoscaling.mode === 'Off' ? undefined : a.loop.take(key);

@@ -1,7 +1,8 @@
 /**
  * Informers for what the reconciler reads: ZImageDeployments, their children and pods
  * (selected by the managed-by label), and nodes (to know which GPU resources exist). Every
- * event is mapped to the owning ZImageDeployment's key and handed to `enqueue`.
+ * event is mapped to the owning ZImageDeployment's key and handed to `enqueue`. Each kind is
+ * cached trimmed to what the operator reads (k8s/cached.ts).
  */
 import type {
   KubeConfig,
@@ -16,6 +17,16 @@ import { crdNames } from '../api/v1alpha1/crd.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
 import { labelKeys, managedSelector } from '../api/v1alpha1/names.ts';
 import type { Metrics } from '../metrics.ts';
+import {
+  trimClaim,
+  trimCustomResource,
+  trimNode,
+  trimPod,
+  withoutManagedFields,
+  type CachedClaim,
+  type CachedNode,
+  type CachedPod,
+} from './cached.ts';
 import type { Kube } from './client.ts';
 import { ResilientInformer } from './informer.ts';
 import { keyOf } from '../../contract/object-key.ts';
@@ -58,77 +69,98 @@ export interface CacheOptions {
   clock?: Clock;
 }
 
+/** Where one kind is watched, how it is trimmed, and which object an event enqueues. */
+interface Watched<T extends KubernetesObject, Raw extends KubernetesObject> {
+  apiVersion: string;
+  kind: string;
+  resource: string;
+  namespace: string | undefined;
+  labelSelector: string | undefined;
+  transform: (obj: Raw) => T;
+  keyOf: (obj: T) => string | undefined;
+}
+
 export class Caches {
   private readonly crs: ResilientInformer<ZImageDeploymentObject>[] = [];
   private readonly children = new Map<ChildKind, ResilientInformer<KubernetesObject>[]>();
-  private readonly nodes: ResilientInformer<V1Node>;
-  private readonly claims: ResilientInformer<V1PersistentVolumeClaim>[] = [];
-  private readonly pods: ResilientInformer<V1Pod>[] = [];
-  private readonly all: ResilientInformer<KubernetesObject>[] = [];
+  private readonly nodes: ResilientInformer<CachedNode, V1Node>;
+  private readonly claims: ResilientInformer<CachedClaim, V1PersistentVolumeClaim>[] = [];
+  private readonly pods: ResilientInformer<CachedPod, V1Pod>[] = [];
+  private readonly all: { start(): Promise<void>; hasSynced(): boolean; stop(): void }[] = [];
   private readonly o: CacheOptions;
 
   constructor(options: CacheOptions) {
     this.o = options;
     const scopes = options.namespaces.length > 0 ? options.namespaces : [undefined];
     const crVersion = `${crdNames.group}/${crdNames.version}`;
-    for (const ns of scopes) {
-      const informer = this.informer<ZImageDeploymentObject>(
-        crVersion,
-        crdNames.kind,
-        crdNames.plural,
-        ns,
-        undefined,
-        (obj) => this.keyOf(obj),
+    for (const namespace of scopes) {
+      const mine = { namespace, labelSelector: managedSelector };
+      const all = { namespace, labelSelector: undefined };
+      this.crs.push(
+        this.informer({
+          apiVersion: crVersion,
+          kind: crdNames.kind,
+          resource: crdNames.plural,
+          ...all,
+          transform: (obj: ZImageDeploymentObject) => trimCustomResource(obj),
+          keyOf: (obj) => this.keyOf(obj),
+        }),
       );
-      this.crs.push(informer);
       // Model claims: a claim appearing (or changing access mode) unblocks or degrades the
       // objects of its namespace. Cached, so a reconcile reads no claim from the API server.
       this.claims.push(
-        this.informer<V1PersistentVolumeClaim>(
-          'v1',
-          'PersistentVolumeClaim',
-          'persistentvolumeclaims',
-          ns,
-          undefined,
-          (obj) => `ns:${obj.metadata?.namespace}`,
-        ),
+        this.informer({
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          resource: 'persistentvolumeclaims',
+          ...all,
+          transform: trimClaim,
+          keyOf: (obj) => `ns:${obj.metadata?.namespace}`,
+        }),
       );
       for (const child of childKinds) {
         const list = this.children.get(child.kind) ?? [];
         list.push(
-          this.informer(
-            child.apiVersion,
-            child.kind,
-            child.resource,
-            ns,
-            managedSelector,
-            ownerKey,
-          ),
+          this.informer({ ...child, ...mine, transform: withoutManagedFields, keyOf: ownerKey }),
         );
         this.children.set(child.kind, list);
       }
       // Our pods (they carry the pod template's managed-by label): what the Deployment's
       // status does not say, e.g. a pod the scheduler cannot place ("0/7 nodes are
       // available: 7 Insufficient nvidia.com/gpu"), reaches the status through them.
-      this.pods.push(this.informer<V1Pod>('v1', 'Pod', 'pods', ns, managedSelector, ownerKey));
+      this.pods.push(
+        this.informer({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          resource: 'pods',
+          ...mine,
+          transform: trimPod,
+          keyOf: ownerKey,
+        }),
+      );
     }
     // A node joining or leaving can make an unknown GPU resource known: recheck everything.
-    this.nodes = this.informer<V1Node>('v1', 'Node', 'nodes', undefined, undefined, () => '*');
+    this.nodes = this.informer({
+      apiVersion: 'v1',
+      kind: 'Node',
+      resource: 'nodes',
+      namespace: undefined,
+      labelSelector: undefined,
+      transform: trimNode,
+      keyOf: () => '*',
+    });
   }
 
-  private informer<T extends KubernetesObject>(
-    apiVersion: string,
-    kind: string,
-    resource: string,
-    namespace: string | undefined,
-    labelSelector: string | undefined,
-    keyOf: (obj: T) => string | undefined,
-  ): ResilientInformer<T> {
-    const informer = new ResilientInformer<T>({
+  private informer<T extends KubernetesObject, Raw extends KubernetesObject>(
+    w: Watched<T, Raw>,
+  ): ResilientInformer<T, Raw> {
+    const { apiVersion, kind, namespace, labelSelector, keyOf } = w;
+    const informer = new ResilientInformer<T, Raw>({
       kubeConfig: this.o.kubeConfig,
-      resource,
-      path: apiPath(apiVersion, resource, namespace),
-      list: () => this.o.kube.list<T>(apiVersion, kind, namespace, labelSelector),
+      resource: w.resource,
+      path: apiPath(apiVersion, w.resource, namespace),
+      list: () => this.o.kube.list<Raw>(apiVersion, kind, namespace, labelSelector),
+      transform: w.transform,
       ...(labelSelector ? { labelSelector } : {}),
       onEvent: (_type, obj) => {
         const key = keyOf(obj);
@@ -142,7 +174,7 @@ export class Caches {
       relistMs: this.o.relistMs,
       ...(this.o.clock ? { clock: this.o.clock } : {}),
     });
-    this.all.push(informer as unknown as ResilientInformer<KubernetesObject>);
+    this.all.push(informer);
     return informer;
   }
 
@@ -169,7 +201,7 @@ export class Caches {
       if (cr.metadata.namespace === namespace) this.o.enqueue(this.keyOf(cr));
   }
 
-  getClaim(namespace: string, name: string): V1PersistentVolumeClaim | undefined {
+  getClaim(namespace: string, name: string): CachedClaim | undefined {
     for (const informer of this.claims) {
       const found = informer.get(name, namespace);
       if (found) return found;
@@ -202,7 +234,7 @@ export class Caches {
   }
 
   /** The pods of one ZImageDeployment (every ReplicaSet of its Deployment). */
-  podsOf(namespace: string, crName: string): V1Pod[] {
+  podsOf(namespace: string, crName: string): CachedPod[] {
     return this.pods.flatMap((i) =>
       i.list(namespace).filter((p) => p.metadata?.labels?.[labelKeys.owner] === crName),
     );

@@ -8,9 +8,13 @@
  * - relists every `relistMs` (default 600 s) regardless, so a missed event is caught up.
  * Replacing the informer (not just restarting it) forces a full list: the library keeps the
  * old resourceVersion across start().
+ *
+ * `transform` trims every listed or watched object before the library's cache stores it
+ * (k8s/cached.ts), so the untrimmed object is garbage as soon as its event has been handled.
  */
 import {
-  makeInformer,
+  ListWatch,
+  Watch,
   type Informer,
   type KubeConfig,
   type KubernetesObject,
@@ -23,12 +27,17 @@ import type { Metrics } from '../metrics.ts';
 
 export type EventType = 'add' | 'update' | 'delete';
 
-export interface ResilientInformerOptions<T extends KubernetesObject> {
+export interface ResilientInformerOptions<
+  T extends KubernetesObject,
+  Raw extends KubernetesObject = T,
+> {
   kubeConfig: KubeConfig;
   /** Human name for logs and metrics, e.g. "deployments". */
   resource: string;
   path: string;
-  list: ListPromise<T>;
+  list: ListPromise<Raw>;
+  /** What the cache keeps of each object. Default: all of it. */
+  transform?: (obj: Raw) => T;
   labelSelector?: string;
   onEvent: (type: EventType, obj: T) => void;
   log: Logger;
@@ -39,7 +48,41 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   clock?: Clock;
 }
 
-export class ResilientInformer<T extends KubernetesObject> {
+/** Watch events as the transform leaves them; ERROR and BOOKMARK carry no object to trim. */
+class TransformingWatch<T, Raw> extends Watch {
+  private readonly transform: (obj: Raw) => T;
+
+  constructor(kubeConfig: KubeConfig, transform: (obj: Raw) => T) {
+    super(kubeConfig);
+    this.transform = transform;
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const trimmed = (phase: string, obj: unknown, event?: unknown) => {
+      const carriesObject = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
+      callback(phase, carriesObject ? this.transform(obj as Raw) : obj, event);
+    };
+    return super.watch(path, queryParams, trimmed, done);
+  }
+}
+
+/** Build a list function whose items are transformed (the list's resourceVersion stays). */
+function transformedList<T extends KubernetesObject, Raw extends KubernetesObject>(
+  list: ListPromise<Raw>,
+  transform: (obj: Raw) => T,
+): ListPromise<T> {
+  return async () => {
+    const { items, ...rest } = await list();
+    return { ...rest, items: items.map(transform) };
+  };
+}
+
+export class ResilientInformer<T extends KubernetesObject, Raw extends KubernetesObject = T> {
   private informer: (Informer<T> & ObjectCache<T>) | undefined;
   private readonly clock: Clock;
   private lastEventAt: number;
@@ -51,9 +94,9 @@ export class ResilientInformer<T extends KubernetesObject> {
   private generation = 0;
   private synced = false;
 
-  private readonly o: ResilientInformerOptions<T>;
+  private readonly o: ResilientInformerOptions<T, Raw>;
 
-  constructor(options: ResilientInformerOptions<T>) {
+  constructor(options: ResilientInformerOptions<T, Raw>) {
     this.o = options;
     this.clock = options.clock ?? systemClock;
     this.lastEventAt = this.lastListAt = this.clock.now();
@@ -106,10 +149,12 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.o.log[level]({ resource: this.o.resource, reason }, 'restarting informer');
     }
     const previous = this.informer;
-    const informer = makeInformer(
-      this.o.kubeConfig,
+    const transform = this.o.transform ?? ((obj: Raw) => obj as unknown as T);
+    const informer = new ListWatch<T>(
       this.o.path,
-      this.o.list,
+      new TransformingWatch(this.o.kubeConfig, transform),
+      transformedList(this.o.list, transform),
+      false,
       this.o.labelSelector,
     );
     // Events of the initial list arrive before the swap below; handed on then, a reconcile
