@@ -65,7 +65,7 @@ export function timeRows(from: Account, to: Account, count: number, workers: num
     {
       name: 'operator time per ZImageDeployment (to Ready): queue wait + reconcile',
       value: `${per(wait)} s + ${per(reconcile)} s`,
-      detail: `${(reconciles / count).toFixed(1)} reconciles per object; API requests took ${per(api)} s of it (all the operator's requests, informer lists included)`,
+      detail: `${(reconciles / count).toFixed(1)} reconciles per object; API request time ${per(api)} s per object, summed over all the operator's requests (a reconcile's applies run in parallel; informer lists included)`,
     },
     {
       name: 'operator share of the wall time to Ready',
