@@ -6,8 +6,14 @@ import tseslint from 'typescript-eslint';
 /** What a pure decision may not import: adapters, and signal sources beyond their types. */
 const purePatterns = [
   {
-    group: ['**/k8s/**', '**/kube/**', '**/prometheus/**', '**/metrics/**'],
+    group: ['**/k8s/**', '!**/k8s/cached.ts', '**/kube/**', '**/prometheus/**', '**/metrics/**'],
     message: 'decisions are pure: adapters stay at the edge',
+  },
+  {
+    // The caches are adapters; the shapes of the objects they hold (k8s/cached.ts) are data.
+    group: ['**/k8s/cached.ts'],
+    allowTypeImports: true,
+    message: 'decisions are pure: import only the types of k8s/cached.ts',
   },
   {
     // The signal sources are adapters; their sample types (signals/sample.ts) are not.

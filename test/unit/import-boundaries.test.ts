@@ -115,6 +115,16 @@ describe('import boundaries (eslint.config.js)', () => {
       /not allowed here/,
     ],
     [
+      'src/operator/autoscaling/pod-ref.ts',
+      "import type { Kube } from '../k8s/client.ts';",
+      /decisions are pure: adapters stay at the edge/,
+    ],
+    [
+      'src/operator/autoscaling/pod-ref.ts',
+      "import { trimPod } from '../k8s/cached.ts';",
+      /import only the types of k8s\/cached.ts/,
+    ],
+    [
       'src/operator/api/v1alpha1/x.ts',
       "import { childNames } from '../../builders/names.ts';",
       /api\/ is the ground floor/,
@@ -187,6 +197,7 @@ describe('import boundaries (eslint.config.js)', () => {
       'src/operator/autoscaling/signals.ts',
       "import type { V1Pod } from '@kubernetes/client-node';",
     ],
+    ['src/operator/autoscaling/pod-ref.ts', "import type { CachedPod } from '../k8s/cached.ts';"],
     [
       'src/operator/api/v1alpha1/x.ts',
       "import { stepsRange } from '../../../contract/runtime.ts';",
