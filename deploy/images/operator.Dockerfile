@@ -19,8 +19,8 @@ RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --ignore-scripts --no-audit 
  && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
  && find node_modules/onnxruntime-node/bin/napi-v6/linux -mindepth 1 -maxdepth 1 ! -name x64 -exec rm -rf {} +
 COPY src/contract src/contract
+COPY src/formats src/formats
 COPY src/operator src/operator
-# The router pods run from this image too (spec.router; command node src/router/main.ts).
 COPY src/image-api src/image-api
 COPY src/router src/router
 

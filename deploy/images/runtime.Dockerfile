@@ -25,6 +25,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
  && find node_modules/onnxruntime-node/bin/napi-v6/linux -mindepth 1 -maxdepth 1 ! -name x64 -exec rm -rf {} +
 COPY src/contract src/contract
+COPY src/formats src/formats
+COPY src/image-api src/image-api
 COPY src/runtime src/runtime
 
 FROM ${CUDA_BASE}

@@ -146,13 +146,14 @@ export function prodDeps(log: Log): ProdDeps {
 }
 
 /**
- * Which sources each image runs: its own part of src/ and the contract both sides share. The
- * operator image also runs the router pods (spec.router, command src/router/main.ts), which
- * need the image API beside the contract.
+ * Which sources each image runs: its own part of src/ and the leaves it imports (the contract,
+ * the formats, and for both API servers the image API). The operator image also runs the router
+ * pods (spec.router, command src/router/main.ts). test/unit/images.test.ts checks that every
+ * file the entry points import lies in these folders.
  */
 export const codeDirs = {
-  operator: ['src/contract', 'src/operator', 'src/image-api', 'src/router'],
-  runtime: ['src/contract', 'src/runtime'],
+  operator: ['src/contract', 'src/formats', 'src/operator', 'src/image-api', 'src/router'],
+  runtime: ['src/contract', 'src/formats', 'src/image-api', 'src/runtime'],
 } as const;
 
 /**

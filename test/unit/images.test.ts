@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { wheelPins } from '../../dev/images/cuda.ts';
 import { imageConfigs, type ImageName } from '../../dev/images/images.ts';
+import { parseDependencyTree } from 'dpdm';
 import { codeDirs, readLock } from '../../dev/images/inputs.ts';
 import { spdxDocument } from '../../dev/images/sbom.ts';
 import { repoRoot } from '../../dev/paths.ts';
@@ -133,4 +134,32 @@ describe('SPDX SBOM', () => {
     expect(doc.creationInfo.created).toBe('2025-12-01T00:00:00Z');
     expect(doc.packages[2]?.checksums?.[0]?.algorithm).toBe('SHA512');
   });
+});
+
+describe('each image carries every file its entry points import', () => {
+  // Entry points, including the files Node starts as worker threads or child processes by path.
+  const entries: Record<keyof typeof codeDirs, string[]> = {
+    operator: ['src/operator/main.ts', 'src/router/main.ts'],
+    runtime: [
+      'src/runtime/main.ts',
+      'src/runtime/worker/worker.ts',
+      'src/runtime/pipeline/kernel-probe-main.ts',
+    ],
+  };
+  it.each(Object.entries(entries))(
+    '%s',
+    async (part, files) => {
+      const tree = await parseDependencyTree(files, {
+        cwd: repoRoot,
+        context: repoRoot,
+        transform: true,
+        skipDynamicImports: false,
+      });
+      const dirs: readonly string[] = codeDirs[part as keyof typeof codeDirs];
+      const local = Object.keys(tree).filter((f) => f.startsWith('src/'));
+      expect(local).toContain(files[0]);
+      expect(local.filter((f) => !dirs.some((d) => f.startsWith(`${d}/`)))).toEqual([]);
+    },
+    60_000,
+  );
 });
