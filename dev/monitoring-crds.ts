@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cacheDir } from './paths.ts';
-import { goToolchain, kubectl } from './tools.ts';
+import { goToolchain, kubectl, waitEstablished } from './tools.ts';
 
 /**
  * Prometheus Operator CRDs, pinned. They ship inside its Go module
@@ -53,11 +53,8 @@ export function installMonitoringCrds(
     '--field-manager=zimage-local-cluster',
     ...files.flatMap((f) => ['-f', f]),
   );
-  kubectl(
+  waitEstablished(
     kubeconfigPath,
-    'wait',
-    '--for=condition=Established',
-    '--timeout=30s',
-    ...kinds.map((k) => `crd/${k}.monitoring.coreos.com`),
+    kinds.map((k) => `crd/${k}.monitoring.coreos.com`),
   );
 }

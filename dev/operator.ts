@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.ts';
 import { repoRoot } from './paths.ts';
-import { kubectl } from './tools.ts';
+import { kubectl, waitEstablished } from './tools.ts';
 
 export { kubectl };
 import { eventually } from './wait.ts';
@@ -25,13 +25,7 @@ export function installOperatorManifests(kubeconfigPath: string): void {
     '-f',
     path.join(repoRoot, 'crds', 'zimage.dev_zimagedeployments.yaml'),
   );
-  kubectl(
-    kubeconfigPath,
-    'wait',
-    '--for=condition=Established',
-    '--timeout=30s',
-    'crd/zimagedeployments.zimage.dev',
-  );
+  waitEstablished(kubeconfigPath, ['crd/zimagedeployments.zimage.dev']);
   kubectl(kubeconfigPath, 'apply', '-f', path.join(repoRoot, 'deploy', 'namespace.yaml'));
   kubectl(kubeconfigPath, 'apply', '-f', path.join(repoRoot, 'deploy', 'rbac.yaml'));
 }

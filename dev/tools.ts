@@ -296,3 +296,24 @@ export function kubectl(kubeconfigPath: string, ...args: string[]): string {
     stdio: ['ignore', 'pipe', 'pipe'],
   }).toString();
 }
+
+/**
+ * `kubectl wait --for=condition=Established` on CRDs just applied. kubectl fails at once,
+ * instead of waiting, while a new CRD has no status yet (".status.conditions accessor error:
+ * <nil>"), a window of milliseconds that a loaded host widens; that case is tried again every
+ * 100 ms within the same 30 s.
+ */
+export function waitEstablished(kubeconfigPath: string, crds: readonly string[]): void {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      kubectl(kubeconfigPath, 'wait', '--for=condition=Established', '--timeout=30s', ...crds);
+      return;
+    } catch (err) {
+      const stderr = String((err as { stderr?: unknown }).stderr ?? err);
+      if (!stderr.includes('.status.conditions accessor error') || Date.now() > deadline) throw err;
+      // A synchronous pause: the callers install manifests synchronously.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+}
