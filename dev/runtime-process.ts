@@ -31,6 +31,16 @@ export interface StartRuntimeOptions {
 }
 
 export const projectRoot = repoRoot;
+
+/**
+ * startRuntime's env for the real runtime process over the fake pipeline
+ * (test/support/fake-pipeline-hooks.ts, a fixture as the tiny model is): starts in a second,
+ * generates a step per 20 ms, and fails on demand by prompt ("crash", "uncaught", "oom", "too
+ * long"; fake-pipeline-worker.ts). Tests and the router benchmark use it.
+ */
+export const fakePipelineEnv = {
+  NODE_OPTIONS: `--import=${path.join(repoRoot, 'test/support/fake-pipeline-hooks.ts')}`,
+};
 export const projectNode = path.join(projectRoot, 'node_modules/.bin/node');
 
 export async function startRuntime(options: StartRuntimeOptions = {}): Promise<RuntimeProcess> {

@@ -4,7 +4,6 @@
  * Nothing here fakes the runtime; it only reads what the process answers.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decode, type DecodedPng } from 'fast-png';
 import { runtimePaths } from '../../src/contract/runtime.ts';
@@ -18,14 +17,7 @@ import type { ErrorBody } from './runtime-app.ts';
 
 export type { ErrorBody } from './runtime-app.ts';
 
-/**
- * startRuntime's env for the real runtime process over the fake pipeline
- * (fake-pipeline-hooks.ts): starts in a second, generates a step per 20 ms, and fails on
- * demand by prompt ("crash", "uncaught", "oom", "too long"; fake-pipeline-worker.ts).
- */
-export const fakePipelineEnv = {
-  NODE_OPTIONS: `--import=${fileURLToPath(new URL('./fake-pipeline-hooks.ts', import.meta.url))}`,
-};
+export { fakePipelineEnv } from '../../dev/runtime-process.ts';
 
 /** The 8 bytes every PNG starts with. */
 export const pngSignature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
