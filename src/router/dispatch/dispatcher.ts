@@ -12,48 +12,30 @@
  * Time comes from the injected clock; the HTTP call to a pod from the injected `send`; so the
  * queue is tested with a fake clock and fake pods, and the real router wires undici in.
  */
-import type { Clock, TimerHandle } from '../../contract/clock.ts';
+import type { TimerHandle } from '../../contract/clock.ts';
 import { WaitEstimator } from '../../contract/wait-estimate.ts';
-import { admit, type Admission, type AdmissionLimits, type FleetLoad } from './admission.ts';
+import { admit, type Admission, type FleetLoad } from './admission.ts';
 import { fanOut, type FanOutRequest, type ImageSpec } from './fanout.ts';
 import { pick, type PodView } from './pick.ts';
 import {
   RequestFailure,
+  type DispatcherOptions,
   type ImageDone,
   type PodTarget,
-  type RetryReason,
-  type Send,
   type SendOutcome,
 } from './types.ts';
 
 export {
   RequestFailure,
   retryReasons,
+  type DispatcherHooks,
+  type DispatcherOptions,
   type ImageDone,
   type PodTarget,
   type RetryReason,
   type Send,
   type SendOutcome,
 } from './types.ts';
-
-export interface DispatcherHooks {
-  onDispatch?(pod: string): void;
-  onRetry?(reason: RetryReason): void;
-  /** An image answered: the client's wait for it (queue + generation), seconds. */
-  onImage?(waitSeconds: number): void;
-  onQueueChange?(images: number, workSeconds: number): void;
-}
-
-export interface DispatcherOptions {
-  clock: Clock;
-  send: Send;
-  /** Images this router keeps on one pod at once (1: the pod's queue never holds our work). */
-  slots: number;
-  limits: Omit<AdmissionLimits, 'podStartMs'> & { podStartMs?: number };
-  /** Steps of a request that names none, until a pod's answer says its live steps. */
-  defaultSteps: number;
-  hooks?: DispatcherHooks;
-}
 
 interface Job {
   spec: ImageSpec;

@@ -1,4 +1,6 @@
 /** What the dispatcher and the router's HTTP client exchange. */
+import type { Clock } from '../../contract/clock.ts';
+import type { AdmissionLimits } from './admission.ts';
 import type { ImageSpec } from './fanout.ts';
 
 /** What discovery knows of a pod. */
@@ -68,4 +70,23 @@ export class RequestFailure extends Error {
     this.contentType = extra.pod?.contentType;
     this.retryAfterSeconds = extra.retryAfterSeconds;
   }
+}
+
+export interface DispatcherHooks {
+  onDispatch?(pod: string): void;
+  onRetry?(reason: RetryReason): void;
+  /** An image answered: the client's wait for it (queue + generation), seconds. */
+  onImage?(waitSeconds: number): void;
+  onQueueChange?(images: number, workSeconds: number): void;
+}
+
+export interface DispatcherOptions {
+  clock: Clock;
+  send: Send;
+  /** Images this router keeps on one pod at once (1: the pod's queue never holds our work). */
+  slots: number;
+  limits: Omit<AdmissionLimits, 'podStartMs'> & { podStartMs?: number };
+  /** Steps of a request that names none, until a pod's answer says its live steps. */
+  defaultSteps: number;
+  hooks?: DispatcherHooks;
 }
