@@ -228,6 +228,7 @@ export async function benchAutoscalerScale(counts = [1, 100, 1000]): Promise<Row
     const loop = new AutoscalerLoop({
       listCrs: () => crs,
       podsOf: (_ns, name) => pods.get(name) ?? [],
+      routersOf: () => [],
       direct: new DirectSource({ exporters: () => Promise.resolve([]) }),
       prometheus: new PrometheusSource(),
       leading: () => true,

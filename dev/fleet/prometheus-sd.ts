@@ -10,7 +10,11 @@ import path from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { instanceMetaLabel, seriesLabels } from '../../src/contract/metrics.ts';
 import { runtimePaths, runtimePortName } from '../../src/contract/runtime.ts';
-import { labelKeys, selectorLabels } from '../../src/operator/api/v1alpha1/names.ts';
+import {
+  labelKeys,
+  routerSelectorLabels,
+  selectorLabels,
+} from '../../src/operator/api/v1alpha1/names.ts';
 import { startPrometheus, type PrometheusInstance } from '../prometheus.ts';
 import { binaryPath } from '../tools.ts';
 import { dcgmLabels, dcgmNamespace, dcgmPortName } from './daemonset.ts';
@@ -53,12 +57,16 @@ const dropFinished = {
 };
 
 export function fleetScrapeConfigs(access: SdAccess): Record<string, unknown>[] {
-  const name = selectorLabels('')[labelKeys.name]!;
+  const runtime = selectorLabels('')[labelKeys.name]!;
+  const router = routerSelectorLabels('')[labelKeys.name]!;
   return [
     {
       job_name: runtimeJob,
       metrics_path: runtimePaths.metrics,
-      kubernetes_sd_configs: [sd(access, `${labelKeys.name}=${name}`)],
+      // The runtime pods and, while spec.router is on, the routers: the operator's
+      // ServiceMonitor scrapes both through their Services (`<name>-pods`, `<name>`), on the
+      // same port name and path; their metric names tell them apart.
+      kubernetes_sd_configs: [sd(access, `${labelKeys.name} in (${runtime},${router})`)],
       relabel_configs: [
         { source_labels: [meta('container_port_name')], regex: runtimePortName, action: 'keep' },
         dropFinished,

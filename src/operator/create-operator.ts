@@ -222,6 +222,7 @@ function createAutoscalerLoop(w: AutoscalerWiring): AutoscalerLoop {
   return new AutoscalerLoop({
     listCrs: () => w.caches.listCrs(),
     podsOf: (namespace, name) => w.caches.podsOf(namespace, name),
+    routersOf: (namespace, name) => w.caches.routersOf(namespace, name),
     direct: new DirectSource({
       exporters: exporterLister({
         list: (selector) => w.kube.list<V1Pod>('v1', 'Pod', undefined, selector),

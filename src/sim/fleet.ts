@@ -77,6 +77,12 @@ export class Fleet {
   now = 0;
   /** Engine seconds per finished image, with their end times (the latency histogram). */
   readonly finished: { at: number; seconds: number }[] = [];
+  /**
+   * The clients' wait as the operator reads it (waitP95Seconds), with its end times: per image
+   * from its request's arrival at the router, or without one, per request from its arrival at
+   * the pod (the runtime's request-duration histogram).
+   */
+  readonly waited: { at: number; seconds: number }[] = [];
   readonly model: SimModel;
   readonly results: Results;
   readonly front: Front;

@@ -30,6 +30,8 @@ export interface Sample {
   ready: number;
   /** p95 of engine seconds per image over the PromQL rate window (1m: the last 60 s). */
   latencyP95: number | undefined;
+  /** p95 of the clients' wait (Fleet.waited) over the same window. */
+  waitP95: number | undefined;
 }
 
 /** The latency signal's window, as the Prometheus source queries it. */
@@ -51,6 +53,7 @@ export class Recorder implements SampleSource {
   private readonly fleet: Fleet;
   private readonly memoryBytes: number;
   private latencyFrom = 0;
+  private waitFrom = 0;
 
   constructor(fleet: Fleet, memoryBytes: number) {
     this.fleet = fleet;
@@ -75,7 +78,8 @@ export class Recorder implements SampleSource {
       pending: f.pendingForGpus(),
       replicas: f.replicas,
       ready: f.pods.filter((p) => p.phase === 'Ready').length,
-      latencyP95: this.latency(),
+      latencyP95: this.p95(f.finished, 'latencyFrom'),
+      waitP95: this.p95(f.waited, 'waitFrom'),
     };
     for (const p of f.pods) {
       this.lastBusy.set(p.id, f.busyAt(p));
@@ -107,16 +111,15 @@ export class Recorder implements SampleSource {
     return Math.min(100, (100 * busy) / Math.max(1, span));
   }
 
-  private latency(): number | undefined {
-    const f = this.fleet;
-    const done = f.finished;
-    while (
-      this.latencyFrom < done.length &&
-      done[this.latencyFrom]!.at < f.now - latencyWindowSeconds
-    )
-      this.latencyFrom++;
+  /** p95 of a log's entries that ended in the window; `from` is its cursor past older ones. */
+  private p95(
+    log: readonly { at: number; seconds: number }[],
+    from: 'latencyFrom' | 'waitFrom',
+  ): number | undefined {
+    const since = this.fleet.now - latencyWindowSeconds;
+    while (this[from] < log.length && log[this[from]]!.at < since) this[from]++;
     return quantile(
-      done.slice(this.latencyFrom).map((d) => d.seconds),
+      log.slice(this[from]).map((d) => d.seconds),
       0.95,
     );
   }

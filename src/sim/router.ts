@@ -66,10 +66,11 @@ export class RouterFront implements Front {
     const request = this.requestOf.get(job);
     this.requestOf.delete(job);
     if (!request || request.settled) return;
+    const f = this.fleet;
+    f.waited.push({ at: f.now, seconds: f.now - request.arrival });
     request.passes += passes;
     if (--request.left > 0) return;
     request.settled = true;
-    const f = this.fleet;
     const latency = f.now - request.arrival;
     recordServed(f.results, latency, request.row.n, request.passes, f.model.sloSeconds);
   }

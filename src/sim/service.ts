@@ -29,6 +29,7 @@ export class ServiceFront implements Front {
   served(job: Job, passes: number): void {
     const f = this.fleet;
     const n = job.row.n;
+    f.waited.push({ at: f.now, seconds: f.now - job.attemptAt });
     recordServed(f.results, f.now - job.arrival, n, passes * n, f.model.sloSeconds);
   }
 

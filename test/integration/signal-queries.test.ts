@@ -12,13 +12,19 @@ import { stringify } from 'yaml';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
 import {
+  observedQuery,
   signalQuery,
+  type ObservedSignal,
   type Scope,
   type Signal,
 } from '../../src/operator/signals/prometheus/promql.ts';
+import { routerMetrics } from '../../src/contract/metrics.ts';
+import { createRouterMetrics } from '../../src/router/metrics.ts';
+import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
 import {
   dcgmSeries,
   generationSeries,
+  histogramSeries,
   promtool,
   runtimeSeries,
   upSeries,
@@ -42,6 +48,9 @@ const pods = {
   stranger: { namespace: 'ml', name: 'trainer-0', owner: 'none' },
   // On a MIG slice: dcgm-exporter serves PROF_GR_ENGINE_ACTIVE but no GPU_UTIL.
   mig: { namespace: 'mig', name: 'turbo-6c5b4a3f2-r7t8y', owner: 'turbo' },
+  // turbo's routers (spec.router on); the canary and other/turbo run none.
+  router1: { namespace: 'ml', name: 'turbo-router-6b8d9c7f5-a1b2c', owner: 'turbo' },
+  router2: { namespace: 'ml', name: 'turbo-router-6b8d9c7f5-d3e4f', owner: 'turbo' },
 } satisfies Record<string, Pod>;
 
 const samples = 120;
@@ -57,7 +66,25 @@ async function cluster(): Promise<InputSeries[]> {
   const queue = (p: Pod, v: number) =>
     runtimeSeries(turbo, p, 'zimage_queue_depth', `${v}x${samples}`);
   const images = (p: Pod, s: number) => generationSeries(turbo, p, s, samples);
+  const runtime = createRuntimeMetrics();
+  const requests = (p: Pod, s: number) =>
+    histogramSeries(runtime.requestDuration, turbo, p, s, samples);
+  const router = createRouterMetrics();
+  const waits = (p: Pod, s: number) => histogramSeries(router.wait, turbo, p, s, samples);
+  const routerGauge = (p: Pod, metric: string, values: string) =>
+    runtimeSeries(turbo, p, metric, values);
   return [
+    // The routers: one image a second each waits 19 s; 3 + 5 images queued, 2 arrive a second.
+    ...(await waits(pods.router1, 19)),
+    ...(await waits(pods.router2, 19)),
+    routerGauge(pods.router1, routerMetrics.queuedImages, `3x${samples}`),
+    routerGauge(pods.router2, routerMetrics.queuedImages, `5x${samples}`),
+    routerGauge(pods.router1, routerMetrics.arrivedImages, `0+2x${samples}`),
+    routerGauge(pods.router2, routerMetrics.arrivedImages, `0+2x${samples}`),
+    // Requests at the pods: turbo's (behind its routers, not what its clients wait) must not
+    // count; the canary's clients wait 3 s per request.
+    ...(await requests(pods.a, 2)),
+    ...(await requests(pods.canary, 3)),
     ...runtimePods.map((p) => upSeries(turbo, p, samples)),
     ...[util(pods.a, 40), util(pods.b, 60), util(pods.canary, 99), util(pods.elsewhere, 70)],
     util(pods.stranger, 100),
@@ -99,6 +126,13 @@ const cases: { name: string; signal: Signal; want: Expected }[] = [
     name: 'p95 latency: per object from the summed buckets of its pods',
     signal: 'latencyP95Seconds',
     want: { [ml.turbo]: 1.95, [ml.canary]: 19.75, [ml.other]: 0.4875 },
+  },
+  {
+    // turbo: its routers' wait histogram, 15 + 5 x 0.95; the canary, without routers: its
+    // pods' request duration in (2, 5], 2 + 3 x 0.95; other/turbo serves neither.
+    name: "the client's wait: the routers' where an object has them, else the pods' requests",
+    signal: 'waitP95Seconds',
+    want: { [ml.turbo]: 19.75, [ml.canary]: 4.85 },
   },
   {
     name: 'queue depth: the sum over each object’s pods',
@@ -144,7 +178,29 @@ function evaluate(file: string, tests: { expr: string; want: Expected }[]): stri
   return promtool(['test', 'rules', file], dir);
 }
 
+const observedCases: { name: string; signal: ObservedSignal; want: Expected }[] = [
+  {
+    name: 'images queued in the routers: the sum over its routers',
+    signal: 'routerQueuedImages',
+    want: { [ml.turbo]: 8 },
+  },
+  {
+    name: 'arrivals: images per second over the routers',
+    signal: 'arrivedImagesPerSecond',
+    want: { [ml.turbo]: 4 },
+  },
+];
+
 describe('signal PromQL', () => {
+  it.each(observedCases)('$name', ({ signal, want }) => {
+    const one: Scope = { namespace: 'ml', name: 'turbo' };
+    const out = evaluate(`${signal}.test.yml`, [
+      { expr: observedQuery(signal, 'all'), want },
+      { expr: observedQuery(signal, one), want: { [ml.turbo]: want[ml.turbo]! } },
+    ]);
+    expect(out).toContain('SUCCESS');
+  });
+
   it.each(cases)('$name', ({ signal, want }) => {
     const one: Scope = { namespace: 'ml', name: 'turbo' };
     const out = evaluate(`${signal}.test.yml`, [

@@ -64,16 +64,16 @@ export const holdRows: Row[] = [
     ],
   },
   {
-    name: 'missing latency still lets a scale-out through (never unsafe), and says what is out',
+    name: 'missing client wait still lets a scale-out through (never unsafe), and says what is out',
     script: [
       {
         at: 0,
         to: 5,
-        set: { gpu: 95, missing: { latencyP95Seconds: 'SourceDown' } },
+        set: { gpu: 95, missing: { waitP95Seconds: 'SourceDown' } },
         want: {
           actions: ['scale 2 -> 3'],
           conditions: ['MetricsAvailable=False/SourceDown'],
-          message: /latencyP95Seconds: SourceDown/,
+          message: /waitP95Seconds: SourceDown/,
         },
       },
     ],

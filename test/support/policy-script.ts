@@ -23,6 +23,11 @@ export interface World {
   gpu?: number;
   vram?: number;
   latency?: number | 'NoObservations';
+  /**
+   * The clients' wait (waitP95Seconds, which the default slow-generation rule reads). Default:
+   * the latency, as with nothing queued the wait is the generation itself.
+   */
+  wait?: number | 'NoObservations';
   queue?: number;
   inflight?: number;
   pending?: number;
@@ -81,6 +86,11 @@ const value = (v: number, every: number): Reading => ({
   at: t0,
 });
 
+const observed = (v: number | 'NoObservations', every: number): Reading =>
+  v === 'NoObservations'
+    ? missing('NoObservations', 'no image finished in the window')
+    : value(v, every);
+
 export function signalsOf(world: World, replicas: number): Signals {
   const every = world.everySeconds ?? 1;
   const pending = world.pending ?? 0;
@@ -90,12 +100,13 @@ export function signalsOf(world: World, replicas: number): Signals {
     gpuUtilization: value(world.gpu ?? 50, every),
     vramUsedRatio: value(vram, every),
     vramUsedBytes: value(vram * 16 * 2 ** 30, every),
-    latencyP95Seconds:
-      world.latency === 'NoObservations'
-        ? missing('NoObservations', 'no image finished in the window')
-        : value(world.latency ?? 9, every),
+    latencyP95Seconds: observed(world.latency ?? 9, every),
+    waitP95Seconds: observed(world.wait ?? world.latency ?? 9, every),
     queueDepth: value(world.queue ?? 0, every),
     inflight: value(world.inflight ?? 1, every),
+    routerQueuedImages: value(0, every),
+    routerQueuedWorkSeconds: value(0, every),
+    arrivedImagesPerSecond: value(0, every),
     pendingPods: value(pending, every),
     fleet: { replicas, readyReplicas: ready },
   };

@@ -109,18 +109,26 @@ export function dcgmSeries(
   );
 }
 
+/** A prom-client histogram, for its real bucket bounds. */
+interface HistogramLike {
+  get(): Promise<{
+    name: string;
+    values: { metricName?: string; labels: Record<string, unknown> }[];
+  }>;
+}
+
 /**
- * The runtime's generation histogram on a pod serving one image per second, each taking
- * `seconds` (undefined: no images at all), with the bucket bounds the runtime really has.
+ * A histogram on a pod observing once per second, each observation `seconds` (undefined:
+ * none at all), with the bucket bounds the metric really has.
  */
-export async function generationSeries(
+export async function histogramSeries(
+  histogram: HistogramLike,
   owner: ZImageDeployment,
   pod: Pod,
   seconds: number | undefined,
   samples: number,
 ): Promise<InputSeries[]> {
-  const metrics = createRuntimeMetrics();
-  const { name, values } = await metrics.generationDuration.get();
+  const { name, values } = await histogram.get();
   const bounds = values
     .filter((v) => v.metricName === `${name}_bucket`)
     .map((v) => String(v.labels['le']));
@@ -129,6 +137,19 @@ export async function generationSeries(
     const inBucket = seconds !== undefined && (le === '+Inf' || seconds <= Number(le));
     return series(`${name}_bucket`, { ...target, le }, `0+${inBucket ? 1 : 0}x${samples}`);
   });
+}
+
+/**
+ * The runtime's generation histogram on a pod serving one image per second, each taking
+ * `seconds` (undefined: no images at all), with the bucket bounds the runtime really has.
+ */
+export function generationSeries(
+  owner: ZImageDeployment,
+  pod: Pod,
+  seconds: number | undefined,
+  samples: number,
+): Promise<InputSeries[]> {
+  return histogramSeries(createRuntimeMetrics().generationDuration, owner, pod, seconds, samples);
 }
 
 /** Runs promtool; returns its output, throws with it (stdout and stderr) on failure. */

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dcgmMetrics } from '../../src/contract/metrics.ts';
+import { createRouterMetrics } from '../../src/router/metrics.ts';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
 import { parseKey } from '../../src/contract/object-key.ts';
 
@@ -57,13 +58,35 @@ export interface RuntimeState {
   generations?: number[];
   queueDepth?: number;
   inflight?: number;
+  /** Seconds of each request from arrival to answer (queue included), cumulative. */
+  requests?: number[];
 }
 
 export async function runtimeBody(state: RuntimeState): Promise<string> {
   const metrics = createRuntimeMetrics();
   for (const s of state.generations ?? []) metrics.generationDuration.observe(s);
+  for (const s of state.requests ?? []) metrics.requestDuration.observe(s);
   if (state.queueDepth !== undefined) metrics.queueDepth.set(state.queueDepth);
   if (state.inflight !== undefined) metrics.inflight.set(state.inflight);
+  return metrics.registry.metrics();
+}
+
+/** What a router's /metrics says; counters and histograms cumulative. */
+export interface RouterState {
+  /** The client's wait of each image so far, seconds. */
+  waits?: number[];
+  arrivedImages?: number;
+  queuedImages?: number;
+  queuedWork?: number;
+}
+
+/** A router's /metrics as its own Registry renders it (src/router/metrics.ts). */
+export async function routerBody(state: RouterState): Promise<string> {
+  const metrics = createRouterMetrics();
+  for (const s of state.waits ?? []) metrics.wait.observe(s);
+  if (state.arrivedImages) metrics.arrivedImages.inc(state.arrivedImages);
+  if (state.queuedImages !== undefined) metrics.queuedImages.set(state.queuedImages);
+  if (state.queuedWork !== undefined) metrics.queuedWork.set(state.queuedWork);
   return metrics.registry.metrics();
 }
 

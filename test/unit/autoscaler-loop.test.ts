@@ -75,6 +75,7 @@ function loop(crs: ZImageDeploymentObject[], leading = () => true) {
   const l = new AutoscalerLoop({
     listCrs: () => crs,
     podsOf: () => [pod('a', true), pod('bb', false)],
+    routersOf: () => [],
     direct,
     prometheus,
     leading,

@@ -23,7 +23,7 @@ describe('the default rules table', () => {
   it.each([
     ['gpu-saturated', 'gpuUtilization', 'Above', 90, '5s', 'Scale'],
     ['vram-pressure', 'vramUsedRatio', 'Above', 14 / 16, '5s', 'Offload'],
-    ['slow-generation', 'latencyP95Seconds', 'Above', 15, '30s', 'Scale'],
+    ['slow-generation', 'waitP95Seconds', 'Above', 15, '30s', 'Scale'],
     ['idle', 'gpuUtilization', 'Below', 30, '5m', 'Scale'],
   ])('%s: %s %s %d for %s, action %s', (name, signal, operator, threshold, window, action) => {
     expect(row(name)).toMatchObject({ signal, operator, threshold, for: window });

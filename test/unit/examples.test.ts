@@ -43,8 +43,8 @@ describe('deploy/examples', () => {
       ['vramUsedRatio', 'Above', 14 / 16, { type: 'Attention', attention: 'efficient' }],
       // GPU utilization > 90% for 5 s -> overload: one replica more.
       ['gpuUtilization', 'Above', 90, { type: 'Scale', scale: { by: 1 } }],
-      // > 15 s per image -> steps=16.
-      ['latencyP95Seconds', 'Above', 15, { type: 'Steps', steps: { set: 16 } }],
+      // > 15 s per image (the client's wait) -> steps=16.
+      ['waitP95Seconds', 'Above', 15, { type: 'Steps', steps: { set: 16 } }],
     ]);
     expect(spec.autoscaling.rules![1]!.for).toBe('5s');
     expect(spec.gpu.memoryGiB).toBe(16);

@@ -28,8 +28,12 @@ function signals(w: FakeWorld, gpu: number): KeySignals {
     vramUsedBytes: value(8 * 2 ** 30, at),
     vramTotalBytes: value(16 * 2 ** 30, at),
     latencyP95Seconds: value(2, at),
+    waitP95Seconds: value(2, at),
     queueDepth: value(gpu > 90 ? 4 : 0, at),
     inflight: value(1, at),
+    routerQueuedImages: value(0, at),
+    routerQueuedWorkSeconds: value(0, at),
+    arrivedImagesPerSecond: value(0, at),
   };
 }
 

@@ -16,9 +16,11 @@ import {
   closedPort,
   dcgmBody,
   localServer,
+  routerBody,
   runtimeBody,
   type DcgmGpu,
   type LocalServer,
+  type RouterState,
   type RuntimeState,
 } from '../support/signal-bodies.ts';
 
@@ -338,5 +340,107 @@ describe('direct source: dcgm-exporter', () => {
     expect(value(s.queueDepth)).toBe(2);
     expect(s.gpuUtilization).toMatchObject({ ok: false, reason: 'SourceDown' });
     expect((s.gpuUtilization as { message: string }).message).toMatch(/forbidden/);
+  });
+});
+
+/** A router pod: its /metrics as the router's own Registry renders it. */
+async function routerPod(name: string, state: RouterState) {
+  const pod = { state, mode: 'ok' as Mode };
+  const server = await localServer((_req, _body, res) => {
+    if (pod.mode === 'http500') return void res.writeHead(500).end('internal');
+    void routerBody(pod.state).then((body) => res.writeHead(200).end(body));
+  });
+  servers.push(server);
+  const ref: PodRef = { namespace: 'ml', name, ip: '127.0.0.1', port: server.port };
+  return Object.assign(pod, { ref });
+}
+
+async function routedTick(src: DirectSource, pods: PodRef[], routers: PodRef[], now: number) {
+  const sample = await src.sample([{ ...turbo(pods), routers }], now);
+  return sample.byKey.get('ml/turbo')!;
+}
+
+describe("direct source: the client's wait and the routers", () => {
+  it('without a router: the wait is the pods’ request duration; router signals NotConfigured', async () => {
+    const a = await runtimePod('turbo-a', { generations: [1.2], requests: [] });
+    const { src } = source([]);
+    const first = await tick(src, [a.ref], 0);
+    expect(first.waitP95Seconds).toMatchObject({ ok: false, reason: 'WindowNotFilled' });
+    // 20 requests that queued: engine 1.2 s each, the client waited 15-20 s.
+    a.state.requests = Array<number>(20).fill(18);
+    a.state.generations = Array<number>(21).fill(1.2);
+    const s = await tick(src, [a.ref], 1000);
+    expect(value(s.waitP95Seconds)).toBeCloseTo(15 + 5 * (19 / 20), 9);
+    expect(value(s.latencyP95Seconds)).toBeLessThan(2);
+    for (const signal of [
+      'routerQueuedImages',
+      'routerQueuedWorkSeconds',
+      'arrivedImagesPerSecond',
+    ] as const) {
+      expect(s[signal]).toMatchObject({ ok: false, reason: 'NotConfigured' });
+      expect(value(s[signal])).toContain('spec.router.enabled');
+    }
+  });
+
+  it('with routers: their wait histogram, queued images and work summed, arrivals per second', async () => {
+    const pod = await runtimePod('turbo-a', { requests: Array<number>(50).fill(1) });
+    const r1 = await routerPod('turbo-router-1', { arrivedImages: 100, queuedImages: 3 });
+    const r2 = await routerPod('turbo-router-2', { arrivedImages: 40, queuedImages: 1 });
+    r1.state.queuedWork = 3.6;
+    r2.state.queuedWork = 1.2;
+    const { src } = source([]);
+    await routedTick(src, [pod.ref], [r1.ref, r2.ref], 0);
+    // Over 2 s: 20 images waited 19 s at router 1, 20 at 1.5 s at router 2; 30 + 10 arrived.
+    r1.state.waits = Array<number>(20).fill(19);
+    r2.state.waits = Array<number>(20).fill(1.5);
+    r1.state.arrivedImages = 130;
+    r2.state.arrivedImages = 50;
+    const s = await routedTick(src, [pod.ref], [r1.ref, r2.ref], 2000);
+    // 40 waits: rank 38 falls in (15, 20] holding 20 of them from 20: 15 + 5 x 18/20.
+    expect(value(s.waitP95Seconds)).toBeCloseTo(15 + 5 * (18 / 20), 9);
+    expect(s.waitP95Seconds).toMatchObject({ ok: true, windowSeconds: 2 });
+    expect(value(s.routerQueuedImages)).toBe(4);
+    expect(value(s.routerQueuedWorkSeconds)).toBeCloseTo(4.8, 9);
+    expect(value(s.arrivedImagesPerSecond)).toBe(20);
+  });
+
+  it('a restarted router: its counter starting again counts as the increase, as rate() does', async () => {
+    const pod = await runtimePod('turbo-a', {});
+    const r1 = await routerPod('turbo-router-1', { arrivedImages: 500 });
+    const { src } = source([]);
+    await routedTick(src, [pod.ref], [r1.ref], 0);
+    r1.state.arrivedImages = 8;
+    const s = await routedTick(src, [pod.ref], [r1.ref], 1000);
+    expect(value(s.arrivedImagesPerSecond)).toBe(8);
+  });
+
+  it('router on but none running yet: NoPods, never a zero', async () => {
+    const pod = await runtimePod('turbo-a', { requests: [1] });
+    const { src } = source([]);
+    const s = await routedTick(src, [pod.ref], [], 0);
+    for (const signal of [
+      'waitP95Seconds',
+      'routerQueuedImages',
+      'arrivedImagesPerSecond',
+    ] as const)
+      expect(s[signal]).toMatchObject({ ok: false, reason: 'NoPods' });
+    expect(value(s.queueDepth)).toBe(0);
+  });
+
+  it('one router stale: the value rests on the other, with a note; both stale: Stale', async () => {
+    const pod = await runtimePod('turbo-a', {});
+    const r1 = await routerPod('turbo-router-1', { queuedImages: 2 });
+    const r2 = await routerPod('turbo-router-2', { queuedImages: 5 });
+    const { src, failures } = source([]);
+    r2.mode = 'http500';
+    const s = await routedTick(src, [pod.ref], [r1.ref, r2.ref], 0);
+    expect(s.routerQueuedImages).toMatchObject({ ok: true, value: 2, note: /1 of 2 pods stale/ });
+    expect(failures).toContainEqual({ endpoint: 'runtime', reason: 'HttpStatus' });
+    r1.mode = 'http500';
+    const t = await routedTick(src, [pod.ref], [r1.ref, r2.ref], 1000);
+    expect(t.routerQueuedImages).toMatchObject({ ok: false, reason: 'Stale' });
+    expect(t.waitP95Seconds).toMatchObject({ ok: false, reason: 'Stale' });
+    // The runtime's own signals do not depend on the routers.
+    expect(t.queueDepth).toMatchObject({ ok: true });
   });
 });

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createSignalMetrics, SignalMetricsObserver } from '../../src/operator/signals/metrics.ts';
 import { allMissing, type KeySignals } from '../../src/operator/signals/sample.ts';
+import { sourceSignals } from '../../src/operator/api/v1alpha1/signals.ts';
 
 function signals(queueDepth: number | undefined): KeySignals {
   const out = allMissing('NoData', 'nothing');
@@ -30,7 +31,8 @@ describe('signal metrics', () => {
       'zimage_operator_signal_value{namespace="ml",zimage_deployment="turbo",signal="queueDepth",source="prometheus"}';
     expect(await lines(registry, 'zimage_operator_signal_value')).toEqual([`${value} 7`]);
     const missing = await lines(registry, 'zimage_operator_signal_missing{');
-    expect(missing).toHaveLength(6);
+    // Every signal but queueDepth.
+    expect(missing).toHaveLength(sourceSignals.length - 1);
     expect(missing).toContain(
       'zimage_operator_signal_missing{namespace="ml",zimage_deployment="turbo",signal="gpuUtilization",source="prometheus",reason="NoData"} 1',
     );
@@ -44,7 +46,9 @@ describe('signal metrics', () => {
     // Next tick: the queue went missing (no value series left behind), the object then gone.
     observer.sampled('prometheus', 9, new Map([['ml/turbo', signals(undefined)]]), 0.02);
     expect(await lines(registry, 'zimage_operator_signal_value')).toEqual([]);
-    expect(await lines(registry, 'zimage_operator_signal_missing{')).toHaveLength(7);
+    expect(await lines(registry, 'zimage_operator_signal_missing{')).toHaveLength(
+      sourceSignals.length,
+    );
     observer.sampled('prometheus', 0, new Map(), 0.001);
     expect(await lines(registry, 'zimage_operator_signal_missing{')).toEqual([]);
     expect(await lines(registry, 'zimage_operator_signal_requests_total')).toEqual([

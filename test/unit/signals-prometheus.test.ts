@@ -83,6 +83,10 @@ const healthy: Partial<Record<QueryName, Reply>> = {
   latencyP95Seconds: { body: vector(perKey({ 'ml/turbo': '1.95' })) },
   queueDepth: { body: vector(perKey({ 'ml/turbo': '7', 'ml/turbo-canary': '0' })) },
   inflight: { body: vector(perKey({ 'ml/turbo': '2' })) },
+  waitP95Seconds: { body: vector(perKey({ 'ml/turbo': '16.5' })) },
+  // Only turbo runs routers.
+  routerQueuedImages: { body: vector(perKey({ 'ml/turbo': '12' })) },
+  arrivedImagesPerSecond: { body: vector(perKey({ 'ml/turbo': '3.5' })) },
 };
 
 type Want = { value: number; note?: RegExp } | { reason: string; message?: RegExp };
@@ -137,6 +141,25 @@ const cases: {
     world: { ...healthy, latencyP95Seconds: { body: vector(perKey({ 'ml/turbo': 'NaN' })) } },
     signal: 'latencyP95Seconds',
     want: { reason: 'NoObservations', message: /1m/ },
+  },
+  {
+    name: "the client's wait, and the routers' demand",
+    world: healthy,
+    signal: 'arrivedImagesPerSecond',
+    want: { value: 3.5 },
+  },
+  {
+    name: 'NaN client wait (no image in the rate window) is NoObservations',
+    world: { ...healthy, waitP95Seconds: { body: vector(perKey({ 'ml/turbo': 'NaN' })) } },
+    signal: 'waitP95Seconds',
+    want: { reason: 'NoObservations', message: /1m/ },
+  },
+  {
+    name: 'an object without routers: router signals are NoData that names the router',
+    world: healthy,
+    signal: 'routerQueuedImages',
+    key: 'ml/turbo-canary',
+    want: { reason: 'NoData', message: /router series \(is spec.router.enabled/ },
   },
   {
     name: 'an empty result is NoData, never 0 (keda#3065)',

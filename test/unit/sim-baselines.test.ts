@@ -25,6 +25,7 @@ function sample(t: number, over: Partial<Sample>): Sample {
     replicas: 2,
     ready: 2,
     latencyP95: 1,
+    waitP95: 1,
     ...over,
   };
 }

@@ -113,6 +113,10 @@ function summaryOf(s: Signals, at: number): NonNullable<ZImageDeploymentStatus['
   put('vramUsedRatio', valueOf(s.vramUsedRatio));
   put('vramUsedBytes', valueOf(s.vramUsedBytes));
   put('latencyP95Seconds', valueOf(s.latencyP95Seconds));
+  put('waitP95Seconds', valueOf(s.waitP95Seconds));
+  put('routerQueuedImages', valueOf(s.routerQueuedImages));
+  put('routerQueuedWorkSeconds', valueOf(s.routerQueuedWorkSeconds));
+  put('arrivedImagesPerSecond', valueOf(s.arrivedImagesPerSecond));
   put('queueDepth', valueOf(s.queueDepth));
   put('inflight', valueOf(s.inflight));
   put('pendingPods', valueOf(s.pendingPods));

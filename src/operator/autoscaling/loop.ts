@@ -23,6 +23,8 @@ export interface AutoscalerLoopDeps {
   /** Objects and pods as the informer caches hold them. */
   listCrs: () => ZImageDeploymentObject[];
   podsOf: (namespace: string, name: string) => CachedPod[];
+  /** The router pods of an object (read only while its spec.router.enabled). */
+  routersOf: (namespace: string, name: string) => CachedPod[];
   direct: SignalSource;
   prometheus: SignalSource;
   /** Whether this process leads (standbys keep caches warm and never sample). */
@@ -147,6 +149,7 @@ export class AutoscalerLoop {
         namespace,
         name,
         pods: sampledPods(this.d.podsOf(namespace, name)),
+        ...(spec.router.enabled ? { routers: sampledPods(this.d.routersOf(namespace, name)) } : {}),
         ...(url ? { prometheusUrl: url } : {}),
       };
       return [{ key: keyOf({ namespace, name }), spec, target }];

@@ -27,6 +27,13 @@ export interface MonitoringObject extends KubernetesObject {
   spec: Record<string, unknown>;
 }
 
+/**
+ * One ServiceMonitor for the runtime pods and the routers: it selects the Services labelled
+ * like the runtime's (childLabels), which are `<name>` (the runtime pods, or the routers while
+ * spec.router is on) and `<name>-pods` (the runtime pods while it is on). Both serve /metrics on
+ * the same port name; the routers' series are zimage_router_*, so no query mixes them, and the
+ * instance label gives both the zimage_deployment label the signals select by.
+ */
 export function buildServiceMonitor(cr: ZImageDeployment): MonitoringObject {
   return {
     apiVersion: 'monitoring.coreos.com/v1',
@@ -71,6 +78,7 @@ const signalText: Record<Signal, { what: string; value: (v: number) => string }>
   gpuUtilization: { what: 'GPU utilization', value: (v) => `${v}%` },
   vramUsedRatio: { what: 'VRAM used', value: (v) => `${+(v * 100).toFixed(2)}% of the card` },
   latencyP95Seconds: { what: 'p95 generation latency', value: (v) => `${v}s` },
+  waitP95Seconds: { what: "p95 of the clients' wait per image", value: (v) => `${v}s` },
   queueDepth: { what: 'queue depth', value: (v) => `${v}` },
 };
 

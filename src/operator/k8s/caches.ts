@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { sleep, systemClock, type Clock } from '../../contract/clock.ts';
 import { crdNames } from '../api/v1alpha1/crd.ts';
 import type { ZImageDeploymentObject } from '../api/v1alpha1/types.ts';
-import { labelKeys, managedSelector } from '../api/v1alpha1/names.ts';
+import { labelKeys, managedSelector, routerSelectorLabels } from '../api/v1alpha1/names.ts';
 import type { Metrics } from '../metrics.ts';
 import {
   trimClaim,
@@ -237,6 +237,17 @@ export class Caches {
   podsOf(namespace: string, crName: string): CachedPod[] {
     return this.pods.flatMap((i) =>
       i.list(namespace).filter((p) => p.metadata?.labels?.[labelKeys.owner] === crName),
+    );
+  }
+
+  /**
+   * The router pods of one ZImageDeployment: ours (managed-by, so the pod informer holds them)
+   * with the router's selector labels; they carry no owner label (names.ts says why).
+   */
+  routersOf(namespace: string, crName: string): CachedPod[] {
+    const wanted = Object.entries(routerSelectorLabels(crName));
+    return this.pods.flatMap((i) =>
+      i.list(namespace).filter((p) => wanted.every(([k, v]) => p.metadata?.labels?.[k] === v)),
     );
   }
 

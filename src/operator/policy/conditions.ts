@@ -88,6 +88,8 @@ const samplingKnob: Record<string, string> = {
     'scrape dcgm-exporter directly (spec.autoscaling.metrics.direct: true) with DCGM_EXPORTER_INTERVAL=1000 (ms; its default is 30000)',
   latencyP95Seconds:
     'scrape the runtime pods directly (spec.autoscaling.metrics.direct: true) or lower the ServiceMonitor interval',
+  waitP95Seconds:
+    'scrape the routers and runtime pods directly (spec.autoscaling.metrics.direct: true) or lower the ServiceMonitor interval',
   queueDepth:
     'scrape the runtime pods directly (spec.autoscaling.metrics.direct: true) or lower the ServiceMonitor interval',
 };

@@ -46,8 +46,16 @@ export function lowerOne(
   return undefined;
 }
 
-/** Signals that grow with the GPU time each image takes (engine latency is per image too). */
-const loadSignals = new Set(['gpuUtilization', 'latencyP95Seconds', 'queueDepth']);
+/**
+ * Signals that grow with the GPU time each image takes (engine latency is per image too, and
+ * the client's wait is queued images' GPU time plus its own).
+ */
+const loadSignals = new Set([
+  'gpuUtilization',
+  'latencyP95Seconds',
+  'waitP95Seconds',
+  'queueDepth',
+]);
 
 /** Peak VRAM of one image of the largest size: the card model's memory plan. */
 function peakBytes(spec: PolicySpec, q: QualitySettings): number {

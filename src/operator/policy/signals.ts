@@ -22,8 +22,10 @@ export interface Fleet {
 /**
  * One reading per signal decide() reads (api/v1alpha1/signals.ts's policySignals).
  * gpuUtilization is the mean over the Ready pods (percent), vramUsedRatio the fullest card's
- * used/total, latencyP95Seconds the engine time per image (no queueing), queueDepth and
- * inflight the sums over the pods: all as the sources report them. pendingPods comes from
+ * used/total, latencyP95Seconds the engine time per image (no queueing), waitP95Seconds the
+ * client's wait per image (router queue + pod queue + generation; the pods' request duration
+ * without a router), queueDepth and inflight the sums over the pods, the router signals the
+ * sums over the routers: all as the sources report them. pendingPods comes from
  * Kubernetes: pods unschedulable for lack of GPUs (not those waiting for a terminating pod's
  * GPU in a roll).
  */

@@ -100,6 +100,11 @@ export interface SignalTarget {
   prometheusUrl?: string;
   /** Its running pods (the direct source scrapes them; Prometheus tells pods from targets). */
   pods: readonly PodRef[];
+  /**
+   * Its Ready routers while spec.router.enabled (possibly none yet), absent while off: the
+   * direct source reads the client's wait from them, else from the pods.
+   */
+  routers?: readonly PodRef[];
 }
 
 export interface SignalSource {

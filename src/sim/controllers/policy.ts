@@ -38,6 +38,8 @@ const reading = (value: number, every: number, at: number): Reading => ({
   at,
 });
 
+const unmodelled = missing('NotConfigured', 'the simulator does not model this signal yet');
+
 export function signalsAt(
   recorder: SampleSource,
   now: number,
@@ -58,8 +60,16 @@ export function signalsAt(
       rt.latencyP95 === undefined
         ? missing('NoObservations', 'no image finished in the latency window')
         : r(rt.latencyP95, every.runtime),
+    waitP95Seconds:
+      rt.waitP95 === undefined
+        ? missing('NoObservations', 'no image finished in the latency window')
+        : r(rt.waitP95, every.runtime),
     queueDepth: r(rt.queue, every.runtime),
     inflight: r(rt.inflight, every.runtime),
+    // What the router exports of demand: no rule reads it yet, so none is modelled.
+    routerQueuedImages: unmodelled,
+    routerQueuedWorkSeconds: unmodelled,
+    arrivedImagesPerSecond: unmodelled,
     pendingPods: r(k8s.pending, 1),
     fleet: { replicas: k8s.replicas, readyReplicas: k8s.ready },
   };

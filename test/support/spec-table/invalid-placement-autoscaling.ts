@@ -169,6 +169,18 @@ export const invalidPlacementAndAutoscaling: InvalidCase[] = [
     message: 'threshold for latencyP95Seconds must be in 0..3600 (above 0)',
   },
   {
+    name: 'client wait threshold past the longest deadline',
+    spec: withRule({ signal: 'waitP95Seconds', threshold: 3601 }),
+    field: 'spec.autoscaling.rules[0].threshold',
+    message: 'threshold for waitP95Seconds must be in 0..3600 (above 0)',
+  },
+  {
+    name: 'client wait clearThreshold 0',
+    spec: withRule({ signal: 'waitP95Seconds', threshold: 15, clearThreshold: 0 }),
+    field: 'spec.autoscaling.rules[0].clearThreshold',
+    message: 'clearThreshold for waitP95Seconds must be in 0..3600 (above 0)',
+  },
+  {
     name: 'queue depth threshold negative',
     spec: withRule({ signal: 'queueDepth', threshold: -1 }),
     field: 'spec.autoscaling.rules[0].threshold',

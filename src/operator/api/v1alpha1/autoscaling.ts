@@ -15,6 +15,7 @@ const thresholdRange: Record<RuleSignal, [number, number, boolean]> = {
   gpuUtilization: [0, 100, true],
   vramUsedRatio: [0, 1, false],
   latencyP95Seconds: [0, 3600, false],
+  waitP95Seconds: [0, 3600, false],
   queueDepth: [0, 10000, true],
 };
 

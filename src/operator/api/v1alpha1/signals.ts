@@ -8,12 +8,29 @@ export const ruleSignals = [
   'gpuUtilization',
   'vramUsedRatio',
   'latencyP95Seconds',
+  'waitP95Seconds',
   'queueDepth',
 ] as const;
 export type RuleSignal = (typeof ruleSignals)[number];
 
-/** What the sources read for decide() and status: the rules' signals and two more. */
-export const observedSignals = [...ruleSignals, 'inflight', 'vramUsedBytes'] as const;
+/**
+ * The router's view of demand, read for decide() and status (no rule watches them yet): images
+ * waiting in the routers, their expected engine seconds, and images arriving per second.
+ */
+export const routerSignals = [
+  'routerQueuedImages',
+  'routerQueuedWorkSeconds',
+  'arrivedImagesPerSecond',
+] as const;
+export type RouterSignal = (typeof routerSignals)[number];
+
+/** What the sources read for decide() and status: the rules' signals and the others. */
+export const observedSignals = [
+  ...ruleSignals,
+  'inflight',
+  'vramUsedBytes',
+  ...routerSignals,
+] as const;
 export type ObservedSignal = (typeof observedSignals)[number];
 
 /** Every signal a source reports: also the card's total memory, for the metrics. */

@@ -204,6 +204,19 @@ export const zimageDeploymentStatus = z
         vramUsedRatio: z.number().optional().describe('Fullest card: used / total memory.'),
         vramUsedBytes: z.number().optional().describe('Fullest card: used memory, bytes.'),
         latencyP95Seconds: z.number().optional().describe('p95 engine seconds per image.'),
+        waitP95Seconds: z
+          .number()
+          .optional()
+          .describe("p95 of the clients' wait per image (queue + generation), seconds."),
+        routerQueuedImages: z.number().optional().describe('Images waiting in the routers.'),
+        routerQueuedWorkSeconds: z
+          .number()
+          .optional()
+          .describe('Expected engine seconds of the images waiting in the routers.'),
+        arrivedImagesPerSecond: z
+          .number()
+          .optional()
+          .describe('Images asked of the routers per second.'),
         queueDepth: z.number().optional().describe('Requests queued, all pods.'),
         inflight: z.number().optional().describe('Requests generating, all pods.'),
         pendingPods: z.number().optional().describe('Pods Pending for lack of GPUs.'),

@@ -65,7 +65,7 @@ export class LatencyRing {
   }
 }
 
-function sumGauge(scrapes: readonly PodScrape[], metric: string): number | undefined {
+export function sumGauge(scrapes: readonly PodScrape[], metric: string): number | undefined {
   let total: number | undefined;
   for (const s of scrapes) {
     if (!s.result.ok) continue;
@@ -80,20 +80,24 @@ export interface RuntimeContext {
   key: string;
   at: number;
   intervalSeconds: number;
+  /** The generation histogram's ring (engine seconds per image). */
   ring: LatencyRing;
 }
 
-function staleNote(scrapes: readonly PodScrape[]): string | undefined {
+/** A reading's time and where it came from: the object, the tick. */
+export type ReadingContext = Omit<RuntimeContext, 'ring'>;
+
+export function staleNote(scrapes: readonly PodScrape[]): string | undefined {
   const failed = scrapes.filter((s) => !s.result.ok);
   if (failed.length === 0) return undefined;
   const why = failed.map((s) => `${s.pod}: ${s.result.ok ? '' : s.result.reason}`).join(', ');
   return `${failed.length} of ${scrapes.length} pods stale (${why}): value from the other ${scrapes.length - failed.length}`;
 }
 
-function gauge(
+export function gauge(
   scrapes: readonly PodScrape[],
   metric: string,
-  ctx: RuntimeContext,
+  ctx: ReadingContext,
   note?: string,
 ): Reading {
   const value = sumGauge(scrapes, metric);
@@ -112,11 +116,17 @@ function gauge(
   };
 }
 
-function latency(scrapes: readonly PodScrape[], ctx: RuntimeContext, note?: string): Reading {
+/** The p95 of a histogram's observations in the ring's window, over the scraped pods. */
+export function p95InWindow(
+  scrapes: readonly PodScrape[],
+  ring: LatencyRing,
+  ctx: ReadingContext,
+  note?: string,
+): Reading {
   let sum: Buckets | undefined;
   let spanMs = 0;
   for (const s of scrapes) {
-    const d = s.result.ok ? ctx.ring.delta(s.pod, ctx.at) : undefined;
+    const d = s.result.ok ? ring.delta(s.pod, ctx.at) : undefined;
     if (!d) continue;
     sum = sum ? addBuckets(sum, d.buckets) : d.buckets;
     spanMs = Math.max(spanMs, d.spanMs);
@@ -144,13 +154,29 @@ function latency(scrapes: readonly PodScrape[], ctx: RuntimeContext, note?: stri
   };
 }
 
-/** Record this tick's histograms in the ring (call once per pod and tick, before reading). */
-export function recordScrapes(ring: LatencyRing, scrapes: readonly PodScrape[], at: number): void {
+/**
+ * Record this tick's `histogram` (default: the generation histogram) in the ring (call once
+ * per pod and tick, before reading).
+ */
+export function recordScrapes(
+  ring: LatencyRing,
+  scrapes: readonly PodScrape[],
+  at: number,
+  histogram: string = runtimeMetrics.generationDuration,
+): void {
   for (const s of scrapes) {
     if (!s.result.ok) continue;
-    const buckets = bucketsOf(s.result.metrics, runtimeMetrics.generationDuration);
+    const buckets = bucketsOf(s.result.metrics, histogram);
     if (buckets) ring.record(s.pod, at, buckets);
   }
+}
+
+/** Every pod failed its scrape: one Stale reason for each signal read from them. */
+export function allStale(scrapes: readonly PodScrape[], what: string): Reading | undefined {
+  if (scrapes.length === 0 || scrapes.some((s) => s.result.ok)) return undefined;
+  const first = scrapes[0]!.result;
+  const why = first.ok ? '' : `: ${first.message}`;
+  return missing('Stale', `all ${scrapes.length} ${what} failed their scrape${why}`);
 }
 
 /** The runtime signals of one object from its pods' scrapes this tick. */
@@ -158,19 +184,12 @@ export function runtimeReadings(
   scrapes: readonly PodScrape[],
   ctx: RuntimeContext,
 ): Record<RuntimeSignal, Reading> {
-  if (scrapes.length > 0 && scrapes.every((s) => !s.result.ok)) {
-    const first = scrapes[0]!.result;
-    const why = first.ok ? '' : `: ${first.message}`;
-    const stale = missing(
-      'Stale',
-      `all ${scrapes.length} pods of ${ctx.key} failed their scrape${why}`,
-    );
-    return { queueDepth: stale, inflight: stale, latencyP95Seconds: stale };
-  }
+  const stale = allStale(scrapes, `pods of ${ctx.key}`);
+  if (stale) return { queueDepth: stale, inflight: stale, latencyP95Seconds: stale };
   const note = staleNote(scrapes);
   return {
     queueDepth: gauge(scrapes, runtimeMetrics.queueDepth, ctx, note),
     inflight: gauge(scrapes, runtimeMetrics.inflight, ctx, note),
-    latencyP95Seconds: latency(scrapes, ctx, note),
+    latencyP95Seconds: p95InWindow(scrapes, ctx.ring, ctx, note),
   };
 }

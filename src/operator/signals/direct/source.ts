@@ -1,10 +1,10 @@
 /**
  * The direct signal source, the way Knative's autoscaler scrapes pods itself: each tick it
- * reads every runtime pod's /metrics (pod IP and container port) and every dcgm-exporter pod's
- * (found through Kubernetes, exporters.ts), with bounded concurrency and a short deadline per
+ * reads every runtime pod's and router's /metrics (pod IP and container port) and every
+ * dcgm-exporter pod's (found through Kubernetes, exporters.ts), with bounded concurrency and a short deadline per
  * scrape, so a 1 s tick sees 1 s data where Prometheus's path adds its scrape interval.
  *
- * One tick's cost: one scrape per running pod plus one per exporter, at most `concurrency` at
+ * One tick's cost: one scrape per running pod and router plus one per exporter, at most `concurrency` at
  * once; a dead pod costs its slot `timeoutMs` at most. E.g. 100 pods, 32 slots, 500 ms
  * deadline: under 2 s even if every pod hangs, ~50 ms when they answer in 15 ms.
  */
@@ -12,6 +12,7 @@ import { runtimePaths, runtimePort } from '../../../contract/runtime.ts';
 import { gpusOf, type ExporterRef } from './dcgm.ts';
 import { GpuIndex, gpuReadings, type ExporterScrape, type GpuSignal } from './gpu.ts';
 import { LatencyRing, recordScrapes, runtimeReadings, type PodScrape } from './runtime.ts';
+import { clientReadings, recordClientScrapes, type ClientRings } from './client.ts';
 import { failure, mapLimit, request, type Failure, type FetchLike } from '../http.ts';
 import type { Endpoint, SourceObserver } from '../observer.ts';
 import {
@@ -65,11 +66,18 @@ export class DirectSource implements SignalSource {
   readonly kind = 'direct' as const;
   private readonly o: DirectSourceOptions;
   private readonly ring: LatencyRing;
+  private readonly client: ClientRings;
   private lastAt: number | undefined;
 
   constructor(options: DirectSourceOptions) {
     this.o = options;
-    this.ring = new LatencyRing(options.windowMs ?? 10_000);
+    const windowMs = options.windowMs ?? 10_000;
+    this.ring = new LatencyRing(windowMs);
+    this.client = {
+      wait: new LatencyRing(windowMs),
+      requests: new LatencyRing(windowMs),
+      arrivals: new LatencyRing(windowMs),
+    };
   }
 
   private async scrape(endpoint: Endpoint, url: string): Promise<Scraped> {
@@ -103,13 +111,15 @@ export class DirectSource implements SignalSource {
     }
   }
 
-  /** Every pod's and exporter's scrape of this tick, `concurrency` at a time. */
+  /**
+   * Every runtime pod's, router's and exporter's scrape of this tick, `concurrency` at a time.
+   * Pods and routers are keyed `namespace/pod` in one map: their names never collide.
+   */
   private async scrapeAll(pods: readonly PodRef[], exporters: readonly ExporterRef[]) {
+    const podUrl = (p: PodRef) =>
+      `http://${hostPort(p.ip ?? '', p.port ?? runtimePort)}${runtimePaths.metrics}`;
     const jobs = [
-      ...pods.map((p) => ({
-        endpoint: 'runtime' as const,
-        url: `http://${hostPort(p.ip ?? '', p.port ?? runtimePort)}${runtimePaths.metrics}`,
-      })),
+      ...pods.map((p) => ({ endpoint: 'runtime' as const, url: podUrl(p) })),
       ...exporters.map((e) => ({
         endpoint: 'dcgm' as const,
         url: `http://${hostPort(e.ip, e.port)}/metrics`,
@@ -132,10 +142,18 @@ export class DirectSource implements SignalSource {
         : (now - this.lastAt) / 1000;
     this.lastAt = now;
     const listed = await this.exporterList();
-    const pods = targets.flatMap((t) => t.pods.filter((p) => p.ip));
-    const scraped = await this.scrapeAll(pods, listed.ok ? listed.exporters : []);
-    recordScrapes(this.ring, [...scraped.podScrapes.values()], now);
-    this.ring.keepOnly(new Set(scraped.podScrapes.keys()));
+    const running = (t: SignalTarget) => t.pods.filter((p) => p.ip);
+    const routing = (t: SignalTarget) => (t.routers ?? []).filter((p) => p.ip);
+    const pods = targets.flatMap(running);
+    const routers = targets.flatMap(routing);
+    const scraped = await this.scrapeAll([...pods, ...routers], listed.ok ? listed.exporters : []);
+    const scrapesOf = (refs: readonly PodRef[]) =>
+      refs.map((p) => scraped.podScrapes.get(keyOf(p))!);
+    recordScrapes(this.ring, scrapesOf(pods), now);
+    recordClientScrapes(this.client, scrapesOf(pods), scrapesOf(routers), now);
+    const scrapedKeys = new Set(scraped.podScrapes.keys());
+    const { wait, requests, arrivals } = this.client;
+    for (const ring of [this.ring, wait, requests, arrivals]) ring.keepOnly(scrapedKeys);
     const gpu = listed.ok ? new GpuIndex(scraped.exporterScrapes) : listed;
     const byKey = new Map<string, KeySignals>();
     for (const t of targets) {
@@ -164,16 +182,14 @@ export class DirectSource implements SignalSource {
     const running: PodRef[] = t.pods.filter((p) => p.ip);
     if (running.length === 0) return allMissing('NoPods', `${key} has no running pod with an IP`);
     const own = running.map((p) => scrapes.get(keyOf(p))!);
-    const runtime = runtimeReadings(own, {
-      key,
-      at,
-      intervalSeconds: tickSeconds,
-      ring: this.ring,
-    });
+    const ctx = { key, at, intervalSeconds: tickSeconds };
+    const runtime = runtimeReadings(own, { ...ctx, ring: this.ring });
+    const routers = t.routers?.filter((p) => p.ip).map((p) => scrapes.get(keyOf(p))!);
+    const client = clientReadings(own, routers, this.client, ctx);
     const gpus =
       gpu instanceof GpuIndex
         ? gpuReadings(running, gpu, { key, at, tickSeconds })
         : gpuMissing(missing('SourceDown', `${key}: ${gpu.message}`));
-    return { ...runtime, ...gpus };
+    return { ...runtime, ...client, ...gpus };
   }
 }

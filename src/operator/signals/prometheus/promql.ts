@@ -10,7 +10,12 @@
  * zimage_deployment}, so one query covers one object (alerts) or all of them (a batched tick:
  * a fixed number of queries, whatever the number of objects).
  */
-import { dcgmMetrics, runtimeMetrics, seriesLabels } from '../../../contract/metrics.ts';
+import {
+  dcgmMetrics,
+  routerMetrics,
+  runtimeMetrics,
+  seriesLabels,
+} from '../../../contract/metrics.ts';
 import type { Rule } from '../../api/v1alpha1/autoscaling.ts';
 import { durationSeconds } from '../../api/v1alpha1/schema-kit.ts';
 
@@ -27,6 +32,13 @@ export const signalLabels = [seriesLabels.namespace, seriesLabels.deployment] as
  * slow-generation rule's 30 s `for`, so a p95 never rests on a single scrape.
  */
 export const latencyRateWindow = '1m';
+
+/**
+ * Window of the arrival rate: 6 samples at the ServiceMonitor's 5 s interval. Shorter than the
+ * latency's: arrivals are counted exactly (no quantile to estimate), and a burst should show
+ * within half a minute; the direct source reads it each tick.
+ */
+export const arrivalRateWindow = '30s';
 
 const { namespace, pod, deployment } = seriesLabels;
 const bySignal = signalLabels.join(', ');
@@ -73,6 +85,10 @@ function gpuPercent(scope: Scope): string {
 
 const mib = 1024 * 1024;
 
+/** A gauge summed over the object's pods (runtime or router: the metric names tell them apart). */
+const summed = (metric: string) => (scope: Scope) =>
+  `sum by (${bySignal}) (${metric}{${runtimeMatchers(scope)}})`;
+
 const queries: Record<Signal, (scope: Scope) => string> = {
   // Mean over the object's GPUs, percent 0..100.
   gpuUtilization: (scope) => `avg by (${bySignal}) (${onInstancePods(gpuPercent(scope), scope)})`,
@@ -85,11 +101,20 @@ const queries: Record<Signal, (scope: Scope) => string> = {
     return `max by (${bySignal}) (${onInstancePods(`${used} / (${used} + ${free})`, scope)})`;
   },
   // No image in the window: rate 0, quantile NaN, every comparison false: no data is not slow.
-  latencyP95Seconds: (scope) =>
-    `histogram_quantile(0.95, sum by (${bySignal}, le) (rate(${runtimeMetrics.generationDuration}_bucket{${runtimeMatchers(scope)}}[${latencyRateWindow}])))`,
-  queueDepth: (scope) =>
-    `sum by (${bySignal}) (${runtimeMetrics.queueDepth}{${runtimeMatchers(scope)}})`,
+  latencyP95Seconds: (scope) => p95(runtimeMetrics.generationDuration, scope),
+  // The client's wait per image: the routers' histogram (router queue + pod + generation)
+  // where the object has routers; else what a direct client waits, the pods' request duration
+  // (queue + generation). `or` keeps the routers' series wherever they exist, NaN included
+  // (no image in the window is not slow).
+  // Parenthesized: `or` binds looser than the alert's comparison.
+  waitP95Seconds: (scope) =>
+    `(${p95(routerMetrics.wait, scope)} or ${p95(runtimeMetrics.requestDuration, scope)})`,
+  queueDepth: summed(runtimeMetrics.queueDepth),
 };
+
+function p95(histogram: string, scope: Scope): string {
+  return `histogram_quantile(0.95, sum by (${bySignal}, le) (rate(${histogram}_bucket{${runtimeMatchers(scope)}}[${latencyRateWindow}])))`;
+}
 
 /** The PromQL of a signal for a scope. */
 export function signalQuery(signal: Signal, scope: Scope): string {
@@ -97,11 +122,20 @@ export function signalQuery(signal: Signal, scope: Scope): string {
 }
 
 /** What the signal sources report beyond the rules' signals (no alert reads these). */
-export type ObservedSignal = 'inflight' | 'vramUsedBytes' | 'vramTotalBytes';
+export type ObservedSignal =
+  | 'inflight'
+  | 'vramUsedBytes'
+  | 'vramTotalBytes'
+  | 'routerQueuedImages'
+  | 'routerQueuedWorkSeconds'
+  | 'arrivedImagesPerSecond';
 
 const observed: Record<ObservedSignal, (scope: Scope) => string> = {
-  inflight: (scope) =>
-    `sum by (${bySignal}) (${runtimeMetrics.inflight}{${runtimeMatchers(scope)}})`,
+  inflight: summed(runtimeMetrics.inflight),
+  routerQueuedImages: summed(routerMetrics.queuedImages),
+  routerQueuedWorkSeconds: summed(routerMetrics.queuedWork),
+  arrivedImagesPerSecond: (scope) =>
+    `sum by (${bySignal}) (rate(${routerMetrics.arrivedImages}{${runtimeMatchers(scope)}}[${arrivalRateWindow}]))`,
   // dcgm reports MiB. The largest card's used and total, each a max over the object's GPUs:
   // its pods share one GPU pool, so that is the fullest card vramUsedRatio names; with mixed
   // cards the two maxima may come from two cards (the ratio, which rules read, stays exact).

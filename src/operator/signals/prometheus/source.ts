@@ -2,7 +2,7 @@
  * The Prometheus signal source: per Prometheus URL and tick, a fixed set of instant queries
  * (one per signal plus two diagnostics, `queriesPerTick`), each over every ZImageDeployment
  * at once and grouped by namespace and zimage_deployment (promql.ts): 1 object or
- * 1000, the same 9 queries. Never one query per object.
+ * 1000, the same 13 queries. Never one query per object.
  *
  * Several series for one key: the queries aggregate `by (namespace, zimage_deployment)`, so
  * Prometheus itself never returns two; a query layer in front (federation, a proxy merging
@@ -15,7 +15,9 @@ import { seriesLabels } from '../../../contract/metrics.ts';
 import { durationSeconds } from '../../api/v1alpha1/schema-kit.ts';
 import type { Failure, FetchLike } from '../http.ts';
 import { queryVector, type VectorSample } from './api.ts';
+import { routerSignals as routerSignalNames } from '../../api/v1alpha1/signals.ts';
 import {
+  arrivalRateWindow,
   latencyRateWindow,
   observedQuery,
   renamedDcgmQuery,
@@ -61,10 +63,14 @@ export const prometheusQueries: Readonly<Record<QueryName, string>> = {
   gpuUtilization: signalQuery('gpuUtilization', all),
   vramUsedRatio: signalQuery('vramUsedRatio', all),
   latencyP95Seconds: signalQuery('latencyP95Seconds', all),
+  waitP95Seconds: signalQuery('waitP95Seconds', all),
   queueDepth: signalQuery('queueDepth', all),
   inflight: observedQuery('inflight', all),
   vramUsedBytes: observedQuery('vramUsedBytes', all),
   vramTotalBytes: observedQuery('vramTotalBytes', all),
+  routerQueuedImages: observedQuery('routerQueuedImages', all),
+  routerQueuedWorkSeconds: observedQuery('routerQueuedWorkSeconds', all),
+  arrivedImagesPerSecond: observedQuery('arrivedImagesPerSecond', all),
   targets: targetsQuery(all),
   renamedDcgm: renamedDcgmQuery(all),
 };
@@ -73,6 +79,11 @@ const queryNames = Object.keys(queries) as QueryName[];
 
 /** Queries per Prometheus URL and tick, whatever the number of objects. */
 export const queriesPerTick = queryNames.length;
+
+/** Quantiles over the latency window: NaN there means no image finished in it. */
+const quantiles = new Set<SignalName>(['latencyP95Seconds', 'waitP95Seconds']);
+
+const routerSignals = new Set<SignalName>(routerSignalNames);
 
 const gpuSignals = new Set<SignalName>([
   'gpuUtilization',
@@ -205,7 +216,7 @@ export class PrometheusSource implements SignalSource {
     const series = answer.byKey.get(key) ?? [];
     if (series.length === 0) return this.absent(signal, key, url, gpu, ctx.renamed);
     const value = Math.max(...series.map((s) => s.value));
-    if (signal === 'latencyP95Seconds' && Number.isNaN(value)) {
+    if (quantiles.has(signal) && Number.isNaN(value)) {
       return missing(
         'NoObservations',
         `no image of ${key} finished in the last ${latencyRateWindow}`,
@@ -229,15 +240,22 @@ export class PrometheusSource implements SignalSource {
         `dcgm-exporter series in ${url} name ${key}'s pods only as exported_pod/exported_namespace: set honorLabels: true on dcgm-exporter's ServiceMonitor`,
       );
     }
-    const from = gpu ? 'dcgm-exporter series with the pod labels of its pods' : 'runtime series';
+    const from = gpu
+      ? 'dcgm-exporter series with the pod labels of its pods'
+      : routerSignals.has(signal)
+        ? 'router series (is spec.router.enabled, and are its routers scraped?)'
+        : 'runtime series';
     return missing('NoData', `${signal} of ${key}: ${url} has no ${from}`);
   }
 
   private timing(signal: SignalName, at: number) {
     const runtime = this.o.runtimeIntervalSeconds ?? 5;
     if (gpuSignals.has(signal)) return { at, intervalSeconds: this.o.dcgmIntervalSeconds ?? 30 };
-    if (signal === 'latencyP95Seconds') {
+    if (quantiles.has(signal)) {
       return { at, intervalSeconds: runtime, windowSeconds: durationSeconds(latencyRateWindow) };
+    }
+    if (signal === 'arrivedImagesPerSecond') {
+      return { at, intervalSeconds: runtime, windowSeconds: durationSeconds(arrivalRateWindow) };
     }
     return { at, intervalSeconds: runtime };
   }

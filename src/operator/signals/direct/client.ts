@@ -1,0 +1,136 @@
+/**
+ * The client's side of an object from direct scrapes: the wait per image (p95) and, with the
+ * router on, what waits in the routers and what arrives. With routers (spec.router.enabled)
+ * they are read from each router pod's /metrics; without, the client's wait is what a client of
+ * the pods waits, the runtime's request duration (queue + generation), and the router signals
+ * are NotConfigured. A router whose scrape failed is stale, as a runtime pod is (runtime.ts).
+ */
+import { routerMetrics, runtimeMetrics } from '../../../contract/metrics.ts';
+import type { RouterSignal } from '../../api/v1alpha1/signals.ts';
+import { observations, type Buckets } from '../histogram.ts';
+import { missing, type Reading } from '../sample.ts';
+import {
+  allStale,
+  gauge,
+  p95InWindow,
+  recordScrapes,
+  staleNote,
+  type LatencyRing,
+  type PodScrape,
+  type ReadingContext,
+} from './runtime.ts';
+
+export type ClientSignal = 'waitP95Seconds' | RouterSignal;
+
+/** Past scrapes the client signals rest on, one ring each (same window). */
+export interface ClientRings {
+  /** The routers' client-wait histogram. */
+  wait: LatencyRing;
+  /** The runtime pods' request-duration histogram (the wait without a router). */
+  requests: LatencyRing;
+  /** The routers' arrived-images counter, as a one-bucket histogram (see recordCounter). */
+  arrivals: LatencyRing;
+}
+
+/**
+ * A counter kept as a histogram of one +Inf bucket: the ring's delta then handles a restart
+ * (a count that went down is the increase, as rate() does) and observations() is the increase.
+ */
+function recordCounter(
+  ring: LatencyRing,
+  scrapes: readonly PodScrape[],
+  at: number,
+  metric: string,
+) {
+  for (const s of scrapes) {
+    if (!s.result.ok) continue;
+    const samples = s.result.metrics.get(metric);
+    if (!samples || samples.length === 0) continue;
+    const count = samples.reduce((sum, x) => sum + x.value, 0);
+    const buckets: Buckets = [{ le: Infinity, count }];
+    ring.record(s.pod, at, buckets);
+  }
+}
+
+/** Record this tick's scrapes (once per tick, before reading). */
+export function recordClientScrapes(
+  rings: ClientRings,
+  pods: readonly PodScrape[],
+  routers: readonly PodScrape[],
+  at: number,
+): void {
+  recordScrapes(rings.requests, pods, at, runtimeMetrics.requestDuration);
+  recordScrapes(rings.wait, routers, at, routerMetrics.wait);
+  recordCounter(rings.arrivals, routers, at, routerMetrics.arrivedImages);
+}
+
+/** Images per second over the ring's window, summed over the routers. */
+function arrivalRate(
+  scrapes: readonly PodScrape[],
+  ring: LatencyRing,
+  ctx: ReadingContext,
+  note?: string,
+): Reading {
+  let rate: number | undefined;
+  let spanMs = 0;
+  for (const s of scrapes) {
+    const d = s.result.ok ? ring.delta(s.pod, ctx.at) : undefined;
+    if (!d || d.spanMs <= 0) continue;
+    rate = (rate ?? 0) + observations(d.buckets) / (d.spanMs / 1000);
+    spanMs = Math.max(spanMs, d.spanMs);
+  }
+  if (rate === undefined) {
+    return missing(
+      'WindowNotFilled',
+      `${ctx.key}: no router has an earlier scrape in the window yet (a rate needs two)`,
+    );
+  }
+  return {
+    ok: true,
+    value: rate,
+    at: ctx.at,
+    intervalSeconds: ctx.intervalSeconds,
+    windowSeconds: spanMs / 1000,
+    ...(note ? { note } : {}),
+  };
+}
+
+function same(reading: Reading): Record<ClientSignal, Reading> {
+  return {
+    waitP95Seconds: reading,
+    routerQueuedImages: reading,
+    routerQueuedWorkSeconds: reading,
+    arrivedImagesPerSecond: reading,
+  };
+}
+
+/**
+ * The client signals of one object. `routers` is undefined while the object runs no router,
+ * and the routers' scrapes (possibly none running yet) while it does.
+ */
+export function clientReadings(
+  pods: readonly PodScrape[],
+  routers: readonly PodScrape[] | undefined,
+  rings: ClientRings,
+  ctx: ReadingContext,
+): Record<ClientSignal, Reading> {
+  if (routers === undefined) {
+    const off = missing('NotConfigured', `${ctx.key} runs no router (spec.router.enabled: false)`);
+    const wait =
+      allStale(pods, `pods of ${ctx.key}`) ??
+      p95InWindow(pods, rings.requests, ctx, staleNote(pods));
+    return { ...same(off), waitP95Seconds: wait };
+  }
+  if (routers.length === 0) {
+    return same(missing('NoPods', `${ctx.key} has no running router with an IP`));
+  }
+  const stale = allStale(routers, `routers of ${ctx.key}`);
+  if (stale) return same(stale);
+  const note = staleNote(routers);
+  return {
+    waitP95Seconds: p95InWindow(routers, rings.wait, ctx, note),
+    routerQueuedImages: gauge(routers, routerMetrics.queuedImages, ctx, note),
+    routerQueuedWorkSeconds: gauge(routers, routerMetrics.queuedWork, ctx, note),
+    arrivedImagesPerSecond: arrivalRate(routers, rings.arrivals, ctx, note),
+  };
+}
