@@ -130,6 +130,46 @@ describe('spec.router on the live fleet', () => {
     expect(body.data.map((d) => d.seed)).toEqual([5, 6, 7, 8]);
   }, 180_000);
 
+  it("the autoscaler reads the routers: the clients' wait and arrivals in status.signals", async () => {
+    await fleet.zid.patchSpec(fleet.namespace, name, {
+      autoscaling: { mode: 'DryRun', minReplicas: 1, maxReplicas: 3, metrics: { direct: true } },
+    });
+    const routers = await readyBy(routerSelector, 2);
+    // Keep images coming through both routers while the autoscaler samples them.
+    let sending = true;
+    const traffic = Promise.all(
+      routers.map(async (router, i) => {
+        let seed = 100 * i;
+        while (sending)
+          await generate(router, { prompt: 'a kite', size: '64x64', n: 2, seed: seed++ });
+      }),
+    );
+    try {
+      const signals = await eventually(
+        "status.signals with the clients' wait and the routers' arrivals",
+        async () => {
+          const s = (await fleet.zid.get(fleet.namespace, name)).status?.signals;
+          return s?.waitP95Seconds !== undefined && (s.arrivedImagesPerSecond ?? 0) > 0
+            ? s
+            : undefined;
+        },
+        60_000,
+      );
+      // Read from the routers, not the pods: images waited at least as long as they generated.
+      expect(signals.waitP95Seconds).toBeGreaterThan(0);
+      expect(signals.routerQueuedImages).toBeGreaterThanOrEqual(0);
+      expect(signals.routerQueuedWorkSeconds).toBeGreaterThanOrEqual(0);
+    } finally {
+      sending = false;
+      await traffic;
+    }
+    const obj = await fleet.zid.get(fleet.namespace, name);
+    const available = condition(obj, 'MetricsAvailable');
+    // The routers' signals are there; what may be missing is GPU data, never a router signal.
+    expect(available?.message ?? '').not.toMatch(/waitP95Seconds|router/);
+    await fleet.zid.patchSpec(fleet.namespace, name, { autoscaling: { mode: 'Off' } });
+  }, 180_000);
+
   it('turned off: its children go and the Service points at the runtime pods again', async () => {
     await fleet.zid.patchSpec(fleet.namespace, name, { router: { enabled: false } });
     const service = await eventually(
