@@ -20,13 +20,24 @@ export const baseSpec = (): Spec => ({
   runtime: { image: 'registry.example/zimage-runtime:0.1.0' },
 });
 
-/** The CPU EP (no GPU here), on the H100 pool, small images. */
-export const fleetSpec = (replicas = 1) => ({
-  ...baseSpec(),
-  replicas,
-  runtime: { ...baseSpec().runtime, executionProvider: 'cpu', maxResolution: '512x512' },
-  gpu: { nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' } },
+/**
+ * Without the router (spec.router is on by default): the Service selects the runtime pods.
+ * For tests and benchmarks of the runtime's own path, which address its pods directly; the
+ * router's own tests and benchmarks, and the demo, keep it on.
+ */
+export const withoutRouter = <T extends object>(spec: T) => ({
+  ...spec,
+  router: { enabled: false },
 });
+
+/** The CPU EP (no GPU here), on the H100 pool, small images; without the router. */
+export const fleetSpec = (replicas = 1) =>
+  withoutRouter({
+    ...baseSpec(),
+    replicas,
+    runtime: { ...baseSpec().runtime, executionProvider: 'cpu', maxResolution: '512x512' },
+    gpu: { nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' } },
+  });
 
 /**
  * A workload the modelled card paces, not this machine's cores: 64x64 at 50 steps on the

@@ -16,6 +16,7 @@ import {
   type OperatorProcess,
 } from '../../dev/operator.ts';
 import { baseSpec } from '../support/specs.ts';
+import { withoutRouter } from '../../dev/specs.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { waitForCondition, zidClient } from '../support/zid.ts';
 
@@ -24,7 +25,8 @@ let cluster: Cluster;
 let operators: OperatorProcess[] = [];
 let proxy: TcpProxy | undefined;
 
-const spec = () => ({ ...baseSpec(), gpu: { count: 1 } });
+// GPU nodes only: no node for routers (they take no GPU), so the runtime's own path.
+const spec = () => withoutRouter({ ...baseSpec(), gpu: { count: 1 } });
 
 beforeAll(async () => {
   cluster = await startCluster({

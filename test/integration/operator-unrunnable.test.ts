@@ -15,6 +15,7 @@ import { createModelVolume } from '../../dev/volumes.ts';
 import { clients, eventsFor, eventually, isReady } from '../support/k8s.ts';
 import { startTestOperator, type OperatorProcess } from '../support/operator.ts';
 import { baseSpec } from '../support/specs.ts';
+import { withoutRouter } from '../../dev/specs.ts';
 import { unrunnableSpecs, type CaseEnv } from '../support/unrunnable-specs.ts';
 import { condition, waitForCondition, zidClient } from '../support/zid.ts';
 import { keyOf } from '../../src/contract/object-key.ts';
@@ -96,7 +97,7 @@ beforeAll(async () => {
       await namespaceWithModels(env.namespace);
       const cleanup = await c.setup?.(env);
       if (cleanup) cleanups.push(cleanup);
-      await zid.create(env.namespace, env.name, c.spec(baseSpec()));
+      await zid.create(env.namespace, env.name, c.spec(withoutRouter(baseSpec())));
     }),
   ]);
 }, 300_000);
@@ -173,7 +174,7 @@ describe('specs the API server accepts but that cannot run', () => {
 describe('a healthy object patched into a refused spec', () => {
   const name = 'healthy';
   const healthySpec = () => ({
-    ...baseSpec(),
+    ...withoutRouter(baseSpec()),
     gpu: { memoryGiB: 16, nodeSelector: { 'nvidia.com/gpu.memory': '16384' } },
   });
   const pods = async () =>

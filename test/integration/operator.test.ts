@@ -8,6 +8,7 @@ import { clients, eventsFor, eventually, isReady } from '../support/k8s.ts';
 import { kubectl } from '../../dev/operator.ts';
 import { startTestOperator, type OperatorProcess } from '../support/operator.ts';
 import { baseSpec, invalidSpecs, validSpecs } from '../support/specs.ts';
+import { withoutRouter } from '../../dev/specs.ts';
 import { apiVerdict, condition, waitForCondition, zidClient } from '../support/zid.ts';
 
 const kubeconfigPath = inject('kubeconfigPath');
@@ -18,7 +19,7 @@ let op: OperatorProcess;
 
 /** A spec that lands on the 16 GiB pool (2 nodes x 1 GPU). */
 const smallCardSpec = (extra: Record<string, unknown> = {}) => ({
-  ...baseSpec(),
+  ...withoutRouter(baseSpec()),
   gpu: { memoryGiB: 16, nodeSelector: { 'nvidia.com/gpu.memory': '16384' } },
   ...extra,
 });

@@ -23,10 +23,9 @@ interface ImagesBody {
 
 beforeAll(async () => {
   fleet = await startTestFleet(`router-${process.pid}`, { pacing: false });
-  await fleet.zid.create(fleet.namespace, name, {
-    ...fleetSpec(3),
-    router: { enabled: true, replicas: 2 },
-  });
+  // No spec.router: the default runs two routers in front of the pods.
+  const { router: _off, ...spec } = fleetSpec(3);
+  await fleet.zid.create(fleet.namespace, name, spec);
 }, 240_000);
 afterAll(async () => {
   await fleet?.stop();

@@ -17,7 +17,14 @@ export const supporting = [
 ];
 export const all = [...supporting, 'Deployment/turbo'];
 
-export function object(generation = 1, spec: unknown = baseSpec()) {
+/**
+ * The reconciler table's spec: the runtime's children only (spec.router off). The router's
+ * children, their order and their pruning are reconciler-router.test.ts's; the default spec
+ * (router on) has a row of its own there.
+ */
+export const unroutedSpec = () => ({ ...baseSpec(), router: { enabled: false } });
+
+export function object(generation = 1, spec: unknown = unroutedSpec()) {
   return {
     apiVersion: 'zimage.dev/v1alpha1',
     kind: 'ZImageDeployment',
@@ -40,7 +47,7 @@ export function running(w: FakeWorld, status: V1Deployment['status'], next?: unk
 }
 
 export const withRuntime = (runtime: Record<string, unknown>) => {
-  const spec = baseSpec();
+  const spec = unroutedSpec();
   return { ...spec, runtime: { ...spec.runtime, ...runtime } };
 };
 

@@ -15,6 +15,7 @@ import {
   object,
   outcome,
   running,
+  unroutedSpec,
   type Row,
 } from '../support/reconciler-world.ts';
 import { baseSpec } from '../support/specs.ts';
@@ -142,7 +143,7 @@ describe('Reconciler: the router (table)', () => {
     // The "turned off" row: the object moves to a spec without the router after the warm run.
     if (name.startsWith('router turned off')) {
       const stored = w.crs.get('ml/turbo')!;
-      w.putCr({ ...stored, metadata: { ...stored.metadata, generation: 2 }, spec: baseSpec() });
+      w.putCr({ ...stored, metadata: { ...stored.metadata, generation: 2 }, spec: unroutedSpec() });
     }
     expect(await outcome(w)).toEqual(row.want.result);
     checkCalls(w, row.want);
@@ -159,6 +160,16 @@ describe('Reconciler: the router (table)', () => {
     expect(status?.router?.ready).toBe(column === 'absent' ? undefined : column);
   });
 
+  it('the default spec (no spec.router) runs the routers in front', async () => {
+    const w = new FakeWorld();
+    w.putCr(object(1, baseSpec()));
+    await w.reconciler().reconcile('ml/turbo');
+    expect(w.getChild<V1Deployment>('Deployment', 'ml', 'turbo-router')?.spec?.replicas).toBe(2);
+    expect(w.getChild<V1Service>('Service', 'ml', 'turbo')?.spec?.selector).toMatchObject({
+      'app.kubernetes.io/name': 'zimage-router',
+    });
+  });
+
   it('points the client Service at the routers while on, at the runtime pods when off', async () => {
     const w = new FakeWorld();
     w.putCr(object(1, routed()));
@@ -172,7 +183,7 @@ describe('Reconciler: the router (table)', () => {
       'app.kubernetes.io/name': 'zimage-runtime',
       'app.kubernetes.io/instance': 'turbo',
     });
-    w.putCr(object(2, baseSpec()));
+    w.putCr(object(2, unroutedSpec()));
     await w.reconciler().reconcile('ml/turbo');
     expect(selector()?.['app.kubernetes.io/name']).toBe('zimage-runtime');
     expect(w.getChild('Service', 'ml', 'turbo-pods')).toBeUndefined();

@@ -21,9 +21,9 @@ import {
   replicaFailure,
   running,
   supporting,
+  unroutedSpec,
   withRuntime,
 } from '../support/reconciler-world.ts';
-import { baseSpec } from '../support/specs.ts';
 
 const rows: Row[] = [
   {
@@ -172,7 +172,7 @@ const rows: Row[] = [
   },
   {
     name: 'duplicate pull secrets (500 from the typed patch) is a rejection, not a retry',
-    given: (w) => running(w, healthy, { ...baseSpec(), imagePullSecrets: [{ name: 'regcred' }] }),
+    given: (w) => running(w, healthy, { ...unroutedSpec(), imagePullSecrets: [{ name: 'regcred' }] }),
     answers: {
       apply: (o) =>
         isKind('Deployment')(o)
@@ -346,7 +346,7 @@ const rows: Row[] = [
   },
   {
     name: 'invalid spec: InvalidSpec naming the field, nothing applied, no retry',
-    given: (w) => w.putCr(object(3, { ...baseSpec(), runtime: { image: 'x:1', steps: 0 } })),
+    given: (w) => w.putCr(object(3, { ...unroutedSpec(), runtime: { image: 'x:1', steps: 0 } })),
     want: {
       applied: [],
       ready: ['False', 'InvalidSpec', 'spec.runtime.steps'],

@@ -16,9 +16,9 @@ export const routerSpec = z
   .object({
     enabled: z
       .boolean()
-      .default(false)
+      .default(true)
       .describe(
-        'Put the router in front of the runtime pods: the Service named like this object selects the routers, <name>-pods the runtime pods. Opt-in for now (the autoscaler does not read the router yet); off, the Service selects the runtime pods as before.',
+        "Put the router in front of the runtime pods: the Service named like this object selects the routers, <name>-pods the runtime pods, and the autoscaler reads the clients' wait from the routers. Off, the Service selects the runtime pods (requests land at random) and the wait is the pods' request duration.",
       ),
     replicas: z
       .number()
