@@ -14,9 +14,8 @@ import { zimageDeploymentSpec } from './api/v1alpha1/spec.ts';
 import type { Effective, ZImageDeployment, ZImageDeploymentObject } from './api/v1alpha1/types.ts';
 import { ChildApplier, rejectedRecheckMs, type ApplierDeps } from './apply.ts';
 import { childPlan, isApplied, runPlan, type ChildId, type Outcome } from './apply-plan.ts';
-import { defaultRouterImage, type RouterImage } from './builders/router.ts';
-import { routerNames } from './api/v1alpha1/names.ts';
-import { routerLeftovers } from './router-prune.ts';
+import type { RouterImage } from './builders/router.ts';
+import { pruneRouter, routerImage, routerStatusInput } from './router-placement.ts';
 import { rejectionProblem, type Rejection } from './child-errors.ts';
 import type { EventRecorder } from './events.ts';
 import { describeApiError, statusCode } from '../formats/api-status.ts';
@@ -40,8 +39,6 @@ import { keyOf, parseKey } from '../contract/object-key.ts';
  * server restart; the recheck reads only caches, so 10 s costs nothing.
  */
 const blockedRecheckMs = 10_000;
-
-const defaultRouter: RouterImage = { image: defaultRouterImage };
 
 /**
  * A 409 means our cached copy is behind the API server by at least one write. The informer's
@@ -208,12 +205,12 @@ export class Reconciler {
     if (problem) return this.blocked(raw, problem, effective, deployment());
 
     const outcomes = await runPlan(
-      childPlan(cr, effective, this.d.monitoringAvailable(), this.d.router ?? defaultRouter),
+      childPlan(cr, effective, this.d.monitoringAvailable(), routerImage(this.d.router)),
       (child) => this.applier.ensure(cr, child),
     );
     // When the cluster has the decision (the Deployment's replicas, the ConfigMap, the template).
     const appliedAt = this.d.clock.now();
-    const deleted = await this.pruneRouter(cr);
+    const deleted = await pruneRouter(cr, this.d);
     await this.recordChanges(cr, outcomes, deleted);
     for (const o of outcomes.values()) if (o.status === 'failed') throw o.error;
     const applied = outcomes.get('Deployment');
@@ -228,43 +225,11 @@ export class Reconciler {
       deployment: live,
       pods,
       degraded: degraded(cr, claim),
-      router: this.routerInput(cr, outcomes.get('RouterDeployment')),
+      router: routerStatusInput(cr, outcomes.get('RouterDeployment'), this.d),
       ...(auto ? { autoscaler: auto.outcome } : {}),
     });
     if (auto) await this.autoscaler?.applied(cr, auto, effective, appliedAt);
     return this.warnBelow(raw, status);
-  }
-
-  /** The router Deployment as applied now, else as cached ('off' while the router is off). */
-  private routerInput(cr: ZImageDeployment, applied: Outcome | undefined) {
-    const { router } = cr.spec;
-    if (!router.enabled) return 'off' as const;
-    const { namespace, name } = cr.metadata;
-    const deployment =
-      applied && isApplied(applied)
-        ? (applied.obj as V1Deployment)
-        : this.d.caches.getChild<V1Deployment>(
-            'Deployment',
-            namespace,
-            routerNames(name).deployment,
-          );
-    return { replicas: router.replicas, deployment };
-  }
-
-  /** Delete the router's children once spec.router is off; what was deleted, for the Event. */
-  private async pruneRouter(cr: ZImageDeployment): Promise<string[]> {
-    const leftovers = routerLeftovers(cr, (kind, ns, name) =>
-      this.d.caches.getChild(kind, ns, name),
-    );
-    for (const obj of leftovers) {
-      try {
-        await this.d.kube.delete(obj);
-      } catch (err) {
-        // Already gone (the cache is behind): what we wanted.
-        if (statusCode(err) !== 404) throw err;
-      }
-    }
-    return leftovers.map((o) => `${o.kind} ${o.metadata?.name}`);
   }
 
   /** What runs: a fresh sample (or Off mode) decides now; otherwise what status holds. */
