@@ -19,11 +19,12 @@ import { pruneRouter, routerImage, routerStatusInput } from './router-placement.
 import { rejectionProblem, type Rejection } from './child-errors.ts';
 import type { EventRecorder } from './events.ts';
 import { describeApiError, statusCode } from '../formats/api-status.ts';
-import type { CachedClaim, CachedPod } from './k8s/cached.ts';
+import type { CachedPod } from './k8s/cached.ts';
 import type { Caches } from './k8s/caches.ts';
 import type { Kube } from './k8s/client.ts';
 import { observe, type ObserveInput } from './observe.ts';
 import type { Problem } from './problem.ts';
+import { degraded, preflight } from './preflight.ts';
 import type { WorkResult } from './queue.ts';
 import { isoSeconds } from './policy/time.ts';
 import { reasons } from './reasons.ts';
@@ -124,17 +125,6 @@ function onlySignalsMoved(
   return isDeepStrictEqual({ ...next, signals: undefined }, { ...previous, signals: undefined });
 }
 
-/** A ReadWriteOnce model claim cannot be mounted by pods on several nodes. */
-function degraded(cr: ZImageDeployment, claim: CachedClaim | undefined): Problem | undefined {
-  if (cr.spec.replicas <= 1 || !claim) return undefined;
-  const modes = claim.status?.accessModes ?? claim.spec?.accessModes ?? [];
-  if (modes.length !== 1 || modes[0] !== 'ReadWriteOnce') return undefined;
-  return {
-    reason: reasons.ModelClaimReadWriteOnce,
-    message: `model claim "${claim.metadata?.name}" is ReadWriteOnce: ${cr.spec.replicas} replicas on different nodes cannot all mount it; use ReadOnlyMany`,
-  };
-}
-
 export class Reconciler {
   private readonly d: ReconcilerDeps;
   private readonly applier: ChildApplier;
@@ -201,7 +191,7 @@ export class Reconciler {
     const pods = this.d.caches.podsOf(namespace, name);
     const { auto, effective } = this.running(cr, pods);
 
-    const { problem, claim } = this.preflight(cr);
+    const { problem, claim } = preflight(cr, this.d.caches);
     if (problem) return this.blocked(raw, problem, effective, deployment());
 
     const outcomes = await runPlan(
@@ -311,30 +301,6 @@ export class Reconciler {
     await this.writeStatus(raw, { problem, deployment, pods });
     await this.d.events.warn(raw, problem);
     return { requeueAfterMs: rejectedRecheckMs };
-  }
-
-  /** What must hold before children are touched: a node offers the GPU, the claim exists. */
-  private preflight(cr: ZImageDeployment): { problem?: Problem; claim?: CachedClaim } {
-    const { resource } = cr.spec.gpu;
-    if (!this.d.caches.hasResource(resource)) {
-      return {
-        problem: {
-          reason: reasons.GpuResourceUnknown,
-          message: `no node offers spec.gpu.resource "${resource}"; check the name or install the device plugin`,
-        },
-      };
-    }
-    const claimName = cr.spec.model.source.pvc.claimName;
-    const claim = this.d.caches.getClaim(cr.metadata.namespace, claimName);
-    if (!claim) {
-      return {
-        problem: {
-          reason: reasons.ModelClaimMissing,
-          message: `PersistentVolumeClaim "${claimName}" (spec.model.source.pvc.claimName) not found in ${cr.metadata.namespace}`,
-        },
-      };
-    }
-    return { claim };
   }
 
   /** One Event per reconcile lists what changed, instead of one per child. */
