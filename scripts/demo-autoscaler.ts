@@ -1,8 +1,8 @@
 /**
  * The demo's autoscaler part: deploy/examples/autoscaling-demo.yaml (Enforce, 1..2 pods of the
- * 16 GiB RTX 4090 pool) under a scripted load from the load generator, one line per second
- * (the operator's signals, replicas, steps, offload, the newest action), and `kubectl describe`
- * with the history at the end. Phases:
+ * 16 GiB RTX 4090 pool, two routers in front) under a scripted load from the load generator
+ * through the routers, one line per second (the operator's signals, replicas, routers, steps,
+ * offload, the newest action), and `kubectl describe` with the history at the end. Phases:
  *   1. saturation: 512x512 at 2.4x one pod's modelled capacity -> a second pod (+ a steps
  *      notch while it loads), and slow images lower the steps at maxReplicas;
  *   2. VRAM pressure: 1024x1024 images fill the card past 80% -> the memory-efficient
@@ -15,9 +15,10 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import fs from 'node:fs';
 import { cards, stageSeconds } from '../src/contract/card.ts';
+import { childNames } from '../src/operator/api/v1alpha1/names.ts';
 import type { ZImageDeploymentObject } from '../src/operator/api/v1alpha1/types.ts';
 import { serviceBackends } from '../dev/fleet/service.ts';
-import { runLoad } from '../dev/load/index.ts';
+import { runLoad, type LoadSummary } from '../dev/load/index.ts';
 import { repoRoot } from '../dev/paths.ts';
 import { eventually } from '../dev/wait.ts';
 import { zidClient } from '../dev/zid.ts';
@@ -48,23 +49,46 @@ async function signals(operatorUrl: string): Promise<Record<string, number>> {
   return out;
 }
 
-function line(t0: number, phase: string, s: Record<string, number>, z: ZImageDeploymentObject) {
+/** The operator's view of the pods (its direct signals). */
+function signalsText(s: Record<string, number>): string {
   const num = (v: number | undefined, digits = 0, unit = '') =>
     v === undefined ? '-' : `${v.toFixed(digits)}${unit}`;
-  const st = z.status;
-  const replicas = (z.spec as { replicas?: number }).replicas;
   return [
-    `${String(Math.round((Date.now() - t0) / 1000)).padStart(4)}s ${phase.padEnd(10)}`,
     `gpu ${num(s['gpuUtilization'], 0, '%').padStart(4)}`,
     `vram ${num(s['vramUsedRatio'], 2)}`,
     `p95 ${num(s['latencyP95Seconds'], 1, 's').padStart(5)}`,
     `queue ${num(s['queueDepth']).padStart(2)}`,
-    `| replicas ${replicas} (ready ${st?.readyReplicas ?? 0})`,
+  ].join('  ');
+}
+
+/** What runs, from the object: pods, routers (the Routers column), the effective settings. */
+function fleetText(z: ZImageDeploymentObject): string {
+  const st = z.status;
+  const replicas = (z.spec as { replicas?: number }).replicas;
+  return [
+    `replicas ${replicas} (ready ${st?.readyReplicas ?? 0})`,
+    `routers ${st?.router?.ready ?? '-'}`,
     `steps ${st?.effective?.steps ?? '-'}`,
     `offload ${st?.effective?.offload ?? '-'}`,
     `attention ${st?.effective?.attention ?? '-'}`,
-    `| ${st?.lastAction ?? ''}`,
   ].join('  ');
+}
+
+/** What a phase's load got back through the routers, e.g. "200 x10, 429 x2". */
+function loadLine(phase: string, routers: number, summaries: readonly LoadSummary[]): string {
+  const statuses = new Map<string, number>();
+  for (const s of summaries)
+    for (const [code, count] of Object.entries(s.statuses))
+      statuses.set(code, (statuses.get(code) ?? 0) + count);
+  const requests = summaries.reduce((sum, s) => sum + s.requests, 0);
+  const answers = [...statuses].map(([code, count]) => `${code} x${count}`).join(', ');
+  const longest = Math.max(0, ...summaries.map((s) => s.latencySeconds?.max ?? 0));
+  return `  ${phase} load: ${requests} requests through ${routers} routers (Service ${name}): ${answers || 'none'}; longest wait ${longest.toFixed(1)} s`;
+}
+
+function line(t0: number, phase: string, s: Record<string, number>, z: ZImageDeploymentObject) {
+  const at = `${String(Math.round((Date.now() - t0) / 1000)).padStart(4)}s ${phase.padEnd(10)}`;
+  return `${at}  ${signalsText(s)}  | ${fleetText(z)}  | ${z.status?.lastAction ?? ''}`;
 }
 
 export async function demoAutoscaler(o: DemoOptions): Promise<void> {
@@ -79,7 +103,9 @@ export async function demoAutoscaler(o: DemoOptions): Promise<void> {
     60_000,
   );
   o.kubectl('apply', '-f', file);
+  // Ready takes the routers too (RouterReady): clients reach the pods only through them.
   o.kubectl('wait', '--for=condition=Ready', '--timeout=120s', `zid/${name}`);
+  console.log(`$ kubectl get zid ${name}\n${o.kubectl('get', 'zid', name)}`);
   const runtime = doc.spec['runtime'] as { steps: number; offload: 'none' | 'model' | 'cpu' };
   const precision = (doc.spec['model'] as { precision?: 'bf16' | 'fp16' }).precision ?? 'bf16';
   const perImage = (size: number) =>
@@ -102,16 +128,28 @@ export async function demoAutoscaler(o: DemoOptions): Promise<void> {
       await sleep(1_000);
     }
   })();
-  /** Offer `times` x one pod's modelled capacity to each Ready pod, for `seconds`. */
+  /**
+   * Offer `times` x one pod's modelled capacity per Ready pod, for `seconds`, through the
+   * Service `demo`: its Ready routers share the load evenly, as clients of a Service spread over
+   * its endpoints (the local fleet has no kube-proxy: serviceBackends resolves it).
+   */
   const load = async (size: number, times: number, seconds: number) => {
-    const backends = await serviceBackends(core, namespace, name);
-    await Promise.all(
-      backends.map((b) =>
+    const pods = await serviceBackends(core, namespace, childNames(name).podsService);
+    const routers = await serviceBackends(core, namespace, childNames(name).service);
+    if (pods.length === 0 || routers.length === 0) {
+      console.log(
+        `  ${phase} load: none (${pods.length} Ready pods, ${routers.length} Ready routers)`,
+      );
+      return;
+    }
+    const rate = (times * pods.length) / perImage(size);
+    const summaries = await Promise.all(
+      routers.map((r) =>
         runLoad({
-          target: b.url,
+          target: r.url,
           schedule: {
             kind: 'constant',
-            rate: times / perImage(size),
+            rate: rate / routers.length,
             durationSeconds: seconds,
           },
           request: { size: `${size}x${size}` },
@@ -121,6 +159,7 @@ export async function demoAutoscaler(o: DemoOptions): Promise<void> {
         }),
       ),
     );
+    console.log(loadLine(phase, routers.length, summaries));
   };
   try {
     phase = 'saturate';
@@ -143,6 +182,7 @@ export async function demoAutoscaler(o: DemoOptions): Promise<void> {
     stop = true;
     await ticker;
   }
+  console.log(`\n$ kubectl get zid ${name}\n${o.kubectl('get', 'zid', name)}`);
   console.log(`\n$ kubectl describe zid ${name}`);
   console.log(o.kubectl('describe', 'zid', name));
 }

@@ -4,7 +4,8 @@
  * GPU nodes), install the CRD and the operator's RBAC, run the operator in the background
  * under its own ServiceAccount, create a model volume, apply deploy/examples/turbo.yaml, then
  * the autoscaler at work (scripts/demo-autoscaler.ts): deploy/examples/autoscaling-demo.yaml
- * on the 16 GiB pool under a scripted load, a line per second, `kubectl describe` at the end.
+ * on the 16 GiB pool, behind its two routers, under a scripted load through them, a line per
+ * second, `kubectl describe` at the end.
  * Everything keeps running; `npm run cluster:down` stops it.
  */
 import fs from 'node:fs';
@@ -92,7 +93,9 @@ step('kubectl get zid,deploy,pods -o wide');
 console.log(k('get', 'zid'));
 console.log(k('get', 'deploy,pods', '-l', 'app.kubernetes.io/instance=turbo', '-o', 'wide'));
 
-step('the autoscaler at work: deploy/examples/autoscaling-demo.yaml on the 16 GiB pool');
+step(
+  'the autoscaler at work: deploy/examples/autoscaling-demo.yaml on the 16 GiB pool, load through its routers',
+);
 await demoAutoscaler({
   kubeconfigPath: cluster.kubeconfigPath,
   kubeConfig: cluster.kubeConfig,

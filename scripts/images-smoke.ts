@@ -5,9 +5,12 @@
  *    runtime's OCI archives into an empty store, so what runs is what a registry would serve;
  * 2. the CPU runtime serves the tiny model: read-only root, uid 65532, tmpfs for /tmp and
  *    /var/cache/zimage, a memory limit, --init; a PNG comes back; SIGTERM stops it;
- * 3. the operator runs against the local cluster under its ServiceAccount and reconciles
+ * 3. while it serves, the operator image runs a router in front of it as the operator deploys
+ *    routers (scripts/images-smoke-router.ts): 2 images through it, its wait on /metrics, the
+ *    runtime's own 400s, SIGTERM;
+ * 4. the operator runs against the local cluster under its ServiceAccount and reconciles
  *    deploy/examples/turbo.yaml to Ready;
- * 4. the CUDA 13 image, without a GPU: every shared library of the CUDA EP and of CUDA/cuDNN
+ * 5. the CUDA 13 image, without a GPU: every shared library of the CUDA EP and of CUDA/cuDNN
  *    resolves with the image's own loader and library path, except the driver's libcuda.so.1.
  * Without --init each image must still stop on SIGTERM (PID 1 ignores signals it has no handler for).
  */
@@ -30,6 +33,7 @@ import { freePorts } from '../dev/ports.ts';
 import { ensureTools } from '../dev/tools.ts';
 import { createModelVolume } from '../dev/volumes.ts';
 import { eventually } from '../dev/wait.ts';
+import { routerSmoke, type SmokeKit } from './images-smoke-router.ts';
 
 const started = Date.now();
 const seconds: Record<string, number> = {};
@@ -86,7 +90,13 @@ function stopsOnSigterm(c: Container, what: string): void {
   c.remove();
 }
 
-async function runtimeCpu(image: BuiltImage): Promise<void> {
+const kit: SmokeKit = { start, check, waitHttp, stopsOnSigterm };
+
+/** `whileServing` runs with the --init container up, before it is stopped (the router's part). */
+async function runtimeCpu(
+  image: BuiltImage,
+  whileServing: (url: string) => Promise<void>,
+): Promise<void> {
   for (const init of [true, false]) {
     const [port] = await freePorts(1);
     const c = start({
@@ -114,6 +124,7 @@ async function runtimeCpu(image: BuiltImage): Promise<void> {
         res.status === 200 && signature === '89504e470d0a1a0a' && size === '128x64',
         `runtime returns a 128x64 PNG (${png.length} bytes)`,
       );
+      await whileServing(url);
     }
     stopsOnSigterm(c, `runtime ${init ? 'with' : 'without'} --init`);
   }
@@ -311,7 +322,12 @@ try {
   await phase('hardening', () => {
     for (const b of built) hardening(b.name === 'runtime-cuda13' ? buildStore : smokeStore, b);
   });
-  await phase('runtime-cpu', () => runtimeCpu(byName['runtime-cpu']!));
+  // runtime-cpu's seconds include the router's: the router stands in front of that runtime.
+  await phase('runtime-cpu', () =>
+    runtimeCpu(byName['runtime-cpu']!, (url) =>
+      phase('router', () => routerSmoke(kit, byName['operator']!, url)),
+    ),
+  );
   await phase('operator', () => operator(byName['operator']!));
   await phase('runtime-cuda13', () => cudaLibraries(buildStore, byName['runtime-cuda13']!));
   results['images'] = built.map(({ name, ref, manifestDigest, bytes, compressedBytes }) => ({

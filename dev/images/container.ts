@@ -17,6 +17,11 @@ export interface ContainerOptions {
   /** podman --init (default true). Without it the entrypoint is PID 1. */
   init?: boolean;
   entrypoint?: string;
+  /**
+   * A pod's `command`: replaces the image's entrypoint, arguments included (podman's
+   * --entrypoint as a JSON array), as the operator starts a router from its own image.
+   */
+  command?: readonly string[];
 }
 
 export interface Container {
@@ -43,6 +48,7 @@ export function containerArgs(o: ContainerOptions): string[] {
     args.push('-v', `${host}:${inside}:ro`);
   for (const [k, v] of Object.entries(o.env ?? {})) args.push('-e', `${k}=${v}`);
   if (o.entrypoint) args.push('--entrypoint', o.entrypoint);
+  if (o.command) args.push('--entrypoint', JSON.stringify(o.command));
   return [...args, o.image, ...(o.args ?? [])];
 }
 

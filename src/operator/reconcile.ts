@@ -14,17 +14,17 @@ import { zimageDeploymentSpec } from './api/v1alpha1/spec.ts';
 import type { Effective, ZImageDeployment, ZImageDeploymentObject } from './api/v1alpha1/types.ts';
 import { ChildApplier, rejectedRecheckMs, type ApplierDeps } from './apply.ts';
 import { childPlan, isApplied, runPlan, type ChildId, type Outcome } from './apply-plan.ts';
-import { defaultRouterImage, type RouterImage } from './builders/router.ts';
-import { routerNames } from './api/v1alpha1/names.ts';
-import { routerLeftovers } from './router-prune.ts';
+import type { RouterImage } from './builders/router.ts';
+import { pruneRouter, routerImage, routerStatusInput } from './router-placement.ts';
 import { rejectionProblem, type Rejection } from './child-errors.ts';
 import type { EventRecorder } from './events.ts';
 import { describeApiError, statusCode } from '../formats/api-status.ts';
-import type { CachedClaim, CachedPod } from './k8s/cached.ts';
+import type { CachedPod } from './k8s/cached.ts';
 import type { Caches } from './k8s/caches.ts';
 import type { Kube } from './k8s/client.ts';
 import { observe, type ObserveInput } from './observe.ts';
 import type { Problem } from './problem.ts';
+import { degraded, preflight } from './preflight.ts';
 import type { WorkResult } from './queue.ts';
 import { isoSeconds } from './policy/time.ts';
 import { reasons } from './reasons.ts';
@@ -40,8 +40,6 @@ import { keyOf, parseKey } from '../contract/object-key.ts';
  * server restart; the recheck reads only caches, so 10 s costs nothing.
  */
 const blockedRecheckMs = 10_000;
-
-const defaultRouter: RouterImage = { image: defaultRouterImage };
 
 /**
  * A 409 means our cached copy is behind the API server by at least one write. The informer's
@@ -127,17 +125,6 @@ function onlySignalsMoved(
   return isDeepStrictEqual({ ...next, signals: undefined }, { ...previous, signals: undefined });
 }
 
-/** A ReadWriteOnce model claim cannot be mounted by pods on several nodes. */
-function degraded(cr: ZImageDeployment, claim: CachedClaim | undefined): Problem | undefined {
-  if (cr.spec.replicas <= 1 || !claim) return undefined;
-  const modes = claim.status?.accessModes ?? claim.spec?.accessModes ?? [];
-  if (modes.length !== 1 || modes[0] !== 'ReadWriteOnce') return undefined;
-  return {
-    reason: reasons.ModelClaimReadWriteOnce,
-    message: `model claim "${claim.metadata?.name}" is ReadWriteOnce: ${cr.spec.replicas} replicas on different nodes cannot all mount it; use ReadOnlyMany`,
-  };
-}
-
 export class Reconciler {
   private readonly d: ReconcilerDeps;
   private readonly applier: ChildApplier;
@@ -204,16 +191,16 @@ export class Reconciler {
     const pods = this.d.caches.podsOf(namespace, name);
     const { auto, effective } = this.running(cr, pods);
 
-    const { problem, claim } = this.preflight(cr);
+    const { problem, claim } = preflight(cr, this.d.caches);
     if (problem) return this.blocked(raw, problem, effective, deployment());
 
     const outcomes = await runPlan(
-      childPlan(cr, effective, this.d.monitoringAvailable(), this.d.router ?? defaultRouter),
+      childPlan(cr, effective, this.d.monitoringAvailable(), routerImage(this.d.router)),
       (child) => this.applier.ensure(cr, child),
     );
     // When the cluster has the decision (the Deployment's replicas, the ConfigMap, the template).
     const appliedAt = this.d.clock.now();
-    const deleted = await this.pruneRouter(cr);
+    const deleted = await pruneRouter(cr, this.d);
     await this.recordChanges(cr, outcomes, deleted);
     for (const o of outcomes.values()) if (o.status === 'failed') throw o.error;
     const applied = outcomes.get('Deployment');
@@ -228,43 +215,11 @@ export class Reconciler {
       deployment: live,
       pods,
       degraded: degraded(cr, claim),
-      router: this.routerInput(cr, outcomes.get('RouterDeployment')),
+      router: routerStatusInput(cr, outcomes.get('RouterDeployment'), this.d),
       ...(auto ? { autoscaler: auto.outcome } : {}),
     });
     if (auto) await this.autoscaler?.applied(cr, auto, effective, appliedAt);
     return this.warnBelow(raw, status);
-  }
-
-  /** The router Deployment as applied now, else as cached ('off' while the router is off). */
-  private routerInput(cr: ZImageDeployment, applied: Outcome | undefined) {
-    const { router } = cr.spec;
-    if (!router.enabled) return 'off' as const;
-    const { namespace, name } = cr.metadata;
-    const deployment =
-      applied && isApplied(applied)
-        ? (applied.obj as V1Deployment)
-        : this.d.caches.getChild<V1Deployment>(
-            'Deployment',
-            namespace,
-            routerNames(name).deployment,
-          );
-    return { replicas: router.replicas, deployment };
-  }
-
-  /** Delete the router's children once spec.router is off; what was deleted, for the Event. */
-  private async pruneRouter(cr: ZImageDeployment): Promise<string[]> {
-    const leftovers = routerLeftovers(cr, (kind, ns, name) =>
-      this.d.caches.getChild(kind, ns, name),
-    );
-    for (const obj of leftovers) {
-      try {
-        await this.d.kube.delete(obj);
-      } catch (err) {
-        // Already gone (the cache is behind): what we wanted.
-        if (statusCode(err) !== 404) throw err;
-      }
-    }
-    return leftovers.map((o) => `${o.kind} ${o.metadata?.name}`);
   }
 
   /** What runs: a fresh sample (or Off mode) decides now; otherwise what status holds. */
@@ -346,30 +301,6 @@ export class Reconciler {
     await this.writeStatus(raw, { problem, deployment, pods });
     await this.d.events.warn(raw, problem);
     return { requeueAfterMs: rejectedRecheckMs };
-  }
-
-  /** What must hold before children are touched: a node offers the GPU, the claim exists. */
-  private preflight(cr: ZImageDeployment): { problem?: Problem; claim?: CachedClaim } {
-    const { resource } = cr.spec.gpu;
-    if (!this.d.caches.hasResource(resource)) {
-      return {
-        problem: {
-          reason: reasons.GpuResourceUnknown,
-          message: `no node offers spec.gpu.resource "${resource}"; check the name or install the device plugin`,
-        },
-      };
-    }
-    const claimName = cr.spec.model.source.pvc.claimName;
-    const claim = this.d.caches.getClaim(cr.metadata.namespace, claimName);
-    if (!claim) {
-      return {
-        problem: {
-          reason: reasons.ModelClaimMissing,
-          message: `PersistentVolumeClaim "${claimName}" (spec.model.source.pvc.claimName) not found in ${cr.metadata.namespace}`,
-        },
-      };
-    }
-    return { claim };
   }
 
   /** One Event per reconcile lists what changed, instead of one per child. */
