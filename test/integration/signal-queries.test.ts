@@ -191,21 +191,17 @@ const observedCases: { name: string; signal: ObservedSignal; want: Expected }[] 
   },
 ];
 
-describe('signal PromQL', () => {
-  it.each(observedCases)('$name', ({ signal, want }) => {
-    const one: Scope = { namespace: 'ml', name: 'turbo' };
-    const out = evaluate(`${signal}.test.yml`, [
-      { expr: observedQuery(signal, 'all'), want },
-      { expr: observedQuery(signal, one), want: { [ml.turbo]: want[ml.turbo]! } },
-    ]);
-    expect(out).toContain('SUCCESS');
-  });
+const allCases = [
+  ...cases.map((c) => ({ ...c, query: (scope: Scope) => signalQuery(c.signal, scope) })),
+  ...observedCases.map((c) => ({ ...c, query: (scope: Scope) => observedQuery(c.signal, scope) })),
+];
 
-  it.each(cases)('$name', ({ signal, want }) => {
+describe('signal PromQL', () => {
+  it.each(allCases)('$name', ({ signal, want, query }) => {
     const one: Scope = { namespace: 'ml', name: 'turbo' };
     const out = evaluate(`${signal}.test.yml`, [
-      { expr: signalQuery(signal, 'all'), want },
-      { expr: signalQuery(signal, one), want: { [ml.turbo]: want[ml.turbo]! } },
+      { expr: query('all'), want },
+      { expr: query(one), want: { [ml.turbo]: want[ml.turbo]! } },
     ]);
     expect(out).toContain('SUCCESS');
   });

@@ -117,11 +117,19 @@ export function missing(reason: MissingReason, message: string): Missing {
   return { ok: false, reason, message };
 }
 
+/** One reading for each of `names` (e.g. every GPU signal missing for the same reason). */
+export function eachOf<K extends string>(
+  names: readonly K[],
+  reading: Reading,
+): Record<K, Reading> {
+  const out = {} as Record<K, Reading>;
+  for (const name of names) out[name] = reading;
+  return out;
+}
+
 /** The same missing reason for every signal (a source down, an object without pods). */
 export function allMissing(reason: MissingReason, message: string): KeySignals {
-  const out = {} as KeySignals;
-  for (const name of sourceSignals) out[name] = missing(reason, message);
-  return out;
+  return eachOf(sourceSignals, missing(reason, message));
 }
 
 /** A number read from a source: NaN and infinities become missing, never a value. */

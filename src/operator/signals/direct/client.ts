@@ -6,9 +6,9 @@
  * are NotConfigured. A router whose scrape failed is stale, as a runtime pod is (runtime.ts).
  */
 import { routerMetrics, runtimeMetrics } from '../../../contract/metrics.ts';
-import type { RouterSignal } from '../../api/v1alpha1/signals.ts';
+import { routerSignals, type RouterSignal } from '../../api/v1alpha1/signals.ts';
 import { observations, type Buckets } from '../histogram.ts';
-import { missing, type Reading } from '../sample.ts';
+import { eachOf, missing, type Reading } from '../sample.ts';
 import {
   allStale,
   gauge,
@@ -95,14 +95,8 @@ function arrivalRate(
   };
 }
 
-function same(reading: Reading): Record<ClientSignal, Reading> {
-  return {
-    waitP95Seconds: reading,
-    routerQueuedImages: reading,
-    routerQueuedWorkSeconds: reading,
-    arrivedImagesPerSecond: reading,
-  };
-}
+const clientSignals: readonly ClientSignal[] = ['waitP95Seconds', ...routerSignals];
+const same = (reading: Reading) => eachOf(clientSignals, reading);
 
 /**
  * The client signals of one object. `routers` is undefined while the object runs no router,

@@ -17,6 +17,7 @@ import { failure, mapLimit, request, type Failure, type FetchLike } from '../htt
 import type { Endpoint, SourceObserver } from '../observer.ts';
 import {
   allMissing,
+  eachOf,
   missing,
   type KeySignals,
   type PodRef,
@@ -53,14 +54,13 @@ function hostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-function gpuMissing(reading: Reading): Record<GpuSignal, Reading> {
-  return {
-    gpuUtilization: reading,
-    vramUsedRatio: reading,
-    vramUsedBytes: reading,
-    vramTotalBytes: reading,
-  };
-}
+const gpuSignals: readonly GpuSignal[] = [
+  'gpuUtilization',
+  'vramUsedRatio',
+  'vramUsedBytes',
+  'vramTotalBytes',
+];
+const gpuMissing = (reading: Reading) => eachOf(gpuSignals, reading);
 
 export class DirectSource implements SignalSource {
   readonly kind = 'direct' as const;
