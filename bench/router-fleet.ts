@@ -23,6 +23,9 @@
  *   wait T, as the runtime and the router answer all n at once): images over 15 s (late), p95
  *   and p99 of the served images' wait, and refused images (429: not served, so not late,
  *   their own column); other failures (5xx, no answer) as well.
+ * - Left in bench/results/: each repeat's trace (router-fleet-trace-N.csv, which
+ *   `npm run load -- --service bench/rf-pods --schedule trace --trace FILE` replays), every
+ *   request of each arm (router-fleet-ARM-N.ndjson) and the runs (router-fleet-runs.json).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -327,6 +330,7 @@ async function runArm(
   arm: ArmRun['arm'],
   repeat: number,
   rows: TraceRow[],
+  recordPath: string,
 ): Promise<ArmRun> {
   const records: LoadRecord[] = [];
   const routerUrls = arm === 'router' ? await fleet.routerUrls() : [];
@@ -343,6 +347,7 @@ async function runArm(
     maxDurationSeconds: Math.ceil(rows.at(-1)!.offsetSeconds) + 300,
     requestTimeoutSeconds: 240,
     onRecord: (r) => records.push(r),
+    recordPath,
     progressIntervalMs: 30_000,
     onProgress: (p, final) => {
       if (!final)
@@ -397,7 +402,8 @@ export async function benchRouterFleet(options: RouterFleetOptions): Promise<Row
       const order =
         repeat % 2 === 1 ? (['router', 'service'] as const) : (['service', 'router'] as const);
       for (const arm of order) {
-        const run = await runArm(fleet, arm, repeat, rows);
+        const records = path.join(out, `router-fleet-${arm}-${repeat}.ndjson`);
+        const run = await runArm(fleet, arm, repeat, rows, records);
         runs.push(run);
         console.log(`  ${arm} ${repeat}: ${JSON.stringify(run)}`);
         // The run waited for every answer; a pause before the next.
