@@ -12,6 +12,7 @@ import type { ListBackends } from './spread.ts';
 import { formatSummary } from './summary.ts';
 import { TargetError } from './target.ts';
 import { serviceBackends } from '../fleet/service.ts';
+import { describeApiError } from '../../src/formats/api-status.ts';
 import { clusterDir } from '../paths.ts';
 import { readState } from '../state.ts';
 import { pidAlive } from '../process.ts';
@@ -38,7 +39,11 @@ function backendsOf(service: { namespace: string; name: string; kubeconfig: stri
     return `  --kubeconfig: cannot read ${service.kubeconfig} (${(err as Error).message})`;
   }
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const list: ListBackends = () => serviceBackends(core, service.namespace, service.name);
+  // The API server's own words ("services \"x\" not found"), not the client's HTTP dump.
+  const list: ListBackends = () =>
+    serviceBackends(core, service.namespace, service.name).catch((err: unknown) => {
+      throw new Error(describeApiError(err), { cause: err });
+    });
   return list;
 }
 
