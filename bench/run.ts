@@ -1,6 +1,9 @@
 /**
- * `npm run bench [-- --cold] [--repeats N] [--only cluster,operator,runtime,autoscaler,fleet,reaction,router] [--objects 500] [--steady 60]`: run the benchmarks and print a Markdown table
- * for docs/performance.md. Results go to bench/results/<date>.json as well.
+ * `npm run bench [-- --cold] [--repeats N]
+ *   [--only cluster,operator,runtime,autoscaler,fleet,reaction,router,router-fleet]
+ *   [--objects 500] [--steady 60] [--load 0.85] [--seconds 200]`:
+ * run the benchmarks and print a Markdown table for docs/performance.md. Results go to
+ * bench/results/<date>.json as well.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,35 +14,49 @@ import { benchAutoscalerScale, benchReaction } from './autoscaler.ts';
 import { benchFleet } from './fleet.ts';
 import { benchOperator } from './operator.ts';
 import { benchRouter } from './router.ts';
+import { benchRouterFleet } from './router-fleet.ts';
 import { benchRuntime } from './runtime.ts';
 import { ensureTools } from '../dev/tools.ts';
 
 const { values } = parseArgs({
   options: {
     cold: { type: 'boolean', default: false },
-    repeats: { type: 'string', default: '5' },
-    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router (comma-separated; fleet, reaction and router only when named). */
+    /** Repeats of each measure (default 5; reaction at least 10; router-fleet 2 per arm). */
+    repeats: { type: 'string' },
+    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router, router-fleet (comma-separated; fleet, reaction, router and router-fleet only when named). */
     only: { type: 'string', default: 'cluster,operator,runtime,autoscaler' },
     objects: { type: 'string', default: '500' },
     steady: { type: 'string', default: '60' },
+    /** router-fleet: the trace's share of the pods' modelled capacity, and its seconds per arm. */
+    load: { type: 'string', default: '0.85' },
+    seconds: { type: 'string', default: '200' },
   },
 });
 
 const rows: Row[] = [];
+const repeats = (fallback: number) =>
+  values.repeats === undefined ? fallback : Number(values.repeats);
 const only = values.only.split(',');
 // The runtime and the router run without the local cluster: no Go tools to build for them.
 if (values.cold || only.some((name) => name !== 'runtime' && name !== 'router'))
   await ensureTools();
 if (values.cold) rows.push(...(await benchColdBuild()));
-if (only.includes('cluster')) rows.push(...(await benchWarmStart(Number(values.repeats))));
-if (only.includes('runtime')) rows.push(...(await benchRuntime(Number(values.repeats))));
+if (only.includes('cluster')) rows.push(...(await benchWarmStart(repeats(5))));
+if (only.includes('runtime')) rows.push(...(await benchRuntime(repeats(5))));
 if (only.includes('operator'))
   rows.push(...(await benchOperator(Number(values.objects), Number(values.steady))));
 if (only.includes('fleet')) rows.push(...(await benchFleet()));
 if (only.includes('autoscaler')) rows.push(...(await benchAutoscalerScale()));
-if (only.includes('reaction'))
-  rows.push(...(await benchReaction(Math.max(10, Number(values.repeats)))));
+if (only.includes('reaction')) rows.push(...(await benchReaction(Math.max(10, repeats(5)))));
 if (only.includes('router')) rows.push(...(await benchRouter()));
+if (only.includes('router-fleet'))
+  rows.push(
+    ...(await benchRouterFleet({
+      repeats: repeats(2),
+      load: Number(values.load),
+      seconds: Number(values.seconds),
+    })),
+  );
 
 const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`\nMachine: ${machine}\n`);

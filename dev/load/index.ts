@@ -7,5 +7,6 @@ export { progressLine, progressPrinter, type LoadProgress } from './progress.ts'
 export { defaultPrompt, loadClock, runLoad } from './run.ts';
 export { arrivals, scheduleSeconds, type Arrival, type ScheduleSpec } from './schedule.ts';
 export { formatSummary, percentile, type LoadRecord, type LoadSummary } from './summary.ts';
+export { ServiceSpread, type ListBackends, type ServiceBackend } from './spread.ts';
 export { loopbackTarget, TargetError } from './target.ts';
 export { formatTrace, parseTrace, TraceError, type TraceRow } from '../../src/sim/trace-csv.ts';

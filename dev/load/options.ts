@@ -7,6 +7,7 @@ import type { Clock } from '../../src/contract/clock.ts';
 import type { LoadProgress } from './progress.ts';
 import { parseSize } from '../../src/contract/size.ts';
 import { scheduleSchema } from './schedule.ts';
+import type { ListBackends } from './spread.ts';
 import type { LoadRecord } from './summary.ts';
 
 /** Hard caps: no option goes past these. */
@@ -16,10 +17,31 @@ export const hardCaps = {
   inFlight: 10_000,
 } as const;
 
+/** A namespace and a Service name (RFC 1123 / RFC 1035 labels): `NAMESPACE/NAME`. */
+const serviceRef = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    'must be NAMESPACE/NAME, e.g. fleet/turbo-pods',
+  );
+
+/** `NAMESPACE/NAME` as its two parts (the schema has checked it). */
+export function parseServiceRef(ref: string): { namespace: string; name: string } {
+  const [namespace = '', name = ''] = ref.split('/');
+  return { namespace, name };
+}
+
 export const loadOptionsSchema = z
   .object({
     /** Base URL of a runtime or of a Service in the local cluster; loopback only. */
-    target: z.string().min(1),
+    target: z.string().min(1).optional(),
+    /**
+     * Or a Service, `NAMESPACE/NAME`, spread as kube-proxy would (spread.ts): each request to
+     * one of its Ready backends at random, each of them on loopback. Needs the `backends` hook.
+     */
+    service: serviceRef.optional(),
+    /** How often the Service's backends are listed again. Default 1000 ms. */
+    serviceRefreshMs: z.number().int().min(100).max(60_000).default(1_000),
     schedule: scheduleSchema,
     /** Body fields of every request; a trace row's size, steps and n win. */
     request: z
@@ -62,7 +84,17 @@ export const loadOptionsSchema = z
     /** How often onProgress is called. Default 250 ms. */
     progressIntervalMs: z.number().int().min(10).default(250),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.target !== undefined && o.service !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['service'],
+        message: 'give a target or a service, not both',
+      });
+    if (o.target === undefined && o.service === undefined)
+      ctx.addIssue({ code: 'custom', path: ['target'], message: 'required (or a service)' });
+  });
 
 export type LoadSettings = z.output<typeof loadOptionsSchema>;
 
@@ -70,6 +102,10 @@ export type LoadSettings = z.output<typeof loadOptionsSchema>;
 export type LoadOptions = z.input<typeof loadOptionsSchema> & {
   onProgress?: (progress: LoadProgress, final: boolean) => void;
   onRecord?: (record: LoadRecord) => void;
+  /** With `service`: its Ready backends now (dev/fleet/service.ts serviceBackends). */
+  backends?: ListBackends;
+  /** With `service`: uniform in [0, 1), which backend a request goes to. Default Math.random. */
+  random?: () => number;
   /** Aborting ends the run as the duration cap does (Ctrl-C in the CLI). */
   signal?: AbortSignal;
   /** Tests: a fake clock and HTTP client. Default: ref'd real timers and Node's fetch. */
@@ -89,7 +125,16 @@ export class LoadOptionsError extends Error {
 }
 
 export function parseLoadOptions(options: LoadOptions): LoadSettings {
-  const { onProgress: _p, onRecord: _r, signal: _s, clock: _c, fetch: _f, ...data } = options;
+  const {
+    onProgress: _p,
+    onRecord: _r,
+    backends: _b,
+    random: _n,
+    signal: _s,
+    clock: _c,
+    fetch: _f,
+    ...data
+  } = options;
   const parsed = loadOptionsSchema.safeParse(data);
   if (parsed.success) return parsed.data;
   throw new LoadOptionsError(

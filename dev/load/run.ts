@@ -22,7 +22,8 @@ import {
 } from './options.ts';
 import { arrivals, scheduleSeconds, TooManyArrivals, type Arrival } from './schedule.ts';
 import { percentile, skipped, summarize, type LoadRecord, type LoadSummary } from './summary.ts';
-import { loopbackTarget } from './target.ts';
+import { ServiceSpread } from './spread.ts';
+import { loopbackTarget, type TargetError } from './target.ts';
 
 /**
  * Real timers that keep the process alive: between two arrivals of a slow schedule nothing
@@ -39,7 +40,12 @@ export const defaultPrompt = 'a lighthouse on a cliff at dawn, waves breaking be
 /** Run the schedule against the target; resolves with the summary once every answer is in. */
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const settings = parseLoadOptions(options);
-  const url = new URL(runtimePaths.generate, loopbackTarget(settings.target));
+  const fixed = settings.target === undefined ? undefined : loopbackTarget(settings.target);
+  if (settings.service !== undefined && !options.backends) {
+    const message =
+      'a service needs the backends hook (its Ready backends, listed through the API)';
+    throw new LoadOptionsError([{ path: 'service', message }]);
+  }
   const span = scheduleSeconds(settings.schedule);
   if (span > settings.maxDurationSeconds) {
     throw new LoadOptionsError([
@@ -58,7 +64,40 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       { path: 'maxRequests', message: `${err.message}; raise it or shorten the schedule` },
     ]);
   }
-  return new LoadRun(settings, options, url, plan).run();
+  // A Service: its backends are listed before anything is sent (an unknown Service, or a
+  // backend off loopback, is refused here), then kept current while the run goes.
+  // A backend off loopback appearing later stops the run (bound once the run exists).
+  let refuse = (_err: TargetError): void => undefined;
+  const spread =
+    settings.service === undefined || !options.backends
+      ? undefined
+      : await ServiceSpread.start({
+          label: `service ${settings.service}`,
+          list: options.backends,
+          clock: options.clock ?? loadClock,
+          refreshMs: settings.serviceRefreshMs,
+          ...(options.random ? { random: options.random } : {}),
+          onRefused: (err) => refuse(err),
+        });
+  const to: Destination = spread
+    ? { label: `service ${settings.service}`, pick: () => spread.pick(), spread }
+    : { label: settings.target ?? '', pick: () => fixed };
+  const run = new LoadRun(settings, options, to, plan);
+  refuse = (err) => run.refuse(err);
+  try {
+    return await run.run();
+  } finally {
+    spread?.stop();
+  }
+}
+
+/** Where requests go: one base URL, or a Service's backends spread at random. */
+interface Destination {
+  /** The summary's `target`. */
+  label: string;
+  /** The base URL of this request; undefined while a Service has no Ready backend. */
+  pick: () => URL | undefined;
+  spread?: ServiceSpread;
 }
 
 class LoadRun {
@@ -76,13 +115,14 @@ class LoadRun {
   private stopped: string | undefined;
   private readonly o: LoadSettings;
   private readonly hooks: LoadOptions;
-  private readonly url: URL;
+  private readonly to: Destination;
   private readonly plan: Arrival[];
+  private refusal: TargetError | undefined;
 
-  constructor(o: LoadSettings, hooks: LoadOptions, url: URL, plan: Arrival[]) {
+  constructor(o: LoadSettings, hooks: LoadOptions, to: Destination, plan: Arrival[]) {
     this.o = o;
     this.hooks = hooks;
-    this.url = url;
+    this.to = to;
     this.plan = plan;
     this.clock = hooks.clock ?? loadClock;
     this.fetch = hooks.fetch ?? fetch;
@@ -117,14 +157,21 @@ class LoadRun {
         await finished(this.out);
       }
     }
+    if (this.refusal) throw this.refusal;
     return summarize(this.records, {
-      target: this.o.target,
+      target: this.to.label,
       schedule: this.o.schedule.kind,
       scheduleSeconds: scheduleSeconds(this.o.schedule),
       latencyBoundSeconds: this.o.latencyBoundSeconds,
       maxInFlight: this.maxInFlight,
       stopped: this.stopped,
     });
+  }
+
+  /** A backend off loopback appeared: send nothing more, and fail the run with why. */
+  refuse(err: TargetError): void {
+    this.refusal ??= err;
+    this.halt(err.message);
   }
 
   private halt(reason: string): void {
@@ -180,6 +227,15 @@ class LoadRun {
   }
 
   private async send(seq: number, base: Omit<LoadRecord, 'latencyS' | 'status' | 'pod'>) {
+    const backend = this.to.pick();
+    if (!backend) {
+      // As kube-proxy rejects a connection to a Service without endpoints.
+      const error = `${this.to.label} has no Ready backend`;
+      this.finish({ ...base, latencyS: null, status: 0, error, pod: null });
+      return;
+    }
+    const url = new URL(runtimePaths.generate, backend);
+    const via = this.to.spread ? { backend: backend.origin } : {};
     const { seed, prompt } = this.o.request;
     const body = {
       prompt: prompt ?? defaultPrompt,
@@ -190,7 +246,7 @@ class LoadRun {
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stop.signal]);
     const started = this.clock.now();
     try {
-      const res = await this.fetch(this.url, {
+      const res = await this.fetch(url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -202,6 +258,7 @@ class LoadRun {
       const text = await res.text();
       this.finish({
         ...base,
+        ...via,
         latencyS: (this.clock.now() - started) / 1000,
         status: res.status,
         pod: res.headers.get(runtimeHeaders.pod),
@@ -213,7 +270,7 @@ class LoadRun {
         : signal.aborted
           ? `no answer within ${this.o.requestTimeoutSeconds} s`
           : describe(err);
-      this.finish({ ...base, latencyS: null, status: 0, error, pod: null });
+      this.finish({ ...base, ...via, latencyS: null, status: 0, error, pod: null });
     }
   }
 

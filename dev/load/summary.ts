@@ -20,6 +20,8 @@ export interface LoadRecord {
   error?: string;
   /** The pod that answered (x-zimage-pod), when the runtime says. */
   pod: string | null;
+  /** With a Service (--service): the backend it was sent to, `http://address:port`. */
+  backend?: string;
   size?: string;
   steps?: number;
   n?: number;

@@ -25,7 +25,7 @@ export const routerEnv = {
   logLevel: 'ZIMAGE_LOG_LEVEL',
   apiToken: 'ZIMAGE_API_TOKEN',
   podToken: 'ZIMAGE_POD_API_TOKEN',
-  maxImagesPerRequest: 'ZIMAGE_MAX_IMAGES_PER_REQUEST',
+  maxImagesPerRequest: runtimeEnv.maxImagesPerRequest,
   bodyLimitBytes: 'ZIMAGE_BODY_LIMIT_BYTES',
   shutdownGraceSeconds: 'ZIMAGE_SHUTDOWN_GRACE_SECONDS',
 } as const;

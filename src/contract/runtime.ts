@@ -33,6 +33,9 @@ export type Precision = (typeof precisions)[number];
 /** Diffusion step bounds: the CRD, the ConfigMap and HTTP requests all use these. */
 export const stepsRange = { min: 1, max: 50, default: 9 } as const;
 
+/** Images one request may ask for (`n`): ZIMAGE_MAX_IMAGES_PER_REQUEST's bounds and default. */
+export const imagesPerRequestRange = { min: 1, max: 16, default: 4 } as const;
+
 /** The runtime's HTTP port (API, probes and /metrics). */
 export const runtimePort = 8080;
 export const runtimePortName = 'http';
@@ -70,6 +73,8 @@ export const runtimeEnv = {
   attention: 'ZIMAGE_ATTENTION',
   precision: 'ZIMAGE_PRECISION',
   maxResolution: 'ZIMAGE_MAX_RESOLUTION',
+  /** Largest `n` of a request; the router in front of the pods reads the same. */
+  maxImagesPerRequest: 'ZIMAGE_MAX_IMAGES_PER_REQUEST',
   maxQueue: 'ZIMAGE_MAX_QUEUE',
   requestTimeoutSeconds: 'ZIMAGE_REQUEST_TIMEOUT_SECONDS',
   /** Start-up values of the live settings, used until the ConfigMap is read. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { routerEnv } from '../contract/router.ts';
-import { runtimeEnv, runtimePort, stepsRange } from '../contract/runtime.ts';
+import { imagesPerRequestRange, runtimeEnv, runtimePort, stepsRange } from '../contract/runtime.ts';
 import { ConfigError } from '../contract/startup.ts';
 import { sizeSetting } from '../image-api/size.ts';
 
@@ -47,7 +47,9 @@ export const routerConfigSchema = z
     podStartSeconds: int(1, 3_600).default(103),
     /** The runtime's limits and deadline (same variables, same defaults). */
     maxResolution: size.default({ width: 1024, height: 1024 }),
-    maxImagesPerRequest: int(1, 16).default(4),
+    maxImagesPerRequest: int(imagesPerRequestRange.min, imagesPerRequestRange.max).default(
+      imagesPerRequestRange.default,
+    ),
     requestTimeoutSeconds: int(1, 3_600).default(120),
     steps: int(stepsRange.min, stepsRange.max).default(stepsRange.default),
     bodyLimitBytes: int(1_024, 16 * 1024 * 1024).default(64 * 1024),

@@ -12,6 +12,7 @@ import {
   defaultAttention,
   executionProviders,
   fleetEnv,
+  imagesPerRequestRange,
   mountPaths,
   offloadModes,
   precisions,
@@ -27,7 +28,6 @@ export const serverEnv = {
   host: 'ZIMAGE_HOST',
   apiToken: 'ZIMAGE_API_TOKEN',
   apiTokenFile: 'ZIMAGE_API_TOKEN_FILE',
-  maxImagesPerRequest: 'ZIMAGE_MAX_IMAGES_PER_REQUEST',
   bodyLimitBytes: 'ZIMAGE_BODY_LIMIT_BYTES',
   intraOpThreads: 'ZIMAGE_INTRA_OP_THREADS',
   deviceId: 'ZIMAGE_DEVICE_ID',
@@ -75,7 +75,9 @@ export const runtimeConfigSchema = z
       .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (an RFC 6750 bearer token)')
       .optional(),
     /** Images per request (`n`). Default 4. */
-    maxImagesPerRequest: int(1, 16).default(4),
+    maxImagesPerRequest: int(imagesPerRequestRange.min, imagesPerRequestRange.max).default(
+      imagesPerRequestRange.default,
+    ),
     /** Request body cap; a prompt needs a few KiB. Default 65536 (64 KiB). */
     bodyLimitBytes: int(1_024, 16 * 1024 * 1024).default(64 * 1024),
     /** ORT intra-op threads per session. Default: the pipeline's (cores - 1). */
@@ -121,6 +123,7 @@ const envOf: Record<Key, string> = {
   attention: runtimeEnv.attention,
   precision: runtimeEnv.precision,
   maxResolution: runtimeEnv.maxResolution,
+  maxImagesPerRequest: runtimeEnv.maxImagesPerRequest,
   maxQueue: runtimeEnv.maxQueue,
   requestTimeoutSeconds: runtimeEnv.requestTimeoutSeconds,
   steps: runtimeEnv.steps,

@@ -31,7 +31,8 @@ const someTwos = [
  * Images per request on builtin:multi-image, our assumption: most calls ask for one; a UI that
  * shows a grid asks for 4 (2x2); a batch asks for the 8 an H100 makes in ~10 s; a few ask for
  * what lies between. Mean 2.21 images a request; 1 request in 5 asks for 4 or more. (The
- * runtime's and the router's ZIMAGE_MAX_IMAGES_PER_REQUEST must be 8 for it: the default is 4.)
+ * runtime's and the router's ZIMAGE_MAX_IMAGES_PER_REQUEST must be 8 for it, set by
+ * spec.runtime.maxImagesPerRequest: the default is 4.)
  */
 export const multiImageCounts = [
   { p: 0.6, n: 1 },

@@ -89,7 +89,12 @@ describe('buildRouterDeployment', () => {
     {
       name: 'the runtime limits and the queue bounds moved',
       router: { maxQueue: 500, podSlots: 2 },
-      runtime: { maxResolution: '2048x1024', requestTimeoutSeconds: 300, steps: 4 },
+      runtime: {
+        maxResolution: '2048x1024',
+        maxImagesPerRequest: 8,
+        requestTimeoutSeconds: 300,
+        steps: 4,
+      },
     },
   ])('renders env the router reads as the runtime does ($name)', ({ router, runtime }) => {
     const z = cr(router, runtime);
@@ -100,7 +105,11 @@ describe('buildRouterDeployment', () => {
       ),
     );
     // One source: the runtime's own rendering of its limits and deadline.
-    for (const name of [runtimeEnv.maxResolution, runtimeEnv.requestTimeoutSeconds])
+    for (const name of [
+      runtimeEnv.maxResolution,
+      runtimeEnv.maxImagesPerRequest,
+      runtimeEnv.requestTimeoutSeconds,
+    ])
       expect(env[name], name).toBe(runtimeEnvs[name]);
     expect(env[routerEnv.podSelector]).toBe(selectorString('turbo'));
     expect(env[runtimeEnv.namespace]).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
@@ -111,6 +120,7 @@ describe('buildRouterDeployment', () => {
       maxQueue: env[routerEnv.maxQueue],
       slots: env[routerEnv.slots],
       maxResolution: env[runtimeEnv.maxResolution],
+      maxImagesPerRequest: env[runtimeEnv.maxImagesPerRequest],
       requestTimeoutSeconds: env[runtimeEnv.requestTimeoutSeconds],
       steps: env[runtimeEnv.steps],
       port: env[routerEnv.port],
@@ -118,6 +128,7 @@ describe('buildRouterDeployment', () => {
     expect(config).toMatchObject({
       maxQueue: z.spec.router.maxQueue,
       slots: z.spec.router.podSlots,
+      maxImagesPerRequest: z.spec.runtime.maxImagesPerRequest,
       requestTimeoutSeconds: z.spec.runtime.requestTimeoutSeconds,
       steps: z.spec.runtime.steps,
       port: 8080,

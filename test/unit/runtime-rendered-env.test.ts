@@ -57,6 +57,8 @@ const rows: { name: string; spec: unknown }[] = [
     { maxResolution: '256x2048' },
     { steps: 1 },
     { steps: 50 },
+    { maxImagesPerRequest: 1 },
+    { maxImagesPerRequest: 16 },
   ].map((bound) => ({ name: `bound ${JSON.stringify(bound)}`, spec: withRuntime(bound) })),
   ...[1, 16, 1024].map((memoryGiB) => ({
     name: `gpu.memoryGiB ${memoryGiB}`,
@@ -66,7 +68,7 @@ const rows: { name: string; spec: unknown }[] = [
 
 describe('the env the operator renders, read by the runtime', () => {
   it('covers the shared table and every enum value', () => {
-    expect(rows.length).toBe(validSpecs.length + 4 + 3 + 3 + 2 + 9 + 3);
+    expect(rows.length).toBe(validSpecs.length + 4 + 3 + 3 + 2 + 11 + 3);
   });
 
   it.each(rows)('$name', ({ spec }) => {
@@ -79,6 +81,7 @@ describe('the env the operator renders, read by the runtime', () => {
       attention: runtime.attention,
       precision: model.precision,
       maxResolution: maxResolutionOf(runtime),
+      maxImagesPerRequest: runtime.maxImagesPerRequest,
       maxQueue: runtime.maxQueue,
       requestTimeoutSeconds: runtime.requestTimeoutSeconds,
       port: runtimePort,

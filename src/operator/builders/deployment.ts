@@ -43,6 +43,10 @@ export function requestLimitsEnv(cr: ZImageDeployment) {
   const { runtime } = cr.spec;
   return {
     maxResolution: { name: runtimeEnv.maxResolution, value: runtime.maxResolution },
+    maxImages: {
+      name: runtimeEnv.maxImagesPerRequest,
+      value: String(runtime.maxImagesPerRequest),
+    },
     requestTimeout: {
       name: runtimeEnv.requestTimeoutSeconds,
       value: String(runtime.requestTimeoutSeconds),
@@ -53,7 +57,7 @@ export function requestLimitsEnv(cr: ZImageDeployment) {
 function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
   const { runtime } = cr.spec;
   const names = childNames(cr.metadata.name);
-  const { maxResolution, requestTimeout } = requestLimitsEnv(cr);
+  const { maxResolution, maxImages, requestTimeout } = requestLimitsEnv(cr);
   const env: V1EnvVar[] = [
     { name: runtimeEnv.configMap, value: names.configMap },
     { name: runtimeEnv.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -63,6 +67,7 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.attention, value: effective.attention },
     { name: runtimeEnv.precision, value: cr.spec.model.precision },
     maxResolution,
+    maxImages,
     { name: runtimeEnv.maxQueue, value: String(runtime.maxQueue) },
     requestTimeout,
     { name: runtimeEnv.port, value: String(runtimePort) },

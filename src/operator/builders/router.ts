@@ -58,11 +58,12 @@ export function routerGraceSeconds(requestTimeoutSeconds: number): number {
 
 function routerEnvVars(cr: ZImageDeployment) {
   const { router, runtime } = cr.spec;
-  const { maxResolution, requestTimeout } = requestLimitsEnv(cr);
+  const { maxResolution, maxImages, requestTimeout } = requestLimitsEnv(cr);
   return [
     { name: routerEnv.podSelector, value: selectorString(cr.metadata.name) },
     { name: runtimeEnv.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     maxResolution,
+    maxImages,
     requestTimeout,
     // The spec's steps, not the autoscaler's: the router uses them only until a pod's answer
     // says its own, and a live change of steps must not roll the routers.
@@ -73,10 +74,7 @@ function routerEnvVars(cr: ZImageDeployment) {
   ];
 }
 
-/**
- * No ZIMAGE_MAX_IMAGES_PER_REQUEST: the runtime gets none either (both default to 4), and the
- * limits must stay one value.
- */
+/** The routers' Deployment: the request limits are the runtime's own (requestLimitsEnv). */
 export function buildRouterDeployment(cr: ZImageDeployment, at: RouterImage): V1Deployment {
   const { router, runtime } = cr.spec;
   const name = cr.metadata.name;

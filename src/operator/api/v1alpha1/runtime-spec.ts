@@ -4,6 +4,7 @@ import {
   attentionBackends,
   defaultAttention,
   executionProviders,
+  imagesPerRequestRange,
   offloadModes,
   stepsRange,
 } from '../../../contract/runtime.ts';
@@ -99,6 +100,15 @@ export const runtimeSpec = z
       .default('1024x1024')
       .meta(resolutionRules)
       .describe('Largest image size a request may ask for, WIDTHxHEIGHT.'),
+    maxImagesPerRequest: z
+      .number()
+      .int()
+      .min(imagesPerRequestRange.min)
+      .max(imagesPerRequestRange.max)
+      .default(imagesPerRequestRange.default)
+      .describe(
+        'Most images one request may ask for (n); the pods and the router refuse more with 400. Changing it rolls the pods.',
+      ),
     maxQueue: z
       .number()
       .int()
