@@ -105,6 +105,30 @@ describe('spec.router on the live fleet', () => {
     expect(via.body.data.map((d) => d.b64_json)).toEqual(direct.body.data.map((d) => d.b64_json));
   });
 
+  it.each<[string, string, string?]>([
+    ['no prompt', '{"size":"64x64"}'],
+    ['a typo in a field name', '{"prompt":"x","step":4}'],
+    ['too many images', '{"prompt":"x","n":64}'],
+    ['prototype pollution', '{"prompt":"x","__proto__":{"a":1}}'],
+    ['not JSON', '{"prompt":'],
+    ['wrong content type', 'prompt=x', 'text/plain'],
+  ])('answers a hostile body as its runtime pods do: %s', async (_name, body, type) => {
+    const [router] = await readyBy(routerSelector, 2);
+    const [runtime] = await readyBy(selectorString(name), 3);
+    const post = async (pod: V1Pod) => {
+      const res = await fetch(`http://${pod.status!.podIP!}:8080/v1/images/generations`, {
+        method: 'POST',
+        headers: { 'content-type': type ?? 'application/json' },
+        body,
+      });
+      return [res.status, ((await res.json()) as { error: unknown }).error];
+    };
+    const via = await post(router!);
+    expect(via[0]).toBeGreaterThanOrEqual(400);
+    expect(via[0]).toBeLessThan(500);
+    expect(via).toEqual(await post(runtime!));
+  });
+
   it('loses nothing when a runtime pod is deleted while a request is in flight', async () => {
     const [router] = await readyBy(routerSelector, 2);
     const [victim] = await readyBy(selectorString(name), 3);

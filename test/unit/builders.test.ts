@@ -33,6 +33,16 @@ describe('buildDeployment', () => {
     );
   });
 
+  it('renders maxImagesPerRequest only when it is not the runtime’s default (no roll on upgrade)', () => {
+    const names = (z: ZImageDeployment) => podOf(z).spec!.containers[0]!.env!.map((e) => e.name);
+    expect(names(cr())).not.toContain(runtimeEnv.maxImagesPerRequest);
+    const eight = cr({ runtime: { ...baseSpec().runtime, maxImagesPerRequest: 8 } });
+    expect(podOf(eight).spec!.containers[0]!.env).toContainEqual({
+      name: runtimeEnv.maxImagesPerRequest,
+      value: '8',
+    });
+  });
+
   it.each([
     ['attention', { runtime: { ...baseSpec().runtime, attention: 'math' } }],
     ['execution provider', { runtime: { ...baseSpec().runtime, executionProvider: 'webgpu' } }],

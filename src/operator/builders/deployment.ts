@@ -8,6 +8,7 @@ import type {
 import {
   attentionEnv,
   mountPaths,
+  imagesPerRequestRange,
   runtimeEnv,
   runtimePaths,
   runtimePort,
@@ -43,15 +44,18 @@ export function requestLimitsEnv(cr: ZImageDeployment) {
   const { runtime } = cr.spec;
   return {
     maxResolution: { name: runtimeEnv.maxResolution, value: runtime.maxResolution },
-    maxImages: {
-      name: runtimeEnv.maxImagesPerRequest,
-      value: String(runtime.maxImagesPerRequest),
-    },
+    // Only when it differs from the runtime's own default: rendering the default too would
+    // change every existing object's pod template, and roll its pods, on an operator upgrade.
+    maxImages: (runtime.maxImagesPerRequest === imagesPerRequestRange.default
+      ? []
+      : [
+          { name: runtimeEnv.maxImagesPerRequest, value: String(runtime.maxImagesPerRequest) },
+        ]) satisfies V1EnvVar[],
     requestTimeout: {
       name: runtimeEnv.requestTimeoutSeconds,
       value: String(runtime.requestTimeoutSeconds),
-    },
-  } satisfies Record<string, V1EnvVar>;
+    } satisfies V1EnvVar,
+  };
 }
 
 function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
@@ -67,7 +71,7 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.attention, value: effective.attention },
     { name: runtimeEnv.precision, value: cr.spec.model.precision },
     maxResolution,
-    maxImages,
+    ...maxImages,
     { name: runtimeEnv.maxQueue, value: String(runtime.maxQueue) },
     requestTimeout,
     { name: runtimeEnv.port, value: String(runtimePort) },

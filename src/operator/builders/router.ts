@@ -63,7 +63,7 @@ function routerEnvVars(cr: ZImageDeployment) {
     { name: routerEnv.podSelector, value: selectorString(cr.metadata.name) },
     { name: runtimeEnv.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     maxResolution,
-    maxImages,
+    ...maxImages,
     requestTimeout,
     // The spec's steps, not the autoscaler's: the router uses them only until a pod's answer
     // says its own, and a live change of steps must not roll the routers.
