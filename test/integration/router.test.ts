@@ -25,7 +25,10 @@ beforeAll(async () => {
   fleet = await startTestFleet(`router-${process.pid}`, { pacing: false });
   // No spec.router: the default runs two routers in front of the pods.
   const { router: _off, ...spec } = fleetSpec(3);
-  await fleet.zid.create(fleet.namespace, name, spec);
+  await fleet.zid.create(fleet.namespace, name, {
+    ...spec,
+    runtime: { ...spec.runtime, maxImagesPerRequest: 8 },
+  });
 }, 240_000);
 afterAll(async () => {
   await fleet?.stop();
@@ -93,16 +96,23 @@ describe('spec.router on the live fleet', () => {
     expect(fleet.kubectl('get', 'zid', name)).toMatch(/ROUTERS[\s\S]*2\/2/);
   }, 300_000);
 
-  it('answers n=4 through a router with the images one runtime pod makes directly', async () => {
+  it('spreads an n=8 request over the pods and answers the images one pod makes directly', async () => {
     const [router] = await readyBy(routerSelector, 2);
-    const [runtime] = await readyBy(selectorString(name), 3);
-    const request = { prompt: 'a red fox in snow', size: '128x128', n: 4, seed: 11 };
+    const runtimes = await readyBy(selectorString(name), 3);
+    const podNames = runtimes.map((p) => p.metadata!.name!);
+    const before = await Promise.all(podNames.map((p) => dispatchesTo(router!, p)));
+    const request = { prompt: 'a red fox in snow', size: '128x128', n: 8, seed: 11 };
     const via = await generate(router!, request);
-    const direct = await generate(runtime!, request);
+    const after = await Promise.all(podNames.map((p) => dispatchesTo(router!, p)));
+    const direct = await generate(runtimes[0]!, request);
     expect(via.status, JSON.stringify(via.body)).toBe(200);
     expect(direct.status).toBe(200);
-    expect(via.body.data.map((d) => d.seed)).toEqual([11, 12, 13, 14]);
+    expect(via.body.data.map((d) => d.seed)).toEqual([11, 12, 13, 14, 15, 16, 17, 18]);
     expect(via.body.data.map((d) => d.b64_json)).toEqual(direct.body.data.map((d) => d.b64_json));
+    // Eight images, one slot per pod: every pod took some of them.
+    const sent = after.map((n, i) => n - before[i]!);
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(8);
+    expect(sent.filter((n) => n > 0).length).toBe(3);
   });
 
   it.each<[string, string, string?]>([
@@ -129,14 +139,26 @@ describe('spec.router on the live fleet', () => {
     expect(via).toEqual(await post(runtime!));
   });
 
-  it('loses nothing when a runtime pod is deleted while a request is in flight', async () => {
-    const [router] = await readyBy(routerSelector, 2);
+  it('loses nothing when a runtime pod is deleted under load', async () => {
+    const routers = await readyBy(routerSelector, 2);
+    const router = routers[0];
     const [victim] = await readyBy(selectorString(name), 3);
     const request = { prompt: 'a lighthouse', size: '512x512', n: 4, seed: 5, steps: 30 };
     const victimName = victim!.metadata!.name!;
     const before = await dispatchesTo(router!, victimName);
     let answered = false;
     const answer = generate(router!, request).finally(() => (answered = true));
+    // Load through both routers until the request is answered: two clients each.
+    const load = Promise.all(
+      [...routers, ...routers].map(async (r, i) => {
+        const statuses: number[] = [];
+        for (let seed = 1000 * i; !answered; seed++) {
+          const got = await generate(r, { prompt: 'a gull', size: '64x64', n: 2, seed });
+          statuses.push(got.status);
+        }
+        return statuses;
+      }),
+    );
     // Delete the pod only once it holds an image of this request.
     await eventually(
       `an image on ${victimName}`,
@@ -151,6 +173,9 @@ describe('spec.router on the live fleet', () => {
     const { status, body } = await answer;
     expect(status, JSON.stringify(body)).toBe(200);
     expect(body.data.map((d) => d.seed)).toEqual([5, 6, 7, 8]);
+    const statuses = (await load).flat();
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
   }, 180_000);
 
   it("the autoscaler reads the routers: the clients' wait and arrivals in status.signals", async () => {
