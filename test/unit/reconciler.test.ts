@@ -172,7 +172,8 @@ const rows: Row[] = [
   },
   {
     name: 'duplicate pull secrets (500 from the typed patch) is a rejection, not a retry',
-    given: (w) => running(w, healthy, { ...unroutedSpec(), imagePullSecrets: [{ name: 'regcred' }] }),
+    given: (w) =>
+      running(w, healthy, { ...unroutedSpec(), imagePullSecrets: [{ name: 'regcred' }] }),
     answers: {
       apply: (o) =>
         isKind('Deployment')(o)
