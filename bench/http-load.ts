@@ -1,6 +1,7 @@
 /**
  * The router benchmark's client (bench/router.ts): timed single-image requests over undici's
- * keep-alive pool, A/B pairs for latency and a closed loop of N workers for throughput.
+ * keep-alive pool, interleaved rounds over several targets for latency and a closed loop of N
+ * workers for throughput.
  * Every answer is read to its last byte and dropped (no concatenation, no JSON parse), the
  * same for both sides of a comparison.
  */
@@ -33,37 +34,29 @@ export async function timedPost(t: Target, body: string): Promise<number> {
   return ms;
 }
 
-export interface Pairs {
-  a: number[];
-  b: number[];
-}
+/** Per target name, its timings, in round order. */
+export type Rounds = Record<string, number[]>;
 
 /**
- * `pairs` requests to each of a and b, one at a time, alternating which goes first (ABBA...),
- * so that a noisy moment on the shared machine, or a request's effect on the next one, falls
- * on both sides alike; `warmup` pairs first, not kept.
+ * `rounds` rounds of one request to each target, one at a time, the order rotated each round
+ * (A B, B A for two; A B C, B C A, C A B for three), so that a noisy moment on the shared
+ * machine, or a request's effect on the next one, falls on every side alike; `warmup` rounds
+ * first, not kept.
  */
-export async function abPairs(
-  a: Target,
-  b: Target,
+export async function interleaved(
+  targets: readonly Target[],
   body: (i: number) => string,
-  counts: { warmup: number; pairs: number },
-): Promise<Pairs> {
-  const out: Pairs = { a: [], b: [] };
-  for (let i = -counts.warmup; i < counts.pairs; i++) {
+  counts: { warmup: number; rounds: number },
+): Promise<Rounds> {
+  const out: Rounds = Object.fromEntries(targets.map((t) => [t.name, []]));
+  for (let i = -counts.warmup; i < counts.rounds; i++) {
     const text = body(i);
-    let msA: number;
-    let msB: number;
-    if (i % 2 === 0) {
-      msA = await timedPost(a, text);
-      msB = await timedPost(b, text);
-    } else {
-      msB = await timedPost(b, text);
-      msA = await timedPost(a, text);
+    const shift = ((i % targets.length) + targets.length) % targets.length;
+    for (let k = 0; k < targets.length; k++) {
+      const t = targets[(shift + k) % targets.length]!;
+      const ms = await timedPost(t, text);
+      if (i >= 0) out[t.name]!.push(ms);
     }
-    if (i < 0) continue;
-    out.a.push(msA);
-    out.b.push(msB);
   }
   return out;
 }

@@ -1,6 +1,8 @@
 /**
  * Starts the real router (`node src/router/main.ts`) as a child process on a free loopback
  * port, in front of the given runtime URLs (ZIMAGE_ROUTER_PODS) unless `env` names a selector.
+ * `root`: the checkout whose router runs (default this one; the router benchmark compares
+ * another's, with its own node_modules, in the same run).
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -15,13 +17,14 @@ export type RouterProcess = Omit<RuntimeProcess, 'proc'> & { proc: RuntimeProces
 export async function startRouter(
   pods: readonly string[],
   env: Record<string, string> = {},
+  root: string = repoRoot,
 ): Promise<RouterProcess> {
   const [port = 0] = await freePorts(1);
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'zimage-router-'));
   const node = path.join(repoRoot, 'node_modules/.bin/node');
-  const proc = spawnManaged('router', node, [path.join(repoRoot, 'src/router/main.ts')], {
+  const proc = spawnManaged('router', node, [path.join(root, 'src/router/main.ts')], {
     logPath: path.join(logDir, 'router.log'),
-    cwd: repoRoot,
+    cwd: root,
     env: {
       PATH: process.env['PATH'],
       HOME: process.env['HOME'],
