@@ -23,6 +23,7 @@ import { zimageDeploymentSpec } from '../src/operator/api/v1alpha1/spec.ts';
 import type { ZImageDeployment } from '../src/operator/api/v1alpha1/types.ts';
 import { DirectSource } from '../src/operator/signals/direct/source.ts';
 import { PrometheusSource } from '../src/operator/signals/prometheus/source.ts';
+import { benchNodePools } from '../dev/nodes.ts';
 import { startCluster } from '../dev/cluster.ts';
 import { serviceBackends } from '../dev/fleet/service.ts';
 import { runLoad } from '../dev/load/index.ts';
@@ -43,16 +44,7 @@ const fmt = (s: number) => `${s.toFixed(2)} s`;
 export async function benchReaction(repeats: number): Promise<Row[]> {
   const cluster = await startCluster({
     name: `bench-react-${process.pid}`,
-    nodePools: [
-      {
-        name: 'gpu-h100',
-        count: 1,
-        gpusPerNode: 8,
-        gpuProduct: 'NVIDIA-H100-80GB-HBM3',
-        gpuMemoryMiB: 81559,
-      },
-      { name: 'cpu', count: 1, gpusPerNode: 0 },
-    ],
+    nodePools: [...benchNodePools],
     fleet: {},
   });
   const namespace = 'bench';

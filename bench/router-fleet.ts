@@ -38,6 +38,7 @@ import { parseTextFormat } from '../src/formats/prometheus-text.ts';
 import { routerSelectorLabels } from '../src/operator/api/v1alpha1/names.ts';
 import { formatTrace, type TraceRow } from '../src/sim/trace-csv.ts';
 import { generate, multiImageCounts } from '../src/sim/traces.ts';
+import { benchNodePools } from '../dev/nodes.ts';
 import { startCluster } from '../dev/cluster.ts';
 import { serviceBackends } from '../dev/fleet/service.ts';
 import { runLoad, type LoadRecord } from '../dev/load/index.ts';
@@ -259,16 +260,7 @@ async function generateAt(url: string, n: number, prompt: string): Promise<void>
 async function startFleet() {
   const cluster = await startCluster({
     name: `bench-rfleet-${process.pid}`,
-    nodePools: [
-      {
-        name: 'gpu-h100',
-        count: 1,
-        gpusPerNode: 8,
-        gpuProduct: 'NVIDIA-H100-80GB-HBM3',
-        gpuMemoryMiB: 81559,
-      },
-      { name: 'cpu', count: 1, gpusPerNode: 0 },
-    ],
+    nodePools: [...benchNodePools],
     fleet: {},
   });
   let operator: OperatorProcess | undefined;

@@ -52,6 +52,21 @@ export const defaultNodePools: readonly NodePool[] = [
   { name: 'cpu', count: 1, gpusPerNode: 0, cpu: '16', memory: '64Gi' },
 ];
 
+/**
+ * A small live fleet for the benchmarks: one H100 node of 8 GPUs and one CPU node (the
+ * operator, and the routers, which take no GPU).
+ */
+export const benchNodePools: readonly NodePool[] = [
+  {
+    name: 'gpu-h100',
+    count: 1,
+    gpusPerNode: 8,
+    gpuProduct: 'NVIDIA-H100-80GB-HBM3',
+    gpuMemoryMiB: 81559,
+  },
+  { name: 'cpu', count: 1, gpusPerNode: 0 },
+];
+
 /** Build the Node objects for a set of pools. */
 export function buildNodes(pools: readonly NodePool[]): V1Node[] {
   const nodes: V1Node[] = [];
