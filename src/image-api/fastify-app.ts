@@ -13,6 +13,8 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
+import { bearerAuth } from './auth.ts';
+import { useJsonBodies } from './json-body.ts';
 import {
   clientErrorHandler,
   errorHandler,
@@ -64,4 +66,22 @@ export function createApiApp(o: ApiAppOptions): FastifyInstance {
     reply.header('x-request-id', request.id);
   });
   return app;
+}
+
+/**
+ * The image API's own scope: JSON bodies and, with a token, bearer auth for the routes that
+ * `routes` adds; probes and /metrics registered outside it stay open. One function, so the
+ * runtime and the router guard their API alike.
+ */
+export async function registerImageApi(
+  app: FastifyInstance,
+  o: { bodyLimitBytes: number; apiToken?: string | undefined },
+  routes: (api: FastifyInstance) => void,
+): Promise<void> {
+  await app.register((api, _options, done) => {
+    useJsonBodies(api, o.bodyLimitBytes);
+    if (o.apiToken !== undefined) api.addHook('onRequest', bearerAuth(o.apiToken));
+    routes(api);
+    done();
+  });
 }

@@ -6,9 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { runtimePaths } from '../contract/runtime.ts';
-import { bearerAuth } from '../image-api/auth.ts';
-import { createApiApp } from '../image-api/fastify-app.ts';
-import { useJsonBodies } from '../image-api/json-body.ts';
+import { createApiApp, registerImageApi } from '../image-api/fastify-app.ts';
 import { serverTimeouts } from '../image-api/server-timeouts.ts';
 import type { RouterConfig } from './config.ts';
 import type { Dispatcher } from './dispatch/dispatcher.ts';
@@ -48,15 +46,12 @@ export async function buildRouterApp(deps: RouterAppDeps): Promise<FastifyInstan
       .send(await deps.metrics.registry.metrics()),
   );
 
-  await app.register((api, _options, done) => {
-    useJsonBodies(api, config.bodyLimitBytes);
-    if (config.apiToken !== undefined) api.addHook('onRequest', bearerAuth(config.apiToken));
+  await registerImageApi(app, config, (api) =>
     generateRoute(api, {
       dispatcher: deps.dispatcher,
       metrics: deps.metrics,
       limits: { maxResolution: config.maxResolution, maxImages: config.maxImagesPerRequest },
-    });
-    done();
-  });
+    }),
+  );
   return app;
 }

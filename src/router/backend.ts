@@ -12,7 +12,7 @@
  */
 import { Agent, request, errors } from 'undici';
 import { runtimeHeaders, runtimePaths } from '../contract/runtime.ts';
-import type { PodTarget, RetryReason, SendOutcome } from './dispatch/dispatcher.ts';
+import type { PodTarget, RetryReason, SendOutcome } from './dispatch/types.ts';
 import { podBody, type ImageSpec } from './dispatch/fanout.ts';
 
 export interface BackendOptions {

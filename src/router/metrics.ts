@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { routerMetrics, routerWaitBuckets } from '../contract/metrics.ts';
-import { retryReasons } from './dispatch/dispatcher.ts';
+import { retryReasons } from './dispatch/types.ts';
 
 export const refusalReasons = ['queue_full', 'would_miss_deadline', 'draining'] as const;
 export type RefusalReason = (typeof refusalReasons)[number];

@@ -15,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { runtimePort, runtimePortName } from '../contract/runtime.ts';
-import type { PodTarget } from './dispatch/dispatcher.ts';
+import type { PodTarget } from './dispatch/types.ts';
 
 /** The pod as the router sees it; undefined while it has no IP (nothing to send to). */
 export function targetOf(pod: V1Pod): PodTarget | undefined {

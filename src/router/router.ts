@@ -16,7 +16,8 @@ import { sleep, systemClock, type Clock } from '../contract/clock.ts';
 import { buildRouterApp } from './app.ts';
 import { createBackend } from './backend.ts';
 import type { RouterConfig } from './config.ts';
-import { Dispatcher, type PodTarget, type Send } from './dispatch/dispatcher.ts';
+import { Dispatcher } from './dispatch/dispatcher.ts';
+import type { PodTarget, Send } from './dispatch/types.ts';
 import { createRouterMetrics, type RouterMetrics } from './metrics.ts';
 import { PodWatch } from './pods.ts';
 

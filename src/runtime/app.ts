@@ -11,10 +11,8 @@ import { runtimeHeaders, type LiveConfig } from '../contract/runtime.ts';
 import type { RuntimeConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import { fitCheck, gpuInfo, type FitConfig } from './fit.ts';
-import { bearerAuth } from '../image-api/auth.ts';
-import { createApiApp, type ServerOptions } from '../image-api/fastify-app.ts';
+import { createApiApp, registerImageApi, type ServerOptions } from '../image-api/fastify-app.ts';
 import { generateRoute } from './http/generate.ts';
-import { useJsonBodies } from '../image-api/json-body.ts';
 import { probeRoutes } from './http/probes.ts';
 import type { ClientErrorReason, RuntimeMetrics } from './metrics.ts';
 import { GenerationQueue } from './queue.ts';
@@ -72,9 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   probeRoutes(app, { ...deps, gpu: gpuInfo(config) });
 
-  await app.register((api, _options, done) => {
-    useJsonBodies(api, config.bodyLimitBytes);
-    if (config.apiToken !== undefined) api.addHook('onRequest', bearerAuth(config.apiToken));
+  await registerImageApi(app, config, (api) =>
     generateRoute(api, {
       engine: deps.engine,
       queue: deps.queue,
@@ -83,8 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       liveConfig: deps.liveConfig,
       limits: { maxResolution: config.maxResolution, maxImages: config.maxImagesPerRequest },
       fit: fitCheck(config, () => deps.engine.info().offload),
-    });
-    done();
-  });
+    }),
+  );
   return app;
 }

@@ -179,3 +179,33 @@ describe('router faults (fake pipeline: 20 ms a step, no model)', () => {
     }
   });
 });
+
+describe('router with API tokens (fake pipeline)', () => {
+  it('refuses a client without the token with 401, and sends its own token to the pods', async () => {
+    const pod = await startRuntime({ env: { ...fakePipelineEnv, ZIMAGE_API_TOKEN: 'pod-secret' } });
+    const router = await startRouter([pod.url], {
+      ZIMAGE_API_TOKEN: 'client-secret',
+      ZIMAGE_POD_API_TOKEN: 'pod-secret',
+    });
+    try {
+      const request = { prompt: 'a kite', size: '64x64', steps: 1 };
+      const none = await json<ErrorBody>(await router.post('/v1/images/generations', request));
+      const direct = await json<ErrorBody>(await pod.post('/v1/images/generations', request));
+      expect(none.status).toBe(401);
+      expect([none.status, none.body.error]).toEqual([direct.status, direct.body.error]);
+      const wrong = await router.post('/v1/images/generations', request, {
+        authorization: 'Bearer pod-secret',
+      });
+      expect(wrong.status).toBe(401);
+      const ok = await router.post('/v1/images/generations', request, {
+        authorization: 'Bearer client-secret',
+      });
+      expect(ok.status).toBe(200);
+      // Probes and metrics stay open, outside the API's scope.
+      expect((await router.get('/metrics')).status).toBe(200);
+    } finally {
+      await router.stop();
+      await pod.stop();
+    }
+  }, 60_000);
+});

@@ -6,6 +6,7 @@ import type { WorkResult } from '../../src/operator/queue.ts';
 import type { FakeWorld } from './fake-api.ts';
 import { apiError } from './fake-api.ts';
 import { baseSpec } from './specs.ts';
+import { withoutRouter } from '../../dev/specs.ts';
 
 export const supporting = [
   'ServiceAccount/turbo-runtime',
@@ -22,7 +23,7 @@ export const all = [...supporting, 'Deployment/turbo'];
  * children, their order and their pruning are reconciler-router.test.ts's; the default spec
  * (router on) has a row of its own there.
  */
-export const unroutedSpec = () => ({ ...baseSpec(), router: { enabled: false } });
+export const unroutedSpec = () => withoutRouter(baseSpec());
 
 export function object(generation = 1, spec: unknown = unroutedSpec()) {
   return {

@@ -160,19 +160,21 @@ describe('childPlan with the router', () => {
     return { ...z, spec: { ...z.spec, router: { ...z.spec.router, enabled: false } } };
   };
 
+  const runtimeChildren = [
+    'ServiceAccount turbo-runtime',
+    'Role turbo-runtime-config',
+    'RoleBinding turbo-runtime-config',
+    'ConfigMap turbo-runtime',
+    'Service turbo',
+    'PodDisruptionBudget turbo',
+    'Deployment turbo',
+  ];
+
   it.each([
     {
       name: 'off: today’s children only',
       z: off,
-      want: [
-        'ServiceAccount turbo-runtime',
-        'Role turbo-runtime-config',
-        'RoleBinding turbo-runtime-config',
-        'ConfigMap turbo-runtime',
-        'Service turbo',
-        'PodDisruptionBudget turbo',
-        'Deployment turbo',
-      ],
+      want: runtimeChildren,
     },
     {
       name: 'on: the router’s children first, then today’s',
@@ -184,13 +186,7 @@ describe('childPlan with the router', () => {
         'RouterPodDisruptionBudget turbo-router',
         'PodsService turbo-pods',
         'RouterDeployment turbo-router',
-        'ServiceAccount turbo-runtime',
-        'Role turbo-runtime-config',
-        'RoleBinding turbo-runtime-config',
-        'ConfigMap turbo-runtime',
-        'Service turbo',
-        'PodDisruptionBudget turbo',
-        'Deployment turbo',
+        ...runtimeChildren,
       ],
     },
   ])('$name', ({ z, want }) => {

@@ -3,12 +3,8 @@
  * resolves, so the order of dispatches, retries, deadlines and cancellations is explicit.
  */
 import { describe, expect, it } from 'vitest';
-import type { RequestFailure } from '../../src/router/dispatch/dispatcher.ts';
-import {
-  Dispatcher,
-  type PodTarget,
-  type SendOutcome,
-} from '../../src/router/dispatch/dispatcher.ts';
+import { Dispatcher } from '../../src/router/dispatch/dispatcher.ts';
+import type { PodTarget, RequestFailure, SendOutcome } from '../../src/router/dispatch/types.ts';
 import type { ImageSpec } from '../../src/router/dispatch/fanout.ts';
 import { FakeClock, settle } from '../support/fake-clock.ts';
 

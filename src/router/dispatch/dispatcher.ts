@@ -25,18 +25,6 @@ import {
   type SendOutcome,
 } from './types.ts';
 
-export {
-  RequestFailure,
-  retryReasons,
-  type DispatcherHooks,
-  type DispatcherOptions,
-  type ImageDone,
-  type PodTarget,
-  type RetryReason,
-  type Send,
-  type SendOutcome,
-} from './types.ts';
-
 interface Job {
   spec: ImageSpec;
   index: number;

@@ -11,7 +11,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { runtimeHeaders, runtimePaths } from '../../contract/runtime.ts';
 import { ApiError, clientClosed } from '../../image-api/errors.ts';
 import { maxSeed, parseGenerationRequest, type RequestLimits } from '../../image-api/request.ts';
-import { RequestFailure, type Dispatcher, type ImageDone } from '../dispatch/dispatcher.ts';
+import type { Dispatcher } from '../dispatch/dispatcher.ts';
+import { RequestFailure, type ImageDone } from '../dispatch/types.ts';
 import { refusalReasons, type RouterMetrics } from '../metrics.ts';
 
 export const routerHeaders = {
