@@ -37,6 +37,8 @@ export const routerMetrics = {
   /** Counters of arrivals: requests, and the images they ask for (admitted or not). */
   arrivedRequests: 'zimage_router_arrived_requests_total',
   arrivedImages: 'zimage_router_arrived_images_total',
+  /** Counter: their expected engine seconds (the demand the autoscaler scales to). */
+  arrivedWork: 'zimage_router_arrived_work_seconds_total',
   /** Counter of answers by HTTP status. */
   requests: 'zimage_router_requests_total',
   /** Gauges: images waiting in the router for a pod, and their expected engine seconds. */

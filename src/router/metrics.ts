@@ -31,6 +31,11 @@ export function createRouterMetrics() {
       help: 'Images those requests asked for (n per request).',
       registers: [registry],
     }),
+    arrivedWork: new Counter({
+      name: routerMetrics.arrivedWork,
+      help: 'Expected engine seconds of the images those requests asked for, at the live steps and the rates learned from the pods: its rate is the demand in GPUs kept busy.',
+      registers: [registry],
+    }),
     requests: new Counter({
       name: routerMetrics.requests,
       help: 'Generation requests answered, by HTTP status.',

@@ -74,6 +74,7 @@ export async function createRouter(config: RouterConfig, deps: RouterDeps): Prom
       onDispatch: (pod) => metrics.dispatches.inc({ pod }),
       onRetry: (reason) => metrics.retries.inc({ reason }),
       onImage: (seconds) => metrics.wait.observe(seconds),
+      onArrival: (work) => metrics.arrivedWork.inc(work),
       onQueueChange: (images, work) => {
         metrics.queuedImages.set(images);
         metrics.queuedWork.set(work);

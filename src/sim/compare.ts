@@ -49,8 +49,11 @@ export function compare(
   const a = spec.autoscaling;
   const replicas = Math.min(a.maxReplicas, Math.max(a.minReplicas, spec.replicas));
   // A controller keeps state (its log, its windows): a fresh one for each run.
-  const controllers = () => [
-    policyController(spec),
+  // Behind a Service nothing measures demand: the policy is the one an object without the
+  // router runs (its default rules are the utilization and wait ones).
+  const unrouted: ZImageDeploymentSpec = { ...spec, router: { ...spec.router, enabled: false } };
+  const controllers = (routing: Routing) => [
+    policyController(routing === 'service' ? unrouted : spec),
     ...(o.policyOnly ? [] : baselines(spec, o.hpaTargets ?? [80])),
   ];
   const fronts = (o.routings ?? ['service']).flatMap(
@@ -63,7 +66,7 @@ export function compare(
         : [{ routing, model }],
   );
   const byFront = fronts.map(({ routing, model }) =>
-    controllers().map((c) =>
+    controllers(routing).map((c) =>
       simulate(trace, c, { model, quality, replicas, seed: o.seed, routing }),
     ),
   );

@@ -46,6 +46,10 @@ export interface Front {
   arrive(request: Request): void;
   /** Images waiting in front of the pods (the router's queue; a Service holds none). */
   readonly waiting: number;
+  /** Their engine seconds at the live settings (the router's queued-work gauge). */
+  readonly queuedWork: number;
+  /** The router exports demand (arrivals, queued work); a Service exports nothing. */
+  readonly routed: boolean;
   /** A pod turned Ready or ran out of work: what waits may go. */
   podFree(): void;
   /** A job a pod ran to its end; `passes` per image. */
@@ -83,6 +87,11 @@ export class Fleet {
    * the pod (the runtime's request-duration histogram).
    */
   readonly waited: { at: number; seconds: number }[] = [];
+  /**
+   * Engine seconds of the images that arrived at the router (retries again), priced at the
+   * spec's settings: zimage_router_arrived_work_seconds_total.
+   */
+  arrivedWork = 0;
   readonly model: SimModel;
   readonly results: Results;
   readonly front: Front;
@@ -143,6 +152,12 @@ export class Fleet {
   imageSeconds(row: Request, pod?: Pod): number {
     const q = this.quality();
     return this.serviceSeconds(row, q, pod?.attention ?? q.attention).each;
+  }
+
+  /** Seconds of one image of `row` at the spec's quality: what the router prices arrivals at. */
+  fullQualitySeconds(row: Request): number {
+    const q = this.live[0]!.q;
+    return this.serviceSeconds(row, q, q.attention).each;
   }
 
   /** The runtime drops what waited in its queue past the deadline (504). */

@@ -32,6 +32,8 @@ export interface Sample {
   latencyP95: number | undefined;
   /** p95 of the clients' wait (Fleet.waited) over the same window. */
   waitP95: number | undefined;
+  /** The router's counters and gauges (zeros behind a Service, which exports none). */
+  router?: { arrivedWork: number; queued: number; queuedWork: number };
 }
 
 /** The latency signal's window, as the Prometheus source queries it. */
@@ -80,6 +82,15 @@ export class Recorder implements SampleSource {
       ready: f.pods.filter((p) => p.phase === 'Ready').length,
       latencyP95: this.p95(f.finished, 'latencyFrom'),
       waitP95: this.p95(f.waited, 'waitFrom'),
+      ...(f.front.routed
+        ? {
+            router: {
+              arrivedWork: f.arrivedWork,
+              queued: f.front.waiting,
+              queuedWork: f.front.queuedWork,
+            },
+          }
+        : {}),
     };
     for (const p of f.pods) {
       this.lastBusy.set(p.id, f.busyAt(p));

@@ -49,8 +49,14 @@ export class RouterFront implements Front {
     this.fleet = fleet;
   }
 
+  readonly routed = true;
+
   get waiting(): number {
     return this.queue.length;
+  }
+
+  get queuedWork(): number {
+    return sum(this.queue.map((job) => this.fleet.imageSeconds(job.row)));
   }
 
   arrive(row: Request): void {
@@ -85,6 +91,7 @@ export class RouterFront implements Front {
   private submit(request: Routed): void {
     const f = this.fleet;
     const { row } = request;
+    f.arrivedWork += row.n * f.fullQualitySeconds(row);
     const verdict = admit({ images: row.n, imageMs: 1000 * f.imageSeconds(row) }, this.load(), {
       maxQueuedImages: f.model.routerMaxQueue,
       deadlineMs: 1000 * f.model.deadlineSeconds,

@@ -11,6 +11,8 @@ import { recordServed, type Fate } from './results.ts';
 
 export class ServiceFront implements Front {
   readonly waiting = 0;
+  readonly queuedWork = 0;
+  readonly routed = false;
   private readonly fleet: Fleet;
   private readonly rng;
 

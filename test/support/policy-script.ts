@@ -28,6 +28,15 @@ export interface World {
    * the latency, as with nothing queued the wait is the generation itself.
    */
   wait?: number | 'NoObservations';
+  /** The routers' arriving work, image-seconds per second at full quality (stable window). */
+  arriving?: number;
+  /** The same over the panic window (default: arriving). */
+  burst?: number;
+  /** The stable window's span so far, seconds (default 60: filled). */
+  windowSeconds?: number;
+  /** Images and their engine seconds waiting in the routers (default 0). */
+  queuedImages?: number;
+  queuedWork?: number;
   queue?: number;
   inflight?: number;
   pending?: number;
@@ -67,12 +76,19 @@ export type SpecPatch = {
   autoscaling?: Record<string, unknown>;
   runtime?: Record<string, unknown>;
   gpu?: Record<string, unknown>;
+  router?: Record<string, unknown>;
 };
 
+/**
+ * A policy spec on the 16 GB card. Without the router unless the patch turns it on: the
+ * default rules are then the utilization and wait ones most rows exercise (with the router
+ * the defaults scale to demand: policy-demand.test.ts).
+ */
 export function specOf(patch: SpecPatch = {}) {
   const b = baseSpec();
   return zimageDeploymentSpec.parse({
     ...b,
+    router: { enabled: false, ...patch.router },
     runtime: { ...b.runtime, ...patch.runtime },
     gpu: { memoryGiB: 16, ...patch.gpu },
     autoscaling: { mode: 'Enforce', minReplicas: 1, maxReplicas: 4, ...patch.autoscaling },
@@ -86,10 +102,30 @@ const value = (v: number, every: number): Reading => ({
   at: t0,
 });
 
+const windowed = (v: number, every: number, windowSeconds: number): Reading => ({
+  ok: true,
+  value: v,
+  intervalSeconds: every,
+  at: t0,
+  windowSeconds,
+});
+
 const observed = (v: number | 'NoObservations', every: number): Reading =>
   v === 'NoObservations'
     ? missing('NoObservations', 'no image finished in the window')
     : value(v, every);
+
+/** What the routers report: demand at full quality, and the queue. */
+function routerOf(world: World, every: number) {
+  const arriving = world.arriving ?? 0;
+  return {
+    routerQueuedImages: value(world.queuedImages ?? 0, every),
+    routerQueuedWorkSeconds: value(world.queuedWork ?? 0, every),
+    arrivedImagesPerSecond: value(0, every),
+    arrivedWorkPerSecond: windowed(arriving, every, world.windowSeconds ?? 60),
+    burstWorkPerSecond: windowed(world.burst ?? arriving, every, 10),
+  };
+}
 
 export function signalsOf(world: World, replicas: number): Signals {
   const every = world.everySeconds ?? 1;
@@ -104,9 +140,7 @@ export function signalsOf(world: World, replicas: number): Signals {
     waitP95Seconds: observed(world.wait ?? world.latency ?? 9, every),
     queueDepth: value(world.queue ?? 0, every),
     inflight: value(world.inflight ?? 1, every),
-    routerQueuedImages: value(0, every),
-    routerQueuedWorkSeconds: value(0, every),
-    arrivedImagesPerSecond: value(0, every),
+    ...routerOf(world, every),
     pendingPods: value(pending, every),
     fleet: { replicas, readyReplicas: ready },
   };

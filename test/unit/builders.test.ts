@@ -158,11 +158,19 @@ describe('ServiceMonitor and PrometheusRule', () => {
   });
 
   it('renders one alert per default rule, with its window and a severity', () => {
-    expect(alertsOf(cr()).map((a) => [a.alert, a.for, a.labels['severity']])).toEqual([
+    const unrouted = cr({ router: { enabled: false } });
+    expect(alertsOf(unrouted).map((a) => [a.alert, a.for, a.labels['severity']])).toEqual([
       ['ZImageGpuSaturated', '5s', 'warning'],
       ['ZImageVramPressure', '5s', 'warning'],
       ['ZImageSlowGeneration', '30s', 'warning'],
       ['ZImageIdle', '5m', 'info'],
+    ]);
+  });
+
+  it('with the router, alerts on the routed defaults but not on the demand rule (it scales, it does not page)', () => {
+    expect(alertsOf(cr()).map((a) => a.alert)).toEqual([
+      'ZImageVramPressure',
+      'ZImageSlowGeneration',
     ]);
   });
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { rule } from '../../src/operator/api/v1alpha1/autoscaling.ts';
 import { rulesOf } from '../../src/operator/api/v1alpha1/autoscaling-spec.ts';
-import { defaultRules } from '../../src/operator/api/v1alpha1/default-rules.ts';
+import {
+  defaultRoutedRules,
+  defaultRules,
+  demandRule,
+} from '../../src/operator/api/v1alpha1/default-rules.ts';
 import { durationSeconds } from '../../src/operator/api/v1alpha1/schema-kit.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import { baseSpec } from '../support/specs.ts';
@@ -46,13 +50,30 @@ describe('the default rules table', () => {
     expect(durationSeconds(row('idle').cooldown)).toBeGreaterThanOrEqual(300);
   });
 
-  it('applies when a spec names no rules, and only then', () => {
+  it('applies when a spec names no rules, and only then: scale to demand with the router', () => {
     const bare = zimageDeploymentSpec.parse(baseSpec());
-    expect(rulesOf(bare.autoscaling)).toBe(defaultRules);
+    expect(bare.router.enabled).toBe(true);
+    expect(rulesOf(bare)).toBe(defaultRoutedRules);
+    const unrouted = zimageDeploymentSpec.parse({ ...baseSpec(), router: { enabled: false } });
+    expect(rulesOf(unrouted)).toBe(defaultRules);
     const own = zimageDeploymentSpec.parse({
       ...baseSpec(),
       autoscaling: { rules: [{ ...row('idle'), name: 'mine' }] },
     });
-    expect(rulesOf(own.autoscaling).map((r) => r.name)).toEqual(['mine']);
+    expect(rulesOf(own).map((r) => r.name)).toEqual(['mine']);
+  });
+
+  it('the routed defaults scale to demand, offload under VRAM pressure, and keep the 15 s line', () => {
+    expect(defaultRoutedRules.map((r) => r.name)).toEqual([
+      'demand',
+      'vram-pressure',
+      'slow-generation',
+    ]);
+    for (const r of defaultRoutedRules) expect(rule.parse(r), r.name).toEqual(r);
+    expect(demandRule.action.scale?.toDemand).toEqual({
+      drain: '30s',
+      stableWindow: '60s',
+      panicWindow: '10s',
+    });
   });
 });

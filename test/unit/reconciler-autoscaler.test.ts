@@ -15,7 +15,12 @@ import { baseSpec } from '../support/specs.ts';
 const key = 'ml/turbo';
 
 function spec(mode: 'Off' | 'DryRun' | 'Enforce', extra: Record<string, unknown> = {}) {
-  return { ...baseSpec(), autoscaling: { mode, minReplicas: 1, maxReplicas: 3, ...extra } };
+  // Without the router: these rows drive the utilization rules (demand: policy-demand.test.ts).
+  return {
+    ...baseSpec(),
+    router: { enabled: false },
+    autoscaling: { mode, minReplicas: 1, maxReplicas: 3, ...extra },
+  };
 }
 
 const value = (v: number, at: number): Reading => ({ ok: true, value: v, intervalSeconds: 1, at });
@@ -34,6 +39,8 @@ function signals(w: FakeWorld, gpu: number): KeySignals {
     routerQueuedImages: value(0, at),
     routerQueuedWorkSeconds: value(0, at),
     arrivedImagesPerSecond: value(0, at),
+    arrivedWorkPerSecond: value(0, at),
+    burstWorkPerSecond: value(0, at),
   };
 }
 

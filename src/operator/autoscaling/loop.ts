@@ -9,6 +9,8 @@
  * objects (1 s by default), never shorter than 100 ms; the next tick is scheduled when the
  * current one ends, so a slow source stretches ticks instead of piling them up.
  */
+import { demandWindows } from '../policy/demand.ts';
+import { policySpecOf } from '../policy/spec.ts';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../contract/clock.ts';
 import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
@@ -145,12 +147,16 @@ export class AutoscalerLoop {
       if (!spec || spec.autoscaling.mode === 'Off') return [];
       const { namespace = '', name = '' } = cr.metadata;
       const url = spec.autoscaling.metrics.prometheus?.url;
+      const windows = policySpecOf(spec)
+        .rules.map(demandWindows)
+        .find((w) => w !== undefined);
       const target: SignalTarget = {
         namespace,
         name,
         pods: sampledPods(this.d.podsOf(namespace, name)),
         ...(spec.router.enabled ? { routers: sampledPods(this.d.routersOf(namespace, name)) } : {}),
         ...(url ? { prometheusUrl: url } : {}),
+        ...(windows ? { demandWindows: windows } : {}),
       };
       return [{ key: keyOf({ namespace, name }), spec, target }];
     });

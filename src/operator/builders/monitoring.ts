@@ -106,7 +106,7 @@ function actionText(action: Action): string {
  * hysteresis, so the rule reads its own firing ALERTS series (written at the previous
  * evaluation). Pending is not held: a breach must last the whole `for` above the threshold.
  */
-function alertExpr(rule: Rule, alert: string, scope: Scope): string {
+function alertExpr(rule: Rule & { signal: Signal }, alert: string, scope: Scope): string {
   const value = signalQuery(rule.signal, scope);
   const op = rule.operator === 'Above' ? '>' : '<';
   const breach = `${value} ${op} ${rule.threshold}`;
@@ -116,7 +116,7 @@ function alertExpr(rule: Rule, alert: string, scope: Scope): string {
   return `(${breach}) or (${value} ${op} ${rule.clearThreshold} and on(${signalLabels.join(', ')}) ${firing})`;
 }
 
-function alertRule(rule: Rule, cr: ZImageDeployment) {
+function alertRule(rule: Rule & { signal: Signal }, cr: ZImageDeployment) {
   const { name, namespace } = cr.metadata;
   const alert = alertName(rule.name);
   const text = signalText[rule.signal];
@@ -148,7 +148,12 @@ export function buildPrometheusRule(cr: ZImageDeployment): MonitoringObject {
       groups: [
         {
           name: `zimage-${name}`,
-          rules: rulesOf(cr.spec.autoscaling).map((rule) => alertRule(rule, cr)),
+          // A toDemand rule sizes the fleet every decision; it is no symptom to page on (the
+          // clients' wait is: slow-generation), and its demand needs the policy's arithmetic.
+          rules: rulesOf(cr.spec).flatMap((rule) => {
+            const signal = rule.signal;
+            return signal === 'demandUtilization' ? [] : [alertRule({ ...rule, signal }, cr)];
+          }),
         },
       ],
     },

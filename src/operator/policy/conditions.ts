@@ -4,6 +4,7 @@
  */
 import { policySignals, type PolicySignal } from '../api/v1alpha1/signals.ts';
 import type { ConditionInput } from '../api/v1alpha1/status.ts';
+import { demandInputs } from './demand.ts';
 import { policyReasons, type PolicyReason } from './reasons.ts';
 import { isOutage, type Signals } from './signals.ts';
 import type { PolicySpec } from './spec.ts';
@@ -14,7 +15,11 @@ export type PolicyCondition = ConditionInput<PolicyReason>;
 /** Signals a decision cannot do without: every rule's, the queue (scale-in) and Pending pods. */
 export function requiredSignals(spec: PolicySpec): PolicySignal[] {
   const needed = new Set<PolicySignal>(['queueDepth', 'pendingPods']);
-  for (const r of spec.rules) needed.add(r.rule.signal);
+  for (const r of spec.rules) {
+    const signal = r.rule.signal;
+    if (signal === 'demandUtilization') for (const s of demandInputs) needed.add(s);
+    else needed.add(signal);
+  }
   return policySignals.filter((s) => needed.has(s));
 }
 
@@ -101,7 +106,10 @@ const samplingKnob: Record<string, string> = {
  */
 export function samplingCondition(signals: Signals, spec: PolicySpec): PolicyCondition {
   const short = spec.rules.flatMap((r) => {
-    const reading = signals[r.rule.signal];
+    const signal = r.rule.signal;
+    // Demand is worked out each decision from the routers' rates over its own windows.
+    if (signal === 'demandUtilization') return [];
+    const reading = signals[signal];
     // A missing reading tells nothing of its sampling; MetricsAvailable says it is missing.
     const every = reading.ok ? reading.intervalSeconds : undefined;
     if (every === undefined || r.forSeconds === 0 || r.forSeconds >= every) return [];

@@ -28,6 +28,8 @@ import {
   samplingCondition,
   type PolicyCondition,
 } from './conditions.ts';
+import { demandBack, demandOut, planDemand } from './demand-act.ts';
+import { isDemandRule, ruleReading, type DemandPlan } from './demand.ts';
 import { pendingPods, underPressure, type Draft } from './draft.ts';
 import { sameQuality } from './knobs.ts';
 import { floorSteps, passesOf } from './ladder.ts';
@@ -79,10 +81,13 @@ function draftOf(
   // Overrides depart from the spec they were taken on; an edited spec (the user's own steps,
   // offload or attention) starts the ladder over. DryRun decides against what runs: the spec.
   const keep = enforce && prev?.mode === 'Enforce' && sameQuality(prev.base, spec.base);
+  const effective = keep ? prev.effective : spec.base;
   const previous = new Map((prev?.rules ?? []).map((r) => [r.name, r]));
   const ruleSteps = new Map<string, RuleStep>();
-  for (const r of spec.rules)
-    ruleSteps.set(r.name, stepRule(r, previous.get(r.name), signals[r.rule.signal], now));
+  for (const r of spec.rules) {
+    const reading = ruleReading(signals, r, effective, spec.base);
+    ruleSteps.set(r.name, stepRule(r, previous.get(r.name), reading, now));
+  }
   return {
     now,
     spec,
@@ -91,7 +96,7 @@ function draftOf(
     ruleSteps,
     startReplicas: signals.fleet.replicas,
     replicas: signals.fleet.replicas,
-    effective: keep ? prev.effective : spec.base,
+    effective,
     ladder: keep ? [...prev.ladder] : [],
     lastScaleTime: parseTime(prev?.lastScaleTime),
     lastQualityChangeTime: parseTime(prev?.lastQualityChangeTime),
@@ -106,10 +111,18 @@ const due = (d: Draft, r: PolicyRule) => d.ruleSteps.get(r.name)?.due === true;
  * a blocked scale-out's notch on the same decision would be two quality moves where the
  * ladder allows one per cooldown (the notch waits, and is steps once the pressure is gone).
  */
-function actOnRules(d: Draft): void {
+function actOnRules(d: Draft): Map<PolicyRule, DemandPlan> {
   const acting = d.spec.rules.filter((p) => due(d, p));
   for (const r of acting.filter((p) => p.rule.action.scale === undefined)) ruleQualityAction(d, r);
+  const plans = new Map<PolicyRule, DemandPlan>();
+  for (const r of d.spec.rules.filter(isDemandRule)) {
+    const plan = planDemand(d, r);
+    if (!plan) continue;
+    plans.set(r, plan);
+    demandOut(d, r, plan);
+  }
   for (const r of acting.filter((p) => wantsOut(d, p))) scaleOut(d, r);
+  return plans;
 }
 
 /** Pushing for capacity or lower quality: anything but a scale-in rule. */
@@ -124,8 +137,9 @@ function calmSeconds(d: Draft): number {
   return cleared.length === 0 ? Infinity : (d.now - Math.max(...cleared)) / 1000;
 }
 
-function giveBack(d: Draft): void {
+function giveBack(d: Draft, plans: Map<PolicyRule, DemandPlan>): void {
   if (d.held || d.spec.rules.some((r) => presses(d, r))) return;
+  for (const [r, plan] of plans) demandBack(d, r, plan);
   if (d.ladder.length > 0) {
     const refused = restoreQuality(d, calmSeconds(d));
     if (refused && !refused.refused.ok && refused.refused.blockedBy === 'load')
@@ -177,8 +191,7 @@ export function decide(
   const enforce = p.mode === 'Enforce';
   const d = draftOf(signals, state, p, now);
   startingReplicas(d, enforce, state?.mode === 'Enforce' ? state.replicas : undefined);
-  actOnRules(d);
-  giveBack(d);
+  giveBack(d, actOnRules(d));
   const conditions = [
     metricsCondition(outages(signals, p)),
     limitedCondition(d.replicas, pendingPods(d), p, quality(d)),

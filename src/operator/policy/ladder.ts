@@ -83,7 +83,10 @@ export function predictRestore(
   const factor = passesOf(before.steps) / passesOf(now.steps);
   const growth = (peakBytes(spec, before) - peakBytes(spec, now)) / spec.memoryBytes;
   for (const r of spec.rules.filter((p) => p.rule.operator === 'Above')) {
-    const value = valueOf(signals[r.rule.signal]);
+    const signal = r.rule.signal;
+    // A toDemand rule gives its own notches back (demand-act.ts); it blocks no other rule's.
+    if (signal === 'demandUtilization') continue;
+    const value = valueOf(signals[signal]);
     if (value === undefined) continue;
     const predicted = predictedValue(r, value, factor, growth);
     if (predicted !== undefined && predicted >= r.clear) {

@@ -15,6 +15,7 @@ import {
   type Draft,
   type Notch,
 } from './draft.ts';
+import { isDemandRule } from './demand.ts';
 import { changedKnobs, sameQuality } from './knobs.ts';
 import { floorSteps, lowerOne, predictRestore, type Prediction } from './ladder.ts';
 import { policyActors } from './outcome.ts';
@@ -56,6 +57,21 @@ function push(d: Draft, r: PolicyRule, to: QualitySettings, reason: PolicyReason
   else d.ladder.push(notch);
   const last = d.actions[d.actions.length - 1];
   if (last && d.actions.length > count) markActed(d, r, last);
+}
+
+/**
+ * Steps down to `steps` in one decision, a notch a step, so each can be given back on its own
+ * as capacity returns (quality sized to the gap, demand-act.ts).
+ */
+export function lowerStepsTo(d: Draft, r: PolicyRule, steps: number, why: string): void {
+  while (d.effective.steps > steps && d.ladder.length < ladderLimit)
+    push(d, r, { ...d.effective, steps: d.effective.steps - 1 }, policyReasons.QualityLowered, why);
+}
+
+/** The newest notch back, now: the caller has checked that the capacity carries it. */
+export function giveBackNotch(d: Draft, why: string): void {
+  const top = d.ladder.pop();
+  if (top) move(d, policyActors.ladder, top.before, policyReasons.QualityRestored, why);
 }
 
 /** One notch down, at most one per the acting rule's cooldown, counted from any quality move. */
@@ -124,6 +140,8 @@ export function restoreQuality(
 ): { refused: Prediction; notch: Notch } | undefined {
   const top = d.ladder[d.ladder.length - 1];
   if (!top || d.held || !since(d, d.lastQualityChangeTime, top.cooldownSeconds)) return;
+  // A toDemand rule's notches come back with the capacity that carries them (demand-act.ts).
+  if (d.spec.rules.some((r) => r.name === top.rule && isDemandRule(r))) return;
   // Load must have stayed down for the notch's cooldown, not just dipped: without it a fleet
   // at 75% of its full-quality capacity (noise alone trips a 5 s window over 90%) went 9 -> 7
   // -> 9 every 3 min in the seed scenario.

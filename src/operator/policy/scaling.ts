@@ -85,19 +85,23 @@ export function scaleIn(d: Draft, r: PolicyRule): void {
   if (d.replicas !== d.startReplicas) return;
   if (valueOf(d.signals.queueDepth) !== 0 || startingPods(d) > 0) return;
   const n = servingPods(d);
-  if (survivorsOver(d, n)) return;
+  if (survivorsOver(d, n, n - 1)) return;
   const target = Math.max(d.spec.minReplicas, d.replicas - 1);
   markActed(d, r, setReplicas(d, r.name, target, policyReasons.ScaledIn, evidence(d, r)));
 }
 
-function survivorsOver(d: Draft, n: number): boolean {
+/**
+ * Would `m` pods left of `n` serving push a load rule past its clear level? N at u% leave M at
+ * u x N/M. One pod left of one must be idle (0 / 0 pods says nothing).
+ */
+export function survivorsOver(d: Draft, n: number, m: number): boolean {
   const load = d.spec.rules.filter(
     (p) => p.rule.operator === 'Above' && p.rule.signal === 'gpuUtilization',
   );
   for (const p of load) {
-    const value = valueOf(d.signals[p.rule.signal]);
+    const value = valueOf(d.signals.gpuUtilization);
     if (value === undefined) return true;
-    if (n <= 1 ? value > 0 : (value * n) / (n - 1) >= p.clear) return true;
+    if (m <= 0 ? value > 0 : (value * n) / m >= p.clear) return true;
   }
   return false;
 }

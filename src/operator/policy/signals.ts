@@ -8,9 +8,9 @@
  * KEDA (keda#3065) and Knative (serving#8610) scaled fleets down during outages.
  */
 import type { PolicySignal } from '../api/v1alpha1/signals.ts';
-import { missingReasons, type MissingReason, type Reading } from '../signals/sample.ts';
+import { missing, missingReasons, type MissingReason, type Reading } from '../signals/sample.ts';
 
-export { missingReasons, type MissingReason, type Reading };
+export { missing, missingReasons, type MissingReason, type Reading };
 
 export interface Fleet {
   /** spec.replicas as the scale subresource reads now (a `kubectl scale` shows here). */

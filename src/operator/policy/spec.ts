@@ -52,7 +52,7 @@ export function policySpecOf(spec: ZImageDeploymentSpec): PolicySpec {
     mode: a.mode,
     minReplicas: a.minReplicas,
     maxReplicas: a.maxReplicas,
-    rules: rulesOf(a).map(policyRuleOf),
+    rules: rulesOf(spec).map(policyRuleOf),
     base: qualityOf(spec),
     precision: spec.model.precision,
     memoryBytes: spec.gpu.memoryGiB * 2 ** 30,

@@ -105,7 +105,21 @@ export interface SignalTarget {
    * direct source reads the client's wait from them, else from the pods.
    */
   routers?: readonly PodRef[];
+  /**
+   * The windows its toDemand rule reads arrived work over (the direct source; Prometheus
+   * reads its own fixed ones). Default: defaultDemandWindows.
+   */
+  demandWindows?: DemandWindows;
 }
+
+/** A toDemand rule's windows, seconds. */
+export interface DemandWindows {
+  stableSeconds: number;
+  panicSeconds: number;
+}
+
+/** The default rule's: a 60 s stable window (KPA's) and a 10 s panic window (docs/autoscaling.md). */
+export const defaultDemandWindows: DemandWindows = { stableSeconds: 60, panicSeconds: 10 };
 
 export interface SignalSource {
   readonly kind: SourceKind;

@@ -109,6 +109,7 @@ export class Dispatcher {
         }),
       );
     }
+    this.o.hooks?.onArrival?.(this.fullQualityMs(request) / 1000);
     const verdict = this.admission(request);
     if (!verdict.admit) {
       return Promise.reject(
@@ -369,6 +370,18 @@ export class Dispatcher {
       ours += Math.max(0, expectedMs - (now - startedAt));
     const reported = pod.reported ? pod.reported.backlogMs - (now - pod.reported.at) : 0;
     return Math.max(ours, reported);
+  }
+
+  /**
+   * A request's expected engine ms at the spec's steps (or its own), not the live ones: the
+   * demand the autoscaler sizes the fleet for is at full quality, and pricing arrivals at the
+   * live steps would shrink it while the quality ladder is down, and mix two prices in one
+   * window when steps change.
+   */
+  private fullQualityMs(request: FanOutRequest): number {
+    const { width, height, n } = request;
+    const steps = request.steps ?? this.o.defaultSteps;
+    return this.fleet.workMs({ images: n, width, height, steps });
   }
 
   private imageMs(pod: PodState, spec: ImageSpec): number {

@@ -78,6 +78,13 @@ export interface DispatcherHooks {
   /** An image answered: the client's wait for it (queue + generation), seconds. */
   onImage?(waitSeconds: number): void;
   onQueueChange?(images: number, workSeconds: number): void;
+  /**
+   * A request arrived (admitted or not): the engine seconds its images are expected to take at
+   * the spec's steps (or its own), at the rates learned from the pods. The autoscaler's demand is the rate of
+   * this (image-seconds per second: GPUs busy), counted before admission because a refused
+   * request is demand too (its client comes back after Retry-After).
+   */
+  onArrival?(workSeconds: number): void;
 }
 
 export interface DispatcherOptions {

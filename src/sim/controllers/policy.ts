@@ -11,8 +11,16 @@ import { durationSeconds } from '../../operator/api/v1alpha1/schema-kit.ts';
 import type { ZImageDeploymentSpec } from '../../operator/api/v1alpha1/spec.ts';
 import { autoscalerState, type AutoscalerState } from '../../operator/api/v1alpha1/status.ts';
 import { decide } from '../../operator/policy/decide.ts';
+import { demandWindows } from '../../operator/policy/demand.ts';
+import { policySpecOf } from '../../operator/policy/spec.ts';
 import type { Reading, Signals } from '../../operator/policy/signals.ts';
-import { missing } from '../../operator/signals/sample.ts';
+import { routerSignals, type RouterSignal } from '../../operator/api/v1alpha1/signals.ts';
+import {
+  defaultDemandWindows,
+  eachOf,
+  missing,
+  type DemandWindows,
+} from '../../operator/signals/sample.ts';
 import type { Sample, SampleSource } from '../recorder.ts';
 import type { Controller } from './controller.ts';
 
@@ -38,12 +46,48 @@ const reading = (value: number, every: number, at: number): Reading => ({
   at,
 });
 
-const unmodelled = missing('NotConfigured', 'the simulator does not model this signal yet');
+/**
+ * What the routers export, as the direct source reads it: arrived work as the counter's rate
+ * over each window (shorter while the run is younger than the window, as a ring not yet full),
+ * the queue as gauges. Behind a Service there is no router: NotConfigured, as the operator
+ * reports for an object with spec.router.enabled false.
+ */
+function routerReadings(
+  recorder: SampleSource,
+  now: number,
+  every: number,
+  windows: DemandWindows,
+  at: number,
+): Pick<Signals, RouterSignal> {
+  const last = held(recorder, now, every);
+  if (!last?.router) {
+    const none = missing('NotConfigured', 'behind a Service: no router exports demand');
+    return eachOf(routerSignals, none);
+  }
+  const rate = (seconds: number): Reading => {
+    const from = held(recorder, now - seconds, every) ?? recorder.samples[0];
+    const span = last.t - (from?.t ?? last.t);
+    if (!from?.router || span <= 0)
+      return missing('WindowNotFilled', 'a rate needs two scrapes of the router');
+    const value = (last.router!.arrivedWork - from.router.arrivedWork) / span;
+    return { ok: true, value, at, intervalSeconds: every, windowSeconds: span };
+  };
+  const gauge = (value: number): Reading => ({ ok: true, value, at, intervalSeconds: every });
+  return {
+    routerQueuedImages: gauge(last.router.queued),
+    routerQueuedWorkSeconds: gauge(last.router.queuedWork),
+    // Images per second: no decision reads it; the work rate is what demand needs.
+    arrivedImagesPerSecond: missing('NotConfigured', 'the simulator does not model this signal'),
+    arrivedWorkPerSecond: rate(windows.stableSeconds),
+    burstWorkPerSecond: rate(Math.max(windows.panicSeconds, every)),
+  };
+}
 
 export function signalsAt(
   recorder: SampleSource,
   now: number,
   direct: boolean,
+  windows: DemandWindows = defaultDemandWindows,
 ): Signals | undefined {
   const every = direct ? sampling.direct : sampling.prometheus;
   const gpu = held(recorder, now, every.gpu);
@@ -66,10 +110,7 @@ export function signalsAt(
         : r(rt.waitP95, every.runtime),
     queueDepth: r(rt.queue, every.runtime),
     inflight: r(rt.inflight, every.runtime),
-    // What the router exports of demand: no rule reads it yet, so none is modelled.
-    routerQueuedImages: unmodelled,
-    routerQueuedWorkSeconds: unmodelled,
-    arrivedImagesPerSecond: unmodelled,
+    ...routerReadings(recorder, now, every.runtime, windows, at),
     pendingPods: r(k8s.pending, 1),
     fleet: { replicas: k8s.replicas, readyReplicas: k8s.ready },
   };
@@ -88,6 +129,10 @@ export function policyController(spec: ZImageDeploymentSpec, name = 'zimage poli
     autoscaling: { ...spec.autoscaling, mode: 'Enforce' },
   };
   let state: AutoscalerState | undefined;
+  const demand = policySpecOf(spec)
+    .rules.map(demandWindows)
+    .find((w) => w !== undefined);
+  const windows = demand ?? defaultDemandWindows;
   const log: string[] = [];
   const shown = new Map<string, string>();
   return {
@@ -95,7 +140,7 @@ export function policyController(spec: ZImageDeploymentSpec, name = 'zimage poli
     periodSeconds: durationSeconds(spec.autoscaling.interval),
     log,
     tick(now, recorder) {
-      const signals = signalsAt(recorder, now, spec.autoscaling.metrics.direct);
+      const signals = signalsAt(recorder, now, spec.autoscaling.metrics.direct, windows);
       if (!signals) return {};
       const decision = decide(signals, state, enforced, simEpoch + Math.round(now * 1000));
       state = autoscalerState.parse(JSON.parse(JSON.stringify(decision.state)));

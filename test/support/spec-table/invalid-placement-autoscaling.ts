@@ -8,6 +8,16 @@ import {
   type InvalidCase,
 } from './builders.ts';
 
+/** A toDemand rule (the default one's shape), with fields and windows to break. */
+const demand = (extra: Record<string, unknown>, toDemand: Record<string, unknown> = {}) =>
+  rule({
+    name: 'demand',
+    signal: 'demandUtilization',
+    threshold: 80,
+    action: { type: 'Scale', scale: { toDemand } },
+    ...extra,
+  });
+
 export const invalidPlacementAndAutoscaling: InvalidCase[] = [
   { name: 'zero GPUs', spec: withGpu({ count: 0 }), field: 'spec.gpu.count' },
   {
@@ -60,6 +70,75 @@ export const invalidPlacementAndAutoscaling: InvalidCase[] = [
     name: 'steps action to 0',
     spec: withAutoscaling({ rules: [rule({ action: { type: 'Steps', steps: { set: 0 } } })] }),
     field: 'spec.autoscaling.rules[0].action.steps.set',
+  },
+  {
+    name: 'scale to demand on a utilization rule',
+    spec: withAutoscaling({
+      rules: [rule({ action: { type: 'Scale', scale: { toDemand: {} } } })],
+    }),
+    field: 'spec.autoscaling.rules[0].signal',
+    message: 'a demandUtilization rule is an Above rule with action scale.toDemand',
+  },
+  {
+    name: 'demandUtilization with a fixed scale step',
+    spec: withAutoscaling({ rules: [rule({ signal: 'demandUtilization', threshold: 80 })] }),
+    field: 'spec.autoscaling.rules[0].signal',
+    message: 'a demandUtilization rule is an Above rule with action scale.toDemand',
+  },
+  {
+    name: 'demandUtilization as a Below rule',
+    spec: withAutoscaling({ rules: [demand({ operator: 'Below' })] }),
+    field: 'spec.autoscaling.rules[0].signal',
+  },
+  {
+    name: 'demandUtilization threshold 0',
+    spec: withAutoscaling({ rules: [demand({ threshold: 0 })] }),
+    field: 'spec.autoscaling.rules[0].threshold',
+    message: 'threshold for demandUtilization must be in 0..100 (above 0)',
+  },
+  {
+    name: 'demandUtilization clearThreshold over 100',
+    spec: withAutoscaling({ rules: [demand({ threshold: 100, clearThreshold: 120 })] }),
+    field: 'spec.autoscaling.rules[0].clearThreshold',
+    message: 'clearThreshold for demandUtilization must be in 0..100 (above 0)',
+  },
+  {
+    name: 'toDemand and by together',
+    spec: withAutoscaling({
+      rules: [demand({ action: { type: 'Scale', scale: { by: 1, toDemand: {} } } })],
+    }),
+    field: 'spec.autoscaling.rules[0].action.scale',
+    message: 'set exactly one of by, to or toDemand',
+  },
+  {
+    name: 'panic window as long as the stable window',
+    spec: withAutoscaling({ rules: [demand({}, { panicWindow: '60s' })] }),
+    field: 'spec.autoscaling.rules[0].action.scale.toDemand.panicWindow',
+    message: 'panicWindow must be shorter than stableWindow',
+  },
+  {
+    name: 'drain horizon over 10 minutes',
+    spec: withAutoscaling({ rules: [demand({}, { drain: '20m' })] }),
+    field: 'spec.autoscaling.rules[0].action.scale.toDemand.drain',
+    message: 'must be between 1s and 10m',
+  },
+  {
+    name: 'stable window over 10 minutes',
+    spec: withAutoscaling({ rules: [demand({}, { stableWindow: '20m' })] }),
+    field: 'spec.autoscaling.rules[0].action.scale.toDemand.stableWindow',
+    message: 'must be between 6s and 10m',
+  },
+  {
+    name: 'panic window under a second',
+    spec: withAutoscaling({ rules: [demand({}, { panicWindow: '500ms' })] }),
+    field: 'spec.autoscaling.rules[0].action.scale.toDemand.panicWindow',
+    message: 'must be between 1s and 1m',
+  },
+  {
+    name: 'two rules scaling to demand',
+    spec: withAutoscaling({ rules: [demand({}), demand({ name: 'demand-2' })] }),
+    field: 'spec.autoscaling.rules',
+    message: 'at most one rule may scale to demand (signal demandUtilization)',
   },
   {
     name: 'duplicate rule names',

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { rule, type Rule } from './autoscaling.ts';
-import { defaultRules } from './default-rules.ts';
+import { defaultRoutedRules, defaultRules } from './default-rules.ts';
 import { cel, durationPattern } from './schema-kit.ts';
 
 export const autoscalingSpec = z
@@ -55,14 +55,20 @@ export const autoscalingSpec = z
       .array(rule)
       .max(16)
       .meta(
-        cel({
-          rule: 'self.all(r, self.exists_one(o, o.name == r.name))',
-          message: 'rule names must be unique',
-        }),
+        cel(
+          {
+            rule: 'self.all(r, self.exists_one(o, o.name == r.name))',
+            message: 'rule names must be unique',
+          },
+          {
+            rule: "self.filter(r, r.signal == 'demandUtilization').size() <= 1",
+            message: 'at most one rule may scale to demand (signal demandUtilization)',
+          },
+        ),
       )
       .optional()
       .describe(
-        `Rules; the defaults (${defaultRules.map((r) => r.name).join(', ')}) apply when omitted.`,
+        `Rules; when omitted, the defaults apply: with the router ${defaultRoutedRules.map((r) => r.name).join(', ')}; without it ${defaultRules.map((r) => r.name).join(', ')}.`,
       ),
   })
   .strict()
@@ -76,7 +82,13 @@ export const autoscalingSpec = z
 
 export type AutoscalingSpec = z.infer<typeof autoscalingSpec>;
 
-/** The rules a ZImageDeployment runs: its own, or the defaults when it names none. */
-export function rulesOf(autoscaling: AutoscalingSpec): readonly Rule[] {
-  return autoscaling.rules ?? defaultRules;
+/**
+ * The rules a ZImageDeployment runs: its own, or the defaults when it names none: scaling to
+ * the demand the routers measure, or without routers the utilization and wait rules.
+ */
+export function rulesOf(spec: {
+  autoscaling: AutoscalingSpec;
+  router: { enabled: boolean };
+}): readonly Rule[] {
+  return spec.autoscaling.rules ?? (spec.router.enabled ? defaultRoutedRules : defaultRules);
 }

@@ -17,6 +17,8 @@ const thresholdRange: Record<RuleSignal, [number, number, boolean]> = {
   latencyP95Seconds: [0, 3600, false],
   waitP95Seconds: [0, 3600, false],
   queueDepth: [0, 10000, true],
+  // The target: the share of the asked replicas' capacity the demand may fill.
+  demandUtilization: [0, 100, false],
 };
 
 /** One rule per signal and field, so the message says the range that applies. */
@@ -48,12 +50,63 @@ const clearingSideRule = {
  * a signal for the decider to hold; longer trends belong to Prometheus recording rules.
  * `cooldown`: a rule silenced for more than an hour could not act again within one incident.
  */
+/** demandUtilization is worked out for a toDemand action, and toDemand acts on nothing else. */
+const demandRule = {
+  rule:
+    "(self.signal == 'demandUtilization') == (has(self.action.scale) && has(self.action.scale.toDemand))" +
+    " && (self.signal != 'demandUtilization' || self.operator == 'Above')",
+  message:
+    'a demandUtilization rule is an Above rule with action scale.toDemand, and scale.toDemand needs signal demandUtilization',
+  fieldPath: '.signal',
+};
+
 const windowLimit = { for: '1h', cooldown: '1h' } as const;
 const windowRule = (field: keyof typeof windowLimit) =>
   cel({
     rule: `duration(self) <= duration('${windowLimit[field]}')`,
     message: `must be at most ${windowLimit[field]}`,
   });
+
+/** A duration field of toDemand, with its bounds. */
+const demandDuration = (fallback: string, min: string, max: string, what: string) =>
+  z
+    .string()
+    .max(32)
+    .regex(durationPattern, `must be a duration like ${fallback}`)
+    .default(fallback)
+    .meta(
+      cel({
+        rule: `duration(self) >= duration('${min}') && duration(self) <= duration('${max}')`,
+        message: `must be between ${min} and ${max}`,
+      }),
+    )
+    .describe(what);
+
+/**
+ * Scale to demand (policy/demand.ts): the pods that serve the work arriving over a window at
+ * the rule's threshold (target utilization) and drain the queued work within `drain`. The
+ * windows are Knative KPA's: a stable one that scale-in follows, and a short panic one that
+ * scale-out jumps on when it asks for twice the Ready pods. Defaults: docs/autoscaling.md.
+ */
+export const toDemand = z
+  .object({
+    drain: demandDuration('30s', '1s', '10m', 'Queued work is drained within this.'),
+    stableWindow: demandDuration('60s', '6s', '10m', 'Window the demand is averaged over.'),
+    panicWindow: demandDuration(
+      '10s',
+      '1s',
+      '1m',
+      'Short window: when it asks for twice the Ready pods, scale out to it at once.',
+    ),
+  })
+  .strict()
+  .meta(
+    cel({
+      rule: 'duration(self.panicWindow) < duration(self.stableWindow)',
+      message: 'panicWindow must be shorter than stableWindow',
+      fieldPath: '.panicWindow',
+    }),
+  );
 
 const actionRule =
   "(self.type == 'Scale') == has(self.scale) && (self.type == 'Offload') == has(self.offload) && " +
@@ -74,11 +127,21 @@ export const action = z
           .optional()
           .describe('Replicas to add (negative: remove).'),
         to: z.number().int().min(0).max(1000).optional().describe('Replicas to set.'),
+        toDemand: toDemand
+          .optional()
+          .describe(
+            "Set replicas to what the demand needs at the rule's threshold (a demandUtilization rule): out in one step, in one pod per cooldown.",
+          ),
       })
       .strict()
-      .meta(cel({ rule: 'has(self.by) != has(self.to)', message: 'set exactly one of by or to' }))
+      .meta(
+        cel({
+          rule: '(has(self.by) ? 1 : 0) + (has(self.to) ? 1 : 0) + (has(self.toDemand) ? 1 : 0) == 1',
+          message: 'set exactly one of by, to or toDemand',
+        }),
+      )
       .optional()
-      .describe('Change replicas by a delta or to a number.'),
+      .describe('Change replicas by a delta, to a number, or to the demand.'),
     offload: z.enum(offloadModes).optional().describe('Switch the offload mode.'),
     attention: z
       .enum(attentionBackends)
@@ -119,7 +182,7 @@ export const rule = z
     threshold: z
       .number()
       .describe(
-        'Threshold (percent for gpuUtilization, 0..1 for vramUsedRatio, seconds for latency).',
+        'Threshold (percent for gpuUtilization and demandUtilization, 0..1 for vramUsedRatio, seconds for latency).',
       ),
     clearThreshold: z
       .number()
@@ -142,7 +205,9 @@ export const rule = z
     action: action.describe('What to do when the rule fires.'),
   })
   .strict()
-  .meta(cel(...rangeRules('threshold'), ...rangeRules('clearThreshold'), clearingSideRule));
+  .meta(
+    cel(...rangeRules('threshold'), ...rangeRules('clearThreshold'), clearingSideRule, demandRule),
+  );
 
 export type Rule = z.infer<typeof rule>;
 export type Action = z.infer<typeof action>;

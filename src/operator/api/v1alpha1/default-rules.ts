@@ -74,3 +74,38 @@ export const defaultRules: readonly Rule[] = [
     action: { type: 'Scale', scale: { by: -1 } },
   },
 ];
+
+/**
+ * Scale to demand (policy/demand.ts): what the routers see arriving and queued, at full
+ * quality, sized in one decision. Only with the router: it is what measures demand.
+ */
+export const demandRule: Rule = {
+  name: 'demand',
+  signal: 'demandUtilization',
+  operator: 'Above',
+  // The target: pods busy 80% of the time at full quality. Above it, scale out to the count
+  // that brings the demand back to 80%; the 20% is the headroom a Poisson stream needs for
+  // its queue to stay short (at 80% an M/D/1 queue holds ~1.6 images on average).
+  threshold: 80,
+  // 72 (80 x 0.9): scale-in only leaves the survivors under it.
+  clearThreshold: 72,
+  // The windows do the smoothing: 0 s acts on the first reading over the target.
+  for: '0s',
+  // Scale-in at most once a minute (and once per stable window).
+  cooldown: '60s',
+  action: {
+    type: 'Scale',
+    scale: { toDemand: { drain: '30s', stableWindow: '60s', panicWindow: '10s' } },
+  },
+};
+
+/**
+ * The defaults with the router: scale to demand, offload under VRAM pressure, and the seed's
+ * 15 s line as a backstop when the demand is priced wrong. Utilization rules are left out: the
+ * demand rule scales out before utilization can saturate, and scales in on the same windows.
+ */
+export const defaultRoutedRules: readonly Rule[] = [
+  demandRule,
+  defaultRules.find((r) => r.name === 'vram-pressure')!,
+  defaultRules.find((r) => r.name === 'slow-generation')!,
+];

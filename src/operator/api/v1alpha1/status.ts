@@ -120,6 +120,11 @@ export const autoscalerState = z
               .max(128)
               .optional()
               .describe('What it did then, e.g. scale 2 -> 3.'),
+            fewerPodsSince: time
+              .optional()
+              .describe(
+                'A toDemand rule: since when the demand has fit in fewer pods (scale-in waits a stable window of it).',
+              ),
           })
           .strict(),
       )

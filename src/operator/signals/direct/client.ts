@@ -8,13 +8,21 @@
 import { routerMetrics, runtimeMetrics } from '../../../contract/metrics.ts';
 import { routerSignals, type RouterSignal } from '../../api/v1alpha1/signals.ts';
 import { observations, type Buckets } from '../histogram.ts';
-import { eachOf, missing, type Reading } from '../sample.ts';
+import {
+  defaultDemandWindows,
+  eachOf,
+  missing,
+  type DemandWindows,
+  type Reading,
+} from '../sample.ts';
+import type { CounterRing } from './counter-ring.ts';
 import {
   allStale,
   gauge,
   p95InWindow,
   recordScrapes,
   staleNote,
+  sumGauge,
   type LatencyRing,
   type PodScrape,
   type ReadingContext,
@@ -30,6 +38,8 @@ export interface ClientRings {
   requests: LatencyRing;
   /** The routers' arrived-images counter, as a one-bucket histogram (see recordCounter). */
   arrivals: LatencyRing;
+  /** The routers' arrived-work counter, over the demand windows (minutes). */
+  work: CounterRing;
 }
 
 /**
@@ -62,6 +72,44 @@ export function recordClientScrapes(
   recordScrapes(rings.requests, pods, at, runtimeMetrics.requestDuration);
   recordScrapes(rings.wait, routers, at, routerMetrics.wait);
   recordCounter(rings.arrivals, routers, at, routerMetrics.arrivedImages);
+  for (const r of routers) {
+    const value = r.result.ok ? sumGauge([r], routerMetrics.arrivedWork) : undefined;
+    if (value !== undefined) rings.work.record(r.pod, at, value);
+  }
+}
+
+/**
+ * Engine seconds arriving per second over `seconds`, summed over the routers: the demand in
+ * GPUs kept busy (policy/demand.ts).
+ */
+function workRate(
+  scrapes: readonly PodScrape[],
+  ring: CounterRing,
+  ctx: ReadingContext,
+  seconds: number,
+  note?: string,
+): Reading {
+  let rate: number | undefined;
+  let spanMs = 0;
+  for (const s of scrapes) {
+    const d = s.result.ok ? ring.increase(s.pod, ctx.at, seconds * 1000) : undefined;
+    if (!d || d.spanMs <= 0) continue;
+    rate = (rate ?? 0) + d.value / (d.spanMs / 1000);
+    spanMs = Math.max(spanMs, d.spanMs);
+  }
+  if (rate === undefined)
+    return missing(
+      'WindowNotFilled',
+      `${ctx.key}: no router has an earlier scrape yet (a rate needs two)`,
+    );
+  return {
+    ok: true,
+    value: rate,
+    at: ctx.at,
+    intervalSeconds: ctx.intervalSeconds,
+    windowSeconds: spanMs / 1000,
+    ...(note ? { note } : {}),
+  };
 }
 
 /** Images per second over the ring's window, summed over the routers. */
@@ -107,6 +155,7 @@ export function clientReadings(
   routers: readonly PodScrape[] | undefined,
   rings: ClientRings,
   ctx: ReadingContext,
+  windows: DemandWindows = defaultDemandWindows,
 ): Record<ClientSignal, Reading> {
   if (routers === undefined) {
     const off = missing('NotConfigured', `${ctx.key} runs no router (spec.router.enabled: false)`);
@@ -126,5 +175,7 @@ export function clientReadings(
     routerQueuedImages: gauge(routers, routerMetrics.queuedImages, ctx, note),
     routerQueuedWorkSeconds: gauge(routers, routerMetrics.queuedWork, ctx, note),
     arrivedImagesPerSecond: arrivalRate(routers, rings.arrivals, ctx, note),
+    arrivedWorkPerSecond: workRate(routers, rings.work, ctx, windows.stableSeconds, note),
+    burstWorkPerSecond: workRate(routers, rings.work, ctx, windows.panicSeconds, note),
   };
 }

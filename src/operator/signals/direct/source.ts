@@ -13,6 +13,7 @@ import { gpusOf, type ExporterRef } from './dcgm.ts';
 import { GpuIndex, gpuReadings, type ExporterScrape, type GpuSignal } from './gpu.ts';
 import { LatencyRing, recordScrapes, runtimeReadings, type PodScrape } from './runtime.ts';
 import { clientReadings, recordClientScrapes, type ClientRings } from './client.ts';
+import { CounterRing } from './counter-ring.ts';
 import { failure, mapLimit, request, type Failure, type FetchLike } from '../http.ts';
 import type { Endpoint, SourceObserver } from '../observer.ts';
 import {
@@ -77,6 +78,7 @@ export class DirectSource implements SignalSource {
       wait: new LatencyRing(windowMs),
       requests: new LatencyRing(windowMs),
       arrivals: new LatencyRing(windowMs),
+      work: new CounterRing(),
     };
   }
 
@@ -152,8 +154,8 @@ export class DirectSource implements SignalSource {
     recordScrapes(this.ring, scrapesOf(pods), now);
     recordClientScrapes(this.client, scrapesOf(pods), scrapesOf(routers), now);
     const scrapedKeys = new Set(scraped.podScrapes.keys());
-    const { wait, requests, arrivals } = this.client;
-    for (const ring of [this.ring, wait, requests, arrivals]) ring.keepOnly(scrapedKeys);
+    const { wait, requests, arrivals, work } = this.client;
+    for (const ring of [this.ring, wait, requests, arrivals, work]) ring.keepOnly(scrapedKeys);
     const gpu = listed.ok ? new GpuIndex(scraped.exporterScrapes) : listed;
     const byKey = new Map<string, KeySignals>();
     for (const t of targets) {
@@ -185,7 +187,7 @@ export class DirectSource implements SignalSource {
     const ctx = { key, at, intervalSeconds: tickSeconds };
     const runtime = runtimeReadings(own, { ...ctx, ring: this.ring });
     const routers = t.routers?.filter((p) => p.ip).map((p) => scrapes.get(keyOf(p))!);
-    const client = clientReadings(own, routers, this.client, ctx);
+    const client = clientReadings(own, routers, this.client, ctx, t.demandWindows);
     const gpus =
       gpu instanceof GpuIndex
         ? gpuReadings(running, gpu, { key, at, tickSeconds })

@@ -16,10 +16,11 @@ import {
   runtimeMetrics,
   seriesLabels,
 } from '../../../contract/metrics.ts';
-import type { Rule } from '../../api/v1alpha1/autoscaling.ts';
+import type { SourcedRuleSignal } from '../../api/v1alpha1/signals.ts';
 import { durationSeconds } from '../../api/v1alpha1/schema-kit.ts';
 
-export type Signal = Rule['signal'];
+/** The rule signals a source reads (demandUtilization is worked out by the policy). */
+export type Signal = SourcedRuleSignal;
 
 /** One ZImageDeployment, or every one at once. */
 export type Scope = { namespace: string; name: string } | 'all';
@@ -39,6 +40,14 @@ export const latencyRateWindow = '1m';
  * within half a minute; the direct source reads it each tick.
  */
 export const arrivalRateWindow = '30s';
+
+/**
+ * Windows of the arrived-work rates (a toDemand rule's stable and panic windows): fixed here,
+ * as every query serves every object; 1 m is the default stable window, 20 s the shortest
+ * that holds 4 samples at the ServiceMonitor's 5 s (the default panic window, 10 s, needs the
+ * direct source). A rule's own windows apply with the direct source.
+ */
+export const demandRateWindows = { stable: '1m', panic: '20s' } as const;
 
 const { namespace, pod, deployment } = seriesLabels;
 const bySignal = signalLabels.join(', ');
@@ -128,7 +137,12 @@ export type ObservedSignal =
   | 'vramTotalBytes'
   | 'routerQueuedImages'
   | 'routerQueuedWorkSeconds'
-  | 'arrivedImagesPerSecond';
+  | 'arrivedImagesPerSecond'
+  | 'arrivedWorkPerSecond'
+  | 'burstWorkPerSecond';
+
+const workRate = (scope: Scope, window: string) =>
+  `sum by (${bySignal}) (rate(${routerMetrics.arrivedWork}{${runtimeMatchers(scope)}}[${window}]))`;
 
 const observed: Record<ObservedSignal, (scope: Scope) => string> = {
   inflight: summed(runtimeMetrics.inflight),
@@ -136,6 +150,8 @@ const observed: Record<ObservedSignal, (scope: Scope) => string> = {
   routerQueuedWorkSeconds: summed(routerMetrics.queuedWork),
   arrivedImagesPerSecond: (scope) =>
     `sum by (${bySignal}) (rate(${routerMetrics.arrivedImages}{${runtimeMatchers(scope)}}[${arrivalRateWindow}]))`,
+  arrivedWorkPerSecond: (scope) => workRate(scope, demandRateWindows.stable),
+  burstWorkPerSecond: (scope) => workRate(scope, demandRateWindows.panic),
   // dcgm reports MiB. The largest card's used and total, each a max over the object's GPUs:
   // its pods share one GPU pool, so that is the fullest card vramUsedRatio names; with mixed
   // cards the two maxima may come from two cards (the ratio, which rules read, stays exact).

@@ -2,7 +2,7 @@
  * The Prometheus signal source: per Prometheus URL and tick, a fixed set of instant queries
  * (one per signal plus two diagnostics, `queriesPerTick`), each over every ZImageDeployment
  * at once and grouped by namespace and zimage_deployment (promql.ts): 1 object or
- * 1000, the same 13 queries. Never one query per object.
+ * 1000, the same 15 queries. Never one query per object.
  *
  * Several series for one key: the queries aggregate `by (namespace, zimage_deployment)`, so
  * Prometheus itself never returns two; a query layer in front (federation, a proxy merging
@@ -71,6 +71,8 @@ export const prometheusQueries: Readonly<Record<QueryName, string>> = {
   routerQueuedImages: observedQuery('routerQueuedImages', all),
   routerQueuedWorkSeconds: observedQuery('routerQueuedWorkSeconds', all),
   arrivedImagesPerSecond: observedQuery('arrivedImagesPerSecond', all),
+  arrivedWorkPerSecond: observedQuery('arrivedWorkPerSecond', all),
+  burstWorkPerSecond: observedQuery('burstWorkPerSecond', all),
   targets: targetsQuery(all),
   renamedDcgm: renamedDcgmQuery(all),
 };
