@@ -30,5 +30,13 @@ export const routerEnv = {
   shutdownGraceSeconds: 'ZIMAGE_SHUTDOWN_GRACE_SECONDS',
 } as const;
 
+/**
+ * The router's pod start when the operator renders none: the card model's estimate for the
+ * default spec (H100, 1024x1024, 9 steps, bf16: 102.2 s of weights at 200 MB/s + a 1.2 s
+ * warm-up image = 103.4 s, src/contract/pod-start.ts). The operator renders
+ * ZIMAGE_ROUTER_POD_START_SECONDS only for specs whose estimate rounds to another value.
+ */
+export const defaultPodStartSeconds = 103;
+
 /** The router's entry point, relative to the image's working directory (/app). */
 export const routerMain = 'src/router/main.ts';

@@ -1,6 +1,7 @@
 /** Pure: the status a ZImageDeployment should have, given what its children report. */
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { ZImageDeploymentStatus } from './api/v1alpha1/status.ts';
+import type { ZImageDeploymentSpec } from './api/v1alpha1/spec.ts';
 import type { Effective } from './api/v1alpha1/types.ts';
 import { belowDeployment } from './below.ts';
 import { selectorString } from './api/v1alpha1/names.ts';
@@ -9,6 +10,7 @@ import { setConditions, type ConditionInput } from './conditions.ts';
 import { reasons } from './reasons.ts';
 import type { AutoscalerOutcome } from './autoscaling/decision.ts';
 import { lastActionText } from './policy/outcome.ts';
+import { scaledToZeroMessage } from './observe-zero.ts';
 import type { Problem } from './problem.ts';
 import {
   routerCondition,
@@ -24,6 +26,8 @@ export interface ObserveInput {
   previous: ZImageDeploymentStatus | undefined;
   /** Absent when the spec could not be parsed. */
   effective?: Effective | undefined;
+  /** The parsed spec, for what Ready says at zero replicas (absent: a plain "scaled to zero"). */
+  spec?: ZImageDeploymentSpec | undefined;
   deployment?: V1Deployment | undefined;
   /** The object's pods (for what the Deployment's status does not tell: unschedulable pods). */
   pods?: readonly CachedPod[] | undefined;
@@ -69,8 +73,12 @@ function readiness(
       message: `${ready}/${desired} replicas ready; ${router.ready} routers ready`,
     };
   }
+  if (allReady(input) && desired === 0) {
+    const message = scaledToZeroMessage(input.name, input.spec);
+    return { type: 'Ready', status: 'True', reason: reasons.ScaledToZero, message };
+  }
   if (allReady(input)) {
-    const message = desired === 0 ? 'scaled to zero' : `${ready}/${desired} replicas ready`;
+    const message = `${ready}/${desired} replicas ready`;
     return { type: 'Ready', status: 'True', reason: reasons.Available, message };
   }
   return {

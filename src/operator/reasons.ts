@@ -7,6 +7,8 @@ import { policyReasons } from './policy/reasons.ts';
 export const reasons = {
   // Ready
   Available: 'Available',
+  /** No replica desired (spec.replicas 0, or the autoscaler scaled to minReplicas 0). */
+  ScaledToZero: 'ScaledToZero',
   PodsNotReady: 'PodsNotReady',
   InvalidSpec: 'InvalidSpec',
   GpuResourceUnknown: 'GpuResourceUnknown',

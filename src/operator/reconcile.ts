@@ -212,6 +212,7 @@ export class Reconciler {
 
     const status = await this.writeStatus(raw, {
       effective,
+      spec: cr.spec,
       deployment: live,
       pods,
       degraded: degraded(cr, claim),

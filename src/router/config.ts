@@ -4,7 +4,7 @@
  * variables with the runtime's defaults, so a request the router admits is one its pods accept.
  */
 import { z } from 'zod';
-import { routerEnv } from '../contract/router.ts';
+import { defaultPodStartSeconds, routerEnv } from '../contract/router.ts';
 import { imagesPerRequestRange, runtimeEnv, runtimePort, stepsRange } from '../contract/runtime.ts';
 import { ConfigError } from '../contract/startup.ts';
 import { sizeSetting } from '../image-api/size.ts';
@@ -44,7 +44,7 @@ export const routerConfigSchema = z
     /** Default 1: a pod's own queue never holds this router's work, so nothing waits behind a busy pod. */
     slots: int(1, 64).default(1),
     /** Default 103: the card model's H100 start (weights at 200 MB/s + one warm-up image). */
-    podStartSeconds: int(1, 3_600).default(103),
+    podStartSeconds: int(1, 3_600).default(defaultPodStartSeconds),
     /** The runtime's limits and deadline (same variables, same defaults). */
     maxResolution: size.default({ width: 1024, height: 1024 }),
     maxImagesPerRequest: int(imagesPerRequestRange.min, imagesPerRequestRange.max).default(

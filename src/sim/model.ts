@@ -2,8 +2,8 @@
  * The simulated fleet's fixed facts: the card, what a pod costs to start, how the runtime
  * admits requests, how clients retry. Every number says where it comes from.
  */
-import { cardForProduct, cards, stageSeconds, weightBytes, components } from '../contract/card.ts';
 import type { Card, Workload } from '../contract/card.ts';
+import { cardOf, startupSeconds } from '../contract/pod-start.ts';
 import { maxResolutionOf } from '../operator/api/v1alpha1/runtime-spec.ts';
 import type { ZImageDeploymentSpec } from '../operator/api/v1alpha1/spec.ts';
 import { qualityOf } from '../operator/policy/knobs.ts';
@@ -30,29 +30,6 @@ export interface SimModel {
    * (ZIMAGE_ROUTER_MAX_QUEUE, default 64, src/router/config.ts).
    */
   routerMaxQueue: number;
-}
-
-/**
- * Weights from a network volume at ~200 MB/s (docs/operator.md, the startup probe's budget):
- * 20.4 GB of bf16 weights take 102 s, inside the 60-120 s GPU cold starts that kserve#1247 and
- * knative/serving#15316 report; then the runtime's warm-up image before /readyz.
- */
-export const volumeBytesPerSecond = 200e6;
-
-export function startupSeconds(card: Card, w: Workload): number {
-  const weights = components.reduce((sum, c) => sum + weightBytes(c, w.precision), 0);
-  return weights / volumeBytesPerSecond + stageSeconds(card, w).total;
-}
-
-/** The card a spec runs on: its GFD product label, else the modelled card of its memory. */
-export function cardOf(spec: ZImageDeploymentSpec): Card {
-  const product = spec.gpu.nodeSelector?.['nvidia.com/gpu.product'];
-  const named = cardForProduct(product);
-  if (named) return named;
-  const byMemory = Object.values(cards).find(
-    (c) => Math.abs(c.memoryBytes / 2 ** 30 - spec.gpu.memoryGiB) < 2,
-  );
-  return byMemory ?? cards['h100-80gb'];
 }
 
 export function modelOf(

@@ -62,6 +62,24 @@ export const validSpecs: ValidCase[] = [
   { name: 'minimal', spec: baseSpec },
   { name: 'steps 1 and 50 bounds', spec: withRuntime({ steps: 50, maxResolution: '2048x256' }) },
   { name: 'zero replicas', spec: () => ({ ...baseSpec(), replicas: 0 }) },
+  {
+    // Off: spec.replicas rules, and 0 means stopped; no router is needed for that.
+    name: 'zero replicas without the router (stopped, autoscaling Off)',
+    spec: () => ({ ...baseSpec(), replicas: 0, router: { enabled: false } }),
+  },
+  {
+    name: 'scale from zero: minReplicas 0 with the router on by default',
+    spec: withAutoscaling({ mode: 'Enforce', minReplicas: 0, maxReplicas: 2 }),
+  },
+  {
+    name: 'minReplicas 0 at zero replicas, autoscaling Off, the router named on',
+    spec: () => ({
+      ...baseSpec(),
+      replicas: 0,
+      autoscaling: { mode: 'Off', minReplicas: 0 },
+      router: { enabled: true },
+    }),
+  },
   { name: 'the router on, with its defaults', spec: withRouter({ enabled: true }) },
   {
     name: 'the router at its bounds, with more memory',

@@ -39,8 +39,9 @@ function runningRouted(
   w: FakeWorld,
   runtime: V1Deployment['status'],
   router: V1Deployment['status'],
+  spec: unknown = routed(),
 ): void {
-  w.putCr(object(1, routed()));
+  w.putCr(object(1, spec));
   w.settle();
   const d = structuredClone(w.getChild<V1Deployment>('Deployment', 'ml', 'turbo')!);
   d.metadata!.generation = 1;
@@ -55,6 +56,9 @@ interface RouterWant {
   /** status.router.ready (the Routers column), or 'absent'. */
   column: string;
 }
+
+/** The runtime Deployment at zero replicas, settled. */
+const atZero = { replicas: 0, readyReplicas: 0, updatedReplicas: 0 };
 
 const rows: (Row & { router?: RouterWant })[] = [
   {
@@ -94,6 +98,63 @@ const rows: (Row & { router?: RouterWant })[] = [
     want: {
       applied: [],
       ready: ['False', 'RoutersNotReady', '1/1 replicas ready', '1/2 routers ready'],
+      events: [],
+      result: {},
+    },
+    router: { routerReady: ['False', 'RoutersNotReady', '1/2 routers ready'], column: '1/2' },
+  },
+  {
+    name: 'scaled to zero, Enforce at minReplicas 0: the routers stay, Ready says the first arrival starts a pod',
+    given: (w) =>
+      runningRouted(
+        w,
+        atZero,
+        { replicas: 2, availableReplicas: 2 },
+        {
+          ...routed(),
+          replicas: 0,
+          autoscaling: { mode: 'Enforce', minReplicas: 0, maxReplicas: 2 },
+        },
+      ),
+    want: {
+      applied: [],
+      ready: [
+        'True',
+        'ScaledToZero',
+        'the routers hold requests and the autoscaler starts a pod on the first arrival',
+        // The default spec on an H100: 102.2 s of weights at 200 MB/s + a 1.2 s warm-up image.
+        'about 103 s to Ready',
+      ],
+      events: [],
+      result: {},
+    },
+    router: { routerReady: ['True', 'RoutersReady', '2/2 routers ready'], column: '2/2' },
+  },
+  {
+    name: 'stopped (spec.replicas 0, autoscaling Off): Ready says no pod starts on demand',
+    given: (w) =>
+      runningRouted(w, atZero, { replicas: 2, availableReplicas: 2 }, { ...routed(), replicas: 0 }),
+    want: {
+      applied: [],
+      ready: [
+        'True',
+        'ScaledToZero',
+        'spec.replicas is 0 and autoscaling is Off, so no pod starts on demand',
+        'the routers hold requests until their deadline',
+        'kubectl scale zid/turbo --replicas=1',
+      ],
+      events: [],
+      result: {},
+    },
+    router: { routerReady: ['True', 'RoutersReady', '2/2 routers ready'], column: '2/2' },
+  },
+  {
+    name: 'at zero with a router still starting: RoutersNotReady (nothing would hold a request)',
+    given: (w) =>
+      runningRouted(w, atZero, { replicas: 2, availableReplicas: 1 }, { ...routed(), replicas: 0 }),
+    want: {
+      applied: [],
+      ready: ['False', 'RoutersNotReady', '0/0 replicas ready', '1/2 routers ready'],
       events: [],
       result: {},
     },

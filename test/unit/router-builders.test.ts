@@ -4,7 +4,7 @@
  * exactly the runtime pods, and a plan that holds the router children only while it is on.
  */
 import { describe, expect, it } from 'vitest';
-import { routerEnv } from '../../src/contract/router.ts';
+import { defaultPodStartSeconds, routerEnv } from '../../src/contract/router.ts';
 import { runtimeEnv } from '../../src/contract/runtime.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
@@ -12,13 +12,19 @@ import { selectorLabels, selectorString } from '../../src/operator/api/v1alpha1/
 import { childPlan } from '../../src/operator/apply-plan.ts';
 import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
 import { buildDeployment } from '../../src/operator/builders/deployment.ts';
+import { podStartSeconds } from '../../src/operator/builders/pod-start.ts';
 import { buildRouterDeployment, buildRouterRole } from '../../src/operator/builders/router.ts';
 import { routerConfigSchema } from '../../src/router/config.ts';
+import { modelOf } from '../../src/sim/model.ts';
 import { baseSpec } from '../support/specs.ts';
 
 const image = { image: 'registry.example/zimage-operator:9.9.9' };
 
-function cr(router: Record<string, unknown> = {}, runtime: Record<string, unknown> = {}) {
+function cr(
+  router: Record<string, unknown> = {},
+  runtime: Record<string, unknown> = {},
+  more: Record<string, unknown> = {},
+) {
   const spec = baseSpec();
   const z: ZImageDeployment = {
     metadata: { name: 'turbo', namespace: 'ml', uid: 'u-1' },
@@ -26,6 +32,7 @@ function cr(router: Record<string, unknown> = {}, runtime: Record<string, unknow
       ...spec,
       runtime: { ...spec.runtime, ...runtime },
       router: { enabled: true, ...router },
+      ...more,
     }),
   };
   return z;
@@ -142,6 +149,42 @@ describe('buildRouterDeployment', () => {
       expect(pod.terminationGracePeriodSeconds).toBe(requestTimeoutSeconds + 15);
     },
   );
+});
+
+describe("the routers' pod start (ZIMAGE_ROUTER_POD_START_SECONDS, the Retry-After at zero pods)", () => {
+  const h100 = { gpu: { nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' } } };
+  const small = { gpu: { memoryGiB: 16 } };
+  it.each([
+    // 20.44 GB of bf16 weights at 200 MB/s = 102.2 s, then one warm-up image at maxResolution.
+    { name: 'the default spec (H100, 1024x1024): 102.2 + 1.2 s, the router default', want: 103 },
+    {
+      name: 'an H100 named by its product label, 512x512: 102.2 + 0.4 s',
+      runtime: { maxResolution: '512x512' },
+      more: h100,
+      want: 103,
+    },
+    { name: 'the 16 GiB card: 102.2 + 8.3 s', more: small, want: 110 },
+    {
+      name: 'the 16 GiB card, offload model: + 9.7 s of session uploads',
+      runtime: { offload: 'model' },
+      more: small,
+      want: 120,
+    },
+  ])('$name: $want s', ({ runtime, more, want }) => {
+    const z = cr({}, runtime, more);
+    expect(podStartSeconds(z.spec)).toBe(want);
+    // The simulator waits the same start for a pod it adds (src/sim/model.ts).
+    expect(Math.round(modelOf(z.spec).startupSeconds)).toBe(want);
+    const rendered = envOf(z)[routerEnv.podStartSeconds];
+    // Only where it differs from the router's own default: no roll on an operator upgrade.
+    expect(rendered).toBe(want === defaultPodStartSeconds ? undefined : String(want));
+    const config = routerConfigSchema.parse({
+      namespace: 'ml',
+      podSelector: 'a=b',
+      ...(rendered === undefined ? {} : { podStartSeconds: rendered }),
+    });
+    expect(config.podStartSeconds).toBe(want);
+  });
 });
 
 describe('router RBAC', () => {

@@ -170,10 +170,10 @@ describe('admit: refused at once when the queue is full or the work would miss i
       { admit: true },
     ],
     [
-      'no pod ready yet (starting, or from zero): buffered within the bound',
+      'no pod ready yet (starting, or from zero): a pod starts, then 4 images: 30 + 4.8 = 34.8 s',
       { images: 4, imageMs: 1200 },
       idle(0),
-      { admit: true, finishMs: undefined },
+      { admit: true, finishMs: 34_800 },
     ],
     [
       'no pod ready and the buffer full: Retry-After is the pod start time',
@@ -185,10 +185,65 @@ describe('admit: refused at once when the queue is full or the work would miss i
     expect(admit(request, load, limits)).toMatchObject(want);
   });
 
+  // The router's defaults at zero pods: 103 s to start a pod (the card model's H100), images of
+  // 10 s (its prior before any answer), 120 s deadline, 64 images of queue.
+  const fromZero = { maxQueuedImages: 64, deadlineMs: 120_000, podStartMs: 103_000 };
+  it.each<[string, number, Partial<FleetLoad>, number, Record<string, unknown>]>([
+    [
+      'one image: 103 + 10 = 113 s, inside 120 s: buffered',
+      1,
+      {},
+      120_000,
+      { admit: true, finishMs: 113_000 },
+    ],
+    [
+      'two images: 103 + 20 = 123 s: refused at once, Retry-After the start (103 s)',
+      2,
+      {},
+      120_000,
+      { admit: false, reason: 'would_miss_deadline', retryAfterSeconds: 103 },
+    ],
+    [
+      'one image behind one queued: 103 + 10 + 10 = 123 s: refused',
+      1,
+      { queuedImages: 1, queuedMs: 10_000 },
+      120_000,
+      { admit: false, reason: 'would_miss_deadline', retryAfterSeconds: 103 },
+    ],
+    [
+      'a 30 s deadline: no image can make it; Retry-After 103 s, past the deadline',
+      1,
+      {},
+      30_000,
+      { admit: false, reason: 'would_miss_deadline', retryAfterSeconds: 103 },
+    ],
+    [
+      'the queue bound first: 63 waiting + 2 = 65 > 64',
+      2,
+      { queuedImages: 63, queuedMs: 630_000 },
+      120_000,
+      { admit: false, reason: 'queue_full', retryAfterSeconds: 103 },
+    ],
+  ])('from zero pods, %s', (_name, images, load, deadlineMs, want) => {
+    const verdict = admit(
+      { images, imageMs: 10_000 },
+      { ...idle(0), ...load },
+      { ...fromZero, deadlineMs },
+    );
+    expect(verdict).toMatchObject(want);
+  });
+
   it('a refusal says why in numbers', () => {
     const v = admit({ images: 8, imageMs: 18_700 }, idle(1), limits);
     expect(v.admit === false && v.message).toMatch(
       /8 image\(s\) would finish in about 149\.6 s, past the 120\.0 s deadline/,
+    );
+    const zero = admit({ images: 1, imageMs: 10_000 }, idle(0), {
+      ...fromZero,
+      deadlineMs: 30_000,
+    });
+    expect(zero.admit === false && zero.message).toBe(
+      '1 image(s) would finish in about 113.0 s, past the 30.0 s deadline (no pod ready: one takes about 103.0 s to start, then 0.0 s of work ahead); retry in 103 s',
     );
   });
 });

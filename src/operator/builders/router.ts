@@ -25,6 +25,7 @@ import {
   selectorString,
 } from '../api/v1alpha1/names.ts';
 import { requestLimitsEnv } from './deployment.ts';
+import { podStartEnv } from './pod-start.ts';
 import { childMeta } from './owner.ts';
 import {
   clusterIpService,
@@ -70,6 +71,7 @@ function routerEnvVars(cr: ZImageDeployment) {
     { name: runtimeEnv.steps, value: String(runtime.steps) },
     { name: routerEnv.maxQueue, value: String(router.maxQueue) },
     { name: routerEnv.slots, value: String(router.podSlots) },
+    ...podStartEnv(cr.spec),
     { name: routerEnv.port, value: String(runtimePort) },
   ];
 }

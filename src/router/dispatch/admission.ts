@@ -10,8 +10,14 @@
  * 1.2 s: max((2.4 + 9.6) / 3, 3 x 1.2) = 4 s. On the 16 GB card (18.7 s per image), one pod,
  * 8 images: 149.6 s > the 120 s deadline, refused with Retry-After = the work ahead.
  *
- * With no accepting pod (all starting, or scaled to zero) nothing can be estimated: the
- * request is buffered within the bound; its Retry-After, when refused, is the pods' start time.
+ * With no accepting pod (all starting, or scaled to zero) a pod must start first: the estimate
+ * is one pod's start (`podStartMs`, from now: a pod already part-way through its start is
+ * counted as just begun, so the error is on the side of refusing) and then the queue and this
+ * request back to back on it, the one pod the autoscaler asks for on the first arrival. E.g.
+ * 103 s to start, nothing queued, images of 10 s (the router's prior before any answer): one
+ * image finishes at 113 s, inside 120 s; two at 123 s, refused; against a 30 s deadline even
+ * one is refused at once. The Retry-After is then the start time (103 s), not capped at the
+ * deadline: until a pod is Ready no retry can do better.
  *
  * Pure: the caller passes what it knows; nothing here reads a clock.
  */
@@ -44,7 +50,7 @@ export interface Request {
 }
 
 export type Admission =
-  | { admit: true; finishMs: number | undefined }
+  | { admit: true; finishMs: number }
   | {
       admit: false;
       reason: 'queue_full' | 'would_miss_deadline';
@@ -56,10 +62,8 @@ export function admit(request: Request, load: FleetLoad, limits: AdmissionLimits
   const waiting = Math.max(0, load.queuedImages + request.images - load.freeSlots);
   const aheadMs = load.busyMs + load.queuedMs;
   const pods = load.acceptingPods;
-  const retryAfterSeconds = retryAfter(
-    pods > 0 ? aheadMs / pods : limits.podStartMs,
-    limits.deadlineMs,
-  );
+  const retryAfterSeconds =
+    pods > 0 ? retryAfter(aheadMs / pods, limits.deadlineMs) : startRetryAfter(limits.podStartMs);
   if (waiting > limits.maxQueuedImages) {
     return {
       admit: false,
@@ -68,18 +72,24 @@ export function admit(request: Request, load: FleetLoad, limits: AdmissionLimits
       message: `router queue full (${load.queuedImages} images waiting, at most ${limits.maxQueuedImages}); retry in ${retryAfterSeconds} s`,
     };
   }
-  if (pods === 0) return { admit: true, finishMs: undefined };
-  const finishMs = Math.max(
-    (aheadMs + request.images * request.imageMs) / pods,
-    Math.ceil(request.images / pods) * request.imageMs,
-  );
+  const finishMs =
+    pods > 0
+      ? Math.max(
+          (aheadMs + request.images * request.imageMs) / pods,
+          Math.ceil(request.images / pods) * request.imageMs,
+        )
+      : limits.podStartMs + aheadMs + request.images * request.imageMs;
   if (finishMs > limits.deadlineMs) {
     const s = (ms: number) => (ms / 1000).toFixed(1);
+    const why =
+      pods > 0
+        ? `${pods} pod(s) ready, ${s(aheadMs)} s of work ahead`
+        : `no pod ready: one takes about ${s(limits.podStartMs)} s to start, then ${s(aheadMs)} s of work ahead`;
     return {
       admit: false,
       reason: 'would_miss_deadline',
       retryAfterSeconds,
-      message: `${request.images} image(s) would finish in about ${s(finishMs)} s, past the ${s(limits.deadlineMs)} s deadline (${pods} pod(s) ready, ${s(aheadMs)} s of work ahead); retry in ${retryAfterSeconds} s`,
+      message: `${request.images} image(s) would finish in about ${s(finishMs)} s, past the ${s(limits.deadlineMs)} s deadline (${why}); retry in ${retryAfterSeconds} s`,
     };
   }
   return { admit: true, finishMs };
@@ -88,4 +98,9 @@ export function admit(request: Request, load: FleetLoad, limits: AdmissionLimits
 /** Whole seconds, at least 1 and at most the deadline (later, every current request is gone). */
 export function retryAfter(ms: number, deadlineMs: number): number {
   return Math.max(1, Math.min(Math.ceil(Math.round(ms) / 1000), Math.ceil(deadlineMs / 1000)));
+}
+
+/** While no pod is Ready: the start time in whole seconds, at least 1. */
+function startRetryAfter(podStartMs: number): number {
+  return Math.max(1, Math.ceil(Math.round(podStartMs) / 1000));
 }

@@ -38,6 +38,21 @@ export const invalidPlacementAndAutoscaling: InvalidCase[] = [
     field: 'spec.autoscaling.minReplicas',
   },
   {
+    name: 'minReplicas 0 with the router off: nothing would hold requests at zero pods',
+    spec: () => ({
+      ...withAutoscaling({ mode: 'Enforce', minReplicas: 0 })(),
+      router: { enabled: false },
+    }),
+    field: 'spec.autoscaling.minReplicas',
+    message: 'minReplicas 0 (scale to zero) needs the router',
+  },
+  {
+    name: 'minReplicas 0 with the router off, autoscaling Off',
+    spec: () => ({ ...withAutoscaling({ minReplicas: 0 })(), router: { enabled: false } }),
+    field: 'spec.autoscaling.minReplicas',
+    message: 'needs the router (spec.router.enabled: true)',
+  },
+  {
     name: 'interval too long',
     spec: withAutoscaling({ interval: '10m' }),
     field: 'spec.autoscaling.interval',

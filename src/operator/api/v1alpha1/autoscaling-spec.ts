@@ -14,7 +14,15 @@ export const autoscalingSpec = z
       .enum(['Off', 'DryRun', 'Enforce'])
       .default('Off')
       .describe('Off: spec.replicas rules; DryRun: decide and record only; Enforce: act.'),
-    minReplicas: z.number().int().min(0).max(1000).default(1).describe('Lower bound for scaling.'),
+    minReplicas: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(1)
+      .describe(
+        'Lower bound for scaling. 0 lets the autoscaler scale to zero (needs the router): the routers hold requests while no pod runs, and the first arrival asks for a pod.',
+      ),
     maxReplicas: z.number().int().min(1).max(1000).default(4).describe('Upper bound for scaling.'),
     interval: z
       .string()

@@ -22,7 +22,7 @@ type Node = {
   items?: Node;
   additionalProperties?: Node;
   'x-kubernetes-int-or-string'?: boolean;
-  'x-kubernetes-validations'?: { rule: string; message: string }[];
+  'x-kubernetes-validations'?: { rule: string; message: string; fieldPath?: string }[];
   'x-kubernetes-list-type'?: string;
   'x-kubernetes-list-map-keys'?: string[];
 };
@@ -80,6 +80,14 @@ function rows(node: Node, path: string, required: boolean, out: string[]): void 
   }
 }
 
+/** Rules on a whole object (across its fields): no row of its table carries them. */
+function acrossFields(node: Node, root: string): string {
+  const rules = node['x-kubernetes-validations'] ?? [];
+  if (rules.length === 0) return '';
+  const lines = rules.map((r) => `- \`${root}${r.fieldPath ?? ''}\`: ${r.message}.`);
+  return `Rules across fields:\n\n${lines.join('\n')}\n\n`;
+}
+
 function table(node: Node, root: string): string {
   const out = [
     '| field | type | required | default | validation | description |',
@@ -125,7 +133,7 @@ untouched (see docs/operator.md).
 
 ## spec
 
-${table(schema.spec, 'spec')}
+${acrossFields(schema.spec, 'spec')}${table(schema.spec, 'spec')}
 
 ## status
 
@@ -139,7 +147,7 @@ last 20 decisions), so an operator restart or failover continues where it left o
 
 | condition | True means | reasons |
 |---|---|---|
-| Ready | every desired replica is ready | Available; False: PodsNotReady, InvalidSpec, GpuResourceUnknown, ModelClaimMissing, ChildRejected, ReplicaFailure, PodsUnschedulable, ProgressDeadlineExceeded |
+| Ready | every desired replica is ready (and, with the router, every router) | Available, ScaledToZero (no replica desired: the message says whether a pod starts on demand); False: PodsNotReady, RoutersNotReady, InvalidSpec, GpuResourceUnknown, ModelClaimMissing, ChildRejected, ReplicaFailure, PodsUnschedulable, ProgressDeadlineExceeded |
 | Progressing | a rollout is under way | RollingOut; False: RolloutComplete, or the reason Ready is False for |
 | Degraded | it runs, but not as it should | ModelClaimReadWriteOnce; False: AsExpected |
 | MetricsAvailable | every signal the rules read has a value | SignalsAvailable; False: SourceDown, NoData, NotANumber, Infinite, Stale, MissingPodLabel, ExporterNotFound, NoPods, NoTargets, NotConfigured (the autoscaler holds: no scale-in, no quality change) |

@@ -81,7 +81,20 @@ export const zimageDeploymentSpec = withCrdRules(
       autoscaling: autoscalingSpec.prefault({}).describe('The autoscaler and its rules.'),
       router: routerSpec.prefault({}).describe('The router in front of the runtime pods.'),
     })
-    .strict(),
+    .strict()
+    .meta(
+      // Scale to zero needs something in front that holds a request while no pod runs: the
+      // router buffers it and answers 429 with the pods' start time when it cannot wait; the
+      // plain Service would have no endpoint and refuse the connection. Not tied to the mode:
+      // minReplicas binds only in Enforce (DryRun and Off leave replicas to spec.replicas), and
+      // a spec that keeps minReplicas 0 while autoscaling is switched Off for a while is sane.
+      cel({
+        rule: '!has(self.autoscaling) || !has(self.autoscaling.minReplicas) || self.autoscaling.minReplicas > 0 || !has(self.router) || !has(self.router.enabled) || self.router.enabled',
+        message:
+          'minReplicas 0 (scale to zero) needs the router (spec.router.enabled: true): with no router, nothing holds requests while no pod runs; set minReplicas to 1 or more, or turn the router on',
+        fieldPath: '.autoscaling.minReplicas',
+      }),
+    ),
 );
 
 export type ZImageDeploymentSpec = z.infer<typeof zimageDeploymentSpec>;
