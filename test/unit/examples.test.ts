@@ -1,6 +1,6 @@
 /**
  * Every file in deploy/examples is a valid ZImageDeployment (zod, the CRD's source), the
- * defaults example spells out exactly the default rules, and the seed example holds the seed
+ * defaults example runs the default rules, and the seed example holds the seed
  * article's three rules.
  */
 import fs from 'node:fs';
@@ -9,7 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '../../dev/paths.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
-import { defaultRules } from '../../src/operator/api/v1alpha1/default-rules.ts';
+import { rulesOf } from '../../src/operator/api/v1alpha1/autoscaling-spec.ts';
+import {
+  defaultRoutedRules,
+  defaultRules,
+} from '../../src/operator/api/v1alpha1/default-rules.ts';
 
 const dir = path.join(repoRoot, 'deploy', 'examples');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
@@ -30,9 +34,12 @@ describe('deploy/examples', () => {
     expect(parsed.error?.issues ?? []).toEqual([]);
   });
 
-  it('autoscaling-defaults.yaml spells out the default rules, exactly', () => {
+  it('autoscaling-defaults.yaml runs the default rules: demand with its router, utilization without', () => {
     const spec = zimageDeploymentSpec.parse(read('autoscaling-defaults.yaml').spec);
-    expect(spec.autoscaling.rules).toEqual(defaultRules);
+    expect(spec.autoscaling.rules).toBeUndefined();
+    expect(spec.router.enabled).toBe(true);
+    expect(rulesOf(spec)).toBe(defaultRoutedRules);
+    expect(rulesOf({ ...spec, router: { ...spec.router, enabled: false } })).toBe(defaultRules);
   });
 
   it("seed-rules.yaml holds the seed's three rules", () => {
