@@ -55,6 +55,25 @@ const modelSpec = z
   })
   .strict();
 
+/** spec.gpu.resource, as the API server sees it before or after defaulting. */
+const gpuResourceExpr =
+  "(has(self.gpu) && has(self.gpu.resource) ? self.gpu.resource : 'nvidia.com/gpu')";
+
+/**
+ * The GPU resource in spec.runtime.resources: the builder sets the limit from spec.gpu.count
+ * over whatever the user wrote, so `limits: {nvidia.com/gpu: 5}` would be accepted and quietly
+ * run with 1 (and a request above that count makes the Deployment invalid). Refused here,
+ * naming the field that does set it.
+ */
+const gpuNotInResources = (side: 'limits' | 'requests') => ({
+  rule:
+    `!has(self.runtime) || !has(self.runtime.resources) || !has(self.runtime.resources.${side}) || ` +
+    `!(${gpuResourceExpr} in self.runtime.resources.${side})`,
+  message:
+    'must not hold the GPU resource (spec.gpu.resource, default nvidia.com/gpu): the pods get spec.gpu.count GPUs; set spec.gpu.count instead',
+  fieldPath: `.runtime.resources.${side}`,
+});
+
 export const zimageDeploymentSpec = withCrdRules(
   z
     .object({
@@ -81,7 +100,8 @@ export const zimageDeploymentSpec = withCrdRules(
       autoscaling: autoscalingSpec.prefault({}).describe('The autoscaler and its rules.'),
       router: routerSpec.prefault({}).describe('The router in front of the runtime pods.'),
     })
-    .strict(),
+    .strict()
+    .meta(cel(gpuNotInResources('limits'), gpuNotInResources('requests'))),
 );
 
 export type ZImageDeploymentSpec = z.infer<typeof zimageDeploymentSpec>;
