@@ -264,10 +264,10 @@ export class Reconciler {
       if (left > 0) return { requeueAfterMs: left };
     } else this.unschedulableSince.delete(key);
     if (ready?.status === 'False' && belowReasons.has(ready.reason)) {
-      await this.d.events.warn(raw, {
-        reason: ready.reason as Problem['reason'],
-        message: ready.message,
-      });
+      // Per reason: the message counts pods and names one of them, both of which move while
+      // the problem stays (status, rewritten on every change, keeps the counts).
+      const problem = { reason: ready.reason as Problem['reason'], message: ready.message };
+      await this.d.events.warn(raw, problem, 'reason');
     }
     return {};
   }
