@@ -96,6 +96,8 @@ export async function startOperator(
       ZIMAGE_IDENTITY: identity,
       ZIMAGE_LEADER_ELECTION_NAMESPACE: operatorNamespace,
       ZIMAGE_LOG_LEVEL: 'info',
+      // The local cluster's Prometheus listens on 127.0.0.1 (refused by default in a pod).
+      ZIMAGE_PROMETHEUS_URL_ALLOW_LOOPBACK: 'true',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

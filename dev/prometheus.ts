@@ -24,6 +24,8 @@ export interface StartPrometheusOptions {
    * fleet passes the one built from the Go module proxy (dev/tools.ts, with Kubernetes SD).
    */
   binary?: string;
+  /** Keep running after this Node process exits (`cluster:up`, the demo). */
+  persist?: boolean;
 }
 
 export interface PrometheusInstance {
@@ -80,7 +82,7 @@ export async function startPrometheus(
       '--web.enable-lifecycle',
       '--log.level=warn',
     ],
-    { logPath: path.join(dir, 'prometheus.log') },
+    { logPath: path.join(dir, 'prometheus.log'), persist: options.persist ?? false },
   );
   await waitFor('prometheus ready', () => ok(`${url}/-/ready`), { timeoutMs: 30_000, proc });
 

@@ -21,6 +21,12 @@ export function writeState(dir: string, state: ClusterState): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
+/** Add a process started beside the cluster (the demo's operator, Prometheus) to its record. */
+export function recordPid(dir: string, name: string, pid: number): void {
+  const state = readState(dir);
+  if (state) writeState(dir, { ...state, pids: { ...state.pids, [name]: pid } });
+}
+
 export function readState(dir: string): ClusterState | undefined {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as ClusterState;
@@ -59,20 +65,63 @@ function runnerPids(dir: string): [string, number][] {
   }
 }
 
+/** A process's NUL-separated /proc file as a list; [] when it is gone or not ours to read. */
+function procList(pid: number, file: 'cmdline' | 'environ'): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Operators that run against the cluster in `dir` whoever started them: the demo records
+ * its own, but one restarted by hand (`npm run operator` with the cluster's KUBECONFIG, or
+ * `--kubeconfig` into its folder) has a pid nobody wrote down. Marker: a node process whose
+ * script is src/operator/main.ts and whose kubeconfig lies in `dir` (an editor with main.ts
+ * open and the variable exported is no node process running it).
+ */
+export function operatorsOf(dir: string): number[] {
+  const inDir = (file: string) => file.startsWith(`${dir}${path.sep}`);
+  return fs.readdirSync('/proc').flatMap((entry) => {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) return [];
+    const [command = '', ...args] = procList(pid, 'cmdline');
+    const script = args.some((a) => a.endsWith('src/operator/main.ts'));
+    if (path.basename(command) !== 'node' || !script) return [];
+    // --kubeconfig=FILE or --kubeconfig FILE (parseArgs takes both), else the variable.
+    const at = args.indexOf('--kubeconfig');
+    const flag = args.find((a) => a.startsWith('--kubeconfig='))?.slice('--kubeconfig='.length);
+    const env = procList(pid, 'environ').find((e) => e.startsWith('KUBECONFIG='));
+    const kubeconfig = flag ?? (at >= 0 ? args[at + 1] : env?.slice('KUBECONFIG='.length)) ?? '';
+    return inDir(kubeconfig) ? [pid] : [];
+  });
+}
+
 /**
  * Stop the processes recorded for the cluster in `dir` (a `cluster:up` cluster, or what a
- * killed run left): SIGTERM, then SIGKILL after 5 s. Returns how many were running.
+ * killed run left) and every operator that runs against it: SIGTERM, then SIGKILL after 5 s.
+ * Returns how many were running.
  */
 export async function cleanupStale(
   dir: string,
   log: (line: string) => void = () => {},
 ): Promise<number> {
   const state = readState(dir);
-  if (!state) return 0;
+  const recorded = Object.entries(state?.pids ?? {});
+  const known = new Set(recorded.map(([, pid]) => pid));
+  const operators = operatorsOf(dir)
+    .filter((pid) => !known.has(pid))
+    .map((pid) => ['zimage-operator (not recorded: started by hand?)', pid] as [string, number]);
   // Pod processes die with the runner (PDEATHSIG); these are for a runner that could not.
-  const running = [...Object.entries(state.pids), ...runnerPids(dir).reverse()].filter(
-    ([, pid]) => pidAlive(pid) && ownedBy(pid, dir),
-  );
+  const running = [
+    ...recorded.filter(([, pid]) => ownedBy(pid, dir)),
+    ...runnerPids(dir)
+      .reverse()
+      .filter(([, pid]) => ownedBy(pid, dir)),
+    ...operators,
+  ].filter(([, pid]) => pidAlive(pid));
+  if (!state && running.length === 0) return 0;
   // Reverse start order: kwok and the controllers go before the API server and etcd.
   for (const [name, pid] of running.reverse()) {
     log(`  stopping ${name} (pid ${pid})`);

@@ -3,10 +3,11 @@
  * running after this script exits; `npm run cluster:down` stops them. Running it again first
  * cleans up whatever a previous run left. `-- --fleet` (or ZIMAGE_FLEET=1) makes it a fleet
  * cluster: our pods run as real processes, with dcgm-exporter on every GPU node, paced to the
- * node's card unless `--no-pacing`.
+ * node's card unless `--no-pacing`, and Prometheus discovering them through the API server.
  */
 import { execFileSync } from 'node:child_process';
 import { startCluster } from '../dev/cluster.ts';
+import { startFleetPrometheus } from '../dev/fleet/prometheus-sd.ts';
 import { binaryPath, ensureTools } from '../dev/tools.ts';
 
 const name = process.env['ZIMAGE_CLUSTER_NAME'] ?? 'local';
@@ -22,6 +23,9 @@ const cluster = await startCluster({
   fleet,
   log: (line) => console.log(line),
 });
+// Persistent and recorded with the cluster: cluster:down stops it.
+const prometheus = fleet ? await startFleetPrometheus(cluster, { persist: true }) : undefined;
+if (prometheus) console.log(`  prometheus is up (pid ${prometheus.pid}, ${prometheus.url})`);
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const kubectl = binaryPath('kubectl');
 console.log(`cluster "${name}" is up in ${seconds} s\n`);
@@ -40,5 +44,9 @@ console.log(`Use it:
   export KUBECONFIG=${cluster.kubeconfigPath}
   alias kubectl=${kubectl}
   kubectl get nodes -o custom-columns=NAME:.metadata.name,GPUS:.status.allocatable.nvidia\\.com/gpu
-Logs: ${cluster.dir}/logs${fleet ? `\nPod runner: ${cluster.podRunnerUrl}/pods (what runs where); pod logs: ${cluster.dir}/pods` : ''}
+Logs: ${cluster.dir}/logs${fleet ? `\nPod runner: ${cluster.podRunnerUrl}/pods (what runs where); pod logs: ${cluster.dir}/pods` : ''}${
+  prometheus
+    ? `\nPrometheus: ${prometheus.url} (the fleet's pods by Kubernetes SD, every 1 s): set it as spec.autoscaling.metrics.prometheus.url, and run the operator with --prometheus-url-allow-loopback=true (loopback is refused by default)`
+    : ''
+}
 Stop: npm run cluster:down`);

@@ -27,6 +27,8 @@ export interface DemoOptions {
   kubeconfigPath: string;
   kubeConfig: KubeConfig;
   operatorUrl: string;
+  /** The fleet's Prometheus: the demo object reads it besides its direct scrapes. */
+  prometheusUrl?: string;
   kubectl: (...args: string[]) => string;
 }
 
@@ -103,6 +105,15 @@ export async function demoAutoscaler(o: DemoOptions): Promise<void> {
     60_000,
   );
   o.kubectl('apply', '-f', file);
+  if (o.prometheusUrl) {
+    // Where the fleet's Prometheus listens is known only now: the example names none. Direct
+    // scrapes still lead where they have a value (1 s fresh); Prometheus fills the gaps.
+    const patch = JSON.stringify({
+      spec: { autoscaling: { metrics: { prometheus: { url: o.prometheusUrl } } } },
+    });
+    console.log(`$ kubectl patch zid ${name} --type=merge -p '${patch}'`);
+    o.kubectl('patch', 'zid', name, '--type=merge', '-p', patch);
+  }
   // Ready takes the routers too (RouterReady): clients reach the pods only through them.
   o.kubectl('wait', '--for=condition=Ready', '--timeout=120s', `zid/${name}`);
   console.log(`$ kubectl get zid ${name}\n${o.kubectl('get', 'zid', name)}`);

@@ -1,11 +1,12 @@
 /**
  * The README's main job: build the tools (first run only), start the local GPU cluster with
  * its live fleet (pods run the real runtime on the tiny model, dcgm-exporter stand-ins on the
- * GPU nodes), install the CRD and the operator's RBAC, run the operator in the background
- * under its own ServiceAccount, create a model volume, apply deploy/examples/turbo.yaml, then
- * the autoscaler at work (scripts/demo-autoscaler.ts): deploy/examples/autoscaling-demo.yaml
- * on the 16 GiB pool, behind its two routers, under a scripted load through them, a line per
- * second, `kubectl describe` at the end.
+ * GPU nodes, Prometheus finding both through the API server), install the CRD and the
+ * operator's RBAC, run the operator in the background under its own ServiceAccount, create a
+ * model volume, apply deploy/examples/turbo.yaml, then the autoscaler at work
+ * (scripts/demo-autoscaler.ts): deploy/examples/autoscaling-demo.yaml on the 16 GiB pool,
+ * pointed at that Prometheus, behind its two routers, under a scripted load through them, a
+ * line per second, `kubectl describe` at the end.
  * Everything keeps running; `npm run cluster:down` stops it.
  */
 import fs from 'node:fs';
@@ -13,9 +14,10 @@ import path from 'node:path';
 import { demoAutoscaler } from './demo-autoscaler.ts';
 import { tinyModelDir } from '../dev/paths.ts';
 import { startCluster } from '../dev/cluster.ts';
+import { startFleetPrometheus } from '../dev/fleet/prometheus-sd.ts';
 import { repoRoot } from '../dev/paths.ts';
 import { spawnManaged, waitFor } from '../dev/process.ts';
-import { readState, writeState } from '../dev/state.ts';
+import { recordPid } from '../dev/state.ts';
 import { binaryPath, ensureTools } from '../dev/tools.ts';
 import { createModelVolume } from '../dev/volumes.ts';
 import { get } from '../dev/http.ts';
@@ -37,6 +39,11 @@ const cluster = await startCluster({
 });
 const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, ...args);
 
+step('Prometheus (the fleet by Kubernetes SD, every 1 s)');
+// Persistent and recorded with the cluster: cluster:down stops it.
+const prometheus = await startFleetPrometheus(cluster, { persist: true });
+console.log(`  prometheus is up (pid ${prometheus.pid}, ${prometheus.url})`);
+
 step('CRD, operator namespace and RBAC (deploy/)');
 installOperatorManifests(cluster.kubeconfigPath);
 
@@ -54,13 +61,14 @@ const operator = spawnManaged(
     `--kubeconfig=${kubeconfig}`,
     '--http-host=127.0.0.1',
     `--http-port=${port}`,
+    // The fleet's Prometheus is on 127.0.0.1; loopback URLs are refused by default.
+    '--prometheus-url-allow-loopback=true',
   ],
   { logPath: path.join(cluster.dir, 'logs', 'zimage-operator.log'), persist: true },
 );
-// Recorded with the cluster's processes, so cluster:down stops the operator too.
-const state = readState(cluster.dir);
-if (state)
-  writeState(cluster.dir, { ...state, pids: { ...state.pids, 'zimage-operator': operator.pid } });
+// Recorded with the cluster's processes, so cluster:down stops the operator too (and one
+// restarted by hand: cluster:down finds operators by their kubeconfig in the cluster folder).
+recordPid(cluster.dir, 'zimage-operator', operator.pid);
 await waitFor(
   'operator ready',
   async () => (await get(`http://127.0.0.1:${port}/readyz`)).status === 200,
@@ -100,6 +108,7 @@ await demoAutoscaler({
   kubeconfigPath: cluster.kubeconfigPath,
   kubeConfig: cluster.kubeConfig,
   operatorUrl: `http://127.0.0.1:${port}`,
+  prometheusUrl: prometheus.url,
   kubectl: k,
 });
 
@@ -110,4 +119,5 @@ console.log(`Try it:
   kubectl scale zid/turbo --replicas=3
   kubectl get zid -w
 Operator log: ${path.join(cluster.dir, 'logs', 'zimage-operator.log')}
+Prometheus: ${prometheus.url}
 Stop everything: npm run cluster:down`);

@@ -16,6 +16,7 @@ import {
   selectorLabels,
 } from '../../src/operator/api/v1alpha1/names.ts';
 import { startPrometheus, type PrometheusInstance } from '../prometheus.ts';
+import { recordPid } from '../state.ts';
 import { binaryPath } from '../tools.ts';
 import { dcgmLabels, dcgmNamespace, dcgmPortName } from './daemonset.ts';
 
@@ -157,20 +158,27 @@ function ignoreConflict(err: unknown): void {
   if ((err as { code?: number }).code !== 409) throw err;
 }
 
-/** Start Prometheus (built with Kubernetes SD) scraping the fleet every second. */
+/**
+ * Start Prometheus (built with Kubernetes SD) scraping the fleet every second. `persist`: it
+ * outlives this process and is recorded with the cluster's processes, so `cluster:down`
+ * stops it (`cluster:up --fleet` and the demo).
+ */
 export async function startFleetPrometheus(
   cluster: { kubeConfig: KubeConfig; dir: string },
-  options: { ruleFiles?: string[]; interval?: string } = {},
+  options: { ruleFiles?: string[]; interval?: string; persist?: boolean } = {},
 ): Promise<PrometheusInstance> {
   const dir = path.join(cluster.dir, 'prometheus');
   const access = await prometheusAccess(cluster.kubeConfig, path.join(dir, 'sd'));
-  return startPrometheus({
+  const prom = await startPrometheus({
     dir,
     binary: binaryPath('prometheus'),
     scrapeConfigs: fleetScrapeConfigs(access),
     ...(options.ruleFiles ? { ruleFiles: options.ruleFiles } : {}),
     ...(options.interval ? { interval: options.interval } : {}),
+    ...(options.persist ? { persist: true } : {}),
   });
+  if (options.persist) recordPid(cluster.dir, 'prometheus', prom.pid);
+  return prom;
 }
 
 /**

@@ -17,10 +17,11 @@ import { parseTrace, TraceError } from '../../src/sim/trace-csv.ts';
 
 export const usage = `usage: npm run load -- (--target URL | --service NAMESPACE/NAME) [schedule] [request] [limits]
 
-  --target URL          runtime or Service on loopback (127.0.0.0/8, ::1, localhost)
+  --target URL          one server on loopback (127.0.0.0/8, ::1, localhost), every request
+                        to it: a runtime or router started by hand, or one pod's IP
   --service NS/NAME     or a Service of the local cluster, spread as kube-proxy would: each
                         request to one of its Ready pods at random (listed every second, each
-                        on loopback)
+                        on loopback; <name> selects the routers, <name>-pods the runtime pods)
   --kubeconfig FILE     with --service: the cluster (default: the running local cluster's)
 schedule (requests arrive on it whether or not earlier ones were answered):
   --schedule KIND       constant (default), poisson, ramp, burst or trace

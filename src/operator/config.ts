@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError as StartupConfigError } from '../contract/startup.ts';
 import { defaultRouterImage } from './builders/router.ts';
 import { defaultExporterSelector } from './signals/direct/dcgm.ts';
+import { parsePrefix } from './signals/prometheus/url-policy.ts';
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 // Every input is a string (a flag or an env variable), so true/false arrive as text.
@@ -24,6 +25,11 @@ const int = (min: number, max: number, fallback: number) =>
 // A namespace name is a DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters.
 const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const nonEmpty = 'a non-empty string';
+const commaList = (s: string) =>
+  s
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
 
 /** Every field carries a description of what it accepts: the error message quotes it. */
 export const configSchema = z
@@ -34,12 +40,7 @@ export const configSchema = z
     watchNamespaces: z
       .string()
       .default('')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((n) => n.trim())
-          .filter(Boolean),
-      )
+      .transform(commaList)
       .pipe(z.array(z.string().regex(namespaceName)))
       .describe('comma-separated namespace names (lower-case DNS labels), empty for all'),
     /** Run leader election (default true). Env ZIMAGE_LEADER_ELECT. */
@@ -100,6 +101,25 @@ export const configSchema = z
       .max(512)
       .default(defaultRouterImage)
       .describe('an image reference, e.g. registry.example/zimage-operator:0.1.0'),
+    /**
+     * URL prefixes spec.autoscaling.metrics.prometheus.url must start with, comma-separated;
+     * empty (the default): any URL that is neither loopback nor link-local. The operator
+     * queries that URL from its own network position (signals/prometheus/url-policy.ts).
+     */
+    prometheusUrlAllow: z
+      .string()
+      .default('')
+      .transform(commaList)
+      .pipe(z.array(z.string().refine((p) => typeof parsePrefix(p) !== 'string')))
+      .describe(
+        'comma-separated http(s) URL prefixes, e.g. http://prometheus.monitoring:9090 (scheme://host[:port][/path], no credentials, query or fragment), empty for any URL that is neither loopback nor link-local',
+      ),
+    /**
+     * Let specs name a loopback Prometheus URL (127.0.0.0/8, ::1, localhost): the local dev
+     * cluster, whose Prometheus listens on 127.0.0.1. In a pod, loopback is the operator's own
+     * pod and its sidecars' admin ports: default false.
+     */
+    prometheusUrlAllowLoopback: bool.default(false).describe('true or false'),
   })
   .strict();
 
@@ -124,6 +144,8 @@ const flagToKey: Record<string, Key> = {
   autoscaler: 'autoscaler',
   'dcgm-exporter-selector': 'dcgmExporterSelector',
   'router-image': 'routerImage',
+  'prometheus-url-allow': 'prometheusUrlAllow',
+  'prometheus-url-allow-loopback': 'prometheusUrlAllowLoopback',
 };
 const flags = Object.keys(flagToKey);
 

@@ -24,6 +24,7 @@ import { DirectSource } from './signals/direct/source.ts';
 import { exporterLister } from './signals/direct/exporters.ts';
 import { createSignalMetrics, SignalMetricsObserver } from './signals/metrics.ts';
 import { PrometheusSource } from './signals/prometheus/source.ts';
+import { urlPolicyOf, type PrometheusUrlPolicy } from './signals/prometheus/url-policy.ts';
 
 export interface OperatorDeps {
   /** Default: JSON lines at config.logLevel, tagged with the identity. */
@@ -55,6 +56,7 @@ export function createOperator(config: OperatorConfig, deps: OperatorDeps): Oper
   let leading = !config.leaderElect;
   let synced = false;
   let monitoring = false;
+  const urlPolicy = urlPolicyOf(config.prometheusUrlAllow, config.prometheusUrlAllowLoopback);
 
   const queue = new WorkQueue((key) => reconcileCounted(key), {
     concurrency: config.concurrency,
@@ -74,6 +76,7 @@ export function createOperator(config: OperatorConfig, deps: OperatorDeps): Oper
   });
   const autoscalerLoop = createAutoscalerLoop({
     config,
+    urlPolicy,
     kube,
     caches,
     metrics,
@@ -89,6 +92,7 @@ export function createOperator(config: OperatorConfig, deps: OperatorDeps): Oper
     monitoringAvailable: () => monitoring,
     clock: systemClock,
     router: { image: config.routerImage },
+    prometheusUrlPolicy: urlPolicy,
     ...(config.autoscaler
       ? {
           autoscaler: {
@@ -208,6 +212,7 @@ function loadKubeConfig(config: OperatorConfig): KubeConfig {
 
 interface AutoscalerWiring {
   config: OperatorConfig;
+  urlPolicy: PrometheusUrlPolicy;
   kube: Kube;
   caches: Caches;
   metrics: Metrics;
@@ -231,7 +236,7 @@ function createAutoscalerLoop(w: AutoscalerWiring): AutoscalerLoop {
       }),
       observer,
     }),
-    prometheus: new PrometheusSource({ observer }),
+    prometheus: new PrometheusSource({ observer, urlPolicy: w.urlPolicy }),
     leading: w.leading,
     enqueue: w.enqueue,
     clock: systemClock,

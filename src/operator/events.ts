@@ -2,6 +2,11 @@
  * Kubernetes Events without spam: the same (object, type, reason, message) is recorded at
  * most once per 10 minutes. A reconcile loop that keeps hitting the same problem (a missing
  * claim, rechecked every 10 s) therefore leaves one Event per 10 minutes, not 60.
+ *
+ * Some messages change while the problem stays the same: "13 pods cannot be scheduled" grows
+ * to 14 as the ReplicaSet creates pods for `replicas: 100` on a full pool, and each count was
+ * a new Event (13 in 10 s). Those are keyed on (object, type, reason) only (`per: 'reason'`):
+ * one Event per 10 minutes, and the moving counts live in status, which is always current.
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../contract/clock.ts';
@@ -27,8 +32,13 @@ export class EventRecorder {
     return this.record(cr, 'Normal', reason, message);
   }
 
-  warn(cr: ZImageDeploymentObject, problem: Problem): Promise<void> {
-    return this.record(cr, 'Warning', problem.reason, problem.message);
+  /** `per: 'reason'` for problems whose message carries counts that move (see above). */
+  warn(
+    cr: ZImageDeploymentObject,
+    problem: Problem,
+    per: 'message' | 'reason' = 'message',
+  ): Promise<void> {
+    return this.record(cr, 'Warning', problem.reason, problem.message, per);
   }
 
   private async record(
@@ -36,8 +46,9 @@ export class EventRecorder {
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
+    per: 'message' | 'reason' = 'message',
   ): Promise<void> {
-    const key = `${cr.metadata.uid}|${type}|${reason}|${message}`;
+    const key = `${cr.metadata.uid}|${type}|${reason}${per === 'message' ? `|${message}` : ''}`;
     const now = this.clock.now();
     const last = this.sent.get(key);
     if (last !== undefined && now - last < quietMs) return;

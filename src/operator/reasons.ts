@@ -30,6 +30,8 @@ export const reasons = {
   // Degraded
   AsExpected: 'AsExpected',
   ModelClaimReadWriteOnce: 'ModelClaimReadWriteOnce',
+  /** spec.autoscaling.metrics.prometheus.url is one the operator refuses to query. */
+  MetricsUrlRefused: 'MetricsUrlRefused',
   // Autoscaler-owned conditions before the autoscaler runs
   AutoscalerNotEvaluated: 'AutoscalerNotEvaluated',
   // Events

@@ -32,6 +32,7 @@ import { effectiveOf } from './autoscaling/decision.ts';
 import { AutoscalerStep } from './autoscaling/step.ts';
 import type { AutoscalerLoop } from './autoscaling/loop.ts';
 import type { AutoscalerMetrics } from './autoscaling/metrics.ts';
+import type { PrometheusUrlPolicy } from './signals/prometheus/url-policy.ts';
 import { keyOf, parseKey } from '../contract/object-key.ts';
 
 /**
@@ -83,6 +84,8 @@ export interface ReconcilerDeps {
   clock: Clock;
   /** The router's image (operator flag --router-image); default defaultRouterImage. */
   router?: RouterImage;
+  /** Which Prometheus URLs specs may name (--prometheus-url-allow*); absent: any. */
+  prometheusUrlPolicy?: PrometheusUrlPolicy;
   /** The autoscaler's samples (absent: objects run as their spec says, as in Off mode). */
   autoscaler?: {
     loop: Pick<AutoscalerLoop, 'take' | 'consumed'>;
@@ -215,7 +218,7 @@ export class Reconciler {
       spec: cr.spec,
       deployment: live,
       pods,
-      degraded: degraded(cr, claim),
+      degraded: degraded(cr, claim, this.d.prometheusUrlPolicy),
       router: routerStatusInput(cr, outcomes.get('RouterDeployment'), this.d),
       ...(auto ? { autoscaler: auto.outcome } : {}),
     });
@@ -262,10 +265,10 @@ export class Reconciler {
       if (left > 0) return { requeueAfterMs: left };
     } else this.unschedulableSince.delete(key);
     if (ready?.status === 'False' && belowReasons.has(ready.reason)) {
-      await this.d.events.warn(raw, {
-        reason: ready.reason as Problem['reason'],
-        message: ready.message,
-      });
+      // Per reason: the message counts pods and names one of them, both of which move while
+      // the problem stays (status, rewritten on every change, keeps the counts).
+      const problem = { reason: ready.reason as Problem['reason'], message: ready.message };
+      await this.d.events.warn(raw, problem, 'reason');
     }
     return {};
   }

@@ -24,6 +24,7 @@ import {
   type ReconcilerKube,
 } from '../../src/operator/reconcile.ts';
 import { keyOf } from '../../src/contract/object-key.ts';
+import type { PrometheusUrlPolicy } from '../../src/operator/signals/prometheus/url-policy.ts';
 
 /** An API error as the client throws it: the code and the Status body as text. */
 export function apiError(
@@ -106,7 +107,9 @@ export class FakeWorld implements ReconcilerCaches {
   /** Samples handed to the reconciler as the autoscaler's loop would (key -> sample). */
   readonly samples = new Map<string, PendingSample>();
 
-  reconciler(options: { autoscaler?: boolean } = {}): Reconciler {
+  reconciler(
+    options: { autoscaler?: boolean; prometheusUrlPolicy?: PrometheusUrlPolicy } = {},
+  ): Reconciler {
     const log = pino({ level: 'silent' });
     const samples = this.samples;
     return new Reconciler({
@@ -116,6 +119,7 @@ export class FakeWorld implements ReconcilerCaches {
       log,
       monitoringAvailable: () => false,
       clock: this.clock,
+      ...(options.prometheusUrlPolicy ? { prometheusUrlPolicy: options.prometheusUrlPolicy } : {}),
       ...(options.autoscaler
         ? {
             autoscaler: {

@@ -18,6 +18,8 @@ interface Record {
   type?: 'Normal' | 'Warning';
   reason?: Reason;
   message?: string;
+  /** The recorder's key: with the message (default) or per reason. */
+  per?: 'message' | 'reason';
 }
 
 interface Row {
@@ -55,6 +57,26 @@ const rows: Row[] = [
     ],
     written: [0, 1, 2, 3, 4],
   },
+  {
+    name: 'per reason: a count moving in the message is the same event (replicas: 100 on a full pool)',
+    records: [13, 14, 20, 40, 100].map((n, i) => ({
+      at: i * 2_000,
+      reason: reasons.PodsUnschedulable,
+      message: `${n} pods cannot be scheduled; pod "turbo-6f9c-a": 0/7 nodes are available`,
+      per: 'reason' as const,
+    })),
+    written: [0],
+  },
+  {
+    name: 'per reason: another reason or object is another event, and 10 minutes on, again',
+    records: [
+      { at: 0, reason: reasons.PodsUnschedulable, per: 'reason' },
+      { at: 1, reason: reasons.ReplicaFailure, per: 'reason' },
+      { at: 2, reason: reasons.PodsUnschedulable, uid: 'other', per: 'reason' },
+      { at: 10 * minute, reason: reasons.PodsUnschedulable, message: '2 pods', per: 'reason' },
+    ],
+    written: [0, 1, 2, 10 * minute],
+  },
 ];
 
 describe('EventRecorder', () => {
@@ -73,7 +95,7 @@ describe('EventRecorder', () => {
       const cr = object(r.uid ?? 'a');
       const reason = r.reason ?? reasons.ReconcileFailed;
       const message = r.message ?? 'Deployment zid-a: spec.template is invalid';
-      if ((r.type ?? 'Warning') === 'Warning') await recorder.warn(cr, { reason, message });
+      if ((r.type ?? 'Warning') === 'Warning') await recorder.warn(cr, { reason, message }, r.per);
       else await recorder.normal(cr, reason, message);
     }
     expect(creates).toEqual(written);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/operator/config.ts';
 
 const flagList =
-  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector, --router-image';
+  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector, --router-image, --prometheus-url-allow, --prometheus-url-allow-loopback';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -32,6 +32,8 @@ describe('operator configuration', () => {
       autoscaler: true,
       dcgmExporterSelector: 'app=nvidia-dcgm-exporter',
       routerImage: 'registry.example/zimage-operator:0.1.0',
+      prometheusUrlAllow: [],
+      prometheusUrlAllowLoopback: false,
     });
   });
 
@@ -55,6 +57,18 @@ describe('operator configuration', () => {
       name: "ZIMAGE_ROUTER_IMAGE names the router pods' image",
       env: { ZIMAGE_ROUTER_IMAGE: 'registry.example/zimage-operator:0.2.0' },
       want: { routerImage: 'registry.example/zimage-operator:0.2.0' },
+    },
+    {
+      name: 'the Prometheus URL prefixes and the loopback allowance (the local dev cluster)',
+      env: {
+        ZIMAGE_PROMETHEUS_URL_ALLOW:
+          'http://prometheus.monitoring:9090, https://thanos.example.com/q/',
+        ZIMAGE_PROMETHEUS_URL_ALLOW_LOOPBACK: 'true',
+      },
+      want: {
+        prometheusUrlAllow: ['http://prometheus.monitoring:9090', 'https://thanos.example.com/q/'],
+        prometheusUrlAllowLoopback: true,
+      },
     },
     {
       name: 'an empty variable counts as unset (a Helm value rendered as "")',
@@ -139,6 +153,13 @@ describe('operator configuration', () => {
       env: {},
       message:
         '--watch-namespaces (env ZIMAGE_WATCH_NAMESPACES) got "a,B_c": expected comma-separated namespace names (lower-case DNS labels), empty for all',
+    },
+    {
+      name: 'a Prometheus URL prefix with credentials',
+      argv: ['--prometheus-url-allow=http://user:pw@prometheus:9090'],
+      env: {},
+      message:
+        '--prometheus-url-allow (env ZIMAGE_PROMETHEUS_URL_ALLOW) got "http://user:pw@prometheus:9090": expected comma-separated http(s) URL prefixes, e.g. http://prometheus.monitoring:9090 (scheme://host[:port][/path], no credentials, query or fragment), empty for any URL that is neither loopback nor link-local',
     },
     {
       name: 'unknown flag lists the flags',

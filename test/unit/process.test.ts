@@ -85,4 +85,36 @@ describe('stale cluster cleanup', () => {
     expect(pidAlive(stranger.pid!)).toBe(true);
     expect(fs.existsSync(path.join(dir, 'state.json'))).toBe(false);
   });
+
+  it('also stops an operator started by hand against the cluster, and only such', async () => {
+    const dir = tmp();
+    // A stand-in for src/operator/main.ts: what marks an operator is its script and kubeconfig.
+    const main = path.join(tmp(), 'src', 'operator', 'main.ts');
+    fs.mkdirSync(path.dirname(main), { recursive: true });
+    fs.writeFileSync(main, 'setInterval(() => {}, 1000);\n');
+    const run = (args: string[], kubeconfig: string, command = process.execPath) => {
+      const env = { ...process.env, KUBECONFIG: kubeconfig };
+      const child = spawn(command, args, { detached: true, env });
+      strays.push(child.pid!);
+      return child.pid!;
+    };
+    const byEnv = run([main], path.join(dir, 'kubeconfig'));
+    const byFlag = run([main, `--kubeconfig=${dir}/operator.kubeconfig`], '');
+    const otherCluster = run([main], `${dir}-2/kubeconfig`);
+    const notNode = run(['-c', 'sleep 300', main], path.join(dir, 'kubeconfig'), 'sh');
+    // Until each has exec'd (its /proc cmdline names the script).
+    const started = (pid: number) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('main.ts');
+      } catch {
+        return false;
+      }
+    };
+    const all = [byEnv, byFlag, otherCluster, notNode];
+    for (let i = 0; i < 100 && !all.every(started); i++) await sleep(50);
+    // No state.json: the cluster was stopped, or a restart lost the record.
+    expect(await cleanupStale(dir)).toBe(2);
+    expect([byEnv, byFlag].map(pidAlive)).toEqual([false, false]);
+    expect([otherCluster, notNode].map(pidAlive)).toEqual([true, true]);
+  });
 });

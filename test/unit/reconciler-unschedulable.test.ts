@@ -40,4 +40,19 @@ describe('Reconciler: unschedulable pods', () => {
     expect(await r.reconcile('ml/turbo')).toEqual({ requeueAfterMs: 10_000 });
     expect(w.events).toEqual([]);
   });
+
+  it('one Warning while the pods pile up (replicas: 100 on a full pool); status keeps the count', async () => {
+    const w = world();
+    const r = w.reconciler();
+    await r.reconcile('ml/turbo');
+    await w.clock.advance(10_000);
+    for (let n = 1; n <= 13; n++) {
+      w.pods = Array.from({ length: n }, (_, i) => pendingPod(`turbo-6f9c7d-${i}`));
+      await r.reconcile('ml/turbo');
+      await w.clock.advance(700);
+    }
+    expect(w.events.map((e) => `${e.type} ${e.reason}`)).toEqual(['Warning PodsUnschedulable']);
+    const ready = w.statusWrites.at(-1)?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.message).toMatch(/^13 pods cannot be scheduled; pod "turbo-6f9c7d-0"/);
+  });
 });

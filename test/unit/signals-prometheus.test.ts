@@ -182,7 +182,7 @@ const cases: {
     want: { value: 60, note: /2 series for one object: took the max/ },
   },
   {
-    name: 'status "error" (400 bad_data): that signal is SourceDown, with Prometheus’s message',
+    name: 'status "error" (400 bad_data): SourceDown with the error type and status, not the text',
     world: {
       ...healthy,
       latencyP95Seconds: {
@@ -195,7 +195,10 @@ const cases: {
       },
     },
     signal: 'latencyP95Seconds',
-    want: { reason: 'SourceDown', message: /bad_data: parse error at char 3 \(HTTP 400\)/ },
+    want: {
+      reason: 'SourceDown',
+      message: /\/api\/v1\/query: Prometheus error bad_data \(HTTP 400 Bad Request\)$/,
+    },
   },
   {
     name: '... and the other signals of the tick still come through',
@@ -216,7 +219,7 @@ const cases: {
       queueDepth: { status: 502, type: 'text/html', body: '<html>Bad Gateway</html>' },
     },
     signal: 'queueDepth',
-    want: { reason: 'SourceDown', message: /HTTP 502/ },
+    want: { reason: 'SourceDown', message: /: HTTP 502 Bad Gateway$/ },
   },
   {
     name: 'a matrix where a vector belongs is SourceDown (zod names the field)',

@@ -150,6 +150,15 @@ export const invalidPlacementAndAutoscaling: InvalidCase[] = [
     message: 'must be between 1s and 1m',
   },
   {
+    name: 'scale to demand without the router',
+    spec: () => ({
+      ...withAutoscaling({ rules: [demand({})] })(),
+      router: { enabled: false },
+    }),
+    field: 'spec.autoscaling.rules',
+    message: 'a demandUtilization rule (scale to demand) needs the router',
+  },
+  {
     name: 'two rules scaling to demand',
     spec: withAutoscaling({ rules: [demand({}), demand({ name: 'demand-2' })] }),
     field: 'spec.autoscaling.rules',

@@ -113,6 +113,27 @@ export const invalidWorkload: InvalidCase[] = [
     message: 'each limit must be at least its request',
   },
   {
+    name: 'a GPU limit in spec.runtime.resources (spec.gpu.count sets it)',
+    spec: withResources({ limits: { 'nvidia.com/gpu': 5 } }),
+    field: 'spec.runtime.resources.limits',
+    message: 'the pods get spec.gpu.count GPUs; set spec.gpu.count instead',
+  },
+  {
+    name: 'a GPU request in spec.runtime.resources',
+    spec: withResources({ requests: { 'nvidia.com/gpu': 2 } }),
+    field: 'spec.runtime.resources.requests',
+    message: 'set spec.gpu.count instead',
+  },
+  {
+    name: 'a limit of the GPU resource spec.gpu.resource names',
+    spec: () => ({
+      ...withResources({ limits: { 'amd.com/gpu': 2 } })(),
+      gpu: { resource: 'amd.com/gpu' },
+    }),
+    field: 'spec.runtime.resources.limits',
+    message: 'must not hold the GPU resource (spec.gpu.resource',
+  },
+  {
     name: 'resource value not a quantity',
     spec: withResources({ limits: { memory: '5xx' } }),
     field: 'spec.runtime.resources.limits',

@@ -149,7 +149,7 @@ last 20 decisions), so an operator restart or failover continues where it left o
 |---|---|---|
 | Ready | every desired replica is ready (and, with the router, every router) | Available, ScaledToZero (no replica desired: the message says whether a pod starts on demand); False: PodsNotReady, RoutersNotReady, InvalidSpec, GpuResourceUnknown, ModelClaimMissing, ChildRejected, ReplicaFailure, PodsUnschedulable, ProgressDeadlineExceeded |
 | Progressing | a rollout is under way | RollingOut; False: RolloutComplete, or the reason Ready is False for |
-| Degraded | it runs, but not as it should | ModelClaimReadWriteOnce; False: AsExpected |
+| Degraded | it runs, but not as it should | ModelClaimReadWriteOnce, MetricsUrlRefused (the operator will not query spec.autoscaling.metrics.prometheus.url; the message says why); False: AsExpected |
 | MetricsAvailable | every signal the rules read has a value | SignalsAvailable; False: SourceDown, NoData, NotANumber, Infinite, Stale, MissingPodLabel, ExporterNotFound, NoPods, NoTargets, NotConfigured (the autoscaler holds: no scale-in, no quality change) |
 | ScalingLimited | more replicas cannot help now | AtMaxReplicas, PodsPending; False: WithinBounds |
 | SamplingSufficient | every rule's window is at least its signal's sampling interval | WindowsCovered; False: WindowShorterThanSampling (the message names the rule and what to change) |

@@ -55,6 +55,25 @@ const modelSpec = z
   })
   .strict();
 
+/** spec.gpu.resource, as the API server sees it before or after defaulting. */
+const gpuResourceExpr =
+  "(has(self.gpu) && has(self.gpu.resource) ? self.gpu.resource : 'nvidia.com/gpu')";
+
+/**
+ * The GPU resource in spec.runtime.resources: the builder sets the limit from spec.gpu.count
+ * over whatever the user wrote, so `limits: {nvidia.com/gpu: 5}` would be accepted and quietly
+ * run with 1 (and a request above that count makes the Deployment invalid). Refused here,
+ * naming the field that does set it.
+ */
+const gpuNotInResources = (side: 'limits' | 'requests') => ({
+  rule:
+    `!has(self.runtime) || !has(self.runtime.resources) || !has(self.runtime.resources.${side}) || ` +
+    `!(${gpuResourceExpr} in self.runtime.resources.${side})`,
+  message:
+    'must not hold the GPU resource (spec.gpu.resource, default nvidia.com/gpu): the pods get spec.gpu.count GPUs; set spec.gpu.count instead',
+  fieldPath: `.runtime.resources.${side}`,
+});
+
 export const zimageDeploymentSpec = withCrdRules(
   z
     .object({
@@ -83,17 +102,29 @@ export const zimageDeploymentSpec = withCrdRules(
     })
     .strict()
     .meta(
-      // Scale to zero needs something in front that holds a request while no pod runs: the
-      // router buffers it and answers 429 with the pods' start time when it cannot wait; the
-      // plain Service would have no endpoint and refuse the connection. Not tied to the mode:
-      // minReplicas binds only in Enforce (DryRun and Off leave replicas to spec.replicas), and
-      // a spec that keeps minReplicas 0 while autoscaling is switched Off for a while is sane.
-      cel({
-        rule: '!has(self.autoscaling) || !has(self.autoscaling.minReplicas) || self.autoscaling.minReplicas > 0 || !has(self.router) || !has(self.router.enabled) || self.router.enabled',
-        message:
-          'minReplicas 0 (scale to zero) needs the router (spec.router.enabled: true): with no router, nothing holds requests while no pod runs; set minReplicas to 1 or more, or turn the router on',
-        fieldPath: '.autoscaling.minReplicas',
-      }),
+      cel(
+        // Scale to zero needs something in front that holds a request while no pod runs: the
+        // router buffers it and answers 429 with the pods' start time when it cannot wait; the
+        // plain Service would have no endpoint and refuse the connection. Not tied to the
+        // mode: minReplicas binds only in Enforce (DryRun and Off leave replicas to
+        // spec.replicas), and a spec that keeps minReplicas 0 while autoscaling is switched
+        // Off for a while is sane.
+        {
+          rule: '!has(self.autoscaling) || !has(self.autoscaling.minReplicas) || self.autoscaling.minReplicas > 0 || !has(self.router) || !has(self.router.enabled) || self.router.enabled',
+          message:
+            'minReplicas 0 (scale to zero) needs the router (spec.router.enabled: true): with no router, nothing holds requests while no pod runs; set minReplicas to 1 or more, or turn the router on',
+          fieldPath: '.autoscaling.minReplicas',
+        },
+        // Demand is what the routers measure: without them a toDemand rule would hold forever.
+        {
+          rule: "!has(self.autoscaling) || !has(self.autoscaling.rules) || !self.autoscaling.rules.exists(r, r.signal == 'demandUtilization') || !has(self.router) || !has(self.router.enabled) || self.router.enabled",
+          message:
+            'a demandUtilization rule (scale to demand) needs the router (spec.router.enabled: true): the routers measure the demand',
+          fieldPath: '.autoscaling.rules',
+        },
+        gpuNotInResources('limits'),
+        gpuNotInResources('requests'),
+      ),
     ),
 );
 

@@ -15,6 +15,7 @@ import { seriesLabels } from '../../../contract/metrics.ts';
 import { durationSeconds } from '../../api/v1alpha1/schema-kit.ts';
 import type { Failure, FetchLike } from '../http.ts';
 import { queryVector, type VectorSample } from './api.ts';
+import { judgeUrl, refusalMessage, type PrometheusUrlPolicy } from './url-policy.ts';
 import { routerSignals as routerSignalNames } from '../../api/v1alpha1/signals.ts';
 import {
   arrivalRateWindow,
@@ -53,6 +54,12 @@ export interface PrometheusSourceOptions {
   dcgmIntervalSeconds?: number;
   fetch?: FetchLike;
   observer?: SourceObserver;
+  /**
+   * Which spec URLs may be queried (the operator's --prometheus-url-allow flags); a refused
+   * one is never asked and its object reads NotConfigured, saying why. Absent: every URL (tests
+   * that query a Prometheus they started).
+   */
+  urlPolicy?: PrometheusUrlPolicy;
 }
 
 export type QueryName = SignalName | 'targets' | 'renamedDcgm';
@@ -148,6 +155,11 @@ export class PrometheusSource implements SignalSource {
     for (const t of targets) {
       result.set(keyOf(t), allMissing('NotConfigured', this.unconfigured(t)));
       if (!t.prometheusUrl) continue;
+      const refused = this.refusal(t.prometheusUrl);
+      if (refused) {
+        result.set(keyOf(t), allMissing('NotConfigured', refused));
+        continue;
+      }
       const group = byUrl.get(t.prometheusUrl);
       if (group) group.push(t);
       else byUrl.set(t.prometheusUrl, [t]);
@@ -161,6 +173,11 @@ export class PrometheusSource implements SignalSource {
     const requests = byUrl.size * queriesPerTick;
     this.o.observer?.sampled('prometheus', requests, result, (performance.now() - started) / 1000);
     return { source: 'prometheus', at: now, byKey: result, requests };
+  }
+
+  private refusal(url: string): string | undefined {
+    const verdict = this.o.urlPolicy ? judgeUrl(url, this.o.urlPolicy) : { ok: true as const };
+    return verdict.ok ? undefined : refusalMessage(url, verdict.why);
   }
 
   private unconfigured(t: SignalTarget): string {
