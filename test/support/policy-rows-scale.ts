@@ -191,6 +191,25 @@ export const scaleRows: Row[] = [
     ],
   },
   {
+    name: 'a gap with no data is not calm: quality waits a whole cooldown of data after it',
+    replicas: 4,
+    script: [
+      ...twoNotchesAtMax,
+      // gpu-saturated clears at 36 s; then the GPU source is down for 65 s (36 + 65 = 101).
+      { at: 36, set: { gpu: 20 }, want: { actions: [] } },
+      {
+        at: 37,
+        to: 101,
+        set: { missing: { gpuUtilization: 'SourceDown' } },
+        want: { actions: [] },
+      },
+      // Data back at 102 s: 66 s since the rule cleared, but calm counts from 102: not before
+      // 132 s (the notch's 30 s cooldown of data).
+      { at: 102, to: 131, set: { missing: {} }, want: { actions: [], level: 2 } },
+      { at: 132, want: { actions: ['steps 7 -> 8'] } },
+    ],
+  },
+  {
     name: 'a notch VRAM will not give back (model -> none on 16 GiB) keeps the fleet from scaling in',
     script: [
       { at: 0, to: 5, set: { vram: 0.9 }, want: { actions: ['offload none -> model'] } },

@@ -88,11 +88,12 @@ function draftOf(
     const reading = ruleReading(signals, r, effective, spec.base);
     ruleSteps.set(r.name, stepRule(r, previous.get(r.name), reading, now));
   }
+  const held = outages(signals, spec).length > 0;
   return {
     now,
     spec,
     signals,
-    held: outages(signals, spec).length > 0,
+    held,
     ruleSteps,
     startReplicas: signals.fleet.replicas,
     replicas: signals.fleet.replicas,
@@ -100,6 +101,9 @@ function draftOf(
     ladder: keep ? [...prev.ladder] : [],
     lastScaleTime: parseTime(prev?.lastScaleTime),
     lastQualityChangeTime: parseTime(prev?.lastQualityChangeTime),
+    // The first decision counts as data from now (as after an operator restart: the window
+    // starts, it is not assumed calm before).
+    signalsSince: held ? undefined : (parseTime(prev?.signalsSince) ?? now),
     actions: [],
   };
 }
@@ -128,13 +132,19 @@ function actOnRules(d: Draft): Map<PolicyRule, DemandPlan> {
 /** Pushing for capacity or lower quality: anything but a scale-in rule. */
 const presses = (d: Draft, r: PolicyRule) => !wantsIn(d, r) && underPressure(d, r);
 
-/** Seconds since the last pressure rule went Inactive (Infinity when none ever fired). */
+/**
+ * Seconds since the last pressure rule went Inactive (Infinity when none ever fired), and no
+ * longer than the signals have been back: a gap with no data is not calm (with Prometheus down
+ * for 65 s the ladder gave quality back 7.6 s after the data returned, issue 22).
+ */
 function calmSeconds(d: Draft): number {
   const cleared = d.spec.rules
     .filter((r) => !wantsIn(d, r))
     .map((r) => parseTime(d.ruleSteps.get(r.name)?.next.since))
     .filter((t): t is number => t !== undefined);
-  return cleared.length === 0 ? Infinity : (d.now - Math.max(...cleared)) / 1000;
+  const since = [...cleared, d.signalsSince ?? d.now];
+  const seen = (d.now - (d.signalsSince ?? d.now)) / 1000;
+  return cleared.length === 0 ? seen : (d.now - Math.max(...since)) / 1000;
 }
 
 function giveBack(d: Draft, plans: Map<PolicyRule, DemandPlan>): void {
@@ -173,6 +183,7 @@ function nextState(d: Draft, enforce: boolean, prev: AutoscalerState | undefined
   if (scaled !== undefined) state.lastScaleTime = scaled;
   const changed = optional(d.lastQualityChangeTime, iso);
   if (changed !== undefined) state.lastQualityChangeTime = changed;
+  if (d.signalsSince !== undefined) state.signalsSince = iso(d.signalsSince);
   return state;
 }
 

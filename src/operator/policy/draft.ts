@@ -27,6 +27,8 @@ export interface Draft {
   ladder: Notch[];
   lastScaleTime: number | undefined;
   lastQualityChangeTime: number | undefined;
+  /** Since when every required signal has had a value (undefined while one is out). */
+  signalsSince: number | undefined;
   actions: Action[];
 }
 

@@ -157,6 +157,11 @@ export const autoscalerState = z
       .min(0)
       .describe('Notches below the spec (the ladder length): 0 is full quality.'),
     lastQualityChangeTime: time.optional().describe('When quality last moved, down or up.'),
+    signalsSince: time
+      .optional()
+      .describe(
+        'Since when every signal the rules read has had a value (absent while one is out): a window with no data is not calm.',
+      ),
     history: z.array(historyEntry).max(20).describe('Last 20 decisions, newest last.'),
   })
   .strict();
