@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/operator/policy/decide.ts';
-import { play, signalsOf, specOf, t0, type Step } from '../support/policy-script.ts';
+import { fromStatus, play, signalsOf, specOf, t0, type Step } from '../support/policy-script.ts';
 
 const routed = (autoscaling: Record<string, unknown> = {}) =>
   specOf({ router: { enabled: true }, autoscaling: { maxReplicas: 10, ...autoscaling } });
@@ -23,19 +23,22 @@ interface DemandRow {
 
 const rows: DemandRow[] = [
   {
-    name: 'burst: one decision to the panic count, quality to the floor at once',
+    name: 'burst: quality to the floor at once, then one decision to the panic count',
     script: [
       // 2 Ready pods at 0.5 image-s/s: 31% of 2, nothing to do.
       { at: 0, to: 5, set: { arriving: 0.5 }, want: { actions: [] } },
       // Panic window 7.3: ceil(7.3 / 0.8) = 10 pods >= 2 x 2 Ready. The 2 Ready carry 7.3 at
-      // no steps (4 passes: 7.3 x 4/8 = 3.65 > 2): the floor, in the same decision.
+      // no steps (4 passes: 7.3 x 4/8 = 3.65 > 2): the floor at once, in one decision.
       {
         at: 6,
         set: { burst: 7.3 },
-        want: { actions: ['scale 2 -> 10', ...floorSteps], replicas: 10, steps: 5, level: 4 },
+        want: { actions: floorSteps, replicas: 2, steps: 5, level: 4 },
       },
+      // Pods once the panic has held 2 s (a fifth of the 10 s window): one decision to 10.
+      { at: 7, want: { actions: [] } },
+      { at: 8, want: { actions: ['scale 2 -> 10'], replicas: 10 } },
       // 8 still loading: nothing more to do or to give back.
-      { at: 7, to: 20, set: { starting: 8, arriving: 6, burst: 6 }, want: { actions: [] } },
+      { at: 9, to: 20, set: { starting: 8, arriving: 6, burst: 6 }, want: { actions: [] } },
       // 4 turn Ready (6 Ready): 6 x p/8 <= 6 x 80% at p = 6 passes (steps 7): two notches
       // back in one decision, none further (p = 7: 5.25 > 4.8).
       {
@@ -204,18 +207,17 @@ describe('decide() scaling to demand', () => {
 
   it('DryRun shows the arithmetic in the reason and changes nothing', () => {
     const spec = routed({ mode: 'DryRun' });
-    const d = decide(signalsOf({ arriving: 1, burst: 7.3 }, 2), undefined, spec, t0);
-    expect(d.actions).toEqual([]);
-    expect(d.state.history[0]).toMatchObject({
-      action: 'scale',
-      from: '2',
-      to: '10',
-      dryRun: true,
-    });
-    expect(d.state.history[0]!.reason).toBe(
-      'ScaledOut: demand 7.3 image-s/s at 80% -> 10 pods (panic window)',
-    );
-    expect(d.state.effective.steps).toBe(9);
+    let state: ReturnType<typeof decide>['state'] | undefined;
+    let d: ReturnType<typeof decide> | undefined;
+    for (let t = 0; t <= 2; t++) {
+      d = decide(signalsOf({ arriving: 1, burst: 7.3 }, 2), state, spec, t0 + t * 1000);
+      state = fromStatus(d.state);
+      expect(d.actions).toEqual([]);
+    }
+    const scale = d!.state.history.find((h) => h.action === 'scale');
+    expect(scale).toMatchObject({ from: '2', to: '10', dryRun: true });
+    expect(scale!.reason).toBe('ScaledOut: demand 7.3 image-s/s at 80% -> 10 pods (panic window)');
+    expect(d!.state.effective.steps).toBe(9);
   });
 
   it('an unrouted object runs the utilization rules: its demand signals are not read', () => {

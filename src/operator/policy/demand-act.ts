@@ -45,7 +45,27 @@ export function planDemand(d: Draft, r: PolicyRule): DemandPlan | undefined {
   return 'work' in plan ? plan : undefined;
 }
 
+/**
+ * A panic holds a fifth of the panic window (2 s of the default 10 s) before it adds pods: one
+ * reading over 2x is as often a Poisson cluster as a burst (at 3 pods of load a 10 s window
+ * reaches 2.2x its mean within half an hour), and a real burst only grows meanwhile, so the
+ * one decision it takes asks for more pods, not fewer. The bridge does not wait: quality is
+ * cheap to lower and to give back, a GPU costs minutes.
+ */
+function confirmedPanic(d: Draft, r: PolicyRule, plan: DemandPlan): boolean {
+  const step = d.ruleSteps.get(r.name)!;
+  const { burstSince, ...rest } = step.next;
+  if (!plan.panic) {
+    step.next = rest;
+    return false;
+  }
+  const from = parseTime(burstSince) ?? d.now;
+  step.next = { ...rest, burstSince: iso(from) };
+  return d.now - from >= (demandWindows(r)!.panicSeconds * 1000) / 5;
+}
+
 export function demandOut(d: Draft, r: PolicyRule, plan: DemandPlan): void {
+  const panic = confirmedPanic(d, r, plan);
   const step = d.ruleSteps.get(r.name);
   const firing = step?.next.state === 'Firing' && (step.value ?? 0) > r.rule.threshold;
   let target = d.replicas;
@@ -56,7 +76,7 @@ export function demandOut(d: Draft, r: PolicyRule, plan: DemandPlan): void {
     why = text;
   };
   if (firing || d.replicas === 0) want(plan.pods, demandText(plan, plan.pods, 'stable'));
-  if (plan.panic) want(plan.burstPods, demandText(plan, plan.burstPods, 'panic'));
+  if (panic) want(plan.burstPods, demandText(plan, plan.burstPods, 'panic'));
   target = Math.min(target, d.spec.maxReplicas);
   if (target > d.replicas && pendingPods(d) === 0)
     markActed(d, r, setReplicas(d, r.name, target, policyReasons.ScaledOut, why));

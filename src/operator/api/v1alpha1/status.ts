@@ -120,6 +120,11 @@ export const autoscalerState = z
               .max(128)
               .optional()
               .describe('What it did then, e.g. scale 2 -> 3.'),
+            burstSince: time
+              .optional()
+              .describe(
+                'A toDemand rule: since when the panic window has asked for twice the Ready pods (panic once it holds a fifth of the window).',
+              ),
             fewerPodsSince: time
               .optional()
               .describe(
