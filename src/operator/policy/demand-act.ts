@@ -33,7 +33,7 @@ import {
   type DemandPlan,
 } from './demand.ts';
 import { floorSteps } from './ladder.ts';
-import { giveBackNotch, lowerStepsTo } from './quality.ts';
+import { giveBackNotches, lowerStepsTo } from './quality.ts';
 import { policyReasons } from './reasons.ts';
 import { survivorsOver } from './scaling.ts';
 import { iso, parseTime } from './time.ts';
@@ -108,13 +108,16 @@ export function demandBack(d: Draft, r: PolicyRule, plan: DemandPlan): void {
   // A notch stays a panic window at least: a Poisson cluster lowers steps for seconds, not
   // back and forth every second.
   const settled = since(d, d.lastQualityChangeTime, demandWindows(r)!.panicSeconds);
-  for (let top = d.ladder.at(-1); settled && top?.rule === r.name; top = d.ladder.at(-1)) {
-    if (top.before.steps > carried || top.before.offload !== d.effective.offload) break;
-    giveBackNotch(
-      d,
-      `${ready} Ready pod(s) carry ${demandText(plan, plan.pods, 'stable')} at steps ${top.before.steps} under ${Math.round(level)}%`,
-    );
+  let count = 0;
+  for (let i = d.ladder.length - 1; settled && i >= 0; i--) {
+    const notch = d.ladder[i]!;
+    if (notch.rule !== r.name || notch.before.steps > carried) break;
+    if (notch.before.offload !== d.effective.offload) break;
+    count++;
   }
+  const steps = d.ladder[d.ladder.length - count]?.before.steps;
+  const why = `${ready} Ready pod(s) carry ${demandText(plan, plan.pods, 'stable')} at steps ${steps} under ${Math.round(level)}%`;
+  giveBackNotches(d, count, why);
   demandIn(d, r, plan);
 }
 

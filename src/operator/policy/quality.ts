@@ -64,14 +64,25 @@ function push(d: Draft, r: PolicyRule, to: QualitySettings, reason: PolicyReason
  * as capacity returns (quality sized to the gap, demand-act.ts).
  */
 export function lowerStepsTo(d: Draft, r: PolicyRule, steps: number, why: string): void {
-  while (d.effective.steps > steps && d.ladder.length < ladderLimit)
-    push(d, r, { ...d.effective, steps: d.effective.steps - 1 }, policyReasons.QualityLowered, why);
+  let to = d.effective;
+  const time = iso(d.now);
+  while (to.steps > steps && d.ladder.length < ladderLimit) {
+    d.ladder.push({ rule: r.name, time, cooldownSeconds: r.cooldownSeconds, before: to });
+    to = { ...to, steps: to.steps - 1 };
+  }
+  if (to === d.effective) return;
+  // One action (one history entry) for the whole move: 50 -> 5 steps is one decision.
+  move(d, r.name, to, policyReasons.QualityLowered, why);
+  markActed(d, r, d.actions[d.actions.length - 1]!);
 }
 
-/** The newest notch back, now: the caller has checked that the capacity carries it. */
-export function giveBackNotch(d: Draft, why: string): void {
-  const top = d.ladder.pop();
-  if (top) move(d, policyActors.ladder, top.before, policyReasons.QualityRestored, why);
+/** The newest `count` notches back in one move: the caller has checked the capacity. */
+export function giveBackNotches(d: Draft, count: number, why: string): void {
+  const kept = d.ladder.length - count;
+  const to = d.ladder[kept]?.before;
+  if (count <= 0 || !to) return;
+  d.ladder.length = kept;
+  move(d, policyActors.ladder, to, policyReasons.QualityRestored, why);
 }
 
 /** One notch down, at most one per the acting rule's cooldown, counted from any quality move. */
