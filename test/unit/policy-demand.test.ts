@@ -84,13 +84,17 @@ const rows: DemandRow[] = [
   {
     name: 'drain: queued work counts over the drain horizon',
     script: [
-      // 0.8 arriving + 60 s queued / 30 s = 2.8: ceil(2.8 / 0.8) = 4. The 2 Ready carry
-      // 2.8 x p/8 <= 2 at p = 5 passes: steps 6.
+      // 0.8 arriving + 60 s queued / 30 s = 2.8: ceil(2.8 / 0.8) = 4, twice the 2 Ready: a
+      // burst, confirmed 2 s on. The 2 Ready carry 2.8 x p/8 <= 2 at p = 5 passes: steps 6,
+      // at once.
       {
         at: 0,
         set: { arriving: 0.8, queuedImages: 50, queuedWork: 60 },
-        want: { actions: ['scale 2 -> 4', 'steps 9 -> 6'], replicas: 4, steps: 6, level: 3 },
+        want: { actions: ['steps 9 -> 6'], replicas: 2, steps: 6, level: 3 },
       },
+      // The routers price their queue at the live steps: 60 x 5/8 = 37.5 s at steps 6.
+      { at: 1, set: { queuedWork: 37.5 }, want: { actions: [] } },
+      { at: 2, want: { actions: ['scale 2 -> 4'], replicas: 4 } },
     ],
   },
   {

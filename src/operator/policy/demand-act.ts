@@ -66,6 +66,9 @@ function confirmedPanic(d: Draft, r: PolicyRule, plan: DemandPlan): boolean {
 
 export function demandOut(d: Draft, r: PolicyRule, plan: DemandPlan): void {
   const panic = confirmedPanic(d, r, plan);
+  // While a burst is being confirmed the stable window is rising with it: a pod a second
+  // (1 -> 2 -> 3) is what one decision at confirmation replaces. The bridge goes on.
+  if (plan.panic && !panic) return bridge(d, r, plan);
   const step = d.ruleSteps.get(r.name);
   const firing = step?.next.state === 'Firing' && (step.value ?? 0) > r.rule.threshold;
   let target = d.replicas;

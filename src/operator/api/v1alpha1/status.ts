@@ -232,6 +232,13 @@ export const zimageDeploymentStatus = z
           .number()
           .optional()
           .describe('Images asked of the routers per second.'),
+        arrivedWorkPerSecond: z
+          .number()
+          .optional()
+          .describe(
+            "Engine seconds asked of the routers per second at the spec's steps (GPUs the demand keeps busy), over the demand rule's stable window.",
+          ),
+        burstWorkPerSecond: z.number().optional().describe('The same over its panic window.'),
         queueDepth: z.number().optional().describe('Requests queued, all pods.'),
         inflight: z.number().optional().describe('Requests generating, all pods.'),
         pendingPods: z.number().optional().describe('Pods Pending for lack of GPUs.'),
