@@ -78,6 +78,8 @@ export interface RouterState {
   arrivedImages?: number;
   queuedImages?: number;
   queuedWork?: number;
+  /** zimage_router_arrived_work_seconds_total. */
+  arrivedWork?: number;
 }
 
 /** A router's /metrics as its own Registry renders it (src/router/metrics.ts). */
@@ -85,6 +87,7 @@ export async function routerBody(state: RouterState): Promise<string> {
   const metrics = createRouterMetrics();
   for (const s of state.waits ?? []) metrics.wait.observe(s);
   if (state.arrivedImages) metrics.arrivedImages.inc(state.arrivedImages);
+  if (state.arrivedWork) metrics.arrivedWork.inc(state.arrivedWork);
   if (state.queuedImages !== undefined) metrics.queuedImages.set(state.queuedImages);
   if (state.queuedWork !== undefined) metrics.queuedWork.set(state.queuedWork);
   return metrics.registry.metrics();

@@ -117,6 +117,8 @@ function summaryOf(s: Signals, at: number): NonNullable<ZImageDeploymentStatus['
   put('routerQueuedImages', valueOf(s.routerQueuedImages));
   put('routerQueuedWorkSeconds', valueOf(s.routerQueuedWorkSeconds));
   put('arrivedImagesPerSecond', valueOf(s.arrivedImagesPerSecond));
+  put('arrivedWorkPerSecond', valueOf(s.arrivedWorkPerSecond));
+  put('burstWorkPerSecond', valueOf(s.burstWorkPerSecond));
   put('queueDepth', valueOf(s.queueDepth));
   put('inflight', valueOf(s.inflight));
   put('pendingPods', valueOf(s.pendingPods));

@@ -182,12 +182,16 @@ export class DirectSource implements SignalSource {
   ): KeySignals {
     const key = keyOf(t);
     const running: PodRef[] = t.pods.filter((p) => p.ip);
-    if (running.length === 0) return allMissing('NoPods', `${key} has no running pod with an IP`);
     const own = running.map((p) => scrapes.get(keyOf(p))!);
     const ctx = { key, at, intervalSeconds: tickSeconds };
-    const runtime = runtimeReadings(own, { ...ctx, ring: this.ring });
     const routers = t.routers?.filter((p) => p.ip).map((p) => scrapes.get(keyOf(p))!);
     const client = clientReadings(own, routers, this.client, ctx, t.demandWindows);
+    // At zero pods the routers still tell what waits and arrives: scale from zero reads them.
+    if (running.length === 0) {
+      const none = allMissing('NoPods', `${key} has no running pod with an IP`);
+      return routers ? { ...none, ...client } : none;
+    }
+    const runtime = runtimeReadings(own, { ...ctx, ring: this.ring });
     const gpus =
       gpu instanceof GpuIndex
         ? gpuReadings(running, gpu, { key, at, tickSeconds })
