@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchColdBuild, benchWarmStart, type Row } from './cluster.ts';
 import { benchAutoscalerScale, benchReaction } from './autoscaler.ts';
+import { benchBurst } from './burst.ts';
 import { benchFleet } from './fleet.ts';
 import { benchOperator } from './operator.ts';
 import { benchRouter } from './router.ts';
@@ -46,7 +47,10 @@ if (only.includes('runtime')) rows.push(...(await benchRuntime(repeats(5))));
 if (only.includes('operator'))
   rows.push(...(await benchOperator(Number(values.objects), Number(values.steady))));
 if (only.includes('fleet')) rows.push(...(await benchFleet()));
-if (only.includes('autoscaler')) rows.push(...(await benchAutoscalerScale()));
+if (only.includes('autoscaler')) {
+  rows.push(...(await benchAutoscalerScale()));
+  rows.push(...(await benchBurst()));
+}
 if (only.includes('reaction')) rows.push(...(await benchReaction(Math.max(10, repeats(5)))));
 if (only.includes('router')) rows.push(...(await benchRouter()));
 if (only.includes('router-fleet'))
