@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --cold] [--repeats N]
- *   [--only cluster,operator,runtime,autoscaler,fleet,reaction,router,router-fleet]
+ *   [--only cluster,operator,runtime,autoscaler,fleet,reaction,router,router-fleet,demand-grid]
  *   [--objects 500] [--steady 60] [--load 0.85] [--seconds 200]`:
  * run the benchmarks and print a Markdown table for docs/performance.md. Results go to
  * bench/results/<date>.json as well.
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { benchColdBuild, benchWarmStart, type Row } from './cluster.ts';
 import { benchAutoscalerScale, benchReaction } from './autoscaler.ts';
 import { benchBurst } from './burst.ts';
+import { benchDemandGrid } from './demand-grid.ts';
 import { benchFleet } from './fleet.ts';
 import { benchOperator } from './operator.ts';
 import { benchRouter } from './router.ts';
@@ -24,7 +25,7 @@ const { values } = parseArgs({
     cold: { type: 'boolean', default: false },
     /** Repeats of each measure (default 5; reaction at least 10; router-fleet 2 per arm). */
     repeats: { type: 'string' },
-    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router, router-fleet (comma-separated; fleet, reaction, router and router-fleet only when named). */
+    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router, router-fleet, demand-grid (comma-separated; fleet, reaction, router, router-fleet and demand-grid only when named). */
     only: { type: 'string', default: 'cluster,operator,runtime,autoscaler' },
     objects: { type: 'string', default: '500' },
     steady: { type: 'string', default: '60' },
@@ -51,6 +52,7 @@ if (only.includes('autoscaler')) {
   rows.push(...(await benchAutoscalerScale()));
   rows.push(...(await benchBurst()));
 }
+if (only.includes('demand-grid')) rows.push(...benchDemandGrid());
 if (only.includes('reaction')) rows.push(...(await benchReaction(Math.max(10, repeats(5)))));
 if (only.includes('router')) rows.push(...(await benchRouter()));
 if (only.includes('router-fleet'))

@@ -93,12 +93,20 @@ function bridge(d: Draft, r: PolicyRule, plan: DemandPlan): void {
   if (d.held || ready === 0) return;
   const steps = stepsForCapacity(bridged(plan), ready, d.spec.base, floorSteps(d.spec.base), 100);
   if (steps >= d.effective.steps) return;
-  const coming = d.replicas - ready;
   const demand = plan.panic
     ? demandText(plan, plan.burstPods, 'panic')
     : demandText(plan, plan.pods, 'stable');
-  const why = `${ready} Ready pod(s) carry ${demand} only at steps ${steps}${coming > 0 ? `, until ${coming} more load the model` : `: at maxReplicas ${d.spec.maxReplicas} or GPUs short`}`;
+  const why = `${ready} Ready pod(s) carry ${demand} only at steps ${steps}: ${gap(d, ready)}`;
   lowerStepsTo(d, r, steps, why);
+}
+
+/** Why the Ready pods are short: what the reason says after the arithmetic. */
+function gap(d: Draft, ready: number): string {
+  const coming = d.replicas - ready - pendingPods(d);
+  if (coming > 0) return `${coming} more pod(s) still load the model`;
+  if (pendingPods(d) > 0) return `${pendingPods(d)} pod(s) Pending for lack of GPUs`;
+  if (d.replicas >= d.spec.maxReplicas) return `at maxReplicas ${d.spec.maxReplicas}`;
+  return 'pods are added once the burst has held a fifth of the panic window';
 }
 
 /** The bridge's notches back, then scale-in; false when the quality is not full yet. */
