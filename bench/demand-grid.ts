@@ -25,7 +25,7 @@ type Knobs = { drain: string; stableWindow: string; panicWindow: string; target:
 const defaults: Knobs = {
   ...demandRule.action.scale!.toDemand!,
   target: demandRule.threshold,
-} as Knobs;
+};
 
 const variants: [string, Partial<Knobs>][] = [
   ['defaults', {}],
