@@ -4,13 +4,23 @@
  * emptyDir is a fresh folder of the pod; a hostPath is a folder of the pod's (fake) node; a
  * projected volume gets its ServiceAccount token from the TokenRequest API (bound to the pod,
  * refreshed at 80% of its lifetime, as kubelet does), its ConfigMap keys and downward API
- * files. Each container then gets a root folder with every volumeMount linked at its mount
+ * files. Secret and ConfigMap volumes are laid out as kubelet's AtomicWriter does and kept in
+ * step with their object (atomic-writer.ts), so a rotated Secret reaches a running pod's files.
+ * Each container then gets a root folder with every volumeMount linked at its mount
  * path (see podRootEnv). A volume that cannot be set up is an error naming the field.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CoreV1Api, V1Pod, V1Volume, V1VolumeProjection } from '@kubernetes/client-node';
+import { writeVolume } from './atomic-writer.ts';
 import { ContainerConfigError, expand, fieldValue, type DataLookup } from './env.ts';
+
+/**
+ * How often a Secret or ConfigMap volume is compared with its object and rewritten. Kubelet
+ * takes up to its sync period (1 min) plus its cache's delay; the fleet is quicker so that
+ * tests of a rotation wait seconds, by the same mechanism.
+ */
+export const volumeSyncMs = 3_000;
 
 export interface MountContext {
   core: CoreV1Api;
@@ -32,7 +42,8 @@ function writeAtomic(file: string, content: string | Buffer): void {
 export class PodVolumes {
   private readonly ctx: MountContext;
   private readonly dirs = new Map<string, string>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(ctx: MountContext) {
     this.ctx = ctx;
@@ -86,8 +97,20 @@ export class PodVolumes {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
-    this.timers.length = 0;
+    this.timers.clear();
+  }
+
+  /** Run `fn` after `ms`, unless stopped first. */
+  private later(ms: number, fn: () => void): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   private async volumeDir(volume: V1Volume): Promise<string> {
@@ -108,12 +131,16 @@ export class PodVolumes {
 
   /** configMap, secret and downwardAPI volumes: files the runner writes. */
   private async filesVolume(volume: V1Volume, own: string): Promise<string> {
-    if (volume.configMap) {
-      const { name, items, optional } = volume.configMap;
-      await this.writeData(own, 'ConfigMap', name ?? '', items, optional);
-    } else if (volume.secret) {
-      const { secretName, items, optional } = volume.secret;
-      await this.writeData(own, 'Secret', secretName ?? '', items, optional);
+    if (volume.configMap || volume.secret) {
+      const kind = volume.configMap ? 'ConfigMap' : 'Secret';
+      const source = (volume.configMap ?? volume.secret)!;
+      const name = volume.configMap?.name ?? volume.secret?.secretName ?? '';
+      const project = async () => {
+        const data = await this.payload(kind, name, source.items, source.optional);
+        return writeVolume(own, data, source.defaultMode);
+      };
+      await project();
+      this.keepInStep(`${kind} "${name}"`, project);
     } else if (volume.downwardAPI) {
       for (const item of volume.downwardAPI.items ?? []) this.writeField(own, item);
     } else {
@@ -200,17 +227,32 @@ export class PodVolumes {
     };
     await request();
     // kubelet renews a projected token once 80% of its lifetime has passed.
-    const refresh = () => {
-      const timer = setTimeout(() => {
+    const refresh = () =>
+      this.later(expirationSeconds * 800, () => {
         request().then(refresh, (err: unknown) => {
           this.ctx.log(`token refresh for ${pod.metadata!.name} failed: ${String(err)}; retrying`);
           refresh();
         });
-      }, expirationSeconds * 800);
-      timer.unref();
-      this.timers.push(timer);
-    };
+      });
     refresh();
+  }
+
+  /**
+   * Rewrite a Secret or ConfigMap volume whenever its object changed, as kubelet's pod sync
+   * does; while the object cannot be read (deleted, a key gone), the files stay as they were.
+   */
+  private keepInStep(what: string, project: () => Promise<boolean>): void {
+    const pod = this.ctx.pod.metadata!.name;
+    const again = () =>
+      this.later(volumeSyncMs, () => {
+        project()
+          .then((changed) => changed && this.ctx.log(`${pod}: volume from ${what} updated`))
+          .catch((err: unknown) =>
+            this.ctx.log(`${pod}: updating the volume from ${what} failed (${String(err)})`),
+          )
+          .finally(again);
+      });
+    again();
   }
 
   private async writeData(
@@ -220,17 +262,30 @@ export class PodVolumes {
     items: { key: string; path: string }[] | undefined,
     optional: boolean | undefined,
   ): Promise<void> {
+    const files = await this.payload(kind, name, items, optional);
+    for (const [file, value] of Object.entries(files)) writeAtomic(path.join(dir, file), value);
+  }
+
+  /** The files a ConfigMap or Secret source projects: path -> content (items, or every key). */
+  private async payload(
+    kind: 'ConfigMap' | 'Secret',
+    name: string,
+    items: { key: string; path: string }[] | undefined,
+    optional: boolean | undefined,
+  ): Promise<Record<string, string>> {
     const data = await this.ctx.lookup(kind, this.ctx.pod.metadata!.namespace!, name);
     if (!data) {
-      if (optional) return;
+      if (optional) return {};
       throw new Error(`${kind} "${name}" not found`);
     }
     const wanted = items ?? Object.keys(data).map((key) => ({ key, path: key }));
+    const files: Record<string, string> = {};
     for (const item of wanted) {
       const value = data[item.key];
       if (value === undefined) throw new Error(`${kind} "${name}" has no key "${item.key}"`);
-      writeAtomic(path.join(dir, item.path), value);
+      files[item.path] = value;
     }
+    return files;
   }
 
   private writeField(dir: string, item: { path: string; fieldRef?: { fieldPath: string } }): void {

@@ -3,6 +3,7 @@
  * (the runtime's limits and deadline keep the runtime's names, src/contract/runtime.ts) and its
  * entry point inside the image.
  */
+import { authEnv } from './auth.ts';
 import { runtimeEnv } from './runtime.ts';
 
 /** Variables only the router reads. */
@@ -23,8 +24,7 @@ export const routerEnv = {
   host: 'ZIMAGE_HOST',
   port: runtimeEnv.port,
   logLevel: 'ZIMAGE_LOG_LEVEL',
-  apiToken: 'ZIMAGE_API_TOKEN',
-  podToken: 'ZIMAGE_POD_API_TOKEN',
+  tokenGraceSeconds: authEnv.tokenGraceSeconds,
   maxImagesPerRequest: runtimeEnv.maxImagesPerRequest,
   bodyLimitBytes: 'ZIMAGE_BODY_LIMIT_BYTES',
   shutdownGraceSeconds: 'ZIMAGE_SHUTDOWN_GRACE_SECONDS',

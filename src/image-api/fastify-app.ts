@@ -14,6 +14,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { bearerAuth } from './auth.ts';
+import type { Tokens } from './tokens.ts';
 import { useJsonBodies } from './json-body.ts';
 import {
   clientErrorHandler,
@@ -69,18 +70,18 @@ export function createApiApp(o: ApiAppOptions): FastifyInstance {
 }
 
 /**
- * The image API's own scope: JSON bodies and, with a token, bearer auth for the routes that
+ * The image API's own scope: JSON bodies and, with tokens, bearer auth for the routes that
  * `routes` adds; probes and /metrics registered outside it stay open. One function, so the
  * runtime and the router guard their API alike.
  */
 export async function registerImageApi(
   app: FastifyInstance,
-  o: { bodyLimitBytes: number; apiToken?: string | undefined },
+  o: { bodyLimitBytes: number; tokens?: Pick<Tokens, 'accepts'> | undefined },
   routes: (api: FastifyInstance) => void,
 ): Promise<void> {
   await app.register((api, _options, done) => {
     useJsonBodies(api, o.bodyLimitBytes);
-    if (o.apiToken !== undefined) api.addHook('onRequest', bearerAuth(o.apiToken));
+    if (o.tokens !== undefined) api.addHook('onRequest', bearerAuth(o.tokens));
     routes(api);
     done();
   });

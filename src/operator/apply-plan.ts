@@ -16,6 +16,12 @@ import {
 import { buildDeployment } from './builders/deployment.ts';
 import { buildPrometheusRule, buildServiceMonitor } from './builders/monitoring.ts';
 import {
+  buildRouterNetworkPolicy,
+  buildRuntimeNetworkPolicy,
+  defaultPolicyPeers,
+  type PolicyPeers,
+} from './builders/network-policy.ts';
+import {
   buildPodsService,
   buildRouterDeployment,
   buildRouterPodDisruptionBudget,
@@ -40,6 +46,7 @@ export type ChildId =
   | 'RouterRole'
   | 'RouterRoleBinding'
   | 'RouterPodDisruptionBudget'
+  | 'RouterNetworkPolicy'
   | 'RouterDeployment';
 
 export interface PlannedChild {
@@ -59,9 +66,15 @@ export type Outcome =
 
 /**
  * The router's children (spec.router.enabled): as for the runtime, its pods need their
- * ServiceAccount and the binding that lets them discover the runtime pods.
+ * ServiceAccount and the binding that lets them discover the runtime pods, and their
+ * NetworkPolicy where there is one (they never run unfenced).
  */
-function routerChildren(cr: ZImageDeployment, router: RouterImage): PlannedChild[] {
+function routerChildren(
+  cr: ZImageDeployment,
+  router: RouterImage,
+  peers: PolicyPeers,
+): PlannedChild[] {
+  const fenced = cr.spec.networkPolicy.enabled;
   return [
     {
       id: 'RouterServiceAccount',
@@ -83,11 +96,26 @@ function routerChildren(cr: ZImageDeployment, router: RouterImage): PlannedChild
       needs: [],
     },
     { id: 'PodsService', kind: 'Service', obj: buildPodsService(cr), needs: [] },
+    ...(fenced
+      ? [
+          {
+            id: 'RouterNetworkPolicy',
+            kind: 'NetworkPolicy',
+            obj: buildRouterNetworkPolicy(cr, peers),
+            needs: [],
+          } as const,
+        ]
+      : []),
     {
       id: 'RouterDeployment',
       kind: 'Deployment',
       obj: buildRouterDeployment(cr, router),
-      needs: ['RouterServiceAccount', 'RouterRoleBinding', 'RouterPodDisruptionBudget'],
+      needs: [
+        'RouterServiceAccount',
+        'RouterRoleBinding',
+        'RouterPodDisruptionBudget',
+        ...(fenced ? (['RouterNetworkPolicy'] as const) : []),
+      ],
     },
   ];
 }
@@ -110,22 +138,26 @@ const only = (kind: ApplyKind, obj: KubernetesObject, needs: ChildId[] = []): Pl
  *   optional (only while their CRDs are served) and gate nothing.
  * - With the router on, its children come first and the client Service waits for the router
  *   Deployment: it moves to the routers only once they exist.
+ * - With spec.networkPolicy on, each Deployment waits for its pods' NetworkPolicy.
  */
 export function childPlan(
   cr: ZImageDeployment,
   effective: Effective,
   monitoring: boolean,
   router: RouterImage,
+  peers: PolicyPeers = defaultPolicyPeers,
 ): PlannedChild[] {
   const routed = cr.spec.router.enabled;
+  const fenced = cr.spec.networkPolicy.enabled;
   const plan: PlannedChild[] = [
-    ...(routed ? routerChildren(cr, router) : []),
+    ...(routed ? routerChildren(cr, router, peers) : []),
     only('ServiceAccount', buildServiceAccount(cr)),
     only('Role', buildRole(cr)),
     only('RoleBinding', buildRoleBinding(cr), ['Role']),
     only('ConfigMap', buildConfigMap(cr, effective)),
     only('Service', buildService(cr), routed ? ['RouterDeployment'] : []),
     only('PodDisruptionBudget', buildPodDisruptionBudget(cr)),
+    ...(fenced ? [only('NetworkPolicy', buildRuntimeNetworkPolicy(cr, peers))] : []),
   ];
   if (monitoring) {
     plan.push(
@@ -140,6 +172,7 @@ export function childPlan(
     'Service',
     'PodDisruptionBudget',
     ...(routed ? (['PodsService'] as const) : []),
+    ...(fenced ? (['NetworkPolicy'] as const) : []),
   ];
   plan.push(only('Deployment', buildDeployment(cr, effective), supporting));
   return plan;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError as StartupConfigError } from '../contract/startup.ts';
+import { defaultPolicyPeers } from './builders/network-policy.ts';
 import { defaultRouterImage } from './builders/router.ts';
 import { defaultExporterSelector } from './signals/direct/dcgm.ts';
 import { parsePrefix } from './signals/prometheus/url-policy.ts';
@@ -30,6 +31,25 @@ const commaList = (s: string) =>
     .split(',')
     .map((n) => n.trim())
     .filter(Boolean);
+
+// Label keys (an optional DNS-subdomain prefix and '/', then a name) and values, as Kubernetes.
+const labelName = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
+const labelPair = new RegExp(
+  `^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?${labelName}=(${labelName})?$`,
+);
+const labelsText = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+/** "k=v,k2=v2" -> {k: v, k2: v2}: what NetworkPolicy selectors match (matchLabels). */
+const labels = () =>
+  z
+    .string()
+    .transform(commaList)
+    .pipe(z.array(z.string().regex(labelPair)).min(1))
+    .transform((pairs) =>
+      Object.fromEntries(pairs.map((p) => p.split('=', 2) as [string, string])),
+    );
 
 /** Every field carries a description of what it accepts: the error message quotes it. */
 export const configSchema = z
@@ -120,6 +140,32 @@ export const configSchema = z
      * pod and its sidecars' admin ports: default false.
      */
     prometheusUrlAllowLoopback: bool.default(false).describe('true or false'),
+    /**
+     * Where the operator's pods run: the NetworkPolicies (spec.networkPolicy) admit them to the
+     * pods' /metrics. Env ZIMAGE_OPERATOR_NAMESPACE, else POD_NAMESPACE, else zimage-system.
+     */
+    operatorNamespace: z
+      .string()
+      .regex(namespaceName)
+      .default(defaultPolicyPeers.operator.namespace)
+      .describe('a namespace name (lower-case DNS label)'),
+    /** Labels of the operator's pods (deploy/operator.yaml's), for the same NetworkPolicies. */
+    operatorPodLabels: labels()
+      .prefault(labelsText(defaultPolicyPeers.operator.podLabels))
+      .describe(
+        'comma-separated key=value pod labels, e.g. app.kubernetes.io/name=zimage-operator',
+      ),
+    /**
+     * Labels of the namespaces Prometheus runs in, admitted by the NetworkPolicies to scrape
+     * the pods and routers; `none`: Prometheus is not admitted. Default
+     * kubernetes.io/metadata.name=monitoring (the namespace kube-prometheus uses).
+     */
+    prometheusNamespaceSelector: z
+      .union([z.literal('none').transform(() => undefined), labels()])
+      .prefault(labelsText(defaultPolicyPeers.prometheusNamespaces ?? {}))
+      .describe(
+        'comma-separated key=value namespace labels, e.g. kubernetes.io/metadata.name=monitoring, or none',
+      ),
   })
   .strict();
 
@@ -146,12 +192,16 @@ const flagToKey: Record<string, Key> = {
   'router-image': 'routerImage',
   'prometheus-url-allow': 'prometheusUrlAllow',
   'prometheus-url-allow-loopback': 'prometheusUrlAllowLoopback',
+  'operator-namespace': 'operatorNamespace',
+  'operator-pod-labels': 'operatorPodLabels',
+  'prometheus-namespace-selector': 'prometheusNamespaceSelector',
 };
 const flags = Object.keys(flagToKey);
 
 /** Kubernetes-injected fallbacks (the downward API in deploy/operator.yaml), after ZIMAGE_*. */
 const podEnv: Partial<Record<Key, string>> = {
   leaderElectionNamespace: 'POD_NAMESPACE',
+  operatorNamespace: 'POD_NAMESPACE',
   identity: 'POD_NAME',
 };
 

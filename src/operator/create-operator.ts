@@ -92,6 +92,10 @@ export function createOperator(config: OperatorConfig, deps: OperatorDeps): Oper
     monitoringAvailable: () => monitoring,
     clock: systemClock,
     router: { image: config.routerImage },
+    policyPeers: {
+      operator: { namespace: config.operatorNamespace, podLabels: config.operatorPodLabels },
+      prometheusNamespaces: config.prometheusNamespaceSelector,
+    },
     prometheusUrlPolicy: urlPolicy,
     ...(config.autoscaler
       ? {

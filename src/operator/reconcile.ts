@@ -15,7 +15,8 @@ import type { Effective, ZImageDeployment, ZImageDeploymentObject } from './api/
 import { ChildApplier, rejectedRecheckMs, type ApplierDeps } from './apply.ts';
 import { childPlan, isApplied, runPlan, type ChildId, type Outcome } from './apply-plan.ts';
 import type { RouterImage } from './builders/router.ts';
-import { pruneRouter, routerImage, routerStatusInput } from './router-placement.ts';
+import type { PolicyPeers } from './builders/network-policy.ts';
+import { pruneTurnedOff, routerImage, routerStatusInput } from './router-placement.ts';
 import { rejectionProblem, type Rejection } from './child-errors.ts';
 import type { EventRecorder } from './events.ts';
 import { describeApiError, statusCode } from '../formats/api-status.ts';
@@ -84,6 +85,8 @@ export interface ReconcilerDeps {
   clock: Clock;
   /** The router's image (operator flag --router-image); default defaultRouterImage. */
   router?: RouterImage;
+  /** Where the operator and Prometheus run, for the NetworkPolicies; default defaultPolicyPeers. */
+  policyPeers?: PolicyPeers;
   /** Which Prometheus URLs specs may name (--prometheus-url-allow*); absent: any. */
   prometheusUrlPolicy?: PrometheusUrlPolicy;
   /** The autoscaler's samples (absent: objects run as their spec says, as in Off mode). */
@@ -198,12 +201,18 @@ export class Reconciler {
     if (problem) return this.blocked(raw, problem, effective, deployment());
 
     const outcomes = await runPlan(
-      childPlan(cr, effective, this.d.monitoringAvailable(), routerImage(this.d.router)),
+      childPlan(
+        cr,
+        effective,
+        this.d.monitoringAvailable(),
+        routerImage(this.d.router),
+        this.d.policyPeers,
+      ),
       (child) => this.applier.ensure(cr, child),
     );
     // When the cluster has the decision (the Deployment's replicas, the ConfigMap, the template).
     const appliedAt = this.d.clock.now();
-    const deleted = await pruneRouter(cr, this.d);
+    const deleted = await pruneTurnedOff(cr, this.d);
     await this.recordChanges(cr, outcomes, deleted);
     for (const o of outcomes.values()) if (o.status === 'failed') throw o.error;
     const applied = outcomes.get('Deployment');

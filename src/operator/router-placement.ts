@@ -1,7 +1,8 @@
 /**
  * The router's part of one reconcile (spec.router): the image its Deployment runs in the child
  * plan, the router Deployment that status reads once the plan has run, and the deletion of its
- * children once spec.router is off (router-prune.ts finds them).
+ * children once spec.router is off (and of the NetworkPolicies once spec.networkPolicy is:
+ * router-prune.ts finds them).
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { ZImageDeployment } from './api/v1alpha1/types.ts';
@@ -11,7 +12,7 @@ import { isApplied, type Outcome } from './apply-plan.ts';
 import { defaultRouterImage, type RouterImage } from './builders/router.ts';
 import { statusCode } from '../formats/api-status.ts';
 import type { RouterInput } from './observe-router.ts';
-import { routerLeftovers } from './router-prune.ts';
+import { leftovers as leftoversOf } from './router-prune.ts';
 
 /** What the router's part reads and deletes with: the reconciler's own caches and client. */
 export type RouterPlacementDeps = Pick<ApplierDeps, 'kube' | 'caches'>;
@@ -37,9 +38,15 @@ export function routerStatusInput(
   return { replicas: router.replicas, deployment };
 }
 
-/** Delete the router's children once spec.router is off; what was deleted, for the Event. */
-export async function pruneRouter(cr: ZImageDeployment, d: RouterPlacementDeps): Promise<string[]> {
-  const leftovers = routerLeftovers(cr, (kind, ns, name) => d.caches.getChild(kind, ns, name));
+/**
+ * Delete the router's children once spec.router is off, and the NetworkPolicies once
+ * spec.networkPolicy is; what was deleted, for the Event.
+ */
+export async function pruneTurnedOff(
+  cr: ZImageDeployment,
+  d: RouterPlacementDeps,
+): Promise<string[]> {
+  const leftovers = leftoversOf(cr, (kind, ns, name) => d.caches.getChild(kind, ns, name));
   for (const obj of leftovers) {
     try {
       await d.kube.delete(obj);

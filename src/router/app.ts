@@ -8,16 +8,16 @@ import type { Logger } from 'pino';
 import { runtimePaths } from '../contract/runtime.ts';
 import { createApiApp, registerImageApi } from '../image-api/fastify-app.ts';
 import { serverTimeouts } from '../image-api/server-timeouts.ts';
+import type { Tokens } from '../image-api/tokens.ts';
 import type { RouterConfig } from './config.ts';
 import type { Dispatcher } from './dispatch/dispatcher.ts';
 import { generateRoute } from './http/generate.ts';
 import type { RouterMetrics } from './metrics.ts';
 
 export interface RouterAppDeps {
-  config: Pick<
-    RouterConfig,
-    'bodyLimitBytes' | 'apiToken' | 'maxResolution' | 'maxImagesPerRequest'
-  >;
+  config: Pick<RouterConfig, 'bodyLimitBytes' | 'maxResolution' | 'maxImagesPerRequest'>;
+  /** The client tokens the API demands (config.apiToken, opened). Absent: no auth. */
+  tokens?: Tokens | undefined;
   dispatcher: Dispatcher;
   metrics: RouterMetrics;
   logger: Logger;
@@ -46,12 +46,15 @@ export async function buildRouterApp(deps: RouterAppDeps): Promise<FastifyInstan
       .send(await deps.metrics.registry.metrics()),
   );
 
-  await registerImageApi(app, config, (api) =>
-    generateRoute(api, {
-      dispatcher: deps.dispatcher,
-      metrics: deps.metrics,
-      limits: { maxResolution: config.maxResolution, maxImages: config.maxImagesPerRequest },
-    }),
+  await registerImageApi(
+    app,
+    { bodyLimitBytes: config.bodyLimitBytes, tokens: deps.tokens },
+    (api) =>
+      generateRoute(api, {
+        dispatcher: deps.dispatcher,
+        metrics: deps.metrics,
+        limits: { maxResolution: config.maxResolution, maxImages: config.maxImagesPerRequest },
+      }),
   );
   return app;
 }

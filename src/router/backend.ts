@@ -8,16 +8,21 @@
  *   engine timings from the runtime's response headers, for the per-pod rate estimate;
  * - 429 (the pod's queue is full of other routers' work) and 503 (draining, not ready,
  *   recovering), and a connection refused or reset before the answer: `retry`, on another pod;
+ * - 401 (the pod refused the router's token): once more with the token the router sent before
+ *   its token file changed, while that one's grace lasts (pods see a rotated Secret at their
+ *   own moment); a 401 after that is the router's fault, not the client's: 502;
  * - anything else: `fail`, the pod's own answer for the client.
  */
 import { Agent, request, errors } from 'undici';
 import { runtimeHeaders, runtimePaths } from '../contract/runtime.ts';
+import { ApiError } from '../image-api/errors.ts';
+import type { Tokens } from '../image-api/tokens.ts';
 import type { PodTarget, RetryReason, SendOutcome } from './dispatch/types.ts';
 import { podBody, type ImageSpec } from './dispatch/fanout.ts';
 
 export interface BackendOptions {
   /** Bearer token for the pods' API, when they require one. */
-  token?: string | undefined;
+  tokens?: Pick<Tokens, 'send'> | undefined;
   /** Longest a pod may take for one image (the request deadline). */
   timeoutMs: number;
 }
@@ -30,19 +35,27 @@ export function createBackend(options: BackendOptions) {
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
   });
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+  const post = (pod: PodTarget, image: ImageSpec, signal: AbortSignal, token?: string) =>
+    request(`${pod.url}${runtimePaths.generate}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: podBody(image),
+      signal,
+      dispatcher: agent,
+    });
 
   async function send(pod: PodTarget, image: ImageSpec, signal: AbortSignal): Promise<SendOutcome> {
+    const token = options.tokens?.send();
     let res;
     try {
-      res = await request(`${pod.url}${runtimePaths.generate}`, {
-        method: 'POST',
-        headers,
-        body: podBody(image),
-        signal,
-        dispatcher: agent,
-      });
+      res = await post(pod, image, signal, token?.current);
+      if (res.statusCode === 401 && token?.previous) {
+        await res.body.dump();
+        res = await post(pod, image, signal, token.previous);
+      }
     } catch (err) {
       return { kind: 'retry', reason: retryReason(err), detail: describe(err) };
     }
@@ -59,6 +72,7 @@ export function createBackend(options: BackendOptions) {
       return { kind: 'retry', reason: 'draining', detail: `${pod.name} answered 503` };
     if (status === 429)
       return { kind: 'retry', reason: 'busy', detail: `${pod.name} answered 429` };
+    if (status === 401) return tokenRefused(pod, token !== undefined);
     const type = res.headers['content-type'];
     return { kind: 'fail', status, body, contentType: Array.isArray(type) ? type[0] : type };
   }
@@ -67,6 +81,24 @@ export function createBackend(options: BackendOptions) {
 }
 
 type Headers = Record<string, string | string[] | undefined>;
+
+/** The client's token was fine (the router checked it); the pod refused the router's own. */
+function tokenRefused(pod: PodTarget, sent: boolean): SendOutcome {
+  const why = sent
+    ? "the router's pod token is not the pods' token"
+    : 'the router has no pod token (ZIMAGE_POD_API_TOKEN_FILE)';
+  const error = new ApiError(`runtime pod ${pod.name} refused the router: ${why} (spec.auth)`, {
+    status: 502,
+    type: 'server_error',
+    code: 'pod_token_refused',
+  });
+  return {
+    kind: 'fail',
+    status: 502,
+    body: Buffer.from(JSON.stringify(error.body())),
+    contentType: 'application/json; charset=utf-8',
+  };
+}
 
 function ok(body: Buffer, headers: Headers): SendOutcome {
   const num = (name: string) => {

@@ -3,11 +3,14 @@
  * the router's pod template). The request limits and the deadline are the runtime's own
  * variables with the runtime's defaults, so a request the router admits is one its pods accept.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { authEnv, defaultTokenGraceSeconds } from '../contract/auth.ts';
 import { defaultPodStartSeconds, routerEnv } from '../contract/router.ts';
 import { imagesPerRequestRange, runtimeEnv, runtimePort, stepsRange } from '../contract/runtime.ts';
 import { ConfigError } from '../contract/startup.ts';
 import { sizeSetting } from '../image-api/size.ts';
+import { tokenSetting, type TokenSetting } from '../image-api/token-settings.ts';
 
 export { routerEnv };
 
@@ -53,16 +56,8 @@ export const routerConfigSchema = z
     requestTimeoutSeconds: int(1, 3_600).default(120),
     steps: int(stepsRange.min, stepsRange.max).default(stepsRange.default),
     bodyLimitBytes: int(1_024, 16 * 1024 * 1024).default(64 * 1024),
-    /** Clients must send this bearer token. Unset: no auth. */
-    apiToken: z
-      .string()
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-      .optional(),
-    /** Sent to the pods, when they require a token. */
-    podToken: z
-      .string()
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-      .optional(),
+    /** Seconds a token replaced in a token file still counts (accepted, retried). Default 120. */
+    tokenGraceSeconds: int(0, 3_600).default(defaultTokenGraceSeconds),
     /** Default: request timeout + 5 (in-flight requests may run their whole deadline). */
     shutdownGraceSeconds: int(1, 3_600).optional(),
     logLevel: z
@@ -81,6 +76,10 @@ export const routerConfigSchema = z
 
 export type RouterConfig = Omit<z.output<typeof routerConfigSchema>, 'shutdownGraceSeconds'> & {
   shutdownGraceSeconds: number;
+  /** Clients must send this bearer token (ZIMAGE_API_TOKEN or its _FILE). Unset: no auth. */
+  apiToken: TokenSetting | undefined;
+  /** Sent to the pods (ZIMAGE_POD_API_TOKEN or its _FILE), when they require a token. */
+  podToken: TokenSetting | undefined;
 };
 
 const envOf: Record<keyof z.output<typeof routerConfigSchema>, string> = {
@@ -97,22 +96,44 @@ export class RouterConfigError extends ConfigError {
   }
 }
 
-/** Reads the environment; empty variables count as unset. Every bad variable is named. */
-export function loadRouterConfig(env: Record<string, string | undefined>): RouterConfig {
+/**
+ * Reads the environment; empty variables count as unset. Every bad variable is named. Token
+ * files are read through `readFile` to check them at start-up (the router reads them again
+ * every second).
+ */
+export function loadRouterConfig(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): RouterConfig {
   const input: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(envOf)) {
     const value = env[name];
     if (value !== undefined && value !== '') input[key] = value;
   }
+  const client = tokenSetting(
+    env,
+    { literal: authEnv.apiToken, file: authEnv.apiTokenFile },
+    readFile,
+  );
+  const pods = tokenSetting(
+    env,
+    { literal: authEnv.podApiToken, file: authEnv.podApiTokenFile },
+    readFile,
+  );
+  const problems = [client.problem, pods.problem].filter((p) => p !== undefined);
   const parsed = routerConfigSchema.safeParse(input);
   if (!parsed.success) {
-    throw new RouterConfigError(
-      parsed.error.issues.map((i) => {
-        const key = String(i.path[0]) as keyof typeof envOf;
-        return `${envOf[key] ?? key}: ${i.message}`;
-      }),
-    );
+    for (const i of parsed.error.issues) {
+      const key = String(i.path[0]) as keyof typeof envOf;
+      problems.push(`${envOf[key] ?? key}: ${i.message}`);
+    }
   }
+  if (problems.length > 0 || !parsed.success) throw new RouterConfigError(problems);
   const { shutdownGraceSeconds, ...rest } = parsed.data;
-  return { ...rest, shutdownGraceSeconds: shutdownGraceSeconds ?? rest.requestTimeoutSeconds + 5 };
+  return {
+    ...rest,
+    shutdownGraceSeconds: shutdownGraceSeconds ?? rest.requestTimeoutSeconds + 5,
+    apiToken: client.setting,
+    podToken: pods.setting,
+  };
 }

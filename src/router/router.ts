@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { sleep, systemClock, type Clock } from '../contract/clock.ts';
 import { buildRouterApp } from './app.ts';
+import { openTokens } from '../image-api/token-settings.ts';
 import { createBackend } from './backend.ts';
 import type { RouterConfig } from './config.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
@@ -45,8 +46,16 @@ export interface Router {
 export async function createRouter(config: RouterConfig, deps: RouterDeps): Promise<Router> {
   const clock = deps.clock ?? systemClock;
   const metrics = createRouterMetrics();
+  const tokens = (setting: RouterConfig['apiToken']) =>
+    openTokens(setting, {
+      graceSeconds: config.tokenGraceSeconds,
+      clock,
+      log: deps.log.child({ component: 'auth' }),
+    });
+  const clientTokens = tokens(config.apiToken);
+  const podTokens = tokens(config.podToken);
   const backend = createBackend({
-    token: config.podToken,
+    tokens: podTokens,
     timeoutMs: config.requestTimeoutSeconds * 1000,
   });
   let inflight = 0;
@@ -91,6 +100,7 @@ export async function createRouter(config: RouterConfig, deps: RouterDeps): Prom
   let phase: 'starting' | 'ready' | 'draining' = 'starting';
   const app = await buildRouterApp({
     config,
+    tokens: clientTokens,
     dispatcher,
     metrics,
     logger: deps.log,
@@ -123,6 +133,8 @@ export async function createRouter(config: RouterConfig, deps: RouterDeps): Prom
         await dispatcher.drain();
         await app.close();
         watch.stop();
+        clientTokens?.stop();
+        podTokens?.stop();
         await backend.close();
         deps.log.info('router shut down cleanly');
       })();

@@ -12,6 +12,7 @@ import type { RuntimeConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import { fitCheck, gpuInfo, type FitConfig } from './fit.ts';
 import { createApiApp, registerImageApi, type ServerOptions } from '../image-api/fastify-app.ts';
+import type { Tokens } from '../image-api/tokens.ts';
 import { generateRoute } from './http/generate.ts';
 import { probeRoutes } from './http/probes.ts';
 import type { ClientErrorReason, RuntimeMetrics } from './metrics.ts';
@@ -38,9 +39,11 @@ export function createQueue(
 export interface AppDeps {
   config: Pick<
     RuntimeConfig,
-    'maxResolution' | 'maxImagesPerRequest' | 'bodyLimitBytes' | 'apiToken' | 'pacing'
+    'maxResolution' | 'maxImagesPerRequest' | 'bodyLimitBytes' | 'pacing'
   > &
     FitConfig;
+  /** Bearer tokens the API demands (config.apiToken, opened). Absent: no auth. */
+  tokens?: Tokens | undefined;
   /** ZIMAGE_POD_NAME: sent as x-zimage-pod, so a client behind a Service sees who served it. */
   podName?: string | undefined;
   engine: Engine;
@@ -70,16 +73,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   probeRoutes(app, { ...deps, gpu: gpuInfo(config) });
 
-  await registerImageApi(app, config, (api) =>
-    generateRoute(api, {
-      engine: deps.engine,
-      queue: deps.queue,
-      state: deps.state,
-      metrics: deps.metrics,
-      liveConfig: deps.liveConfig,
-      limits: { maxResolution: config.maxResolution, maxImages: config.maxImagesPerRequest },
-      fit: fitCheck(config, () => deps.engine.info().offload),
-    }),
+  await registerImageApi(
+    app,
+    { bodyLimitBytes: config.bodyLimitBytes, tokens: deps.tokens },
+    (api) =>
+      generateRoute(api, {
+        engine: deps.engine,
+        queue: deps.queue,
+        state: deps.state,
+        metrics: deps.metrics,
+        liveConfig: deps.liveConfig,
+        limits: { maxResolution: config.maxResolution, maxImages: config.maxImagesPerRequest },
+        fit: fitCheck(config, () => deps.engine.info().offload),
+      }),
   );
   return app;
 }

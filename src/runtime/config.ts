@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { authEnv, defaultTokenGraceSeconds } from '../contract/auth.ts';
 import { cardIds } from '../contract/card.ts';
 import {
   attentionBackends,
@@ -22,12 +23,14 @@ import {
 } from '../contract/runtime.ts';
 import { ConfigError as StartupConfigError } from '../contract/startup.ts';
 import { sizeRules, sizeSetting } from '../image-api/size.ts';
+import { tokenSetting, type TokenSetting } from '../image-api/token-settings.ts';
 
 /** Variables the runtime reads beyond the contract's (the operator may leave them unset). */
 export const serverEnv = {
   host: 'ZIMAGE_HOST',
-  apiToken: 'ZIMAGE_API_TOKEN',
-  apiTokenFile: 'ZIMAGE_API_TOKEN_FILE',
+  apiToken: authEnv.apiToken,
+  apiTokenFile: authEnv.apiTokenFile,
+  tokenGraceSeconds: authEnv.tokenGraceSeconds,
   bodyLimitBytes: 'ZIMAGE_BODY_LIMIT_BYTES',
   intraOpThreads: 'ZIMAGE_INTRA_OP_THREADS',
   deviceId: 'ZIMAGE_DEVICE_ID',
@@ -69,11 +72,8 @@ export const runtimeConfigSchema = z
     /** Live config source; both or neither. Unset: the start-up values stay. */
     configMap: z.string().min(1).optional(),
     namespace: z.string().min(1).optional(),
-    /** Bearer token for the API (probes and /metrics stay open). Unset: no auth. */
-    apiToken: z
-      .string()
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (an RFC 6750 bearer token)')
-      .optional(),
+    /** Seconds a token replaced in ZIMAGE_API_TOKEN_FILE is still accepted. Default 120. */
+    tokenGraceSeconds: int(0, 3_600).default(defaultTokenGraceSeconds),
     /** Images per request (`n`). Default 4. */
     maxImagesPerRequest: int(imagesPerRequestRange.min, imagesPerRequestRange.max).default(
       imagesPerRequestRange.default,
@@ -112,11 +112,16 @@ export type RuntimeConfig = Omit<Parsed, 'shutdownGraceSeconds' | 'configMap' | 
   shutdownGraceSeconds: number;
   /** Present when both ZIMAGE_CONFIG_MAP and ZIMAGE_NAMESPACE are set. */
   liveConfig: { configMap: string; namespace: string } | undefined;
+  /**
+   * Bearer token(s) for the API (probes and /metrics stay open): ZIMAGE_API_TOKEN, or
+   * ZIMAGE_API_TOKEN_FILE, read again every second. Unset: no auth.
+   */
+  apiToken: TokenSetting | undefined;
 };
 
 type Key = keyof Parsed;
-// The token file is read separately (its content becomes apiToken).
-const { apiTokenFile: _file, ...schemaEnv } = serverEnv;
+// The token variables are read separately (token-settings.ts).
+const { apiToken: _token, apiTokenFile: _file, ...schemaEnv } = serverEnv;
 const envOf: Record<Key, string> = {
   modelDir: runtimeEnv.modelDir,
   executionProvider: runtimeEnv.executionProvider,
@@ -145,7 +150,8 @@ export class ConfigError extends StartupConfigError {
 }
 
 /**
- * Reads the environment; pure apart from reading ZIMAGE_API_TOKEN_FILE through `readFile`.
+ * Reads the environment; pure apart from reading ZIMAGE_API_TOKEN_FILE through `readFile` (to
+ * check it at start-up: the runtime reads it again every second, token-settings.ts).
  * Empty variables count as unset (a Helm value rendered as "" should mean "default").
  */
 export function loadConfig(
@@ -157,14 +163,18 @@ export function loadConfig(
     const value = env[name];
     if (value !== undefined && value !== '') input[key] = value;
   }
-  const problems = crossChecks(input, env, readFile);
-  const tokenFile = env[serverEnv.apiTokenFile];
+  const problems = crossChecks(input);
+  const token = tokenSetting(
+    env,
+    { literal: serverEnv.apiToken, file: serverEnv.apiTokenFile },
+    readFile,
+  );
+  if (token.problem) problems.push(token.problem);
   const parsed = runtimeConfigSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0]) as Key;
-      const shown = key === 'apiToken' && tokenFile ? serverEnv.apiTokenFile : envOf[key];
-      problems.push(`${shown ?? key}: ${issue.message}`);
+      problems.push(`${envOf[key] ?? key}: ${issue.message}`);
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
@@ -175,41 +185,15 @@ export function loadConfig(
     // closing the engine and flushing logs.
     shutdownGraceSeconds: shutdownGraceSeconds ?? rest.requestTimeoutSeconds + 5,
     liveConfig: configMap && namespace ? { configMap, namespace } : undefined,
+    apiToken: token.setting,
   };
 }
 
-/** Rules across variables; reads the token file into input.apiToken. */
-function crossChecks(
-  input: Record<string, unknown>,
-  env: Record<string, string | undefined>,
-  readFile: (path: string) => string,
-): string[] {
+/** Rules across variables. */
+function crossChecks(input: Record<string, unknown>): string[] {
   const problems: string[] = [];
-  const tokenFile = env[serverEnv.apiTokenFile];
-  if (tokenFile) {
-    if (input['apiToken'] !== undefined) {
-      problems.push(`${serverEnv.apiToken} and ${serverEnv.apiTokenFile}: set one, not both`);
-    }
-    input['apiToken'] = readToken(tokenFile, readFile, problems);
-  }
   if ((input['configMap'] === undefined) !== (input['namespace'] === undefined)) {
     problems.push(`${runtimeEnv.configMap} and ${runtimeEnv.namespace}: set both or neither`);
   }
   return problems;
-}
-
-function readToken(
-  path: string,
-  readFile: (path: string) => string,
-  problems: string[],
-): string | undefined {
-  try {
-    // Secret files usually end with a newline that is not part of the token.
-    const token = readFile(path).trim();
-    if (token) return token;
-    problems.push(`${serverEnv.apiTokenFile}: ${path} is empty`);
-  } catch (err) {
-    problems.push(`${serverEnv.apiTokenFile}: cannot read ${path} (${String(err)})`);
-  }
-  return undefined;
 }

@@ -11,6 +11,7 @@ import { pino, type Logger } from 'pino';
 import type { Clock } from '../contract/clock.ts';
 import { podRootEnv } from '../contract/labels.ts';
 import { runtimeEnv, type LiveConfig } from '../contract/runtime.ts';
+import { openTokens } from '../image-api/token-settings.ts';
 import { buildApp, createQueue, type AppDeps } from './app.ts';
 import type { RuntimeConfig } from './config.ts';
 import type { Engine } from './engine.ts';
@@ -103,8 +104,13 @@ export async function createRuntime(config: RuntimeConfig, deps: RuntimeDeps): P
     log.warn({ offload: mode, err }, 'could not switch offload mode; retrying on the next read');
   });
   const queue = createQueue(config, metrics, deps.clock);
+  const tokens = openTokens(config.apiToken, {
+    graceSeconds: config.tokenGraceSeconds,
+    log: log.child({ component: 'auth' }),
+  });
   const app = await buildApp({
     config,
+    tokens,
     engine,
     queue,
     state,
@@ -113,6 +119,10 @@ export async function createRuntime(config: RuntimeConfig, deps: RuntimeDeps): P
     logger: log,
     serverOptions: deps.serverOptions ?? serverTimeouts,
     podName,
+  });
+  app.addHook('onClose', (_app, done) => {
+    tokens?.stop();
+    done();
   });
 
   return {

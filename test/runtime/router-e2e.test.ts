@@ -4,8 +4,11 @@
  * images, the runtime's own 4xx, a pod killed mid-request, deadlines refused before they run,
  * and a SIGTERM under load that loses nothing.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killGroup } from '../../dev/process.ts';
+import { killGroup, pidAlive } from '../../dev/process.ts';
 import { startRouter, type RouterProcess } from '../../dev/router-process.ts';
 import { startRuntime, type RuntimeProcess } from '../../dev/runtime-process.ts';
 import { fakePipelineEnv, type ErrorBody, type ImagesBody } from '../support/runtime-e2e.ts';
@@ -206,6 +209,75 @@ describe('router with API tokens (fake pipeline)', () => {
     } finally {
       await router.stop();
       await pod.stop();
+    }
+  }, 60_000);
+});
+
+describe('token files rotated under a running router and pod (fake pipeline)', () => {
+  /**
+   * As kubelet updates a Secret volume: a new folder, then the `..data` symlink renamed over
+   * the old one; the files the processes read are links through `..data`.
+   */
+  function secretDir(data: Record<string, string>) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zimage-auth-'));
+    let n = 0;
+    const write = (next: Record<string, string>) => {
+      const folder = `..v${n++}`;
+      fs.mkdirSync(path.join(dir, folder));
+      for (const [k, v] of Object.entries(next)) fs.writeFileSync(path.join(dir, folder, k), v);
+      fs.symlinkSync(folder, path.join(dir, '..data_tmp'));
+      fs.renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+      for (const k of Object.keys(next)) {
+        if (!fs.existsSync(path.join(dir, k))) fs.symlinkSync(`..data/${k}`, path.join(dir, k));
+      }
+    };
+    write(data);
+    return { dir, write, file: (k: string) => path.join(dir, k) };
+  }
+
+  it('takes new tokens without a restart and refuses the old ones once the grace is over', async () => {
+    const secret = secretDir({ token: 'client-a\n', 'pod-token': 'pod-a\n' });
+    const grace = { ZIMAGE_TOKEN_GRACE_SECONDS: '3' };
+    const pod = await startRuntime({
+      env: { ...fakePipelineEnv, ...grace, ZIMAGE_API_TOKEN_FILE: secret.file('pod-token') },
+    });
+    const router = await startRouter([pod.url], {
+      ...grace,
+      ZIMAGE_API_TOKEN_FILE: secret.file('token'),
+      ZIMAGE_POD_API_TOKEN_FILE: secret.file('pod-token'),
+    });
+    const request = { prompt: 'a kite', size: '64x64', steps: 1 };
+    const status = async (token: string) =>
+      (await router.post('/v1/images/generations', request, { authorization: `Bearer ${token}` }))
+        .status;
+    const waitFor = async (what: () => Promise<boolean>) => {
+      const until = Date.now() + 10_000;
+      while (!(await what())) {
+        if (Date.now() > until) throw new Error('timed out');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      expect(await status('client-a')).toBe(200);
+      expect(await status('client-b')).toBe(401);
+      secret.write({ token: 'client-b\n', 'pod-token': 'pod-b\n' });
+      await waitFor(async () => (await status('client-b')) === 200);
+      // Within the grace the old client token still passes, and the router's new pod token
+      // reaches a pod that may still hold only the old one (its 401 is retried with pod-a).
+      expect(await status('client-a')).toBe(200);
+      const direct = async (token: string) =>
+        (await pod.post('/v1/images/generations', request, { authorization: `Bearer ${token}` }))
+          .status;
+      expect(await direct('pod-b')).toBe(200);
+      await waitFor(async () => (await status('client-a')) === 401);
+      expect(await direct('pod-a')).toBe(401);
+      expect(await status('client-b')).toBe(200);
+      // The processes that started are the ones that answered: nothing restarted.
+      expect([router.proc.pid, pod.proc.pid].map((pid) => pidAlive(pid))).toEqual([true, true]);
+    } finally {
+      await router.stop();
+      await pod.stop();
+      fs.rmSync(secret.dir, { recursive: true, force: true });
     }
   }, 60_000);
 });

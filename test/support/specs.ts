@@ -16,6 +16,7 @@ import {
   type InvalidCase,
   type ValidCase,
 } from './spec-table/builders.ts';
+import { invalidAuthAndNetwork, withAuth, withPeers } from './spec-table/invalid-auth-network.ts';
 import { invalidPlacementAndAutoscaling } from './spec-table/invalid-placement-autoscaling.ts';
 import { invalidRouter, withRouter } from './spec-table/invalid-router.ts';
 import { invalidWorkload } from './spec-table/invalid-workload.ts';
@@ -26,6 +27,7 @@ export const invalidSpecs: InvalidCase[] = [
   ...invalidWorkload,
   ...invalidPlacementAndAutoscaling,
   ...invalidRouter,
+  ...invalidAuthAndNetwork,
 ];
 
 /** Every list and map at its bound and every string at its longest: the CEL cost ceiling. */
@@ -48,6 +50,28 @@ function largestSpec() {
       tolerations: Array.from({ length: 20 }, (_, i) => ({ key: key(i), value: 'v'.repeat(63) })),
     },
     router: { resources: { requests: quantities, limits: quantities } },
+    auth: {
+      secretName: 's'.repeat(253),
+      clientTokenKey: 'k'.repeat(253),
+      podTokenKey: 'p'.repeat(253),
+      rotationGraceSeconds: 3_600,
+    },
+    networkPolicy: {
+      enabled: true,
+      allowFrom: Array.from({ length: 16 }, () => {
+        const selector = {
+          matchLabels: Object.fromEntries(
+            Array.from({ length: 16 }, (_, i) => [key(i), `${'v'.repeat(61)}${n(i)}`]),
+          ),
+          matchExpressions: Array.from({ length: 16 }, (_, i) => ({
+            key: key(i),
+            operator: 'In',
+            values: Array.from({ length: 16 }, (_, j) => `${'v'.repeat(61)}${n(j)}`),
+          })),
+        };
+        return { namespaceSelector: selector, podSelector: selector };
+      }),
+    },
     imagePullSecrets: Array.from({ length: 10 }, (_, i) => ({ name: `${'s'.repeat(251)}${n(i)}` })),
     autoscaling: {
       rules: Array.from({ length: 16 }, (_, i) =>
@@ -92,6 +116,38 @@ export const validSpecs: ValidCase[] = [
     }),
   },
   { name: 'the longest object name', spec: baseSpec, objectName: longestObjectName },
+  { name: 'auth with only its Secret named', spec: withAuth({ secretName: 'zimage-tokens' }) },
+  {
+    name: 'auth with a pod token, a grace of 0, and policies admitting an Ingress controller',
+    spec: () => ({
+      ...withAuth({
+        secretName: 'zimage-tokens',
+        clientTokenKey: 'client.token',
+        podTokenKey: 'pod_token',
+        rotationGraceSeconds: 0,
+      })(),
+      networkPolicy: {
+        enabled: true,
+        allowFrom: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+          },
+          {
+            namespaceSelector: {},
+            podSelector: {
+              matchExpressions: [{ key: 'team', operator: 'In', values: ['a', 'b'] }],
+            },
+          },
+          { podSelector: { matchExpressions: [{ key: 'blocked', operator: 'DoesNotExist' }] } },
+        ],
+      },
+    }),
+  },
+  {
+    name: 'the client token with the router off, one key for both',
+    spec: withAuth({ secretName: 't' }, { router: { enabled: false } }),
+  },
+  { name: 'policies with their defaults', spec: withPeers(undefined) },
   {
     name: 'tolerations the pod API accepts',
     spec: withGpu({

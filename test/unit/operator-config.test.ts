@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/operator/config.ts';
 
 const flagList =
-  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector, --router-image, --prometheus-url-allow, --prometheus-url-allow-loopback';
+  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector, --router-image, --prometheus-url-allow, --prometheus-url-allow-loopback, --operator-namespace, --operator-pod-labels, --prometheus-namespace-selector';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -34,6 +34,9 @@ describe('operator configuration', () => {
       routerImage: 'registry.example/zimage-operator:0.1.0',
       prometheusUrlAllow: [],
       prometheusUrlAllowLoopback: false,
+      operatorNamespace: 'zimage-system',
+      operatorPodLabels: { 'app.kubernetes.io/name': 'zimage-operator' },
+      prometheusNamespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' },
     });
   });
 
@@ -41,7 +44,29 @@ describe('operator configuration', () => {
     {
       name: 'POD_NAMESPACE and POD_NAME (the downward API) fill the Lease fields',
       env: { POD_NAMESPACE: 'ops', POD_NAME: 'zimage-operator-7d9f-abcde' },
-      want: { leaderElectionNamespace: 'ops', identity: 'zimage-operator-7d9f-abcde' },
+      want: {
+        leaderElectionNamespace: 'ops',
+        identity: 'zimage-operator-7d9f-abcde',
+        operatorNamespace: 'ops',
+      },
+    },
+    {
+      name: "the NetworkPolicies' peers: the operator's pods, Prometheus's namespaces",
+      env: {
+        ZIMAGE_OPERATOR_NAMESPACE: 'ops',
+        ZIMAGE_OPERATOR_POD_LABELS: 'app=zop, team.example.com/tier=',
+        ZIMAGE_PROMETHEUS_NAMESPACE_SELECTOR: 'monitoring=true,tier=infra',
+      },
+      want: {
+        operatorNamespace: 'ops',
+        operatorPodLabels: { app: 'zop', 'team.example.com/tier': '' },
+        prometheusNamespaceSelector: { monitoring: 'true', tier: 'infra' },
+      },
+    },
+    {
+      name: 'no Prometheus admitted',
+      env: { ZIMAGE_PROMETHEUS_NAMESPACE_SELECTOR: 'none' },
+      want: { prometheusNamespaceSelector: undefined },
     },
     {
       name: 'ZIMAGE_* beats the downward API',
@@ -144,8 +169,24 @@ describe('operator configuration', () => {
       name: 'a bad downward-API fallback is named too',
       argv: [],
       env: { POD_NAMESPACE: 'Not_A_Namespace' },
-      message:
+      message: [
         'POD_NAMESPACE (flag --leader-election-namespace) got "Not_A_Namespace": expected a namespace name (lower-case DNS label)',
+        'POD_NAMESPACE (flag --operator-namespace) got "Not_A_Namespace": expected a namespace name (lower-case DNS label)',
+      ].join('\ninvalid operator configuration: '),
+    },
+    {
+      name: 'operator pod labels that are no labels',
+      argv: ['--operator-pod-labels=app'],
+      env: {},
+      message:
+        '--operator-pod-labels (env ZIMAGE_OPERATOR_POD_LABELS) got "app": expected comma-separated key=value pod labels, e.g. app.kubernetes.io/name=zimage-operator',
+    },
+    {
+      name: 'a Prometheus namespace selector with a bad key',
+      argv: ['--prometheus-namespace-selector=kubernetes io=monitoring'],
+      env: {},
+      message:
+        '--prometheus-namespace-selector (env ZIMAGE_PROMETHEUS_NAMESPACE_SELECTOR) got "kubernetes io=monitoring": expected comma-separated key=value namespace labels, e.g. kubernetes.io/metadata.name=monitoring, or none',
     },
     {
       name: 'a namespace in the watch list that cannot exist',

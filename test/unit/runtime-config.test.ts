@@ -50,7 +50,8 @@ describe('runtime configuration from env', () => {
       { ZIMAGE_CONFIG_MAP: 'cm', ZIMAGE_NAMESPACE: 'ns' },
       { liveConfig: { configMap: 'cm', namespace: 'ns' } },
     ],
-    ['token', { ZIMAGE_API_TOKEN: 's3cret' }, { apiToken: 's3cret' }],
+    ['token', { ZIMAGE_API_TOKEN: 's3cret' }, { apiToken: { token: 's3cret' } }],
+    ['token grace', { ZIMAGE_TOKEN_GRACE_SECONDS: '0' }, { tokenGraceSeconds: 0 }],
     ['empty means unset', { ZIMAGE_MAX_QUEUE: '', ZIMAGE_STEPS: '' }, { maxQueue: 4, steps: 9 }],
     ['queue of 0', { ZIMAGE_MAX_QUEUE: '0' }, { maxQueue: 0 }],
     [
@@ -63,12 +64,13 @@ describe('runtime configuration from env', () => {
     expect(loadConfig(env, noFile)).toMatchObject(expected);
   });
 
-  it('reads the token file, without its trailing newline', () => {
+  it('checks the token file at start-up and keeps its path (re-read while running)', () => {
     const c = loadConfig({ ZIMAGE_API_TOKEN_FILE: '/run/secrets/token' }, (path) => {
       expect(path).toBe('/run/secrets/token');
       return 'tok-123\n';
     });
-    expect(c.apiToken).toBe('tok-123');
+    expect(c.apiToken).toEqual({ file: '/run/secrets/token' });
+    expect(c.tokenGraceSeconds).toBe(120);
   });
 
   it.each([
@@ -121,6 +123,12 @@ describe('runtime configuration from env', () => {
       'ZIMAGE_API_TOKEN and ZIMAGE_API_TOKEN_FILE: set one, not both',
     ],
     [
+      'a token with a space',
+      { ZIMAGE_API_TOKEN: 'a b' },
+      'ZIMAGE_API_TOKEN: must be printable ASCII without spaces',
+    ],
+    ['grace past an hour', { ZIMAGE_TOKEN_GRACE_SECONDS: '3601' }, 'ZIMAGE_TOKEN_GRACE_SECONDS'],
+    [
       'token file unreadable',
       { ZIMAGE_API_TOKEN_FILE: '/nope' },
       'ZIMAGE_API_TOKEN_FILE: cannot read /nope',
@@ -131,7 +139,7 @@ describe('runtime configuration from env', () => {
 
   it('rejects an empty token file', () => {
     expect(() => loadConfig({ ZIMAGE_API_TOKEN_FILE: '/t' }, () => '\n')).toThrow(
-      'ZIMAGE_API_TOKEN_FILE: /t is empty',
+      'ZIMAGE_API_TOKEN_FILE: /t holds no token',
     );
   });
 

@@ -17,12 +17,36 @@ import { maxResolutionOf } from '../../src/operator/api/v1alpha1/runtime-spec.ts
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import { childNames } from '../../src/operator/api/v1alpha1/names.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
-import { renderedRuntimeEnv, zimageDeployment } from '../support/runtime-rendered-env.ts';
+import {
+  renderedRuntimeEnv,
+  runtimeContainerOf,
+  zimageDeployment,
+} from '../support/runtime-rendered-env.ts';
+import { buildDeployment } from '../../src/operator/builders/deployment.ts';
+import { effectiveOf } from '../../src/operator/autoscaling/decision.ts';
+import type { ZImageDeployment } from '../../src/operator/api/v1alpha1/types.ts';
 import { baseSpec, validSpecs } from '../support/specs.ts';
 
 const noFile = (path: string): string => {
   throw new Error(`the rendered env names a file (${path}); mount it in the pod and test it here`);
 };
+
+/**
+ * Files the env names must lie in a Secret volume mounted in the runtime container, under a
+ * key the volume projects (kubelet would leave the pod ContainerCreating otherwise).
+ */
+function mountedFiles(cr: ZImageDeployment) {
+  const volumes = buildDeployment(cr, effectiveOf(cr)).spec!.template.spec!.volumes ?? [];
+  return (path: string): string => {
+    for (const m of runtimeContainerOf(cr).volumeMounts ?? []) {
+      if (!path.startsWith(`${m.mountPath}/`)) continue;
+      const key = path.slice(m.mountPath.length + 1);
+      const secret = volumes.find((v) => v.name === m.name)?.secret;
+      if (secret?.items?.some((i) => i.key === key && i.path === key)) return 'a-token\n';
+    }
+    return noFile(path);
+  };
+}
 
 const withRuntime = (runtime: Record<string, unknown>) => {
   const spec = baseSpec();
@@ -73,7 +97,7 @@ describe('the env the operator renders, read by the runtime', () => {
 
   it.each(rows)('$name', ({ spec }) => {
     const cr = zimageDeployment(spec);
-    const config = loadConfig(renderedRuntimeEnv(cr), noFile);
+    const config = loadConfig(renderedRuntimeEnv(cr), mountedFiles(cr));
     const { runtime, model } = cr.spec;
     expect(config).toMatchObject({
       modelDir: mountPaths.model,
@@ -89,6 +113,7 @@ describe('the env the operator renders, read by the runtime', () => {
       gpuMemoryGiB: cr.spec.gpu.memoryGiB,
       pacing: false,
     });
+    expect(config.apiToken !== undefined).toBe(cr.spec.auth !== undefined);
   });
 
   // Spellings the runtime reads only in their plain form: if the CRD lets one through, the

@@ -17,6 +17,7 @@ import {
 import { resourceDefaults } from '../api/v1alpha1/runtime-spec.ts';
 import type { Effective, ZImageDeployment } from '../api/v1alpha1/types.ts';
 import { childNames, selectorLabels } from '../api/v1alpha1/names.ts';
+import { runtimeAuth } from './auth.ts';
 import { restrictedContainer, restrictedPod } from './shapes.ts';
 import { childMeta } from './owner.ts';
 
@@ -77,6 +78,7 @@ function envVars(cr: ZImageDeployment, effective: Effective): V1EnvVar[] {
     { name: runtimeEnv.port, value: String(runtimePort) },
     // The runtime refuses (422) sizes whose modelled VRAM exceeds this, instead of an OOM.
     { name: runtimeEnv.gpuMemoryGiB, value: String(cr.spec.gpu.memoryGiB) },
+    ...runtimeAuth(cr).env,
   ];
   // ORT reads its attention-kernel switches from the process environment.
   for (const [name, value] of Object.entries(attentionEnv[effective.attention]))
@@ -111,6 +113,7 @@ function container(cr: ZImageDeployment, effective: Effective): V1Container {
       },
       { name: 'tmp', mountPath: mountPaths.tmp },
       { name: 'cache', mountPath: mountPaths.cache },
+      ...runtimeAuth(cr).mounts,
     ],
     startupProbe: {
       httpGet: httpGet(runtimePaths.readyz),
@@ -154,6 +157,7 @@ function podSpec(cr: ZImageDeployment, effective: Effective): V1PodSpec {
       { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
       // ORT and CUDA kernel caches; regenerated on start, so an emptyDir is enough.
       { name: 'cache', emptyDir: { sizeLimit: '4Gi' } },
+      ...runtimeAuth(cr).volumes,
     ],
     ...(gpu.nodeSelector ? { nodeSelector: gpu.nodeSelector } : {}),
     ...(gpu.tolerations ? { tolerations: gpu.tolerations as V1Toleration[] } : {}),

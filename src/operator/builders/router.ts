@@ -24,6 +24,7 @@ import {
   selectorLabels,
   selectorString,
 } from '../api/v1alpha1/names.ts';
+import { routerAuth } from './auth.ts';
 import { requestLimitsEnv } from './deployment.ts';
 import { podStartEnv } from './pod-start.ts';
 import { childMeta } from './owner.ts';
@@ -73,6 +74,7 @@ function routerEnvVars(cr: ZImageDeployment) {
     { name: routerEnv.slots, value: String(router.podSlots) },
     ...podStartEnv(cr.spec),
     { name: routerEnv.port, value: String(runtimePort) },
+    ...routerAuth(cr).env,
   ];
 }
 
@@ -120,7 +122,7 @@ export function buildRouterDeployment(cr: ZImageDeployment, at: RouterImage): V1
                 requests: { ...routerResourceDefaults.requests, ...router.resources?.requests },
                 limits: { ...routerResourceDefaults.limits, ...router.resources?.limits },
               },
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...routerAuth(cr).mounts],
               readinessProbe: {
                 httpGet: httpGet(runtimePaths.readyz),
                 periodSeconds: 2,
@@ -136,7 +138,7 @@ export function buildRouterDeployment(cr: ZImageDeployment, at: RouterImage): V1
               securityContext: restrictedContainer,
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, ...routerAuth(cr).volumes],
           ...(cr.spec.imagePullSecrets ? { imagePullSecrets: cr.spec.imagePullSecrets } : {}),
         },
       },

@@ -106,6 +106,23 @@ export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
   return { ...obj, metadata };
 }
 
+/**
+ * NetworkPolicies in the client library's shape: an ingress rule's `from` is `_from` there (a
+ * reserved word). Lists come deserialized (`_from`), watch events as JSON (`from`); the cache
+ * holds one shape, the builders', or every watch event would look like a change to re-apply.
+ */
+export function trimNetworkPolicy<T extends KubernetesObject>(obj: T): T {
+  const trimmed = withoutManagedFields(obj) as T & { spec?: { ingress?: object[] } };
+  const ingress = trimmed.spec?.ingress;
+  if (!ingress?.some((r) => 'from' in r)) return trimmed;
+  const rules = ingress.map((rule) => {
+    if (!('from' in rule)) return rule;
+    const { from, ...rest } = rule;
+    return { ...rest, _from: from };
+  });
+  return { ...trimmed, spec: { ...trimmed.spec, ingress: rules } };
+}
+
 const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** ZImageDeployments: also without kubectl's client-side apply annotation. */

@@ -21,6 +21,7 @@ import {
   trimClaim,
   trimCustomResource,
   trimNode,
+  trimNetworkPolicy,
   trimPod,
   withoutManagedFields,
   type CachedClaim,
@@ -40,6 +41,7 @@ export const childKinds = [
   { resource: 'serviceaccounts', apiVersion: 'v1', kind: 'ServiceAccount' },
   { resource: 'roles', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
   { resource: 'rolebindings', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+  { resource: 'networkpolicies', apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
 ] as const;
 export type ChildKind = (typeof childKinds)[number]['kind'];
 
@@ -120,9 +122,8 @@ export class Caches {
       );
       for (const child of childKinds) {
         const list = this.children.get(child.kind) ?? [];
-        list.push(
-          this.informer({ ...child, ...mine, transform: withoutManagedFields, keyOf: ownerKey }),
-        );
+        const transform = child.kind === 'NetworkPolicy' ? trimNetworkPolicy : withoutManagedFields;
+        list.push(this.informer({ ...child, ...mine, transform, keyOf: ownerKey }));
         this.children.set(child.kind, list);
       }
       // Our pods (they carry the pod template's managed-by label): what the Deployment's

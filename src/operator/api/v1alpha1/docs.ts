@@ -55,6 +55,8 @@ function constraints(node: Node): string {
   if (node['x-kubernetes-list-type'] === 'map')
     parts.push(`unique by ${(node['x-kubernetes-list-map-keys'] ?? []).join(', ')}`);
   for (const v of node['x-kubernetes-validations'] ?? []) parts.push(`rule: ${v.message}`);
+  // A list's items carry rules across their fields (a toleration, a peer): no item row does.
+  for (const v of node.items?.['x-kubernetes-validations'] ?? []) parts.push(`each: ${v.message}`);
   // Map values carry their own rules (label values, quantities): list them on the map's row.
   const values = node.additionalProperties;
   if (values && (values.maxLength !== undefined || values['x-kubernetes-validations']))
@@ -110,7 +112,8 @@ export function renderApiDocs(): string {
 
 \`ZImageDeployment\` (short name \`zid\`, namespaced) runs Z-Image-Turbo on GPUs. The operator turns
 it into a Deployment, Service, PodDisruptionBudget, runtime ConfigMap, ServiceAccount, Role and
-RoleBinding (plus ServiceMonitor and PrometheusRule when the Prometheus Operator CRDs exist),
+RoleBinding (plus ServiceMonitor and PrometheusRule when the Prometheus Operator CRDs exist,
+the router's objects with \`spec.router\`, NetworkPolicies with \`spec.networkPolicy.enabled\`),
 all owned by the object: deleting it garbage-collects them. There is no finalizer: nothing the
 operator manages lives outside the cluster.
 

@@ -55,6 +55,8 @@ export function childNames(crName: string) {
     roleBinding: `${crName}-runtime-config`,
     serviceMonitor: crName,
     prometheusRule: crName,
+    /** The runtime pods' NetworkPolicy, only while spec.networkPolicy.enabled. */
+    networkPolicy: crName,
   } as const;
 }
 
@@ -93,5 +95,7 @@ export function routerNames(crName: string) {
     serviceAccount: name,
     role: name,
     roleBinding: name,
+    /** Also needs spec.networkPolicy.enabled. */
+    networkPolicy: name,
   } as const;
 }

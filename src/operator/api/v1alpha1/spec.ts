@@ -8,9 +8,11 @@
  */
 import { z } from 'zod';
 import { precisions } from '../../../contract/runtime.ts';
+import { authSpec } from './auth-spec.ts';
 import { autoscalingSpec } from './autoscaling-spec.ts';
 import { withCrdRules } from './crd-rules.ts';
 import { gpuSpec } from './gpu-spec.ts';
+import { networkPolicySpec } from './network-policy-spec.ts';
 import { routerSpec } from './router-spec.ts';
 import { runtimeSpec } from './runtime-spec.ts';
 import { cel, name253 } from './schema-kit.ts';
@@ -99,6 +101,14 @@ export const zimageDeploymentSpec = withCrdRules(
         .describe('Secrets for pulling the runtime image.'),
       autoscaling: autoscalingSpec.prefault({}).describe('The autoscaler and its rules.'),
       router: routerSpec.prefault({}).describe('The router in front of the runtime pods.'),
+      auth: authSpec
+        .optional()
+        .describe(
+          'Bearer tokens for the image API, from a Secret (docs/operator.md, Security). Unset: no token is asked for.',
+        ),
+      networkPolicy: networkPolicySpec
+        .prefault({})
+        .describe('NetworkPolicies for the runtime pods and the routers (off by default).'),
     })
     .strict()
     .meta(
@@ -121,6 +131,14 @@ export const zimageDeploymentSpec = withCrdRules(
           message:
             'a demandUtilization rule (scale to demand) needs the router (spec.router.enabled: true): the routers measure the demand',
           fieldPath: '.autoscaling.rules',
+        },
+        // Without routers the clients reach the pods themselves, with the client token: a pod
+        // token of its own would lock them out (or, read as the pods' token, hand it to them).
+        {
+          rule: '!has(self.auth) || !has(self.auth.podTokenKey) || !has(self.router) || !has(self.router.enabled) || self.router.enabled',
+          message:
+            'podTokenKey is the token the routers send to the runtime pods: with spec.router.enabled false there are no routers and clients send the client token (clientTokenKey) to the pods; drop podTokenKey or turn the router on',
+          fieldPath: '.auth.podTokenKey',
         },
         gpuNotInResources('limits'),
         gpuNotInResources('requests'),
