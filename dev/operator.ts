@@ -55,7 +55,6 @@ export function installOperatorManifests(
 ): void {
   const scope = options.rbac ?? 'cluster';
   const policy = options.admissionPolicy ?? admissionPolicyWanted();
-  // Server-side: the CRD is applied by several tools (tests, demo, kubectl -k) over time.
   kubectl(
     kubeconfigPath,
     'apply',
