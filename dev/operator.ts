@@ -1,12 +1,13 @@
 /**
- * Run the real operator process against a test cluster, under exactly the RBAC that
- * deploy/rbac.yaml grants (its own ServiceAccount's token), as it would run in the cluster.
+ * Run the real operator process against a test cluster, under exactly the RBAC and admission
+ * policy that deploy/ ships (its own ServiceAccount's token), as it would run in the cluster.
  */
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
 import { freePorts } from './ports.ts';
 import { repoRoot } from './paths.ts';
 import { kubectl, waitEstablished } from './tools.ts';
@@ -16,8 +17,44 @@ import { eventually } from './wait.ts';
 
 export const operatorNamespace = 'zimage-system';
 
-/** Install the CRD, the operator namespace (Pod Security restricted) and its RBAC. Idempotent. */
-export function installOperatorManifests(kubeconfigPath: string): void {
+/** Where the operator's RBAC reaches: deploy/ (every namespace) or its namespaced overlay. */
+export type RbacScope = 'cluster' | 'namespaced';
+
+const kustomizations: Record<RbacScope, string> = {
+  cluster: 'deploy',
+  namespaced: path.join('deploy', 'overlays', 'namespaced'),
+};
+
+/** What deploy/base/admission-policy.yaml holds: the policy and its binding. */
+export const admissionPolicyName = 'zimage-operator-writes';
+
+export interface ManifestOptions {
+  /** Default 'cluster'. 'namespaced': the overlay's Roles, and no ClusterRoleBinding. */
+  rbac?: RbacScope;
+  /**
+   * Install the ValidatingAdmissionPolicy (default: yes, unless ZIMAGE_ADMISSION_POLICY=off).
+   * Off also removes one already installed, so the same writes run without it: the policy is
+   * a defence, never something the operator needs.
+   */
+  admissionPolicy?: boolean;
+}
+
+/** ZIMAGE_ADMISSION_POLICY=off runs tests, demo and benchmarks without the policy. */
+export function admissionPolicyWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env['ZIMAGE_ADMISSION_POLICY'] !== 'off';
+}
+
+/**
+ * Install the CRD, the operator namespace (Pod Security restricted), its RBAC and admission
+ * policy, rendered from the kustomization a cluster would apply. Idempotent. The operator's
+ * own Deployment is left out: here the operator runs as a local process (startOperator).
+ */
+export function installOperatorManifests(
+  kubeconfigPath: string,
+  options: ManifestOptions = {},
+): void {
+  const scope = options.rbac ?? 'cluster';
+  const policy = options.admissionPolicy ?? admissionPolicyWanted();
   kubectl(
     kubeconfigPath,
     'apply',
@@ -26,8 +63,43 @@ export function installOperatorManifests(kubeconfigPath: string): void {
     path.join(repoRoot, 'crds', 'zimage.dev_zimagedeployments.yaml'),
   );
   waitEstablished(kubeconfigPath, ['crd/zimagedeployments.zimage.dev']);
-  kubectl(kubeconfigPath, 'apply', '-f', path.join(repoRoot, 'deploy', 'namespace.yaml'));
-  kubectl(kubeconfigPath, 'apply', '-f', path.join(repoRoot, 'deploy', 'rbac.yaml'));
+  const rendered = kubectl(kubeconfigPath, 'kustomize', path.join(repoRoot, kustomizations[scope]));
+  const skipped = new Set(['CustomResourceDefinition', 'Deployment']);
+  if (!policy)
+    for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'])
+      skipped.add(kind);
+  const docs = parseAllDocuments(rendered)
+    .map((d) => d.toJSON() as { kind: string })
+    .filter((d) => d && !skipped.has(d.kind));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zimage-manifests-'));
+  const file = path.join(dir, 'manifests.yaml');
+  fs.writeFileSync(file, docs.map((d) => stringify(d)).join('---\n'));
+  try {
+    kubectl(kubeconfigPath, 'apply', '-f', file);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  // Apply adds and never removes: take away what the other mode or a policy run left.
+  if (!policy) uninstallAdmissionPolicy(kubeconfigPath);
+  if (scope === 'namespaced')
+    kubectl(
+      kubeconfigPath,
+      'delete',
+      'clusterrolebinding',
+      'zimage-operator',
+      '--ignore-not-found',
+    );
+}
+
+/** Remove the ValidatingAdmissionPolicy and its binding (absent ones are fine). */
+export function uninstallAdmissionPolicy(kubeconfigPath: string): void {
+  kubectl(
+    kubeconfigPath,
+    'delete',
+    '--ignore-not-found',
+    `validatingadmissionpolicybinding/${admissionPolicyName}`,
+    `validatingadmissionpolicy/${admissionPolicyName}`,
+  );
 }
 
 /** A kubeconfig that authenticates as the operator's ServiceAccount (bound token, 1 h). */

@@ -44,7 +44,7 @@ step('Prometheus (the fleet by Kubernetes SD, every 1 s)');
 const prometheus = await startFleetPrometheus(cluster, { persist: true });
 console.log(`  prometheus is up (pid ${prometheus.pid}, ${prometheus.url})`);
 
-step('CRD, operator namespace and RBAC (deploy/)');
+step('CRD, operator namespace, RBAC and admission policy (deploy/)');
 installOperatorManifests(cluster.kubeconfigPath);
 
 step('operator (background, as ServiceAccount zimage-system/zimage-operator)');

@@ -105,12 +105,23 @@ export const configSchema = z
      * spec says, whatever its mode, e.g. while another autoscaler owns spec.replicas.
      */
     autoscaler: bool.default(true).describe('true or false'),
-    /** Label selector of the dcgm-exporter pods the direct source scrapes, in every namespace. */
+    /** Label selector of the dcgm-exporter pods the direct source scrapes. */
     dcgmExporterSelector: z
       .string()
       .min(1)
       .default(defaultExporterSelector)
       .describe('a label selector, e.g. app.kubernetes.io/name=dcgm-exporter (its Helm chart)'),
+    /**
+     * Namespaces the dcgm-exporter pods are listed in, comma-separated; empty (the default):
+     * every namespace, which needs pods list cluster-wide. Namespaced mode names the exporter's
+     * own (the GPU Operator's gpu-operator) and grants list there only.
+     */
+    dcgmExporterNamespaces: z
+      .string()
+      .default('')
+      .transform(commaList)
+      .pipe(z.array(z.string().regex(namespaceName)))
+      .describe('comma-separated namespace names (lower-case DNS labels), empty for all'),
     /**
      * Image of the router pods (spec.router.enabled): the operator's own image, which carries
      * src/router and runs it with another command. Env ZIMAGE_ROUTER_IMAGE.
@@ -189,6 +200,7 @@ const flagToKey: Record<string, Key> = {
   'request-timeout-seconds': 'requestTimeoutSeconds',
   autoscaler: 'autoscaler',
   'dcgm-exporter-selector': 'dcgmExporterSelector',
+  'dcgm-exporter-namespaces': 'dcgmExporterNamespaces',
   'router-image': 'routerImage',
   'prometheus-url-allow': 'prometheusUrlAllow',
   'prometheus-url-allow-loopback': 'prometheusUrlAllowLoopback',
@@ -198,7 +210,7 @@ const flagToKey: Record<string, Key> = {
 };
 const flags = Object.keys(flagToKey);
 
-/** Kubernetes-injected fallbacks (the downward API in deploy/operator.yaml), after ZIMAGE_*. */
+/** Kubernetes-injected fallbacks (the downward API in deploy/base/operator.yaml), after ZIMAGE_*. */
 const podEnv: Partial<Record<Key, string>> = {
   leaderElectionNamespace: 'POD_NAMESPACE',
   operatorNamespace: 'POD_NAMESPACE',

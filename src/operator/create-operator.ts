@@ -234,7 +234,7 @@ function createAutoscalerLoop(w: AutoscalerWiring): AutoscalerLoop {
     routersOf: (namespace, name) => w.caches.routersOf(namespace, name),
     direct: new DirectSource({
       exporters: exporterLister({
-        list: (selector) => w.kube.list<V1Pod>('v1', 'Pod', undefined, selector),
+        list: (selector) => listExporterPods(w.kube, w.config.dcgmExporterNamespaces, selector),
         selector: w.config.dcgmExporterSelector,
         clock: systemClock,
       }),
@@ -247,4 +247,20 @@ function createAutoscalerLoop(w: AutoscalerWiring): AutoscalerLoop {
     log: w.log,
     onSample: (sample) => observer.recordUse(sample, systemClock.now()),
   });
+}
+
+/**
+ * The dcgm-exporter pods: one list across the cluster, or one per named namespace where the
+ * token may list pods only there (namespaced mode, --dcgm-exporter-namespaces).
+ */
+async function listExporterPods(
+  kube: Kube,
+  namespaces: readonly string[],
+  selector: string,
+): Promise<{ items: V1Pod[] }> {
+  if (namespaces.length === 0) return kube.list<V1Pod>('v1', 'Pod', undefined, selector);
+  const lists = await Promise.all(
+    namespaces.map((ns) => kube.list<V1Pod>('v1', 'Pod', ns, selector)),
+  );
+  return { items: lists.flatMap((l) => l.items) };
 }

@@ -1,7 +1,8 @@
 /**
  * The real operator process for an integration test, as deploy/ runs it: the CRD, its
- * namespace and RBAC installed (idempotent), the process authenticated as its own
- * ServiceAccount, so a missing RBAC rule fails here as it would in a cluster.
+ * namespace, RBAC and admission policy installed (idempotent; ZIMAGE_ADMISSION_POLICY=off
+ * leaves the policy out), the process authenticated as its own ServiceAccount, so a missing
+ * RBAC rule or a write the policy refuses fails here as it would in a cluster.
  */
 import {
   installOperatorManifests,

@@ -41,7 +41,7 @@ describe('operator process with a bad configuration', () => {
       name: 'an unknown flag',
       args: ['--leader-elekt=false'],
       env: {},
-      line: 'invalid operator configuration: unknown flag --leader-elekt; the flags are --kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector, --router-image, --prometheus-url-allow, --prometheus-url-allow-loopback, --operator-namespace, --operator-pod-labels, --prometheus-namespace-selector',
+      line: 'invalid operator configuration: unknown flag --leader-elekt; the flags are --kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector, --dcgm-exporter-namespaces, --router-image, --prometheus-url-allow, --prometheus-url-allow-loopback, --operator-namespace, --operator-pod-labels, --prometheus-namespace-selector',
     },
     {
       name: 'a bad environment variable',

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/operator/config.ts';
 
 const flagList =
-  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector, --router-image, --prometheus-url-allow, --prometheus-url-allow-loopback, --operator-namespace, --operator-pod-labels, --prometheus-namespace-selector';
+  '--kubeconfig, --watch-namespaces, --leader-elect, --leader-election-namespace, --lease-name, --identity, --http-host, --http-port, --log-level, --concurrency, --watchdog-seconds, --relist-seconds, --monitoring-poll-seconds, --request-timeout-seconds, --autoscaler, --dcgm-exporter-selector, --dcgm-exporter-namespaces, --router-image, --prometheus-url-allow, --prometheus-url-allow-loopback, --operator-namespace, --operator-pod-labels, --prometheus-namespace-selector';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -31,6 +31,7 @@ describe('operator configuration', () => {
       monitoringPollSeconds: 30,
       autoscaler: true,
       dcgmExporterSelector: 'app=nvidia-dcgm-exporter',
+      dcgmExporterNamespaces: [],
       routerImage: 'registry.example/zimage-operator:0.1.0',
       prometheusUrlAllow: [],
       prometheusUrlAllowLoopback: false,
@@ -77,6 +78,11 @@ describe('operator configuration', () => {
         ZIMAGE_IDENTITY: 'me',
       },
       want: { leaderElectionNamespace: 'leases', identity: 'me' },
+    },
+    {
+      name: 'ZIMAGE_DCGM_EXPORTER_NAMESPACES lists the exporters where namespaced RBAC lets it',
+      env: { ZIMAGE_DCGM_EXPORTER_NAMESPACES: 'gpu-operator, monitoring' },
+      want: { dcgmExporterNamespaces: ['gpu-operator', 'monitoring'] },
     },
     {
       name: "ZIMAGE_ROUTER_IMAGE names the router pods' image",
