@@ -82,7 +82,12 @@ describe('the admission policy on the operator’s ServiceAccount', () => {
 
   it('lets every child the operator builds through: created, changed, deleted', async () => {
     // A real owner, so the garbage collector leaves its children be; no operator runs here.
-    await zid.create(namespace, 'turbo', baseSpec());
+    // With spec.auth (its Secret volume) and spec.networkPolicy (its two policies) on.
+    await zid.create(namespace, 'turbo', {
+      ...baseSpec(),
+      auth: { podTokenKey: 'pod-token' },
+      networkPolicy: { enabled: true },
+    });
     const live = await zid.get(namespace, 'turbo');
     const cr: ZImageDeployment = {
       metadata: { name: 'turbo', namespace, uid: live.metadata.uid! },

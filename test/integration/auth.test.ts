@@ -17,7 +17,8 @@ import { admitted, type Endpoint } from '../support/network-policy.ts';
 
 let fleet: TestFleet;
 const name = 'guarded';
-const secretName = 'guarded-tokens';
+/** spec.auth's Secret is always `<name>-auth`. */
+const secretName = `${name}-auth`;
 const graceSeconds = 4;
 const routerSelector = Object.entries(routerSelectorLabels(name))
   .map(([k, v]) => `${k}=${v}`)
@@ -39,7 +40,7 @@ beforeAll(async () => {
   await fleet.zid.create(fleet.namespace, name, {
     ...spec,
     router: { replicas: 1 },
-    auth: { secretName, podTokenKey: 'pod-token', rotationGraceSeconds: graceSeconds },
+    auth: { podTokenKey: 'pod-token', rotationGraceSeconds: graceSeconds },
     networkPolicy: { enabled: true },
   });
 }, 240_000);

@@ -135,7 +135,7 @@ export const hostileWrites: HostileWrite[] = [
       policyMessage(
         'deployments.apps',
         escalate,
-        'zimage-operator mounts no Secret; Deployment kube-system/escalate mounts token',
+        "zimage-operator mounts no Secret but its ZImageDeployment's own x-auth (spec.auth, as volume auth); Deployment kube-system/escalate mounts token",
       ),
   },
   {
@@ -155,7 +155,23 @@ export const hostileWrites: HostileWrite[] = [
       policyMessage(
         'deployments.apps',
         escalate,
-        `zimage-operator mounts no Secret; Deployment ${ns}/escalate mounts bundle`,
+        `zimage-operator mounts no Secret but its ZImageDeployment's own x-auth (spec.auth, as volume auth); Deployment ${ns}/escalate mounts bundle`,
+      ),
+  },
+  {
+    name: "another Secret under spec.auth's volume name",
+    write: (api, ns) =>
+      create(
+        deployment(
+          owned(escalate, ns),
+          ownPod({ volumes: [{ name: 'auth', secret: { secretName: 'other-auth' } }] }),
+        ),
+      )(api),
+    refusal: (ns) =>
+      policyMessage(
+        'deployments.apps',
+        escalate,
+        `zimage-operator mounts no Secret but its ZImageDeployment's own x-auth (spec.auth, as volume auth); Deployment ${ns}/escalate mounts auth`,
       ),
   },
   {

@@ -51,7 +51,6 @@ function largestSpec() {
     },
     router: { resources: { requests: quantities, limits: quantities } },
     auth: {
-      secretName: 's'.repeat(253),
       clientTokenKey: 'k'.repeat(253),
       podTokenKey: 'p'.repeat(253),
       rotationGraceSeconds: 3_600,
@@ -116,12 +115,11 @@ export const validSpecs: ValidCase[] = [
     }),
   },
   { name: 'the longest object name', spec: baseSpec, objectName: longestObjectName },
-  { name: 'auth with only its Secret named', spec: withAuth({ secretName: 'zimage-tokens' }) },
+  { name: 'auth with its defaults (the Secret <name>-auth, key token)', spec: withAuth({}) },
   {
     name: 'auth with a pod token, a grace of 0, and policies admitting an Ingress controller',
     spec: () => ({
       ...withAuth({
-        secretName: 'zimage-tokens',
         clientTokenKey: 'client.token',
         podTokenKey: 'pod_token',
         rotationGraceSeconds: 0,
@@ -145,7 +143,7 @@ export const validSpecs: ValidCase[] = [
   },
   {
     name: 'the client token with the router off, one key for both',
-    spec: withAuth({ secretName: 't' }, { router: { enabled: false } }),
+    spec: withAuth({}, { router: { enabled: false } }),
   },
   { name: 'policies with their defaults', spec: withPeers(undefined) },
   {

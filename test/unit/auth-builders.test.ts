@@ -41,12 +41,12 @@ describe('spec.auth in the pod templates', () => {
   });
 
   it('gives the runtime pods only their own token, the routers both', () => {
-    const z = cr({ auth: { secretName: 'tokens', podTokenKey: 'pod-token' } });
+    const z = cr({ auth: { podTokenKey: 'pod-token' } });
     const runtime = runtimePod(z);
     expect(runtime.volumes!.find((v) => v.name === 'auth')).toEqual({
       name: 'auth',
       secret: {
-        secretName: 'tokens',
+        secretName: 'turbo-auth',
         items: [{ key: 'pod-token', path: 'pod-token' }],
         defaultMode: 0o440,
       },
@@ -68,7 +68,7 @@ describe('spec.auth in the pod templates', () => {
   });
 
   it('mounts the whole volume read-only, never a subPath (kubelet would not update it)', () => {
-    const z = cr({ auth: { secretName: 'tokens' } });
+    const z = cr({ auth: {} });
     for (const pod of [runtimePod(z), routerPod(z)]) {
       expect(pod.containers[0]!.volumeMounts!.find((m) => m.name === 'auth')).toEqual({
         name: 'auth',
@@ -79,7 +79,7 @@ describe('spec.auth in the pod templates', () => {
   });
 
   it('with one key, the pods accept the client token and the routers send it', () => {
-    const z = cr({ auth: { secretName: 'tokens', rotationGraceSeconds: 0 } });
+    const z = cr({ auth: { rotationGraceSeconds: 0 } });
     expect(tokenEnv(runtimePod(z).containers[0]!)).toEqual({
       ZIMAGE_API_TOKEN_FILE: `${dir}/token`,
       ZIMAGE_TOKEN_GRACE_SECONDS: '0',
@@ -95,12 +95,12 @@ describe('spec.auth in the pod templates', () => {
   });
 
   it('with the router off, the pods take the client token', () => {
-    const z = cr({ router: { enabled: false }, auth: { secretName: 't', clientTokenKey: 'c' } });
+    const z = cr({ router: { enabled: false }, auth: { clientTokenKey: 'c' } });
     expect(tokenEnv(runtimePod(z).containers[0]!)['ZIMAGE_API_TOKEN_FILE']).toBe(`${dir}/c`);
   });
 
   it('renders router env the router reads (files checked as kubelet mounts them)', () => {
-    const z = cr({ auth: { secretName: 'tokens', podTokenKey: 'pod-token' } });
+    const z = cr({ auth: { podTokenKey: 'pod-token' } });
     const env = { ...envOf(routerPod(z).containers[0]!), ZIMAGE_NAMESPACE: 'ml' };
     const config = loadRouterConfig(env, (path) => {
       if (!path.startsWith(`${dir}/`)) throw new Error(`not mounted: ${path}`);

@@ -10,10 +10,7 @@ import { parse } from 'yaml';
 import { repoRoot } from '../../dev/paths.ts';
 import { zimageDeploymentSpec } from '../../src/operator/api/v1alpha1/spec.ts';
 import { rulesOf } from '../../src/operator/api/v1alpha1/autoscaling-spec.ts';
-import {
-  defaultRoutedRules,
-  defaultRules,
-} from '../../src/operator/api/v1alpha1/default-rules.ts';
+import { defaultRoutedRules, defaultRules } from '../../src/operator/api/v1alpha1/default-rules.ts';
 
 const dir = path.join(repoRoot, 'deploy', 'examples');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));

@@ -1,5 +1,5 @@
 /**
- * spec.auth in the pod templates: the user's Secret as a volume and the token files' paths in
+ * spec.auth in the pod templates: the user's Secret `<name>-auth` as a volume and the token files' paths in
  * the environment (src/contract/auth.ts). Nothing at all without spec.auth, so objects without
  * it keep their templates, and their pods, across an operator upgrade.
  *
@@ -12,6 +12,7 @@
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { authEnv, authMountPath } from '../../contract/auth.ts';
 import type { AuthSpec } from '../api/v1alpha1/auth-spec.ts';
+import { childNames } from '../api/v1alpha1/names.ts';
 import type { ZImageDeployment } from '../api/v1alpha1/types.ts';
 
 export interface PodAuth {
@@ -24,14 +25,14 @@ const none: PodAuth = { env: [], volumes: [], mounts: [] };
 const volumeName = 'auth';
 const file = (key: string) => `${authMountPath}/${key}`;
 
-function mounted(auth: AuthSpec, keys: string[], env: V1EnvVar[]): PodAuth {
+function mounted(cr: ZImageDeployment, auth: AuthSpec, keys: string[], env: V1EnvVar[]): PodAuth {
   return {
     env: [...env, { name: authEnv.tokenGraceSeconds, value: String(auth.rotationGraceSeconds) }],
     volumes: [
       {
         name: volumeName,
         secret: {
-          secretName: auth.secretName,
+          secretName: childNames(cr.metadata.name).authSecret,
           items: [...new Set(keys)].map((key) => ({ key, path: key })),
           // Owner and group (fsGroup, restrictedPod) only.
           defaultMode: 0o440,
@@ -52,7 +53,7 @@ export function runtimeAuth(cr: ZImageDeployment): PodAuth {
   const { auth } = cr.spec;
   if (!auth) return none;
   const key = podKey(cr, auth);
-  return mounted(auth, [key], [{ name: authEnv.apiTokenFile, value: file(key) }]);
+  return mounted(cr, auth, [key], [{ name: authEnv.apiTokenFile, value: file(key) }]);
 }
 
 /** The routers: the clients' token to check, the pods' token to send. */
@@ -61,6 +62,7 @@ export function routerAuth(cr: ZImageDeployment): PodAuth {
   if (!auth) return none;
   const pods = podKey(cr, auth);
   return mounted(
+    cr,
     auth,
     [auth.clientTokenKey, pods],
     [

@@ -14,36 +14,36 @@ export const withPeers = (allowFrom: unknown) => () => ({
 });
 
 export const invalidAuthAndNetwork: InvalidCase[] = [
-  { name: 'auth without a Secret', spec: withAuth({}), field: 'spec.auth.secretName' },
   {
-    name: 'auth Secret name not a DNS subdomain',
-    spec: withAuth({ secretName: 'Tokens' }),
-    field: 'spec.auth.secretName',
+    name: 'auth naming its own Secret (it is always <name>-auth)',
+    spec: withAuth({ secretName: 'tokens' }),
+    field: 'spec.auth',
+    apiField: 'spec.auth.secretName',
   },
   {
     name: "a token key starting with '..' (kubelet's own ..data)",
-    spec: withAuth({ secretName: 't', clientTokenKey: '..data' }),
+    spec: withAuth({ clientTokenKey: '..data' }),
     field: 'spec.auth.clientTokenKey',
   },
   {
     name: 'a token key with a slash',
-    spec: withAuth({ secretName: 't', podTokenKey: 'pods/token' }),
+    spec: withAuth({ podTokenKey: 'pods/token' }),
     field: 'spec.auth.podTokenKey',
   },
   {
     name: 'a pod token without the router',
-    spec: withAuth({ secretName: 't', podTokenKey: 'pod-token' }, { router: { enabled: false } }),
+    spec: withAuth({ podTokenKey: 'pod-token' }, { router: { enabled: false } }),
     field: 'spec.auth.podTokenKey',
     message: 'podTokenKey is the token the routers send to the runtime pods',
   },
   {
     name: 'rotation grace past an hour',
-    spec: withAuth({ secretName: 't', rotationGraceSeconds: 3_601 }),
+    spec: withAuth({ rotationGraceSeconds: 3_601 }),
     field: 'spec.auth.rotationGraceSeconds',
   },
   {
     name: 'a token written into the spec instead of a Secret',
-    spec: withAuth({ secretName: 't', token: 's3cret' }),
+    spec: withAuth({ token: 's3cret' }),
     field: 'spec.auth',
     apiField: 'spec.auth.token',
   },

@@ -1,11 +1,12 @@
 /**
- * spec.auth: bearer tokens for the image API, from a Secret the user names. The operator never
+ * spec.auth: bearer tokens for the image API, from the Secret `<name>-auth` the user creates
+ * (named after the object: the operator's admission policy lets its pods mount that Secret and
+ * no other; `spec.auth: {}` turns auth on with the defaults). The operator never
  * reads it (its RBAC has no Secrets): kubelet mounts it into the routers and the runtime pods,
  * and they read the files again every second, so a rotation takes effect without a restart.
  */
 import { z } from 'zod';
 import { defaultTokenGraceSeconds } from '../../../contract/auth.ts';
-import { name253 } from './schema-kit.ts';
 
 /**
  * A Secret key as the API server accepts one (IsConfigMapKey): [-._a-zA-Z0-9]+, but not `.`,
@@ -23,9 +24,6 @@ const secretKey = z
 
 export const authSpec = z
   .object({
-    secretName: name253.describe(
-      "Secret in the object's namespace holding the tokens. Mounted into the routers and the runtime pods (a Secret volume, so kubelet updates the files on a change); the operator never reads it. Pods do not start until it exists.",
-    ),
     clientTokenKey: secretKey
       .default('token')
       .describe(

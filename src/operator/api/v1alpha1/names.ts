@@ -57,6 +57,12 @@ export function childNames(crName: string) {
     prometheusRule: crName,
     /** The runtime pods' NetworkPolicy, only while spec.networkPolicy.enabled. */
     networkPolicy: crName,
+    /**
+     * The Secret spec.auth reads the tokens from: the user creates it, the pods mount it. Named
+     * after the object, not by the spec, so the operator's admission policy can let its pods
+     * mount exactly this Secret and no other (deploy/base/admission-policy.yaml).
+     */
+    authSecret: `${crName}-auth`,
   } as const;
 }
 
