@@ -18,7 +18,8 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { zimageDeploymentSpec } from '../src/operator/api/v1alpha1/spec.ts';
-import { formatTrace, parseTrace, traceDefaults, type TraceRow } from '../src/sim/trace-csv.ts';
+import { readTraceFile, traceDefaults, writeTraceFile } from '../src/sim/trace-csv.ts';
+import { imagesOf, PackedTrace, type Trace } from '../src/sim/packed-trace.ts';
 import { stageSeconds } from '../src/contract/card.ts';
 import { compare } from '../src/sim/compare.ts';
 import { modelOf } from '../src/sim/model.ts';
@@ -90,7 +91,7 @@ function readSpec(file: string) {
   return parsed.data;
 }
 
-function readTrace(arg: string, spec: ReturnType<typeof readSpec>, seed: number): TraceRow[] {
+function readTrace(arg: string, spec: ReturnType<typeof readSpec>, seed: number): Trace {
   if (arg.startsWith('builtin:')) {
     const name = arg.slice('builtin:'.length);
     if (!(name in shapes)) throw new UsageError(`no builtin trace "${name}"`);
@@ -101,14 +102,8 @@ function readTrace(arg: string, spec: ReturnType<typeof readSpec>, seed: number)
     };
     return builtinTrace(name as ShapeName, modelOf(spec).card, q, spec.model.precision, seed);
   }
-  let text: string;
   try {
-    text = fs.readFileSync(arg, 'utf8');
-  } catch (err) {
-    throw new UsageError(`--trace ${arg}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    return parseTrace(text, `--trace ${arg}`);
+    return readTraceFile(arg, new PackedTrace(), `--trace ${arg}`);
   } catch (err) {
     throw new UsageError((err as Error).message, { cause: err });
   }
@@ -128,7 +123,7 @@ export interface Simulation {
   runs: Run[];
   /** The comparison as a markdown table, the policy's row first. */
   table: string;
-  trace: TraceRow[];
+  trace: Trace;
   flags: ReturnType<typeof parseFlags>;
 }
 
@@ -167,7 +162,7 @@ export function simulation(args: readonly string[]): Simulation {
     offload: q.offload,
     attention: q.attention,
   }).total;
-  const images = trace.reduce((s, r) => s + (r.n ?? traceDefaults.n), 0);
+  const images = imagesOf(trace, traceDefaults.n);
   const heading = [
     `${flags.zid}: ${model.card.id}, steps ${q.steps}, offload ${q.offload}, attention ${q.attention}: ` +
       `${perImage.toFixed(2)} s per 1024x1024 image; pods ready ${model.startupSeconds.toFixed(0)} s after scheduling; ` +
@@ -196,7 +191,7 @@ function main(): void {
     process.exit(2);
   }
   const writeTrace = sim.flags['write-trace'];
-  if (writeTrace) fs.writeFileSync(writeTrace, formatTrace(sim.trace));
+  if (writeTrace) writeTraceFile(writeTrace, sim.trace);
   console.log(`${sim.heading.join('\n')}\n`);
   console.log(sim.table);
   const limit = Number(sim.flags.decisions);

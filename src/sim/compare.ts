@@ -3,15 +3,15 @@
  * baselines with the anchors' defaults, on one trace, one seed; behind a Service, the router,
  * or each controller behind both in turn.
  */
-import type { TraceRow } from './trace-csv.ts';
 import type { ZImageDeploymentSpec } from '../operator/api/v1alpha1/spec.ts';
 import { qualityOf } from '../operator/policy/knobs.ts';
 import type { Controller } from './controllers/controller.ts';
-import { gpuUtilization, hpa } from './controllers/hpa.ts';
+import { gpuUtilizationReplicas, hpa } from './controllers/hpa.ts';
 import { keda } from './controllers/keda.ts';
 import { kpa } from './controllers/kpa.ts';
 import { policyController } from './controllers/policy.ts';
 import { modelOf, type SimModel } from './model.ts';
+import type { Trace } from './packed-trace.ts';
 import { simulate, type Routing, type Run } from './run.ts';
 
 export interface CompareOptions {
@@ -32,18 +32,14 @@ export function baselines(spec: ZImageDeploymentSpec, hpaTargets: number[]): Con
   const b = spec.autoscaling;
   return [
     ...hpaTargets.map((target) =>
-      hpa({ ...b, name: `HPA gpu ${target}%`, target, metric: (r) => gpuUtilization(r) }),
+      hpa({ ...b, name: `HPA gpu ${target}%`, metric: gpuUtilizationReplicas(target) }),
     ),
     keda(b),
     kpa(b),
   ];
 }
 
-export function compare(
-  spec: ZImageDeploymentSpec,
-  trace: readonly TraceRow[],
-  o: CompareOptions,
-): Run[] {
+export function compare(spec: ZImageDeploymentSpec, trace: Trace, o: CompareOptions): Run[] {
   const model = modelOf(spec, o.model);
   const quality = qualityOf(spec);
   const a = spec.autoscaling;
