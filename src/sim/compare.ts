@@ -18,25 +18,37 @@ export interface CompareOptions {
   seed: number;
   /** GPUs the cluster has (default maxReplicas); pod start-up (default from the card). */
   model?: Partial<Pick<SimModel, 'gpus' | 'startupSeconds'>>;
-  /** HPA utilization targets to run (default 80%: one baseline per target). */
+  /** HPA utilization targets to run (default 50% and 80%: one baseline per target). */
   hpaTargets?: number[];
-  /** The policy alone, no baselines (default false). */
-  policyOnly?: boolean;
+  /** Which controllers run (default all: the policy, then the baselines). */
+  controllers?: readonly ControllerKind[];
   /** What stands in front of the pods (default a Service): with both, each controller twice. */
   routings?: readonly Routing[];
   /** The router's queue bounds, images: one run behind the router per bound (default 64). */
   routerQueues?: readonly number[];
 }
 
-export function baselines(spec: ZImageDeploymentSpec, hpaTargets: number[]): Controller[] {
+/** The operator's policy, and the baselines: an HPA per target, KEDA, Knative's KPA. */
+export const controllerKinds = ['policy', 'hpa', 'keda', 'kpa'] as const;
+export type ControllerKind = (typeof controllerKinds)[number];
+
+/** Fresh controllers of these kinds, in controllerKinds' order. */
+export function controllersFor(
+  spec: ZImageDeploymentSpec,
+  kinds: readonly ControllerKind[] = controllerKinds,
+  hpaTargets: readonly number[] = [50, 80],
+): Controller[] {
   const b = spec.autoscaling;
-  return [
-    ...hpaTargets.map((target) =>
-      hpa({ ...b, name: `HPA gpu ${target}%`, metric: gpuUtilizationReplicas(target) }),
-    ),
-    keda(b),
-    kpa(b),
-  ];
+  const of: Record<ControllerKind, () => Controller[]> = {
+    policy: () => [policyController(spec)],
+    hpa: () =>
+      hpaTargets.map((target) =>
+        hpa({ ...b, name: `HPA gpu ${target}%`, metric: gpuUtilizationReplicas(target) }),
+      ),
+    keda: () => [keda(b)],
+    kpa: () => [kpa(b)],
+  };
+  return controllerKinds.filter((k) => kinds.includes(k)).flatMap((k) => of[k]());
 }
 
 export function compare(spec: ZImageDeploymentSpec, trace: Trace, o: CompareOptions): Run[] {
@@ -45,10 +57,7 @@ export function compare(spec: ZImageDeploymentSpec, trace: Trace, o: CompareOpti
   const a = spec.autoscaling;
   const replicas = Math.min(a.maxReplicas, Math.max(a.minReplicas, spec.replicas));
   // A controller keeps state (its log, its windows): a fresh one for each run.
-  const controllers = () => [
-    policyController(spec),
-    ...(o.policyOnly ? [] : baselines(spec, o.hpaTargets ?? [80])),
-  ];
+  const controllers = () => controllersFor(spec, o.controllers, o.hpaTargets);
   const fronts = (o.routings ?? ['service']).flatMap(
     (routing): { routing: Routing; model: SimModel }[] =>
       routing === 'router'
