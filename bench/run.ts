@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --cold] [--repeats N]
- *   [--only cluster,operator,runtime,autoscaler,fleet,reaction,router,router-fleet]
+ *   [--only cluster,operator,runtime,autoscaler,fleet,reaction,router,router-fleet,sim-long]
  *   [--objects 500] [--steady 60] [--load 0.85] [--seconds 200]`:
  * run the benchmarks and print a Markdown table for docs/performance.md. Results go to
  * bench/results/<date>.json as well.
@@ -16,6 +16,7 @@ import { benchOperator } from './operator.ts';
 import { benchRouter } from './router.ts';
 import { benchRouterFleet } from './router-fleet.ts';
 import { benchRuntime } from './runtime.ts';
+import { benchSimLong } from './sim-long.ts';
 import { ensureTools } from '../dev/tools.ts';
 
 const { values } = parseArgs({
@@ -23,7 +24,7 @@ const { values } = parseArgs({
     cold: { type: 'boolean', default: false },
     /** Repeats of each measure (default 5; reaction at least 10; router-fleet 2 per arm). */
     repeats: { type: 'string' },
-    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router, router-fleet (comma-separated; fleet, reaction, router and router-fleet only when named). */
+    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router, router-fleet, sim-long (comma-separated; fleet, reaction, router, router-fleet and sim-long only when named). */
     only: { type: 'string', default: 'cluster,operator,runtime,autoscaler' },
     objects: { type: 'string', default: '500' },
     steady: { type: 'string', default: '60' },
@@ -37,9 +38,9 @@ const rows: Row[] = [];
 const repeats = (fallback: number) =>
   values.repeats === undefined ? fallback : Number(values.repeats);
 const only = values.only.split(',');
-// The runtime and the router run without the local cluster: no Go tools to build for them.
-if (values.cold || only.some((name) => name !== 'runtime' && name !== 'router'))
-  await ensureTools();
+// The runtime, the router and the simulator run without the local cluster: no Go tools for them.
+const clusterless = ['runtime', 'router', 'sim-long'];
+if (values.cold || only.some((name) => !clusterless.includes(name))) await ensureTools();
 if (values.cold) rows.push(...(await benchColdBuild()));
 if (only.includes('cluster')) rows.push(...(await benchWarmStart(repeats(5))));
 if (only.includes('runtime')) rows.push(...(await benchRuntime(repeats(5))));
@@ -57,6 +58,8 @@ if (only.includes('router-fleet'))
       seconds: Number(values.seconds),
     })),
   );
+
+if (only.includes('sim-long')) rows.push(...(await benchSimLong()));
 
 const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`\nMachine: ${machine}\n`);

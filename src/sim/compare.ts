@@ -69,7 +69,7 @@ export function compare(spec: ZImageDeploymentSpec, trace: Trace, o: CompareOpti
   );
   const byFront = fronts.map(({ routing, model }) =>
     controllers().map((c) =>
-      simulate(trace, c, { model, quality, replicas, seed: o.seed, routing }),
+      simulate(trace, c, { model, quality, replicas, seed: o.seed, routing, keepLatencies: false }),
     ),
   );
   // Controller by controller, each behind every front in turn: the rows to compare sit together.

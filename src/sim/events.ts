@@ -24,9 +24,17 @@ export class EventQueue {
     return this.heap.length;
   }
 
-  push(event: SimEvent): void {
+  /**
+   * A place in the insertion order, for an event pushed later that must sort as if pushed now
+   * (a deadline timer: pull-queue.ts).
+   */
+  reserve(): number {
+    return this.seq++;
+  }
+
+  push(event: SimEvent, seq: number = this.seq++): void {
     const heap = this.heap;
-    heap.push({ ...event, seq: this.seq++ });
+    heap.push({ at: event.at, priority: event.priority, run: event.run, seq });
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;

@@ -210,8 +210,9 @@ export class Fleet {
     else this.front.podFree();
   }
 
-  at(time: number, run: () => void, priority: number = priorities.work): void {
-    this.events.push({ at: time, priority, run });
+  /** Run `run` at `time`; `seq` from events.reserve() sorts it as if scheduled then. */
+  at(time: number, run: () => void, priority: number = priorities.work, seq?: number): void {
+    this.events.push({ at: time, priority, run }, seq);
   }
 
   /** Set the live config (steps, offload) and the template's attention. */

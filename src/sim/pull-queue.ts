@@ -14,6 +14,7 @@
  *   and is not counted as served.
  */
 import type { Fleet, Front, Job, Pod, Request } from './fleet.ts';
+import { priorities } from './events.ts';
 import { recordServed, type Fate } from './results.ts';
 
 /** A client's request at the front, for one attempt. */
@@ -37,6 +38,15 @@ export abstract class PullQueue implements Front {
   protected queue: Job[] = [];
   private readonly requestOf = new Map<Job, Held>();
   private pumping = false;
+  /**
+   * Admitted requests' deadlines, oldest first (each the same seconds after its admission, so
+   * in order). One timer runs for the oldest unsettled: a request answered in time costs no
+   * event, where a timer each kept ~120 s of arrivals in the event heap. A timer carries the
+   * place its request took in the event order at admission, so it fires where its own would.
+   */
+  private readonly deadlines: { at: number; seq: number; request: Held }[] = [];
+  private nextDeadline = 0;
+  private timing = false;
 
   constructor(fleet: Fleet) {
     this.fleet = fleet;
@@ -76,8 +86,30 @@ export abstract class PullQueue implements Front {
       this.queue.push(job);
       request.left++;
     }
-    f.at(f.now + f.model.deadlineSeconds, () => this.fail(request, 'timeout'));
+    this.deadlines.push({ at: f.now + f.model.deadlineSeconds, seq: f.events.reserve(), request });
+    this.armDeadline();
     this.pump();
+  }
+
+  /** Set the timer for the oldest deadline of a request still open, if none is set. */
+  private armDeadline(): void {
+    const d = this.deadlines;
+    while (this.nextDeadline < d.length && d[this.nextDeadline]!.request.settled)
+      this.nextDeadline++;
+    if (this.nextDeadline > 1024 && this.nextDeadline > d.length / 2) {
+      d.splice(0, this.nextDeadline);
+      this.nextDeadline = 0;
+    }
+    const next = d[this.nextDeadline];
+    if (this.timing || !next) return;
+    this.timing = true;
+    // Settled by then (answered, or failed), its fail() does nothing; either way the next.
+    const fire = () => {
+      this.timing = false;
+      this.fail(next.request, 'timeout');
+      this.armDeadline();
+    };
+    this.fleet.at(next.at, fire, priorities.work, next.seq);
   }
 
   /** Whether `job` came from this front. */

@@ -9,7 +9,7 @@ import { Fleet } from './fleet.ts';
 import type { SimModel } from './model.ts';
 import type { Trace } from './packed-trace.ts';
 import { Recorder, type Sample } from './recorder.ts';
-import { ActionCounter, emptyResults, type Results } from './results.ts';
+import { ActionCounter, emptyResults, quantile, type Results } from './results.ts';
 import { RouterFront } from './router.ts';
 import { ServiceWithActivator } from './activator.ts';
 
@@ -34,6 +34,8 @@ export interface RunOptions {
    * Recorder.keptSeconds, which is all the controllers read.
    */
   keepSamples?: boolean;
+  /** Keep Results.latencies, every served image's (default true; compare() keeps only p95). */
+  keepLatencies?: boolean;
 }
 
 export interface Run {
@@ -100,6 +102,8 @@ export function simulate(trace: Trace, controller: Controller, o: RunOptions): R
   fleet.now = end;
   fleet.close();
   results.seconds = end;
+  results.p95 = quantile(results.latencies, 0.95);
+  if (o.keepLatencies === false) results.latencies = [];
   return {
     controller: controller.name,
     routing,
