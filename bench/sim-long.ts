@@ -34,7 +34,9 @@ async function measured(args: string[]) {
       requests: sim.trace.length,
       rows: sim.runs.length,
     }));`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+  // As `npm run simulate` runs: a larger young generation, fewer scavenges (~15% less CPU).
+  const node = ['--max-semi-space-size=32', '--input-type=module', '-e', script];
+  const { stdout } = await run(process.execPath, node, {
     cwd: root,
     maxBuffer: 1 << 24,
   });
