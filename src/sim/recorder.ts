@@ -39,10 +39,10 @@ const latencyWindowSeconds = durationSeconds(latencyRateWindow);
 const smoothSeconds = 10;
 
 /**
- * Seconds of samples a Recorder keeps by default: twice the longest window a controller reads
- * (HPA's 300 s stabilization keeps its own recommendations; the samples' longest reader is
- * KPA's 60 s stable window, then the policy's 30 s hold), so a 23-day run holds 600-1200
- * samples, not two million.
+ * Seconds of samples a Recorder keeps by default: well past the longest window a controller
+ * reads today (KPA's 60 s stable window; the policy and the HPA hold a sample up to 30 s; the
+ * HPA's 300 s stabilization keeps its own proposals), so a 23-day run holds 600-1200 samples,
+ * not two million. A longer window() throws rather than quietly seeing less.
  */
 export const keptSeconds = 600;
 
