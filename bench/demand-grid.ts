@@ -60,7 +60,11 @@ export function benchDemandGrid(): Row[] {
     const spec = zimageDeploymentSpec.parse({ ...base, autoscaling });
     const cells = traces.map((t) => {
       const trace = builtinTrace(t, modelOf(spec).card, qualityOf(spec), spec.model.precision, 1);
-      const [run] = compare(spec, trace, { seed: 1, policyOnly: true, routings: ['router'] });
+      const [run] = compare(spec, trace, {
+        seed: 1,
+        controllers: ['policy'],
+        routings: ['router'],
+      });
       const r = rowOf(run!);
       const late = run!.results.images - run!.results.withinSlo;
       const rev = r.reversalsPer10Min.toFixed(2);

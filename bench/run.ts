@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --cold] [--repeats N]
- *   [--only cluster,operator,runtime,autoscaler,fleet,reaction,router,router-fleet,demand-grid]
+ *   [--only cluster,operator,runtime,autoscaler,fleet,reaction,router,router-fleet,demand-grid,sim-long]
  *   [--objects 500] [--steady 60] [--load 0.85] [--seconds 200]`:
  * run the benchmarks and print a Markdown table for docs/performance.md. Results go to
  * bench/results/<date>.json as well.
@@ -18,6 +18,7 @@ import { benchOperator } from './operator.ts';
 import { benchRouter } from './router.ts';
 import { benchRouterFleet } from './router-fleet.ts';
 import { benchRuntime } from './runtime.ts';
+import { benchSimLong } from './sim-long.ts';
 import { ensureTools } from '../dev/tools.ts';
 
 const { values } = parseArgs({
@@ -25,7 +26,7 @@ const { values } = parseArgs({
     cold: { type: 'boolean', default: false },
     /** Repeats of each measure (default 5; reaction at least 10; router-fleet 2 per arm). */
     repeats: { type: 'string' },
-    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router, router-fleet, demand-grid (comma-separated; fleet, reaction, router, router-fleet and demand-grid only when named). */
+    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router, router-fleet, demand-grid, sim-long (comma-separated; all but the first four only when named). */
     only: { type: 'string', default: 'cluster,operator,runtime,autoscaler' },
     objects: { type: 'string', default: '500' },
     steady: { type: 'string', default: '60' },
@@ -39,9 +40,9 @@ const rows: Row[] = [];
 const repeats = (fallback: number) =>
   values.repeats === undefined ? fallback : Number(values.repeats);
 const only = values.only.split(',');
-// The runtime and the router run without the local cluster: no Go tools to build for them.
-if (values.cold || only.some((name) => name !== 'runtime' && name !== 'router'))
-  await ensureTools();
+// The runtime, the router and the simulator run without the local cluster: no Go tools for them.
+const clusterless = ['runtime', 'router', 'sim-long'];
+if (values.cold || only.some((name) => !clusterless.includes(name))) await ensureTools();
 if (values.cold) rows.push(...(await benchColdBuild()));
 if (only.includes('cluster')) rows.push(...(await benchWarmStart(repeats(5))));
 if (only.includes('runtime')) rows.push(...(await benchRuntime(repeats(5))));
@@ -63,6 +64,8 @@ if (only.includes('router-fleet'))
       seconds: Number(values.seconds),
     })),
   );
+
+if (only.includes('sim-long')) rows.push(...(await benchSimLong()));
 
 const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`\nMachine: ${machine}\n`);

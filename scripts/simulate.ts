@@ -2,79 +2,34 @@
  * `npm run simulate -- --zid deploy/examples/x.yaml --trace file.csv`: try a ZImageDeployment's
  * autoscaling offline. Replays the trace through a simulated GPU fleet (src/sim) under the
  * policy the operator would run and under replica-only baselines with their default
- * settings, prints the table, then every decision the policy took, with its reason.
- *
- * --trace takes a CSV in the load generator's format (offset_seconds,size,steps,n) or builtin:NAME
- * (bursty, daily-ramp, constant, seed, multi-image), generated for the spec's card with --seed.
- * --routing puts a Service (random pods, the default: today's deployments) or the router in
- * front of the pods, or runs each controller behind both (`both`: two rows each); --router-queue
- * gives the router's queue bound, or several (a router row for each); --policy-only leaves out
- * the baselines.
+ * settings, prints the table, then the decisions the policy took, with their reasons
+ * (`--help`: every flag, scripts/simulate-args.ts).
  *
  * `simulation(args)` is the whole run without printing: scripts/docs-tables.ts runs the
  * commands quoted in docs/performance.md through it.
+ *
+ * Errors are one line on stderr: exit 2 for a bad flag, file or trace, 1 for anything else.
+ * Output goes out in one write, and the process ends by running out of work (process.exitCode,
+ * never process.exit()), so a pipe (`| head`, `| cat`) gets all of it or stops it cleanly.
  */
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { zimageDeploymentSpec } from '../src/operator/api/v1alpha1/spec.ts';
-import { formatTrace, parseTrace, traceDefaults, type TraceRow } from '../src/sim/trace-csv.ts';
 import { stageSeconds } from '../src/contract/card.ts';
 import { compare } from '../src/sim/compare.ts';
 import { modelOf } from '../src/sim/model.ts';
+import { imagesOf, PackedTrace, type Trace } from '../src/sim/packed-trace.ts';
 import { table } from '../src/sim/report.ts';
-import { routings, type Routing, type Run } from '../src/sim/run.ts';
+import type { Routing, Run } from '../src/sim/run.ts';
+import { readTraceFile, TraceError, traceDefaults, writeTraceFile } from '../src/sim/trace-csv.ts';
 import { builtinTrace, shapes, type ShapeName } from '../src/sim/traces.ts';
+import { parseSimulateArgs, usage, UsageError, type SimulateArgs } from './simulate-args.ts';
 
-const usage = `usage: npm run simulate -- --zid FILE.yaml --trace FILE.csv|builtin:NAME
-  [--seed N] [--gpus N] [--startup SECONDS] [--hpa-target PCT[,PCT]] [--write-trace FILE.csv]
-  [--routing service|router|both (default service)] [--router-queue IMAGES[,IMAGES] (default 64)]
-  [--policy-only (no baselines)] [--decisions N (default 200; 0: none)]
-builtin traces: ${Object.keys(shapes).join(', ')}`;
+export { UsageError } from './simulate-args.ts';
 
-/** A bad flag, file or trace: the CLI prints it with the usage and exits 2. */
-export class UsageError extends Error {}
+type Spec = ReturnType<typeof zimageDeploymentSpec.parse>;
 
-const options = {
-  zid: { type: 'string' },
-  trace: { type: 'string' },
-  seed: { type: 'string', default: '1' },
-  gpus: { type: 'string' },
-  startup: { type: 'string' },
-  'hpa-target': { type: 'string', default: '80' },
-  'write-trace': { type: 'string' },
-  decisions: { type: 'string', default: '200' },
-  routing: { type: 'string', default: 'service' },
-  'router-queue': { type: 'string' },
-  'policy-only': { type: 'boolean', default: false },
-} as const;
-
-function positive(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new UsageError(`--${name} must be a positive number, got "${text}"`);
-  }
-  return n;
-}
-
-function whole(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < 0) {
-    throw new UsageError(`--${name} must be a whole number, 0 or more, got "${text}"`);
-  }
-  return n;
-}
-
-function routingsOf(text: string): readonly Routing[] {
-  if (text === 'both') return routings;
-  const one = routings.find((r) => r === text);
-  if (!one) throw new UsageError(`--routing must be service, router or both, got "${text}"`);
-  return [one];
-}
-
-function readSpec(file: string) {
+function readSpec(file: string): Spec {
   let doc: unknown;
   try {
     doc = parse(fs.readFileSync(file, 'utf8'));
@@ -85,40 +40,46 @@ function readSpec(file: string) {
   const parsed = zimageDeploymentSpec.safeParse(spec);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`);
-    throw new UsageError(`${file} is not a valid ZImageDeployment:\n  ${issues.join('\n  ')}`);
+    throw new UsageError(`${file} is not a valid ZImageDeployment: ${issues.join('; ')}`);
   }
   return parsed.data;
 }
 
-function readTrace(arg: string, spec: ReturnType<typeof readSpec>, seed: number): TraceRow[] {
-  if (arg.startsWith('builtin:')) {
-    const name = arg.slice('builtin:'.length);
-    if (!(name in shapes)) throw new UsageError(`no builtin trace "${name}"`);
+/** A trace's problems on one line: the first few rows, and how many more. */
+function traceProblems(err: TraceError): string {
+  const [summary] = err.message.split('\n');
+  const shown = err.problems.slice(0, 3).map((p) => {
+    const column = p.column ? `${p.column} ` : '';
+    return `line ${p.line}: ${column}${p.message}`;
+  });
+  const more = err.problems.length - shown.length;
+  return [summary, ...shown, ...(more > 0 ? [`and ${more} more`] : [])].join('; ');
+}
+
+function readTrace(a: SimulateArgs, spec: Spec): Trace {
+  if (a.trace.startsWith('builtin:')) {
+    const name = a.trace.slice('builtin:'.length);
+    if (!Object.hasOwn(shapes, name)) {
+      throw new UsageError(
+        `--trace ${a.trace}: no such builtin; there are ${Object.keys(shapes).join(', ')}`,
+      );
+    }
     const q = {
       steps: spec.runtime.steps,
       offload: spec.runtime.offload,
       attention: spec.runtime.attention,
     };
-    return builtinTrace(name as ShapeName, modelOf(spec).card, q, spec.model.precision, seed);
-  }
-  let text: string;
-  try {
-    text = fs.readFileSync(arg, 'utf8');
-  } catch (err) {
-    throw new UsageError(`--trace ${arg}: ${(err as Error).message}`, { cause: err });
+    const card = modelOf(spec).card;
+    return builtinTrace(name as ShapeName, card, q, spec.model.precision, a.seed, a.lengthSeconds);
   }
   try {
-    return parseTrace(text, `--trace ${arg}`);
+    return readTraceFile(a.trace, new PackedTrace(), `--trace ${a.trace}`);
   } catch (err) {
-    throw new UsageError((err as Error).message, { cause: err });
-  }
-}
-
-function parseFlags(args: readonly string[]) {
-  try {
-    return parseArgs({ args: [...args], options }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message, { cause: err });
+    const message = err instanceof TraceError ? traceProblems(err) : (err as Error).message;
+    throw new UsageError(
+      err instanceof TraceError ? message : `cannot read --trace ${a.trace}: ${message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -128,35 +89,36 @@ export interface Simulation {
   runs: Run[];
   /** The comparison as a markdown table, the policy's row first. */
   table: string;
-  trace: TraceRow[];
-  flags: ReturnType<typeof parseFlags>;
+  trace: Trace;
+  args: SimulateArgs;
 }
 
-/** Runs the command line `npm run simulate -- ARGS`; throws UsageError on bad input. */
-export function simulation(args: readonly string[]): Simulation {
-  const flags = parseFlags(args);
-  if (!flags.zid || !flags.trace) throw new UsageError('--zid and --trace are required');
-  const seed = Number(flags.seed);
-  if (!Number.isInteger(seed)) {
-    throw new UsageError(`--seed must be a whole number, got "${flags.seed}"`);
-  }
-  const routing = routingsOf(flags.routing);
-  const spec = readSpec(flags.zid);
-  const trace = readTrace(flags.trace, spec, seed);
-  const hpaTargets = flags['hpa-target'].split(',').map((t) => positive('hpa-target', t)!);
-  const over: { gpus?: number; startupSeconds?: number } = {};
-  const gpus = positive('gpus', flags.gpus);
-  if (gpus !== undefined) over.gpus = gpus;
-  const startup = positive('startup', flags.startup);
-  if (startup !== undefined) over.startupSeconds = startup;
-  const model = modelOf(spec, over);
-  const routerQueues = (flags['router-queue'] ?? String(model.routerMaxQueue))
-    .split(',')
-    .map((t) => whole('router-queue', t)!);
+const span = (seconds: number) =>
+  seconds < 2 * 3600
+    ? `${(seconds / 60).toFixed(1)} min`
+    : seconds < 2 * 86400
+      ? `${(seconds / 3600).toFixed(1)} h`
+      : `${(seconds / 86400).toFixed(1)} days`;
 
+/**
+ * Runs the command line `npm run simulate -- ARGS`; throws UsageError on bad input.
+ * `beforeRuns` gets the trace before any controller runs (--write-trace).
+ */
+export function simulation(
+  argv: readonly string[],
+  beforeRuns: (trace: Trace, a: SimulateArgs) => void = () => {},
+): Simulation {
+  const a = parseSimulateArgs(argv);
+  const spec = readSpec(a.zid);
+  const trace = readTrace(a, spec);
+  beforeRuns(trace, a);
+  const over: { gpus?: number; startupSeconds?: number } = {};
+  if (a.gpus !== undefined) over.gpus = a.gpus;
+  if (a.startupSeconds !== undefined) over.startupSeconds = a.startupSeconds;
+  const model = modelOf(spec, over);
   const fronts: Record<Routing, string> = {
     service: 'random Service load balancing',
-    router: `router (queue ${routerQueues.join('/')} images, 1 per pod, pick())`,
+    router: `router (queue ${a.routerQueues.join('/')} images, 1 per pod, pick())`,
   };
   const q = spec.runtime;
   const perImage = stageSeconds(model.card, {
@@ -167,45 +129,68 @@ export function simulation(args: readonly string[]): Simulation {
     offload: q.offload,
     attention: q.attention,
   }).total;
-  const images = trace.reduce((s, r) => s + (r.n ?? traceDefaults.n), 0);
+  const images = imagesOf(trace, traceDefaults.n);
   const heading = [
-    `${flags.zid}: ${model.card.id}, steps ${q.steps}, offload ${q.offload}, attention ${q.attention}: ` +
+    `${a.zid}: ${model.card.id}, steps ${q.steps}, offload ${q.offload}, attention ${q.attention}: ` +
       `${perImage.toFixed(2)} s per 1024x1024 image; pods ready ${model.startupSeconds.toFixed(0)} s after scheduling; ` +
       `${model.gpus} GPUs; replicas ${spec.autoscaling.minReplicas}..${spec.autoscaling.maxReplicas}`,
-    `trace ${flags.trace}: ${trace.length} requests, ${images} images over ${((trace.at(-1)?.offsetSeconds ?? 0) / 60).toFixed(1)} min, seed ${seed}; ` +
-      `${routing.map((r) => fronts[r]).join(' / ')}, maxQueue ${model.maxQueue} per pod, 429 retried ${model.retries}x`,
+    `trace ${a.trace}: ${trace.length} requests, ${images} images over ${span(trace.at(-1)?.offsetSeconds ?? 0)}, seed ${a.seed}; ` +
+      `${a.routings.map((r) => fronts[r]).join(' / ')}, maxQueue ${model.maxQueue} per pod, 429 retried ${model.retries}x`,
   ];
   const runs = compare(spec, trace, {
-    seed,
+    seed: a.seed,
     model: over,
-    hpaTargets,
-    routings: routing,
-    routerQueues,
-    policyOnly: flags['policy-only'],
+    hpaTargets: a.hpaTargets,
+    routings: a.routings,
+    routerQueues: a.routerQueues,
+    controllers: a.controllers,
   });
-  return { heading, runs, table: table(runs, model.sloSeconds), trace, flags };
+  return { heading, runs, table: table(runs, model.sloSeconds), trace, args: a };
+}
+
+/** The decisions of the policy's first run, at most `limit` lines, saying how many are left out. */
+function decisions(runs: readonly Run[], limit: number): string[] {
+  const log = runs.find((r) => r.controller === 'zimage policy')?.log;
+  if (!log || limit === 0) return [];
+  const left = log.length - limit;
+  return [
+    '',
+    `Decisions the policy would take (${log.length}):`,
+    ...log.slice(0, limit).map((line) => `  ${line}`),
+    ...(left > 0 ? [`  ... ${left} more left out (--decisions N prints N)`] : []),
+  ];
+}
+
+function writeTrace(file: string, trace: Trace): void {
+  try {
+    writeTraceFile(file, trace);
+  } catch (err) {
+    const message = `cannot write --write-trace ${file}: ${(err as Error).message}`;
+    throw new UsageError(message, { cause: err });
+  }
 }
 
 function main(): void {
-  let sim: Simulation;
+  // A reader that stops early (`| head`) closes the pipe: nothing more to say to it.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   try {
-    sim = simulation(process.argv.slice(2));
+    const argv = process.argv.slice(2);
+    if (parseSimulateArgs(argv).help) {
+      process.stdout.write(`${usage}\n`);
+      return;
+    }
+    const sim = simulation(argv, (trace, a) => {
+      if (a.writeTrace) writeTrace(a.writeTrace, trace);
+    });
+    const out = [...sim.heading, '', ...(sim.runs.length > 0 ? [sim.table] : [])];
+    out.push(...decisions(sim.runs, sim.args.decisions));
+    process.stdout.write(`${out.join('\n')}\n`);
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`simulate: ${err.message}\n${usage}`);
-    process.exit(2);
-  }
-  const writeTrace = sim.flags['write-trace'];
-  if (writeTrace) fs.writeFileSync(writeTrace, formatTrace(sim.trace));
-  console.log(`${sim.heading.join('\n')}\n`);
-  console.log(sim.table);
-  const limit = Number(sim.flags.decisions);
-  const log = sim.runs[0]!.log;
-  if (limit > 0) {
-    console.log(
-      `\nDecisions the policy would take (${log.length}${log.length > limit ? `, first ${limit}` : ''}):`,
-    );
-    for (const line of log.slice(0, limit)) console.log(`  ${line}`);
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`simulate: ${message.replace(/\s*\n\s*/g, '; ')}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
   }
 }
 

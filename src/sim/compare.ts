@@ -3,47 +3,55 @@
  * baselines with the anchors' defaults, on one trace, one seed; behind a Service, the router,
  * or each controller behind both in turn.
  */
-import type { TraceRow } from './trace-csv.ts';
 import type { ZImageDeploymentSpec } from '../operator/api/v1alpha1/spec.ts';
 import { qualityOf } from '../operator/policy/knobs.ts';
 import type { Controller } from './controllers/controller.ts';
-import { gpuUtilization, hpa } from './controllers/hpa.ts';
+import { gpuUtilizationReplicas, hpa } from './controllers/hpa.ts';
 import { keda } from './controllers/keda.ts';
 import { kpa } from './controllers/kpa.ts';
 import { policyController } from './controllers/policy.ts';
 import { modelOf, type SimModel } from './model.ts';
+import type { Trace } from './packed-trace.ts';
 import { simulate, type Routing, type Run } from './run.ts';
 
 export interface CompareOptions {
   seed: number;
   /** GPUs the cluster has (default maxReplicas); pod start-up (default from the card). */
   model?: Partial<Pick<SimModel, 'gpus' | 'startupSeconds'>>;
-  /** HPA utilization targets to run (default 80%: one baseline per target). */
+  /** HPA utilization targets to run (default 50% and 80%: one baseline per target). */
   hpaTargets?: number[];
-  /** The policy alone, no baselines (default false). */
-  policyOnly?: boolean;
+  /** Which controllers run (default all: the policy, then the baselines). */
+  controllers?: readonly ControllerKind[];
   /** What stands in front of the pods (default a Service): with both, each controller twice. */
   routings?: readonly Routing[];
   /** The router's queue bounds, images: one run behind the router per bound (default 64). */
   routerQueues?: readonly number[];
 }
 
-export function baselines(spec: ZImageDeploymentSpec, hpaTargets: number[]): Controller[] {
+/** The operator's policy, and the baselines: an HPA per target, KEDA, Knative's KPA. */
+export const controllerKinds = ['policy', 'hpa', 'keda', 'kpa'] as const;
+export type ControllerKind = (typeof controllerKinds)[number];
+
+/** Fresh controllers of these kinds, in controllerKinds' order. */
+export function controllersFor(
+  spec: ZImageDeploymentSpec,
+  kinds: readonly ControllerKind[] = controllerKinds,
+  hpaTargets: readonly number[] = [50, 80],
+): Controller[] {
   const b = spec.autoscaling;
-  return [
-    ...hpaTargets.map((target) =>
-      hpa({ ...b, name: `HPA gpu ${target}%`, target, metric: (r) => gpuUtilization(r) }),
-    ),
-    keda(b),
-    kpa(b),
-  ];
+  const of: Record<ControllerKind, () => Controller[]> = {
+    policy: () => [policyController(spec)],
+    hpa: () =>
+      hpaTargets.map((target) =>
+        hpa({ ...b, name: `HPA gpu ${target}%`, metric: gpuUtilizationReplicas(target) }),
+      ),
+    keda: () => [keda(b)],
+    kpa: () => [kpa(b)],
+  };
+  return controllerKinds.filter((k) => kinds.includes(k)).flatMap((k) => of[k]());
 }
 
-export function compare(
-  spec: ZImageDeploymentSpec,
-  trace: readonly TraceRow[],
-  o: CompareOptions,
-): Run[] {
+export function compare(spec: ZImageDeploymentSpec, trace: Trace, o: CompareOptions): Run[] {
   const model = modelOf(spec, o.model);
   const quality = qualityOf(spec);
   const a = spec.autoscaling;
@@ -52,10 +60,8 @@ export function compare(
   // Behind a Service nothing measures demand: the policy is the one an object without the
   // router runs (its default rules are the utilization and wait ones).
   const unrouted: ZImageDeploymentSpec = { ...spec, router: { ...spec.router, enabled: false } };
-  const controllers = (routing: Routing) => [
-    policyController(routing === 'service' ? unrouted : spec),
-    ...(o.policyOnly ? [] : baselines(spec, o.hpaTargets ?? [80])),
-  ];
+  const controllers = (routing: Routing) =>
+    controllersFor(routing === 'service' ? unrouted : spec, o.controllers, o.hpaTargets);
   const fronts = (o.routings ?? ['service']).flatMap(
     (routing): { routing: Routing; model: SimModel }[] =>
       routing === 'router'
@@ -67,7 +73,7 @@ export function compare(
   );
   const byFront = fronts.map(({ routing, model }) =>
     controllers(routing).map((c) =>
-      simulate(trace, c, { model, quality, replicas, seed: o.seed, routing }),
+      simulate(trace, c, { model, quality, replicas, seed: o.seed, routing, keepLatencies: false }),
     ),
   );
   // Controller by controller, each behind every front in turn: the rows to compare sit together.

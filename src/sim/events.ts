@@ -24,9 +24,17 @@ export class EventQueue {
     return this.heap.length;
   }
 
-  push(event: SimEvent): void {
+  /**
+   * A place in the insertion order, for an event pushed later that must sort as if pushed now
+   * (a deadline timer: pull-queue.ts).
+   */
+  reserve(): number {
+    return this.seq++;
+  }
+
+  push(event: SimEvent, seq: number = this.seq++): void {
     const heap = this.heap;
-    heap.push({ ...event, seq: this.seq++ });
+    heap.push({ at: event.at, priority: event.priority, run: event.run, seq });
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
@@ -63,5 +71,10 @@ export class EventQueue {
   }
 }
 
-/** Same-instant order: work first, then the metrics sample, then controllers. */
-export const priorities = { work: 0, sample: 1, control: 2 } as const;
+/**
+ * Same-instant order: arrivals, then other work, then the metrics sample, then controllers.
+ * Arrivals come first because the run schedules each one only when the one before it runs
+ * (run.ts: a 23-day trace is millions of rows, not millions of pending events); their own
+ * priority keeps them where scheduling them all up front put them, ahead of same-instant work.
+ */
+export const priorities = { arrival: 0, work: 1, sample: 2, control: 3 } as const;

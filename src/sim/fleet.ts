@@ -15,7 +15,8 @@
  * - Scale-in removes Pending pods first, then starting ones, then the Ready pod with the least
  *   work, which drains its queue before it gives the GPU back.
  */
-import { forwardsFor, memoryPlan, stageSeconds, type Workload } from '../contract/card.ts';
+import type { Workload } from '../contract/card.ts';
+import { imageCost } from './costs.ts';
 import { traceDefaults, type TraceRow } from './trace-csv.ts';
 import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
 import { EventQueue, priorities } from './events.ts';
@@ -56,6 +57,8 @@ export interface Front {
   served(job: Job, passes: number): void;
   /** A job a pod dropped: did not fit (413), past its deadline, or its pod went away. */
   lost(job: Job, fate: Exclude<Fate, 'ok'>): void;
+  /** Knative's activator into the path or out (only a Service front has one: activator.ts). */
+  setActivator?(inPath: boolean): void;
 }
 
 export interface Pod {
@@ -121,8 +124,10 @@ export class Fleet {
     return this.pods.filter((p) => p.phase !== 'Draining').length;
   }
 
-  quality(at = this.now): QualitySettings {
-    return this.live.filter((l) => l.at <= at).at(-1)!.q;
+  /** The live settings now; settings superseded by now are dropped (a long run sets thousands). */
+  quality(): QualitySettings {
+    while (this.live.length > 1 && this.live[1]!.at <= this.now) this.live.shift();
+    return this.live[0]!.q;
   }
 
   busyAt(pod: Pod): number {
@@ -160,12 +165,17 @@ export class Fleet {
     return this.serviceSeconds(row, q, q.attention).each;
   }
 
-  /** The runtime drops what waited in its queue past the deadline (504). */
+  /**
+   * The runtime drops what waited in its queue past the deadline (504). A pod's queue is in
+   * arrival order, so the expired jobs lead it.
+   */
   dropExpired(pod: Pod): void {
     const deadline = this.model.deadlineSeconds;
-    const expired = pod.queue.filter((j) => this.now - j.attemptAt > deadline);
-    for (const j of expired) this.front.lost(j, 'timeout');
-    pod.queue = pod.queue.filter((j) => this.now - j.attemptAt <= deadline);
+    let expired = 0;
+    while (expired < pod.queue.length && this.now - pod.queue[expired]!.attemptAt > deadline)
+      expired++;
+    if (expired === 0) return;
+    for (const j of pod.queue.splice(0, expired)) this.front.lost(j, 'timeout');
   }
 
   private serviceSeconds(row: Request, q: QualitySettings, attention: Pod['attention']) {
@@ -177,8 +187,8 @@ export class Fleet {
       offload: q.offload,
       attention,
     };
-    const each = stageSeconds(this.model.card, w);
-    return { w, each: each.total, total: each.total * row.n };
+    const cost = imageCost(this.model.card, w);
+    return { cost, each: cost.seconds, total: cost.seconds * row.n };
   }
 
   private startNext(pod: Pod): void {
@@ -186,19 +196,18 @@ export class Fleet {
     const job = pod.queue.shift();
     if (!job) return this.idle(pod);
     const q = this.quality();
-    const { w, each, total } = this.serviceSeconds(job.row, q, pod.attention);
-    const plan = memoryPlan(this.model.card, w);
+    const { cost, each, total } = this.serviceSeconds(job.row, q, pod.attention);
     // The runtime refuses what cannot fit (413) before it starts.
-    if (!plan.fits) {
+    if (!cost.fits) {
       this.front.lost(job, 'refused');
       return this.startNext(pod);
     }
     if (pod.offload !== q.offload) pod.vramBytes = 0;
     pod.offload = q.offload;
-    pod.vramBytes = Math.max(pod.vramBytes, plan.peakBytes);
+    pod.vramBytes = Math.max(pod.vramBytes, cost.peakBytes);
     const endsAt = this.now + total;
     pod.running = { job, startedAt: this.now, endsAt };
-    this.at(endsAt, () => this.finish(pod, job, each, forwardsFor(w)));
+    this.at(endsAt, () => this.finish(pod, job, each, cost.passes));
   }
 
   private finish(pod: Pod, job: Job, each: number, passes: number): void {
@@ -216,8 +225,9 @@ export class Fleet {
     else this.front.podFree();
   }
 
-  at(time: number, run: () => void, priority: number = priorities.work): void {
-    this.events.push({ at: time, priority, run });
+  /** Run `run` at `time`; `seq` from events.reserve() sorts it as if scheduled then. */
+  at(time: number, run: () => void, priority: number = priorities.work, seq?: number): void {
+    this.events.push({ at: time, priority, run }, seq);
   }
 
   /** Set the live config (steps, offload) and the template's attention. */

@@ -7,7 +7,7 @@
 import { durationSeconds } from '../operator/api/v1alpha1/schema-kit.ts';
 import { latencyRateWindow } from '../operator/signals/prometheus/promql.ts';
 import type { Fleet, Pod } from './fleet.ts';
-import { quantile } from './results.ts';
+import { SortedValues } from './sorted-values.ts';
 
 export interface Sample {
   t: number;
@@ -40,15 +40,25 @@ export interface Sample {
 const latencyWindowSeconds = durationSeconds(latencyRateWindow);
 const smoothSeconds = 10;
 
-/** What controllers read: the samples so far. */
+/**
+ * Seconds of samples a Recorder keeps by default: well past the longest window a controller
+ * reads today (KPA's 60 s stable window; the policy and the HPA hold a sample up to 30 s; the
+ * HPA's 300 s stabilization keeps its own proposals), so a 23-day run holds 600-1200 samples,
+ * not two million. A longer window() throws rather than quietly seeing less.
+ */
+export const keptSeconds = 600;
+
+/** What controllers read: the recent samples, oldest first. */
 export interface SampleSource {
+  /** At least the last keptSeconds of samples (all of them in a short run). */
   readonly samples: readonly Sample[];
-  /** Samples in (newest - seconds, newest]. */
+  /** Samples in (newest - seconds, newest]; at most keptSeconds. */
   window(seconds: number): Sample[];
 }
 
 export class Recorder implements SampleSource {
   readonly samples: Sample[] = [];
+  private readonly keepSeconds: number;
   private readonly lastBusy = new Map<number, number>();
   /** Each pod's busy seconds at the last samples, oldest first. */
   private readonly history = new Map<number, number[]>();
@@ -56,10 +66,27 @@ export class Recorder implements SampleSource {
   private readonly memoryBytes: number;
   private latencyFrom = 0;
   private waitFrom = 0;
+  private readonly windows = {
+    latencyFrom: { values: new SortedValues(), added: 0 },
+    waitFrom: { values: new SortedValues(), added: 0 },
+  };
 
-  constructor(fleet: Fleet, memoryBytes: number) {
+  constructor(fleet: Fleet, memoryBytes: number, keepSeconds = keptSeconds) {
     this.fleet = fleet;
     this.memoryBytes = memoryBytes;
+    this.keepSeconds = keepSeconds;
+  }
+
+  /** Sample, then forget what no window reaches any more. */
+  record(): Sample {
+    const s = this.sample();
+    // Trimming when twice the samples kept have piled up: one splice per keptSeconds, O(1) a
+    // sample amortized, where a shift per sample would move the whole array each second.
+    if (this.samples.length > 2 * this.keepSeconds) {
+      this.samples.splice(0, this.samples.length - this.keepSeconds);
+      this.forgetGonePods();
+    }
+    return s;
   }
 
   sample(): Sample {
@@ -122,21 +149,44 @@ export class Recorder implements SampleSource {
     return Math.min(100, (100 * busy) / Math.max(1, span));
   }
 
-  /** p95 of a log's entries that ended in the window; `from` is its cursor past older ones. */
+  /**
+   * p95 of a log's entries that ended in the window; `from` is its cursor past older ones. The
+   * window's values are kept sorted as entries come and go (`added`: the log's entries taken
+   * in so far). The log is the fleet's, read only here: what the cursor passed is cut off once
+   * it is most of the log, so the log holds about one window however long the run.
+   */
   private p95(
-    log: readonly { at: number; seconds: number }[],
+    log: { at: number; seconds: number }[],
     from: 'latencyFrom' | 'waitFrom',
   ): number | undefined {
+    const window = this.windows[from];
+    for (; window.added < log.length; window.added++) window.values.add(log[window.added]!.seconds);
     const since = this.fleet.now - latencyWindowSeconds;
-    while (this[from] < log.length && log[this[from]]!.at < since) this[from]++;
-    return quantile(
-      log.slice(this[from]).map((d) => d.seconds),
-      0.95,
-    );
+    while (this[from] < log.length && log[this[from]]!.at < since)
+      window.values.delete(log[this[from]++]!.seconds);
+    if (this[from] > 1024 && this[from] > log.length / 2) {
+      log.splice(0, this[from]);
+      window.added -= this[from];
+      this[from] = 0;
+    }
+    return window.values.quantile(0.95);
   }
 
   window(seconds: number): Sample[] {
+    if (seconds > this.keepSeconds) {
+      throw new Error(`a ${seconds} s window: the recorder keeps ${this.keepSeconds} s of samples`);
+    }
     return windowOf(this.samples, this.fleet.now, seconds);
+  }
+
+  /** Drop the per-pod busy history of pods that left the fleet. */
+  private forgetGonePods(): void {
+    const live = new Set(this.fleet.pods.map((p) => p.id));
+    for (const id of this.history.keys()) {
+      if (live.has(id)) continue;
+      this.history.delete(id);
+      this.lastBusy.delete(id);
+    }
   }
 }
 
@@ -150,3 +200,8 @@ export function windowOf(samples: readonly Sample[], now: number, seconds: numbe
 
 export const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 export const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : sum(xs) / xs.length);
+
+/** The newest sample at or before `t`: what a source sampling on a grid still holds then. */
+export function latestAt(samples: readonly Sample[], t: number): Sample | undefined {
+  return samples.findLast((s) => s.t <= t + 1e-9);
+}

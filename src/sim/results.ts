@@ -12,8 +12,13 @@ export interface Results {
   images: number;
   /** Images whose response came within the SLO of the first attempt. */
   withinSlo: number;
-  /** Latency of every served image (its request's), seconds. */
+  /**
+   * Latency of every served image (its request's), seconds; emptied at the end of a run
+   * unless kept (RunOptions.keepLatencies): 7M images of a 23-day trace are ~60 MB a run.
+   */
   latencies: number[];
+  /** p95 of `latencies`, set at the end of the run; undefined when none was served. */
+  p95: number | undefined;
   /** Images lost, by why: 429 after retries, no Ready pod, deadline, did not fit. */
   lost: Record<Exclude<Fate, 'ok'>, number>;
   /** Transformer passes of every served image, summed. */
@@ -31,6 +36,7 @@ export function emptyResults(): Results {
     images: 0,
     withinSlo: 0,
     latencies: [],
+    p95: undefined,
     lost: { rejected: 0, unavailable: 0, timeout: 0, refused: 0 },
     passes: 0,
     served: 0,
@@ -55,9 +61,10 @@ export function recordServed(
   if (latency <= sloSeconds) results.withinSlo += images;
 }
 
-export function quantile(values: readonly number[], q: number): number | undefined {
+/** The nearest-rank quantile. A typed array sorts numerically without a comparator: 6M values in ~0.5 s, not ~5 s. */
+export function quantile(values: ArrayLike<number>, q: number): number | undefined {
   if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 

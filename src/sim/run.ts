@@ -1,17 +1,17 @@
 /**
  * One run: a trace through the fleet under one controller, deterministic for a seed.
  */
-import type { TraceRow } from './trace-csv.ts';
 import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
 import { sameQuality } from '../operator/policy/knobs.ts';
 import type { Controller } from './controllers/controller.ts';
 import { priorities } from './events.ts';
 import { Fleet } from './fleet.ts';
 import type { SimModel } from './model.ts';
+import type { Trace } from './packed-trace.ts';
 import { Recorder, type Sample } from './recorder.ts';
-import { ActionCounter, emptyResults, type Results } from './results.ts';
+import { ActionCounter, emptyResults, quantile, type Results } from './results.ts';
 import { RouterFront } from './router.ts';
-import { ServiceFront } from './service.ts';
+import { ServiceWithActivator } from './activator.ts';
 
 /**
  * What stands in front of the pods: a Service picking a Ready pod at random (today), or the
@@ -29,6 +29,13 @@ export interface RunOptions {
   seed: number;
   /** Default 'service'. */
   routing?: Routing;
+  /**
+   * Keep every sample in Run.samples (tests of short runs); by default only the last
+   * Recorder.keptSeconds, which is all the controllers read.
+   */
+  keepSamples?: boolean;
+  /** Keep Results.latencies, every served image's (default true; compare() keeps only p95). */
+  keepLatencies?: boolean;
 }
 
 export interface Run {
@@ -38,25 +45,30 @@ export interface Run {
   front: string;
   results: Results;
   log: string[];
-  /** The fleet once a second, as its exporters saw it. */
+  /** The fleet once a second, as its exporters saw it: the last 600 s, or all (keepSamples). */
   samples: readonly Sample[];
 }
 
-export function simulate(trace: readonly TraceRow[], controller: Controller, o: RunOptions): Run {
+export function simulate(trace: Trace, controller: Controller, o: RunOptions): Run {
   const results = emptyResults();
   const routing = o.routing ?? 'service';
+  let service: ServiceWithActivator | undefined;
   const front =
     routing === 'router'
       ? (f: Fleet) => new RouterFront(f)
-      : (f: Fleet) => new ServiceFront(f, o.seed);
+      : (f: Fleet) => (service = new ServiceWithActivator(f, o.seed));
   const fleet = new Fleet(o.model, results, o.quality, front);
   fleet.warm(o.replicas);
-  const recorder = new Recorder(fleet, o.model.card.memoryBytes);
+  const recorder = new Recorder(
+    fleet,
+    o.model.card.memoryBytes,
+    o.keepSamples ? Infinity : undefined,
+  );
   const counter = new ActionCounter(results);
   // After the last arrival, one deadline to drain what is queued.
   const end = (trace.at(-1)?.offsetSeconds ?? 0) + o.model.deadlineSeconds;
   let quality = o.quality;
-  for (const row of trace) fleet.at(row.offsetSeconds, () => fleet.arrive(row));
+  arrivals(fleet, trace);
   const every = (period: number, priority: number, run: () => void) => {
     const tick = (t: number) =>
       fleet.at(
@@ -69,13 +81,14 @@ export function simulate(trace: readonly TraceRow[], controller: Controller, o: 
       );
     tick(period);
   };
-  every(1, priorities.sample, () => recorder.sample());
+  every(1, priorities.sample, () => recorder.record());
   every(controller.periodSeconds, priorities.control, () => {
     const command = controller.tick(fleet.now, recorder);
     if (command.replicas !== undefined && command.replicas !== fleet.replicas) {
       counter.replicas(fleet.replicas, command.replicas);
       fleet.scaleTo(command.replicas);
     }
+    if (command.activator !== undefined) fleet.front.setActivator?.(command.activator);
     if (command.quality && !sameQuality(command.quality, quality)) {
       counter.quality(quality, command.quality);
       quality = command.quality;
@@ -89,12 +102,37 @@ export function simulate(trace: readonly TraceRow[], controller: Controller, o: 
   fleet.now = end;
   fleet.close();
   results.seconds = end;
+  results.p95 = quantile(results.latencies, 0.95);
+  if (o.keepLatencies === false) results.latencies = [];
   return {
     controller: controller.name,
     routing,
-    front: routing === 'router' ? `router, queue ${o.model.routerMaxQueue}` : 'random (Service)',
+    front:
+      routing === 'router'
+        ? `router, queue ${o.model.routerMaxQueue}`
+        : service?.activated
+          ? 'Service + activator'
+          : 'random (Service)',
     results,
     log: controller.log,
     samples: recorder.samples,
   };
+}
+
+/** Each arrival schedules the next: one pending event for the trace, whatever its length. */
+function arrivals(fleet: Fleet, trace: Trace): void {
+  let next = 0;
+  const schedule = () => {
+    const row = trace.at(next++);
+    if (!row) return;
+    fleet.at(
+      row.offsetSeconds,
+      () => {
+        fleet.arrive(row);
+        schedule();
+      },
+      priorities.arrival,
+    );
+  };
+  schedule();
 }

@@ -15,10 +15,13 @@ export class ServiceFront implements Front {
   readonly routed = false;
   private readonly fleet: Fleet;
   private readonly rng;
+  /** Where a retry goes: back here, or through whatever is in the path by then (activator.ts). */
+  private readonly again: (job: Job) => void;
 
-  constructor(fleet: Fleet, seed: number) {
+  constructor(fleet: Fleet, seed: number, again?: (job: Job) => void) {
     this.fleet = fleet;
     this.rng = xoroshiro128plus(seed);
+    this.again = again ?? ((job) => this.route(job));
   }
 
   arrive(row: Request): void {
@@ -39,7 +42,8 @@ export class ServiceFront implements Front {
     this.fleet.results.lost[fate] += job.row.n;
   }
 
-  private route(job: Job): void {
+  /** One attempt: a random Ready pod, or a 503 with none. */
+  route(job: Job): void {
     const f = this.fleet;
     const ready = f.pods.filter((p) => p.phase === 'Ready');
     if (ready.length === 0) return this.retryOr(job, 'unavailable', 1);
@@ -52,7 +56,7 @@ export class ServiceFront implements Front {
 
   private retryOr(job: Job, fate: 'rejected' | 'unavailable', after: number): void {
     const next = { ...job, attempt: job.attempt + 1 };
-    if (!this.fleet.retryLater(job.attempt, after, () => this.route(next))) this.lost(job, fate);
+    if (!this.fleet.retryLater(job.attempt, after, () => this.again(next))) this.lost(job, fate);
   }
 
   /** The runtime's Retry-After: seconds until its queue has likely drained, at least 1. */

@@ -12,7 +12,8 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { stageSeconds, type Card } from '../contract/card.ts';
-import type { TraceRow } from './trace-csv.ts';
+import { PackedTrace } from './packed-trace.ts';
+import type { RowSink, TraceRow } from './trace-csv.ts';
 import type { QualitySettings } from '../operator/api/v1alpha1/status.ts';
 
 const mix = [
@@ -63,12 +64,15 @@ export function podRequestRate(
   return 1 / (perImage * counts.reduce((s, c) => s + c.p * c.n, 0));
 }
 
-/** A rate curve: pods of load at second t. */
-export type Shape = (t: number) => number;
+/**
+ * A rate curve: pods of load at second t; for a builtin repeated past its length (--length),
+ * t within its cycle and which cycle it is (daily-bursts draws each day's bursts from it).
+ */
+export type Shape = (t: number, cycle: number) => number;
 
 export interface TraceSpec {
   seconds: number;
-  shape: Shape;
+  shape: (t: number) => number;
   /** Requests per second per pod of load (podRequestRate). */
   perPod: number;
   seed: number;
@@ -78,12 +82,16 @@ export interface TraceSpec {
 }
 
 export function generate(spec: TraceSpec): TraceRow[] {
+  return generateInto(spec, []);
+}
+
+/** generate() into any sink: a PackedTrace holds a 23-day trace in ~80 MB. */
+export function generateInto<S extends RowSink>(spec: TraceSpec, rows: S): S {
   const rng = xoroshiro128plus(spec.seed);
   const sizes = spec.sizes ?? mix;
   let peak = 0;
   for (let t = 0; t <= spec.seconds; t += 1) peak = Math.max(peak, spec.shape(t));
   const top = peak * spec.perPod;
-  const rows: TraceRow[] = [];
   if (top <= 0) return rows;
   for (let t = -Math.log(1 - uniformFloat64(rng)) / top; t < spec.seconds;) {
     const keep = uniformFloat64(rng) * peak < spec.shape(t);
@@ -141,33 +149,104 @@ export const seedScenario: Shape = (t) => {
 
 export const seedSizes = [{ p: 1, width: 1024, height: 1024 }] as const;
 
-/** A builtin trace: its rate curve and length; the size and image-count mixes if not the usual. */
+/**
+ * builtin:daily-bursts, a day compressed into 2 h (one hour in 5 min) with short bursts on
+ * top, in pods of load. Our assumption for a consumer image API, not a measured trace: a trough
+ * of 0.8 at 04:00 and a peak of 6 at 16:00 (of the 8 pods the defaults allow), following the
+ * hourly levels below, straight lines between the hours' middles; 4 bursts a day (a post gone
+ * viral, a batch job, a retry storm) of 1-3 min at +2 to +5 pods, at times drawn between 07:00
+ * and 23:00. Bursts last real minutes, not compressed ones: what they test is a pod's 103 s
+ * start. Each day's bursts come from the seed and the day, so a trace longer than a day
+ * (--length) has other bursts each day.
+ */
+export const dailyLevels = [
+  2.0, 1.4, 1.0, 0.85, 0.8, 0.9, 1.3, 2.0, 3.0, 3.8, 4.3, 4.6, 4.8, 5.0, 5.4, 5.8, 6.0, 5.8, 5.5,
+  5.4, 5.2, 4.6, 3.6, 2.6,
+] as const;
+
+const dayHours = 24;
+const hourSeconds = 5 * minute;
+const daySeconds = dayHours * hourSeconds;
+const bursts = { perDay: 4, seconds: [60, 180], pods: [2, 5], fromHour: 7, toHour: 23 } as const;
+
+export interface Burst {
+  /** Seconds into the day. */
+  from: number;
+  seconds: number;
+  /** Pods of load on top of the day's level. */
+  pods: number;
+}
+
+/** One day's bursts: a generator of its own (seed and day mixed), so day 9 is day 9 however drawn. */
+export function burstsOn(seed: number, day: number): Burst[] {
+  const rng = xoroshiro128plus(Math.imul(seed, 0x9e3779b1) ^ day);
+  const draw = ([lo, hi]: readonly [number, number]) => lo + (hi - lo) * uniformFloat64(rng);
+  return Array.from({ length: bursts.perDay }, () => ({
+    from: draw([bursts.fromHour * hourSeconds, bursts.toHour * hourSeconds]),
+    seconds: draw(bursts.seconds),
+    pods: draw(bursts.pods),
+  }));
+}
+
+/** The day's level at t: straight lines between the hours' middles, around midnight too. */
+export function dailyLevel(t: number): number {
+  const hour = t / hourSeconds - 0.5;
+  const i = Math.floor(hour);
+  const level = (h: number) => dailyLevels[((h % dayHours) + dayHours) % dayHours]!;
+  return level(i) + (level(i + 1) - level(i)) * (hour - i);
+}
+
+export function dailyBursts(seed: number): Shape {
+  let day = { cycle: -1, bursts: [] as Burst[] };
+  return (t, cycle) => {
+    if (day.cycle !== cycle) day = { cycle, bursts: burstsOn(seed, cycle) };
+    let pods = dailyLevel(t);
+    for (const b of day.bursts) if (within(t, b.from, b.seconds)) pods += b.pods;
+    return pods;
+  };
+}
+
+/** A builtin trace: its rate curve (from the seed) and length; the mixes if not the usual. */
 interface Builtin {
-  shape: Shape;
+  shape: (seed: number) => Shape;
   seconds: number;
   sizes?: Sizes;
   counts?: Counts;
 }
 
 export const shapes = {
-  bursty: { shape: bursty, seconds: 60 * minute },
-  'daily-ramp': { shape: dailyRamp, seconds: 120 * minute },
-  constant: { shape: constant, seconds: 30 * minute },
-  seed: { shape: seedScenario, seconds: 40 * minute, sizes: seedSizes, counts: [{ p: 1, n: 1 }] },
+  bursty: { shape: () => bursty, seconds: 60 * minute },
+  'daily-ramp': { shape: () => dailyRamp, seconds: 120 * minute },
+  constant: { shape: () => constant, seconds: 30 * minute },
+  seed: {
+    shape: () => seedScenario,
+    seconds: 40 * minute,
+    sizes: seedSizes,
+    counts: [{ p: 1, n: 1 }],
+  },
   /** bursty's load (in images: fewer, larger requests), each asking for 1 to 8 images. */
-  'multi-image': { shape: bursty, seconds: 60 * minute, counts: multiImageCounts },
+  'multi-image': { shape: () => bursty, seconds: 60 * minute, counts: multiImageCounts },
+  'daily-bursts': { shape: dailyBursts, seconds: daySeconds },
 } as const satisfies Record<string, Builtin>;
 export type ShapeName = keyof typeof shapes;
 
-/** A named synthetic trace, scaled to what one pod of this card and quality serves. */
+/**
+ * A named synthetic trace, scaled to what one pod of this card and quality serves: its own
+ * length, or `seconds` of it, its cycle repeating (cycle by cycle for daily-bursts' days).
+ */
 export function builtinTrace(
   name: ShapeName,
   card: Card,
   q: QualitySettings,
   precision: 'bf16' | 'fp16',
   seed: number,
-): TraceRow[] {
-  const { shape, seconds, sizes = mix, counts = someTwos }: Builtin = shapes[name];
+  seconds?: number,
+): PackedTrace {
+  const b: Builtin = shapes[name];
+  const { sizes = mix, counts = someTwos } = b;
   const perPod = podRequestRate(card, q, precision, sizes, counts);
-  return generate({ seconds, shape, perPod, seed, sizes, counts });
+  const curve = b.shape(seed);
+  const shape = (t: number) => curve(t % b.seconds, Math.floor(t / b.seconds));
+  const spec = { seconds: seconds ?? b.seconds, shape, perPod, seed, sizes, counts };
+  return generateInto(spec, new PackedTrace());
 }

@@ -148,10 +148,10 @@ describe('the router against random pods on a bursty multi-image trace (4 pods)'
 });
 
 describe('builtin:multi-image', () => {
-  const trace = (seed: number) => builtinTrace('multi-image', h100, full, 'bf16', seed);
+  const trace = (seed: number) => [...builtinTrace('multi-image', h100, full, 'bf16', seed)];
   const counts = trace(1).map((r) => r.n ?? 1);
   const images = (rows: TraceRow[]) => rows.reduce((s, r) => s + (r.n ?? 1), 0);
-  const bursty = images(builtinTrace('bursty', h100, full, 'bf16', 1));
+  const bursty = images([...builtinTrace('bursty', h100, full, 'bf16', 1)]);
   const share = (n: number) => counts.filter((c) => c === n).length / counts.length;
 
   it.each([

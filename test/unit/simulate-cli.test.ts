@@ -14,6 +14,15 @@ const cli = (...args: string[]) =>
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
 
+const seedArgs = ['--zid', 'deploy/examples/seed-rules.yaml', '--trace', 'builtin:seed'];
+
+/** One line on stderr, no stack trace, the exit code of a usage error. */
+const refusal = (out: { code: number; stderr: string }) => ({
+  code: out.code,
+  lines: out.stderr.split('\n').filter((l) => l !== '').length,
+  stack: /^\s+at /m.test(out.stderr),
+});
+
 describe('npm run simulate', () => {
   it('prints the table for the seed example and its trace file, then the decisions', async () => {
     const out = await cli(
@@ -30,11 +39,50 @@ describe('npm run simulate', () => {
       .filter((l) => l.startsWith('| ') && !l.startsWith('| policy'));
     expect(rows.map((r) => r.split('|')[1]!.trim())).toEqual([
       'zimage policy',
+      'HPA gpu 50%',
       'HPA gpu 80%',
       'KEDA queue/pod 2',
       'Knative KPA',
     ]);
-    expect(out.stdout).toMatch(/Decisions the policy would take \(\d+, first 3\):/);
+    // The log capped at 3 lines, saying how many it leaves out: all of them less 3.
+    const total = Number(/Decisions the policy would take \((\d+)\):/.exec(out.stdout)?.[1]);
+    expect(out.stdout).toContain(`  ... ${total - 3} more left out (--decisions N prints N)\n`);
+  });
+
+  it.each(['--help', '-h'])('%s prints the usage and exits 0', async (flag) => {
+    const out = await cli(flag);
+    expect([out.code, out.stderr]).toEqual([0, '']);
+    expect(out.stdout).toMatch(/^usage: npm run simulate -- --zid FILE.yaml --trace /);
+  });
+
+  it.each([
+    ['--startup', '-5', '--startup takes seconds, a number above 0, got "-5"'],
+    ['--gpus', '2.5', '--gpus takes a whole number of GPUs, 1 or more, got "2.5"'],
+    [
+      '--hpa-target',
+      '500',
+      '--hpa-target takes GPU utilization percentages above 0 and at most 100, comma-separated, got "500"',
+    ],
+    ['--decisions', 'abc', '--decisions takes a whole number of lines, 0 or more, got "abc"'],
+    ['--seed', 'x', '--seed takes a whole number, got "x"'],
+    ['--routing', 'foo', '--routing takes service, router or both, got "foo"'],
+    [
+      '--router-queue',
+      '0',
+      '--router-queue takes whole numbers of images, 1 or more, comma-separated, got "0"',
+    ],
+    ['--hpa', '50', 'unknown flag --hpa (did you mean --hpa-target?)'],
+    ['--policy-only=yes', '', '--policy-only takes no value, got "yes"'],
+  ])('refuses %s %s on one line, naming the flag (exit 2)', async (flag, value, message) => {
+    const out = await cli(...seedArgs, flag, ...(value ? [value] : []));
+    expect(refusal(out)).toEqual({ code: 2, lines: 1, stack: false });
+    expect(out.stderr).toBe(`simulate: ${message}; run with --help for usage\n`);
+  });
+
+  it('refuses a flag whose value is missing, taken by the next flag (exit 2)', async () => {
+    const out = await cli('--zid', '--trace', 'builtin:seed');
+    expect(refusal(out)).toEqual({ code: 2, lines: 1, stack: false });
+    expect(out.stderr).toMatch(/^simulate: --zid needs a value: FILE.yaml, a ZImageDeployment;/);
   });
 
   it.each([
@@ -48,36 +96,45 @@ describe('npm run simulate', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sim-')), 'bad.yaml');
     fs.writeFileSync(file, bad);
     const out = await cli('--zid', file, '--trace', 'builtin:constant');
-    expect(out.code).toBe(2);
+    expect(refusal(out)).toEqual({ code: 2, lines: 1, stack: false });
     expect(out.stderr).toMatch(message);
   });
 
-  it('refuses a bad trace line, naming line and column', async () => {
+  it('refuses a bad trace line, naming line and column, on one line', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sim-')), 't.csv');
     fs.writeFileSync(file, 'offset_seconds,size,steps,n\n0,1024x1024,,1\n1,huge,,1\n');
     const out = await cli('--zid', 'deploy/examples/seed-rules.yaml', '--trace', file);
-    expect(out.code).toBe(2);
-    expect(out.stderr).toMatch(/t\.csv: 1 bad row\n {2}line 3: size "huge": must be WIDTHxHEIGHT/);
+    expect(refusal(out)).toEqual({ code: 2, lines: 1, stack: false });
+    expect(out.stderr).toMatch(/t\.csv: 1 bad row; line 3: size "huge": must be WIDTHxHEIGHT/);
   });
+});
 
-  it.each([
-    ['--routing', 'random', /^simulate: --routing must be service, router or both, got "random"$/m],
-    [
-      '--router-queue',
-      '1.5',
-      /^simulate: --router-queue must be a whole number, 0 or more, got "1.5"$/m,
-    ],
-  ])('refuses %s %s with one line naming it (exit 2)', async (flag, value, message) => {
-    const out = await cli(
-      '--zid',
-      'deploy/examples/seed-rules.yaml',
-      '--trace',
-      'builtin:seed',
-      flag,
-      value,
+describe('npm run simulate through a pipe', () => {
+  // A 6 h trace's decisions: ~130 KB, twice a pipe's 64 KB buffer.
+  const args = [
+    ...['--zid', 'deploy/examples/seed-rules.yaml', '--trace', 'builtin:daily-bursts'],
+    ...['--length', '6h', '--policy-only', '--decisions', '100000'],
+  ];
+  const shell = (pipe: string) =>
+    run(
+      'bash',
+      ['-c', `set -o pipefail; "$0" scripts/simulate.ts "$@" ${pipe}`, process.execPath, ...args],
+      {
+        cwd: repoRoot,
+        maxBuffer: 1 << 26,
+      },
     );
-    expect(out.code).toBe(2);
-    expect(out.stderr).toMatch(message);
+
+  it('gives a slow reader all of it, and stops cleanly when the reader stops', async () => {
+    const direct = await cli(...args);
+    expect(direct.stdout.length).toBeGreaterThan(1 << 16);
+    // The reader starts a second late: the writer must wait for the pipe, not exit with output
+    // still queued.
+    const slow = await shell('| (sleep 1; cat)');
+    expect(slow.stdout).toBe(direct.stdout);
+    // head leaves after 2 lines: the closed pipe ends the output quietly, exit 0 (pipefail).
+    const head = await shell('| head -n 2');
+    expect([head.stdout.split('\n').length, head.stderr]).toEqual([3, '']);
   });
 });
 
@@ -103,11 +160,14 @@ describe('--routing, --router-queue, --policy-only', () => {
       want: [
         ['zimage policy', 'random (Service)'],
         ['zimage policy', 'router, queue 64'],
+        ['HPA gpu 50%', 'random (Service)'],
+        ['HPA gpu 50%', 'router, queue 64'],
         ['HPA gpu 80%', 'random (Service)'],
         ['HPA gpu 80%', 'router, queue 64'],
         ['KEDA queue/pod 2', 'random (Service)'],
         ['KEDA queue/pod 2', 'router, queue 64'],
-        ['Knative KPA', 'random (Service)'],
+        // With target-burst-capacity 211 the KPA keeps Knative's activator behind the Service.
+        ['Knative KPA', 'Service + activator'],
         ['Knative KPA', 'router, queue 64'],
       ],
     },
@@ -117,6 +177,7 @@ describe('--routing, --router-queue, --policy-only', () => {
       says: 'today’s table, no routing column',
       want: [
         ['zimage policy', '0.0%'],
+        ['HPA gpu 50%', '0.0%'],
         ['HPA gpu 80%', '0.0%'],
         ['KEDA queue/pod 2', '0.0%'],
         ['Knative KPA', '0.0%'],

@@ -1,5 +1,16 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatTrace, parseTrace, TraceError, type TraceRow } from '../../src/sim/trace-csv.ts';
+import { PackedTrace } from '../../src/sim/packed-trace.ts';
+import {
+  formatTrace,
+  parseTrace,
+  readTraceFile,
+  TraceError,
+  writeTraceFile,
+  type TraceRow,
+} from '../../src/sim/trace-csv.ts';
 
 const px = (side: number) => ({ width: side, height: side });
 
@@ -109,5 +120,35 @@ describe('trace CSV (offset_seconds,size,steps,n): one parser for the load gener
     expect(refusal('offset_seconds,size,steps,n\n# nothing yet\n', 'empty.csv')).toEqual([
       'empty.csv: no rows (offset_seconds,size,steps,n)',
     ]);
+  });
+});
+
+describe('trace files, read and written a chunk at a time', () => {
+  const file = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trace-')), name);
+  // 120000 rows of ~20 bytes: 2.4 MB, across the reader's 1 MiB chunks.
+  const rows = Array.from({ length: 120_000 }, (_, i): TraceRow => ({
+    offsetSeconds: i / 4,
+    size: { width: 512 + 256 * (i % 3), height: 1024 },
+    n: 1 + (i % 4),
+  }));
+
+  it('reads what it writes, as parseTrace reads the text, into any sink', () => {
+    const f = file('big.csv');
+    writeTraceFile(f, rows);
+    const text = fs.readFileSync(f, 'utf8');
+    expect(text).toBe(formatTrace(rows));
+    expect(readTraceFile(f, [])).toEqual(parseTrace(text));
+    expect([...readTraceFile(f, new PackedTrace())]).toEqual(rows);
+  });
+
+  it('counts lines across chunks and CRLF: a bad row deep in the file is named by its line', () => {
+    const f = file('bad.csv');
+    const lines = formatTrace(rows).trimEnd().split('\n');
+    lines[100_000] = '25000,huge,,1';
+    fs.writeFileSync(f, `${lines.join('\r\n')}\r\n`);
+    // The header is line 1, so lines[100000] is line 100001.
+    expect(() => readTraceFile(f, [], 'bad.csv')).toThrow(
+      'bad.csv: 1 bad row\n  line 100001: size "huge": must be WIDTHxHEIGHT, e.g. 512x512',
+    );
   });
 });

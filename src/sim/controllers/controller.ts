@@ -8,6 +8,12 @@ import type { SampleSource } from '../recorder.ts';
 export interface Command {
   replicas?: number;
   quality?: QualitySettings;
+  /**
+   * Knative's SKS mode, which the KPA sets each tick: true (Proxy) puts the activator in the
+   * request path, false (Serve) takes it out. Only a Service front has an activator; behind
+   * the router it is ignored.
+   */
+  activator?: boolean;
 }
 
 export interface Controller {
