@@ -160,7 +160,7 @@ export const configSchema = z
       .regex(namespaceName)
       .default(defaultPolicyPeers.operator.namespace)
       .describe('a namespace name (lower-case DNS label)'),
-    /** Labels of the operator's pods (deploy/operator.yaml's), for the same NetworkPolicies. */
+    /** Labels of the operator's pods (deploy/base/operator.yaml's), for the same NetworkPolicies. */
     operatorPodLabels: labels()
       .prefault(labelsText(defaultPolicyPeers.operator.podLabels))
       .describe(

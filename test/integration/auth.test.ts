@@ -137,7 +137,7 @@ describe('spec.networkPolicy on the live fleet (judged, not enforced)', () => {
       namespaceLabels: ns.metadata?.labels ?? {},
     };
   };
-  const operatorPod = parse(fs.readFileSync('deploy/operator.yaml', 'utf8')) as V1Deployment;
+  const operatorPod = parse(fs.readFileSync('deploy/base/operator.yaml', 'utf8')) as V1Deployment;
 
   it('admits the routers, the operator and Prometheus to the pods, the namespace to the routers', async () => {
     const held: V1NetworkPolicy[] = await eventually(

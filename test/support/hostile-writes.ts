@@ -135,7 +135,7 @@ export const hostileWrites: HostileWrite[] = [
       policyMessage(
         'deployments.apps',
         escalate,
-        "zimage-operator mounts no Secret but its ZImageDeployment's own x-auth (spec.auth, as volume auth); Deployment kube-system/escalate mounts token",
+        'zimage-operator mounts no Secret but the one of its ZImageDeployment, x-auth (spec.auth, as volume auth); Deployment kube-system/escalate mounts token',
       ),
   },
   {
@@ -155,7 +155,7 @@ export const hostileWrites: HostileWrite[] = [
       policyMessage(
         'deployments.apps',
         escalate,
-        `zimage-operator mounts no Secret but its ZImageDeployment's own x-auth (spec.auth, as volume auth); Deployment ${ns}/escalate mounts bundle`,
+        `zimage-operator mounts no Secret but the one of its ZImageDeployment, x-auth (spec.auth, as volume auth); Deployment ${ns}/escalate mounts bundle`,
       ),
   },
   {
@@ -171,7 +171,7 @@ export const hostileWrites: HostileWrite[] = [
       policyMessage(
         'deployments.apps',
         escalate,
-        `zimage-operator mounts no Secret but its ZImageDeployment's own x-auth (spec.auth, as volume auth); Deployment ${ns}/escalate mounts auth`,
+        `zimage-operator mounts no Secret but the one of its ZImageDeployment, x-auth (spec.auth, as volume auth); Deployment ${ns}/escalate mounts auth`,
       ),
   },
   {

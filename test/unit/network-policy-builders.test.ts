@@ -1,6 +1,6 @@
 /**
  * spec.networkPolicy: the rendered policies judged against the labels the pods really carry
- * (the pod templates the builders render, deploy/operator.yaml's operator pods), since the local
+ * (the pod templates the builders render, deploy/base/operator.yaml's operator pods), since the local
  * fleet has no network plugin to enforce them (test/support/network-policy.ts decides as one
  * would). Also: the plan holds the policies only while on, before the pods they fence, and
  * turning them off deletes only ours.
@@ -49,8 +49,8 @@ const podOf = (d: V1Deployment, namespace = 'ml'): Endpoint => ({
 const runtimeOf = (z: ZImageDeployment) => podOf(buildDeployment(z, effectiveOf(z)));
 const routerOf = (z: ZImageDeployment) => podOf(buildRouterDeployment(z, image));
 
-/** The operator's pods exactly as deploy/operator.yaml runs them. */
-const operatorManifest = parse(fs.readFileSync('deploy/operator.yaml', 'utf8')) as V1Deployment;
+/** The operator's pods exactly as deploy/base/operator.yaml runs them. */
+const operatorManifest = parse(fs.readFileSync('deploy/base/operator.yaml', 'utf8')) as V1Deployment;
 const operatorPod: Endpoint = podOf(operatorManifest, operatorManifest.metadata!.namespace);
 const prometheusPod: Endpoint = {
   namespace: 'monitoring',
@@ -68,7 +68,7 @@ describe('NetworkPolicies against the pods they are for', () => {
   const can = (from: Endpoint, to: Endpoint, port = runtimePort) =>
     admitted([...policies, ...policiesOf(canary)], from, to, port);
 
-  it('defaults the operator peer to deploy/operator.yaml: its namespace and pod labels', () => {
+  it('defaults the operator peer to deploy/base/operator.yaml: its namespace and pod labels', () => {
     expect(operatorPod.namespace).toBe(defaultPolicyPeers.operator.namespace);
     expect(operatorPod.labels).toMatchObject(defaultPolicyPeers.operator.podLabels);
   });

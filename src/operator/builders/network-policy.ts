@@ -33,7 +33,7 @@ export interface PolicyPeers {
   prometheusNamespaces: Record<string, string> | undefined;
 }
 
-/** deploy/operator.yaml's namespace and pod labels; kube-prometheus's namespace. */
+/** deploy/base/operator.yaml's namespace and pod labels; kube-prometheus's namespace. */
 export const defaultPolicyPeers: PolicyPeers = {
   operator: {
     namespace: 'zimage-system',

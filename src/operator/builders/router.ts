@@ -42,7 +42,7 @@ export interface RouterImage {
   image: string;
 }
 
-/** The operator's own image (deploy/operator.yaml), which runs the router with another command. */
+/** The operator's own image (deploy/base/operator.yaml), which runs the router with another command. */
 export const defaultRouterImage = 'registry.example/zimage-operator:0.1.0';
 
 function routerMeta(cr: ZImageDeployment, name: string) {
