@@ -50,7 +50,9 @@ const runtimeOf = (z: ZImageDeployment) => podOf(buildDeployment(z, effectiveOf(
 const routerOf = (z: ZImageDeployment) => podOf(buildRouterDeployment(z, image));
 
 /** The operator's pods exactly as deploy/base/operator.yaml runs them. */
-const operatorManifest = parse(fs.readFileSync('deploy/base/operator.yaml', 'utf8')) as V1Deployment;
+const operatorManifest = parse(
+  fs.readFileSync('deploy/base/operator.yaml', 'utf8'),
+) as V1Deployment;
 const operatorPod: Endpoint = podOf(operatorManifest, operatorManifest.metadata!.namespace);
 const prometheusPod: Endpoint = {
   namespace: 'monitoring',

@@ -167,11 +167,10 @@ const rows: DemandRow[] = [
     replicas: 4,
     script: [
       { at: 0, set: { arriving: 4.8 }, want: { actions: ['steps 9 -> 7'], level: 2 } },
-      // Load falls to 1: the notches come back (after the 10 s panic window), then a stable
-      // window of fewer pods (it counts from the fall) before 4 -> 2.
-      { at: 1, to: 9, set: { arriving: 1 }, want: { actions: [] } },
-      { at: 10, want: { actions: ['steps 7 -> 9'], level: 0 } },
-      { at: 11, to: 60, want: { actions: [] } },
+      // Load falls to 1. No pod turns Ready (all 4 are): the notches come back once the lower
+      // demand has held a stable window since they were taken (60 s), then the scale-in.
+      { at: 1, to: 59, set: { arriving: 1 }, want: { actions: [] } },
+      { at: 60, want: { actions: ['steps 7 -> 9'], level: 0 } },
       { at: 61, want: { actions: ['scale 4 -> 2'] } },
     ],
   },

@@ -97,7 +97,7 @@ function bridge(d: Draft, r: PolicyRule, plan: DemandPlan): void {
     ? demandText(plan, plan.burstPods, 'panic')
     : demandText(plan, plan.pods, 'stable');
   const why = `${ready} Ready pod(s) carry ${demand} only at steps ${steps}: ${gap(d, ready)}`;
-  lowerStepsTo(d, r, steps, why);
+  lowerStepsTo(d, r, steps, why, ready);
 }
 
 /** Why the Ready pods are short: what the reason says after the arithmetic. */
@@ -115,10 +115,20 @@ export function demandBack(d: Draft, r: PolicyRule, plan: DemandPlan): void {
   const ready = servingPods(d);
   const level = r.rule.threshold;
   const base = d.spec.base;
-  const carried = stepsForCapacity(bridged(plan), ready, base, floorSteps(base), level);
-  // A notch stays a panic window at least: a Poisson cluster lowers steps for seconds, not
-  // back and forth every second.
-  const settled = since(d, d.lastQualityChangeTime, demandWindows(r)!.panicSeconds);
+  // Given back only when the panic window carries it too: a notch the burst took comes back
+  // once the burst is over, not when the stable window dips under it for a second.
+  const calm = { ...plan, work: Math.max(plan.work, plan.burstWork) };
+  const carried = stepsForCapacity(calm, ready, base, floorSteps(base), level);
+  // Capacity comes back as pods turn Ready: a notch comes back once a pod has turned Ready
+  // since it was taken (at least a panic window later), or once the demand has stayed lower
+  // for a stable window. Between two pods turning Ready only noise moves the estimate: with 2
+  // of 5 pods Ready at 3 pods of load it took steps 5 -> 6 -> 5 -> 7 -> 6 in two minutes.
+  const w = demandWindows(r)!;
+  const top = d.ladder.at(-1);
+  const grew = top?.readyReplicas === undefined || ready > top.readyReplicas;
+  const settled =
+    since(d, d.lastQualityChangeTime, w.panicSeconds) &&
+    (grew || since(d, d.lastQualityChangeTime, w.stableSeconds));
   let count = 0;
   for (let i = d.ladder.length - 1; settled && i >= 0; i--) {
     const notch = d.ladder[i]!;

@@ -63,11 +63,18 @@ function push(d: Draft, r: PolicyRule, to: QualitySettings, reason: PolicyReason
  * Steps down to `steps` in one decision, a notch a step, so each can be given back on its own
  * as capacity returns (quality sized to the gap, demand-act.ts).
  */
-export function lowerStepsTo(d: Draft, r: PolicyRule, steps: number, why: string): void {
+export function lowerStepsTo(
+  d: Draft,
+  r: PolicyRule,
+  steps: number,
+  why: string,
+  readyReplicas: number,
+): void {
   let to = d.effective;
   const time = iso(d.now);
   while (to.steps > steps && d.ladder.length < ladderLimit) {
-    d.ladder.push({ rule: r.name, time, cooldownSeconds: r.cooldownSeconds, before: to });
+    const cooldownSeconds = r.cooldownSeconds;
+    d.ladder.push({ rule: r.name, time, cooldownSeconds, before: to, readyReplicas });
     to = { ...to, steps: to.steps - 1 };
   }
   if (to === d.effective) return;

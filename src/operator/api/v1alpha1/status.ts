@@ -151,6 +151,15 @@ export const autoscalerState = z
             before: qualitySettings.describe(
               'Settings before the notch: what a restore returns to.',
             ),
+            readyReplicas: z
+              .number()
+              .int()
+              .min(0)
+              .max(1000)
+              .optional()
+              .describe(
+                'A toDemand rule: the Ready pods when it took the notch (it comes back as pods turn Ready).',
+              ),
           })
           .strict(),
       )
