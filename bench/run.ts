@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --cold] [--repeats N]
- *   [--only cluster,operator,runtime,autoscaler,fleet,reaction,router,router-fleet,demand-grid,sim-long]
+ *   [--only cluster,operator,runtime,autoscaler,fleet,reaction,router,router-fleet,demand-grid,demand-goals,sim-long]
  *   [--objects 500] [--steady 60] [--load 0.85] [--seconds 200]`:
  * run the benchmarks and print a Markdown table for docs/performance.md. Results go to
  * bench/results/<date>.json as well.
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { benchColdBuild, benchWarmStart, type Row } from './cluster.ts';
 import { benchAutoscalerScale, benchReaction } from './autoscaler.ts';
 import { benchBurst } from './burst.ts';
+import { benchDemandGoals } from './demand-goals.ts';
 import { benchDemandGrid } from './demand-grid.ts';
 import { benchFleet } from './fleet.ts';
 import { benchOperator } from './operator.ts';
@@ -26,7 +27,7 @@ const { values } = parseArgs({
     cold: { type: 'boolean', default: false },
     /** Repeats of each measure (default 5; reaction at least 10; router-fleet 2 per arm). */
     repeats: { type: 'string' },
-    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router, router-fleet, demand-grid, sim-long (comma-separated; all but the first four only when named). */
+    /** Which benchmarks: cluster, operator, runtime, autoscaler, fleet, reaction, router, router-fleet, demand-grid, demand-goals, sim-long (comma-separated; all but the first four only when named). */
     only: { type: 'string', default: 'cluster,operator,runtime,autoscaler' },
     objects: { type: 'string', default: '500' },
     steady: { type: 'string', default: '60' },
@@ -41,7 +42,7 @@ const repeats = (fallback: number) =>
   values.repeats === undefined ? fallback : Number(values.repeats);
 const only = values.only.split(',');
 // The runtime, the router and the simulator run without the local cluster: no Go tools for them.
-const clusterless = ['runtime', 'router', 'sim-long'];
+const clusterless = ['runtime', 'router', 'sim-long', 'demand-grid', 'demand-goals'];
 if (values.cold || only.some((name) => !clusterless.includes(name))) await ensureTools();
 if (values.cold) rows.push(...(await benchColdBuild()));
 if (only.includes('cluster')) rows.push(...(await benchWarmStart(repeats(5))));
@@ -54,6 +55,7 @@ if (only.includes('autoscaler')) {
   rows.push(...(await benchBurst()));
 }
 if (only.includes('demand-grid')) rows.push(...benchDemandGrid());
+if (only.includes('demand-goals')) rows.push(...benchDemandGoals());
 if (only.includes('reaction')) rows.push(...(await benchReaction(Math.max(10, repeats(5)))));
 if (only.includes('router')) rows.push(...(await benchRouter()));
 if (only.includes('router-fleet'))
