@@ -13,8 +13,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pacedWorkload } from '../../dev/specs.ts';
 import { routerSelectorLabels } from '../../src/operator/api/v1alpha1/names.ts';
-import { eventually, isReady } from '../support/k8s.ts';
-import { fleetSpec, startTestFleet, type TestFleet } from '../support/fleet.ts';
+import { eventually } from '../support/k8s.ts';
+import { fleetSpec, readyLabelled, startTestFleet, type TestFleet } from '../support/fleet.ts';
 
 let fleet: TestFleet;
 const { steps, size } = pacedWorkload;
@@ -46,25 +46,7 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-const selector = (labels: Record<string, string>) =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-
-const readyRouters = (name: string) =>
-  eventually(
-    `2 Ready routers of ${name}`,
-    async () => {
-      const pods = (
-        await fleet.core.listNamespacedPod({
-          namespace: fleet.namespace,
-          labelSelector: selector(routerSelectorLabels(name)),
-        })
-      ).items.filter((p) => !p.metadata?.deletionTimestamp);
-      return pods.length === 2 && pods.every(isReady) ? pods : undefined;
-    },
-    180_000,
-  );
+const readyRouters = (name: string) => readyLabelled(fleet, routerSelectorLabels(name), 2);
 
 async function generate(router: V1Pod, n: number, seed: number): Promise<number> {
   const res = await fetch(`http://${router.status!.podIP!}:8080/v1/images/generations`, {

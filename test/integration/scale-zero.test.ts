@@ -10,8 +10,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routerMetrics } from '../../src/contract/metrics.ts';
 import { routerSelectorLabels, selectorString } from '../../src/operator/api/v1alpha1/names.ts';
-import { eventually, isReady } from '../support/k8s.ts';
-import { fleetSpec, startTestFleet, type TestFleet } from '../support/fleet.ts';
+import { eventually } from '../support/k8s.ts';
+import { fleetSpec, readyLabelled, startTestFleet, type TestFleet } from '../support/fleet.ts';
 import { apiVerdict, condition, waitForCondition } from '../support/zid.ts';
 
 let fleet: TestFleet;
@@ -41,22 +41,8 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-const selector = (labels: Record<string, string>) =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-
-const readyBy = (labelSelector: string, count: number) =>
-  eventually(
-    `${count} Ready pods ${labelSelector}`,
-    async () => {
-      const pods = (
-        await fleet.core.listNamespacedPod({ namespace: fleet.namespace, labelSelector })
-      ).items.filter((p) => !p.metadata?.deletionTimestamp);
-      return pods.length === count && pods.every(isReady) ? pods : undefined;
-    },
-    180_000,
-  );
+const readyBy = (labels: Record<string, string>, count: number) =>
+  readyLabelled(fleet, labels, count);
 
 const generate = (router: V1Pod, request: Record<string, unknown>) =>
   fetch(`http://${router.status!.podIP!}:8080/v1/images/generations`, {
@@ -83,7 +69,7 @@ describe('scale from zero', () => {
   });
 
   it('keeps the routers up and Ready at zero runtime pods; status says ScaledToZero', async () => {
-    await readyBy(selector(routerSelectorLabels('idle')), 2);
+    await readyBy(routerSelectorLabels('idle'), 2);
     const obj = await waitForCondition(
       fleet.cluster.kubeConfig,
       fleet.namespace,
@@ -107,7 +93,7 @@ describe('scale from zero', () => {
   }, 300_000);
 
   it('holds a request while no pod runs and serves it once the first pod is Ready', async () => {
-    const [router] = await readyBy(selector(routerSelectorLabels('idle')), 2);
+    const [router] = await readyBy(routerSelectorLabels('idle'), 2);
     const answer = generate(router!, { prompt: 'a kite', size: '64x64', seed: 9 });
     await eventually(
       'the image waiting in the router',
@@ -130,7 +116,7 @@ describe('scale from zero', () => {
   }, 180_000);
 
   it('refuses at once, Retry-After the pod start, what cannot finish before the deadline', async () => {
-    const [router] = await readyBy(selector(routerSelectorLabels('strict')), 1);
+    const [router] = await readyBy(routerSelectorLabels('strict'), 1);
     const started = performance.now();
     const res = await generate(router!, { prompt: 'a kite', size: '64x64' });
     const body = (await res.json()) as { error: { code: string; message: string } };

@@ -121,3 +121,20 @@ export async function readyPods(
     timeoutMs,
   );
 }
+
+/** `count` Ready pods (none terminating) with these labels in the fleet's namespace. */
+export function readyLabelled(fleet: TestFleet, labels: Record<string, string>, count: number) {
+  const labelSelector = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return eventually(
+    `${count} Ready pods ${labelSelector}`,
+    async () => {
+      const pods = (
+        await fleet.core.listNamespacedPod({ namespace: fleet.namespace, labelSelector })
+      ).items.filter((p) => !p.metadata?.deletionTimestamp);
+      return pods.length === count && pods.every(isReady) ? pods : undefined;
+    },
+    180_000,
+  );
+}

@@ -78,21 +78,20 @@ export function recordClientScrapes(
   }
 }
 
-/**
- * Engine seconds arriving per second over `seconds`, summed over the routers: the demand in
- * GPUs kept busy (policy/demand.ts).
- */
-function workRate(
+/** One router's increase of a counter and the span it covers (undefined: not two scrapes). */
+type Increase = (scrape: PodScrape) => { value: number; spanMs: number } | undefined;
+
+/** Per second, summed over the routers that have two scrapes in the window. */
+function summedRate(
   scrapes: readonly PodScrape[],
-  ring: CounterRing,
+  increase: Increase,
   ctx: ReadingContext,
-  seconds: number,
   note?: string,
 ): Reading {
   let rate: number | undefined;
   let spanMs = 0;
   for (const s of scrapes) {
-    const d = s.result.ok ? ring.increase(s.pod, ctx.at, seconds * 1000) : undefined;
+    const d = s.result.ok ? increase(s) : undefined;
     if (!d || d.spanMs <= 0) continue;
     rate = (rate ?? 0) + d.value / (d.spanMs / 1000);
     spanMs = Math.max(spanMs, d.spanMs);
@@ -100,7 +99,7 @@ function workRate(
   if (rate === undefined)
     return missing(
       'WindowNotFilled',
-      `${ctx.key}: no router has an earlier scrape yet (a rate needs two)`,
+      `${ctx.key}: no router has an earlier scrape in the window yet (a rate needs two)`,
     );
   return {
     ok: true,
@@ -112,35 +111,30 @@ function workRate(
   };
 }
 
-/** Images per second over the ring's window, summed over the routers. */
+/**
+ * Engine seconds arriving per second over `seconds`: the demand in GPUs kept busy
+ * (policy/demand.ts).
+ */
+const workRate = (
+  scrapes: readonly PodScrape[],
+  ring: CounterRing,
+  ctx: ReadingContext,
+  seconds: number,
+  note?: string,
+) => summedRate(scrapes, (s) => ring.increase(s.pod, ctx.at, seconds * 1000), ctx, note);
+
+/** Images per second over the ring's window. */
 function arrivalRate(
   scrapes: readonly PodScrape[],
   ring: LatencyRing,
   ctx: ReadingContext,
   note?: string,
 ): Reading {
-  let rate: number | undefined;
-  let spanMs = 0;
-  for (const s of scrapes) {
-    const d = s.result.ok ? ring.delta(s.pod, ctx.at) : undefined;
-    if (!d || d.spanMs <= 0) continue;
-    rate = (rate ?? 0) + observations(d.buckets) / (d.spanMs / 1000);
-    spanMs = Math.max(spanMs, d.spanMs);
-  }
-  if (rate === undefined) {
-    return missing(
-      'WindowNotFilled',
-      `${ctx.key}: no router has an earlier scrape in the window yet (a rate needs two)`,
-    );
-  }
-  return {
-    ok: true,
-    value: rate,
-    at: ctx.at,
-    intervalSeconds: ctx.intervalSeconds,
-    windowSeconds: spanMs / 1000,
-    ...(note ? { note } : {}),
+  const increase: Increase = (s) => {
+    const d = ring.delta(s.pod, ctx.at);
+    return d && { value: observations(d.buckets), spanMs: d.spanMs };
   };
+  return summedRate(scrapes, increase, ctx, note);
 }
 
 const clientSignals: readonly ClientSignal[] = ['waitP95Seconds', ...routerSignals];
