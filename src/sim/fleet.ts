@@ -100,6 +100,8 @@ export class Fleet {
   readonly front: Front;
   private nextId = 0;
   private live: { at: number; q: QualitySettings }[];
+  /** The spec's quality (the live list drops superseded settings, this one included). */
+  private readonly base: QualitySettings;
   private template: QualitySettings['attention'];
 
   constructor(
@@ -111,6 +113,7 @@ export class Fleet {
     this.model = model;
     this.results = results;
     this.live = [{ at: 0, q: quality }];
+    this.base = quality;
     this.template = quality.attention;
     this.front = front(this);
   }
@@ -161,8 +164,7 @@ export class Fleet {
 
   /** Seconds of one image of `row` at the spec's quality: what the router prices arrivals at. */
   fullQualitySeconds(row: Request): number {
-    const q = this.live[0]!.q;
-    return this.serviceSeconds(row, q, q.attention).each;
+    return this.serviceSeconds(row, this.base, this.base.attention).each;
   }
 
   /**

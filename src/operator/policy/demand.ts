@@ -45,14 +45,21 @@ export function isDemandRule(r: PolicyRule): boolean {
   return r.rule.action.scale?.toDemand !== undefined;
 }
 
+const windowsOf = new WeakMap<PolicyRule, DemandWindows>();
+
 export function demandWindows(r: PolicyRule): DemandWindows | undefined {
   const t = r.rule.action.scale?.toDemand;
   if (!t) return undefined;
-  return {
-    drainSeconds: durationSeconds(t.drain),
-    stableSeconds: durationSeconds(t.stableWindow),
-    panicSeconds: durationSeconds(t.panicWindow),
-  };
+  let w = windowsOf.get(r);
+  if (!w) {
+    w = {
+      drainSeconds: durationSeconds(t.drain),
+      stableSeconds: durationSeconds(t.stableWindow),
+      panicSeconds: durationSeconds(t.panicWindow),
+    };
+    windowsOf.set(r, w);
+  }
+  return w;
 }
 
 /** What the demand asks of the fleet, at full quality. */

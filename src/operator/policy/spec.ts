@@ -46,7 +46,16 @@ export function policyRuleOf(rule: Rule): PolicyRule {
   };
 }
 
+/** Worked out once per parsed spec: a tick decides on the same spec object again and again. */
+const parsed = new WeakMap<ZImageDeploymentSpec, PolicySpec>();
+
 export function policySpecOf(spec: ZImageDeploymentSpec): PolicySpec {
+  let p = parsed.get(spec);
+  if (!p) parsed.set(spec, (p = policySpecFrom(spec)));
+  return p;
+}
+
+function policySpecFrom(spec: ZImageDeploymentSpec): PolicySpec {
   const a = spec.autoscaling;
   return {
     mode: a.mode,
