@@ -15,6 +15,7 @@
  * - Scale-in removes Pending pods first, then starting ones, then the Ready pod with the least
  *   work, which drains its queue before it gives the GPU back.
  */
+import { attentionBackends } from '../contract/runtime.ts';
 import type { Workload } from '../contract/card.ts';
 import { imageCost } from './costs.ts';
 import { traceDefaults, type TraceRow } from './trace-csv.ts';
@@ -100,6 +101,7 @@ export class Fleet {
   readonly front: Front;
   private nextId = 0;
   private live: { at: number; q: QualitySettings }[];
+  private readonly seconds = new WeakMap<QualitySettings, Map<number, number>>();
   /** The spec's quality (the live list drops superseded settings, this one included). */
   private readonly base: QualitySettings;
   private template: QualitySettings['attention'];
@@ -159,7 +161,17 @@ export class Fleet {
   /** Seconds of one image of `row` on `pod`, or with the live settings' attention. */
   imageSeconds(row: Request, pod?: Pod): number {
     const q = this.quality();
-    return this.serviceSeconds(row, q, pod?.attention ?? q.attention).each;
+    const attention = pod?.attention ?? q.attention;
+    // The router's admission and pick() price every queued image for every pod, millions of
+    // times in a long run: a number key per live settings object, not the card model's string.
+    let memo = this.seconds.get(q);
+    if (!memo) this.seconds.set(q, (memo = new Map<number, number>()));
+    const key =
+      ((row.width * 8192 + row.height) * 64 + (row.steps ?? 0)) * 8 +
+      attentionBackends.indexOf(attention);
+    let each = memo.get(key);
+    if (each === undefined) memo.set(key, (each = this.serviceSeconds(row, q, attention).each));
+    return each;
   }
 
   /** Seconds of one image of `row` at the spec's quality: what the router prices arrivals at. */
