@@ -404,49 +404,6 @@ describe("direct source: the client's wait and the routers", () => {
     expect(value(s.arrivedImagesPerSecond)).toBe(20);
   });
 
-  it("arrived work per second over the demand rule's stable and panic windows, summed over the routers", async () => {
-    const pod = await runtimePod('turbo-a', {});
-    const r1 = await routerPod('turbo-router-1', { arrivedWork: 0 });
-    const r2 = await routerPod('turbo-router-2', { arrivedWork: 0 });
-    const { src } = source([]);
-    const windows = { stableSeconds: 60, panicSeconds: 10 };
-    const at = async (t: number) =>
-      (
-        await src.sample(
-          [{ ...turbo([pod.ref]), routers: [r1.ref, r2.ref], demandWindows: windows }],
-          t,
-        )
-      ).byKey.get('ml/turbo')!;
-    const first = await at(0);
-    expect(first.arrivedWorkPerSecond).toMatchObject({ ok: false, reason: 'WindowNotFilled' });
-    // 60 s of 1 image-s/s at router 1, then 10 s of 5 more at router 2.
-    for (let t = 1; t <= 60; t++) {
-      r1.state.arrivedWork = t;
-      await at(t * 1000);
-    }
-    for (let t = 61; t <= 70; t++) {
-      r1.state.arrivedWork = t;
-      r2.state.arrivedWork = 5 * (t - 60);
-      await at(t * 1000);
-    }
-    const s = await at(71_000);
-    // Stable, from the scrape at 11 s to 71 s: router 1 went 11 -> 70, router 2 0 -> 50.
-    expect(value(s.arrivedWorkPerSecond)).toBeCloseTo((59 + 50) / 60, 6);
-    expect(s.arrivedWorkPerSecond).toMatchObject({ ok: true, windowSeconds: 60 });
-    // Panic, from 61 s: router 1 61 -> 70, router 2 5 -> 50.
-    expect(value(s.burstWorkPerSecond)).toBeCloseTo((9 + 45) / 10, 6);
-  });
-
-  it('no runtime pod yet (scale from zero): the routers are still read; pod signals NoPods', async () => {
-    const r1 = await routerPod('turbo-router-1', { queuedImages: 1, queuedWork: 1.2 });
-    const { src } = source([]);
-    const s = await routedTick(src, [], [r1.ref], 0);
-    expect(value(s.routerQueuedImages)).toBe(1);
-    expect(value(s.routerQueuedWorkSeconds)).toBeCloseTo(1.2, 9);
-    expect(s.queueDepth).toMatchObject({ ok: false, reason: 'NoPods' });
-    expect(s.gpuUtilization).toMatchObject({ ok: false, reason: 'NoPods' });
-  });
-
   it('a restarted router: its counter starting again counts as the increase, as rate() does', async () => {
     const pod = await runtimePod('turbo-a', {});
     const r1 = await routerPod('turbo-router-1', { arrivedImages: 500 });
