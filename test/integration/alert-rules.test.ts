@@ -31,7 +31,9 @@ import { createRuntimeMetrics } from '../../src/runtime/metrics.ts';
 
 const turbo: ZImageDeployment = {
   metadata: { name: 'turbo', namespace: 'ml', uid: 'u-1' },
-  spec: zimageDeploymentSpec.parse(baseSpec()),
+  // Without the router: its defaults are the utilization and wait rules these alerts test (the
+  // router's demand rule has no alert: builders.test.ts).
+  spec: zimageDeploymentSpec.parse({ ...baseSpec(), router: { enabled: false } }),
 };
 
 const pods = {

@@ -81,10 +81,15 @@ describe('GPU scheduling on fake nodes', () => {
       namespace,
       body: gpuDeployment('small-card', 1, { nodeSelector: { 'nvidia.com/gpu.memory': '16384' } }),
     });
-    const [pod] = await eventually('a Ready pod', async () => {
-      const list = await podsOf(core, namespace, 'small-card');
-      return list.length === 1 && list.every(isReady) ? list : undefined;
-    });
+    // 90 s: on a loaded 2-core host (the whole suite at once) 30 s ran out once.
+    const [pod] = await eventually(
+      'a Ready pod',
+      async () => {
+        const list = await podsOf(core, namespace, 'small-card');
+        return list.length === 1 && list.every(isReady) ? list : undefined;
+      },
+      90_000,
+    );
     const node = await core.readNode({ name: pod!.spec!.nodeName! });
     expect(node.metadata?.labels?.[poolLabel]).toBe('gpu-rtx4090');
   });
