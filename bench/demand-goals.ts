@@ -46,7 +46,8 @@ const ratio = (baseline: number, ours: number) =>
       : `inf (${baseline} vs 0)`
     : `${(baseline / ours).toFixed(2)}x`;
 
-function specOf(file: string): ZImageDeploymentSpec {
+/** A spec from deploy/examples, as the simulator reads it. */
+export function exampleSpec(file: string): ZImageDeploymentSpec {
   const doc = parse(fs.readFileSync(path.join(repoRoot, 'deploy/examples', file), 'utf8')) as {
     spec: unknown;
   };
@@ -56,7 +57,7 @@ function specOf(file: string): ZImageDeploymentSpec {
 export function benchDemandGoals(): Row[] {
   const rows: Row[] = [];
   for (const file of examples) {
-    const spec = specOf(file);
+    const spec = exampleSpec(file);
     const full = passesOf(qualityOf(spec).steps);
     for (const name of Object.keys(shapes) as ShapeName[]) {
       const trace = builtinTrace(

@@ -5,10 +5,6 @@
  * time (panic window, drain horizon, stable window, target), the others at their defaults.
  * Deterministic: the same rows on any machine.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { parse } from 'yaml';
-import { repoRoot } from '../dev/paths.ts';
 import type { Rule } from '../src/operator/api/v1alpha1/autoscaling.ts';
 import { defaultRoutedRules, demandRule } from '../src/operator/api/v1alpha1/default-rules.ts';
 import { zimageDeploymentSpec } from '../src/operator/api/v1alpha1/spec.ts';
@@ -18,6 +14,7 @@ import { modelOf } from '../src/sim/model.ts';
 import { rowOf } from '../src/sim/report.ts';
 import { builtinTrace, type ShapeName } from '../src/sim/traces.ts';
 import type { Row } from './cluster.ts';
+import { exampleSpec } from './demand-goals.ts';
 
 const traces: ShapeName[] = ['bursty', 'daily-ramp', 'constant', 'multi-image'];
 
@@ -51,9 +48,7 @@ function rulesWith(k: Knobs): Rule[] {
 }
 
 export function benchDemandGrid(): Row[] {
-  const file = path.join(repoRoot, 'deploy/examples/autoscaling-defaults.yaml');
-  const doc = parse(fs.readFileSync(file, 'utf8')) as { spec: unknown };
-  const base = zimageDeploymentSpec.parse(doc.spec);
+  const base = exampleSpec('autoscaling-defaults.yaml');
   const rows: Row[] = [];
   for (const [name, change] of variants) {
     const autoscaling = { ...base.autoscaling, rules: rulesWith({ ...defaults, ...change }) };

@@ -21,14 +21,13 @@ import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
 import type { QualitySettings } from '../api/v1alpha1/status.ts';
 import type { PolicySignal } from '../api/v1alpha1/signals.ts';
 import { passesOf } from './ladder.ts';
+import type { DemandWindows as SourceWindows } from '../signals/sample.ts';
 import { isOutage, missing, valueOf, type Reading, type Signals } from './signals.ts';
 import type { PolicyRule } from './spec.ts';
 
-/** A toDemand action's windows and drain horizon, in seconds. */
-export interface DemandWindows {
+/** A toDemand action's windows (what the sources read over) and drain horizon, in seconds. */
+export interface DemandWindows extends SourceWindows {
   drainSeconds: number;
-  stableSeconds: number;
-  panicSeconds: number;
 }
 
 /** KPA's panic threshold: the panic window asks for twice the Ready pods. */

@@ -4,6 +4,8 @@
  * (keda#3065, knative/serving#8610: an empty result read as zero load scaled fleets down during
  * outages). Pure types and helpers: the policy may import this file, not the sources.
  */
+import { demandRule } from '../api/v1alpha1/default-rules.ts';
+import { durationSeconds } from '../api/v1alpha1/schema-kit.ts';
 import { sourceSignals, type SourceSignal } from '../api/v1alpha1/signals.ts';
 
 /** Every signal a source reports (the names: api/v1alpha1/signals.ts). */
@@ -118,8 +120,14 @@ export interface DemandWindows {
   panicSeconds: number;
 }
 
-/** The default rule's: a 60 s stable window (KPA's) and a 10 s panic window (docs/autoscaling.md). */
-export const defaultDemandWindows: DemandWindows = { stableSeconds: 60, panicSeconds: 10 };
+/** The default demand rule's (default-rules.ts): why those, docs/autoscaler.md. */
+export const defaultDemandWindows: DemandWindows = (() => {
+  const w = demandRule.action.scale!.toDemand!;
+  return {
+    stableSeconds: durationSeconds(w.stableWindow),
+    panicSeconds: durationSeconds(w.panicWindow),
+  };
+})();
 
 export interface SignalSource {
   readonly kind: SourceKind;

@@ -109,7 +109,7 @@ export class Dispatcher {
         }),
       );
     }
-    this.o.hooks?.onArrival?.(this.fullQualityMs(request) / 1000);
+    this.o.hooks?.onArrival?.((request.n * this.fleetImageMs(request, this.o.defaultSteps)) / 1000);
     const verdict = this.admission(request);
     if (!verdict.admit) {
       return Promise.reject(
@@ -195,13 +195,7 @@ export class Dispatcher {
   }
 
   private admission(request: FanOutRequest): Admission {
-    const steps = request.steps ?? this.liveSteps;
-    const imageMs = this.fleet.workMs({
-      images: 1,
-      width: request.width,
-      height: request.height,
-      steps,
-    });
+    const imageMs = this.fleetImageMs(request, this.liveSteps);
     return admit({ images: request.n, imageMs }, this.load(), {
       podStartMs: 0,
       ...this.o.limits,
@@ -373,15 +367,14 @@ export class Dispatcher {
   }
 
   /**
-   * A request's expected engine ms at the spec's steps (or its own), not the live ones: the
-   * demand the autoscaler sizes the fleet for is at full quality, and pricing arrivals at the
-   * live steps would shrink it while the quality ladder is down, and mix two prices in one
-   * window when steps change.
+   * One image's expected engine ms at the rates learned over the fleet, at its own steps or
+   * `steps`. Arrivals are priced at the spec's steps (defaultSteps), not the live ones: the
+   * demand the autoscaler sizes the fleet for is at full quality, and live steps would shrink
+   * it while the quality ladder is down and mix two prices in one window.
    */
-  private fullQualityMs(request: FanOutRequest): number {
-    const { width, height, n } = request;
-    const steps = request.steps ?? this.o.defaultSteps;
-    return this.fleet.workMs({ images: n, width, height, steps });
+  private fleetImageMs(spec: Pick<ImageSpec, 'width' | 'height' | 'steps'>, steps: number) {
+    const { width, height } = spec;
+    return this.fleet.workMs({ images: 1, width, height, steps: spec.steps ?? steps });
   }
 
   private imageMs(pod: PodState, spec: ImageSpec): number {
@@ -391,10 +384,7 @@ export class Dispatcher {
 
   private queuedMs(): number {
     let ms = 0;
-    for (const job of this.queue) {
-      const steps = job.spec.steps ?? this.liveSteps;
-      ms += this.fleet.workMs({ images: 1, width: job.spec.width, height: job.spec.height, steps });
-    }
+    for (const job of this.queue) ms += this.fleetImageMs(job.spec, this.liveSteps);
     return ms;
   }
 
